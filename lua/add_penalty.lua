@@ -1,0 +1,37 @@
+--[[
+  add_penalty: count a penalty against a player and apply the game's penalty type:
+  "warning" nothing more; "time_deduction" takes penaltyTimeDeduction off the clock (never
+  below zero); "game_loss" eliminates the player (the turn passes on, the last player
+  standing wins).
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] player id
+  Returns: {"ok"|"dup", state JSON, events JSON}
+  Errors: GAME_NOT_FOUND, NOT_OWNER_PENALTY, PLAYER_NOT_FOUND, GAME_FINISHED
+  Publishes: the new state.
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local pid = tonumber(ARGV[8])
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) then
+    fail('NOT_OWNER_PENALTY')
+  end
+  local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  settle(st, c)
+  if st.status == 'finished' then
+    fail('GAME_FINISHED')
+  end
+  p.penalties = p.penalties + 1
+  apply_penalty(st, p)
+  return commit(st, c, 'addPenalty', { playerId = pid })
+end)

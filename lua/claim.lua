@@ -1,0 +1,52 @@
+--[[
+  claim: take a free seat while the game is waiting. Seats this client held before are
+  released (their tokens cleared). Claiming your own seat again rotates its token.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8]  player id
+    ARGV[9]  SHA-256 hex of the new seat token
+    ARGV[10] token lifetime in ms
+  Returns: {"ok"|"dup", state JSON, events JSON}; on "dup" the seat's token hash is
+    replaced by ARGV[9] if the caller still holds the seat.
+  Errors: GAME_NOT_FOUND, GAME_STARTED, PLAYER_NOT_FOUND, PLAYER_CLAIMED, INVALID_ARGUMENT
+  Publishes: the new state.
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local pid, tok_hash, token_ms = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+  if #tok_hash ~= 64 or not token_ms or c.client == '' then
+    fail('INVALID_ARGUMENT')
+  end
+  local st, raw = load(c)
+  if is_dup(c) then
+    local p = player(st, pid)
+    if not p or p.claimedBy ~= c.client then
+      fail('PLAYER_CLAIMED')
+    end
+    rcall('HSET', c.kgame, 'tok:' .. pid, tok_hash, 'exp:' .. pid, c.now + token_ms)
+    return { 'dup', raw, '[]' }
+  end
+  settle(st, c)
+  if st.status ~= 'waiting' then
+    fail('GAME_STARTED')
+  end
+  local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  if not is_null(p.claimedBy) and p.claimedBy ~= c.client then
+    fail('PLAYER_CLAIMED')
+  end
+  for _, q in ipairs(st.players) do
+    if q.claimedBy == c.client and q.id ~= pid then
+      q.claimedBy = NULL
+      rcall('HDEL', c.kgame, 'tok:' .. q.id, 'exp:' .. q.id)
+    end
+  end
+  p.claimedBy = c.client
+  rcall('HSET', c.kgame, 'tok:' .. pid, tok_hash, 'exp:' .. pid, c.now + token_ms)
+  return commit(st, c, 'claim', { playerId = pid })
+end)

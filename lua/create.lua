@@ -1,0 +1,53 @@
+--[[
+  create: make a new game in status "waiting" with the caller as host.
+
+  The id is chosen by the caller; a taken id fails with GAME_EXISTS and the caller tries
+  another. The same action id retried (a lost reply) finds its own game and answers "dup",
+  replacing the host token hash with the one it brings (the caller's new token).
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
+             penaltyTimeDeduction}, every field present and already normalised
+    ARGV[9]  SHA-256 hex of the host token
+    ARGV[10] token lifetime in ms
+  Returns: {"ok"|"dup", state JSON, events JSON}
+  Errors: GAME_EXISTS, INVALID_ARGUMENT
+  Publishes: the new state (version 1).
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local host_hash, token_ms = ARGV[9], tonumber(ARGV[10])
+  if rcall('EXISTS', c.kgame) == 1 then
+    if is_dup(c) then
+      rcall('HSET', c.kgame, 'host', host_hash, 'hostExp', c.now + token_ms)
+      return { 'dup', rcall('HGET', c.kgame, 'state'), '[]' }
+    end
+    fail('GAME_EXISTS')
+  end
+  local s = cjson.decode(ARGV[8])
+  if type(s) ~= 'table' or not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
+    or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
+    or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms then
+    fail('INVALID_ARGUMENT')
+  end
+  local players = {}
+  for i = 1, s.playerCount do
+    players[i] = {
+      id = i, name = 'Player ' .. i, timeRemaining = s.initialTime, penalties = 0,
+      isEliminated = false, claimedBy = NULL, life = 20, drunkCounter = 0, genericCounter = 0,
+    }
+  end
+  local st = {
+    id = c.gid, players = players, activePlayer = NULL, status = 'waiting', winner = NULL,
+    createdAt = c.now, lastActivity = c.now, serverTime = c.now, version = 0, ownerId = c.client,
+    settings = {
+      initialTime = s.initialTime, playerCount = s.playerCount, warningThresholds = s.warningThresholds,
+      penaltyType = s.penaltyType, penaltyTimeDeduction = s.penaltyTimeDeduction, audioEnabled = true,
+    },
+  }
+  rcall('HSET', c.kgame, 'host', host_hash, 'hostExp', c.now + token_ms)
+  return commit(st, c, 'create', nil)
+end)

@@ -1,0 +1,40 @@
+--[[
+  eliminate: take a player out. If they were active the turn passes to the next player
+  in turn order who is still in; when one player is left the game is "finished" with
+  that player as `winner`.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] player id
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.
+  Errors: GAME_NOT_FOUND, NOT_OWNER_ELIMINATE, PLAYER_NOT_FOUND, GAME_FINISHED
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local pid = tonumber(ARGV[8])
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) then
+    fail('NOT_OWNER_ELIMINATE')
+  end
+  local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  settle(st, c)
+  if st.status == 'finished' then
+    fail('GAME_FINISHED')
+  end
+  if p.isEliminated and #c.events == 0 then
+    return { 'noop', raw, '[]' }
+  end
+  if not p.isEliminated then
+    eliminate(st, p)
+  end
+  return commit(st, c, 'eliminate', { playerId = pid })
+end)

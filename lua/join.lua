@@ -1,0 +1,18 @@
+--[[
+  join: read a game's state for a socket that binds to it, and count the join as
+  activity (the game's TTL is refreshed). Nothing is published.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments.
+  Returns: {"noop", state JSON, "[]"}
+  Errors: GAME_NOT_FOUND
+  Publishes: nothing.
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local _, raw = load(c)
+  expire(c)
+  return { 'noop', raw, '[]' }
+end)

@@ -1,0 +1,32 @@
+--[[
+  leave: a socket stops serving this game, because its client said `leave`, bound to
+  another game, or disconnected. Its seats are released; tokens are kept so the player can
+  come back with `reconnect`, except after an explicit leave while the game is waiting,
+  when the seat is given up for others. Host rights stay with the host token.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] "leave" (explicit) or "disconnect" (socket gone or rebound)
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.
+  Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local mode = ARGV[8]
+  if mode ~= 'leave' and mode ~= 'disconnect' then
+    fail('INVALID_ARGUMENT')
+  end
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not holds_any(st, c.client) then
+    return { 'noop', raw, '[]' }
+  end
+  settle(st, c)
+  release_claims(st, c, mode == 'leave' and st.status == 'waiting')
+  return commit(st, c, mode, nil)
+end)

@@ -1,0 +1,38 @@
+--[[
+  pause: toggle, as the original: "running" -> "paused" (the running clock is charged up
+  to now), "paused" -> "running" (as start). Nothing happens while waiting or finished.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments.
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) and not holds_any(st, c.client) then
+    fail('NOT_AUTHORIZED_PAUSE')
+  end
+  local was = st.status
+  settle(st, c)
+  if was == 'running' and st.status == 'running' then
+    st.status = 'paused'
+    return commit(st, c, 'pause', nil)
+  end
+  if was == 'running' then
+    -- the clock ran out while nobody looked: the timeout is what this action commits
+    return commit(st, c, 'timeout', nil)
+  end
+  if st.status == 'paused' then
+    st.status = 'running'
+    ensure_active(st)
+    return commit(st, c, 'resume', nil)
+  end
+  return { 'noop', raw, '[]' }
+end)

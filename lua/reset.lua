@@ -1,0 +1,36 @@
+--[[
+  reset: back to "waiting" with every clock at the initial time and penalties, life,
+  counters, eliminations and the winner cleared. Names, seats and tokens are kept so the
+  same table can play again at once.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments.
+  Returns: {"ok"|"dup", state JSON, events JSON}
+  Errors: GAME_NOT_FOUND, NOT_OWNER_RESET
+  Publishes: the new state.
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) then
+    fail('NOT_OWNER_RESET')
+  end
+  st.serverTime = c.now
+  st.status = 'waiting'
+  st.activePlayer = NULL
+  st.winner = NULL
+  for _, p in ipairs(st.players) do
+    p.timeRemaining = st.settings.initialTime
+    p.penalties = 0
+    p.isEliminated = false
+    p.life = 20
+    p.drunkCounter = 0
+    p.genericCounter = 0
+  end
+  return commit(st, c, 'reset', nil)
+end)

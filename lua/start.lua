@@ -1,0 +1,32 @@
+--[[
+  start: run the clock from "waiting" or "paused". The active player is kept if still in
+  the game, otherwise the next one in turn order (never an eliminated player).
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments.
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) and not holds_any(st, c.client) then
+    fail('NOT_AUTHORIZED_START')
+  end
+  settle(st, c)
+  if st.status == 'finished' then
+    fail('GAME_FINISHED')
+  end
+  if st.status == 'running' then
+    return { 'noop', raw, '[]' }
+  end
+  st.status = 'running'
+  ensure_active(st)
+  return commit(st, c, 'start', nil)
+end)

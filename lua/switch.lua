@@ -1,0 +1,56 @@
+--[[
+  switch: make another player active. The running clock is charged up to now first, so
+  no time leaks; switching to the active player changes nothing. With target "next" this
+  is pass-turn: the next player in turn order who is still in the game.
+
+  Who may switch: anyone in the game while waiting; afterwards the host or whoever holds
+  the active player's seat.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] target player id, or "next"
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_SWITCH, GAME_FINISHED, PLAYER_NOT_FOUND,
+    PLAYER_ELIMINATED, INVALID_ARGUMENT
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if st.status ~= 'waiting' and not is_host(st, c.client) then
+    local active = player(st, st.activePlayer)
+    if not active or active.claimedBy ~= c.client then
+      fail('NOT_AUTHORIZED_SWITCH')
+    end
+  end
+  settle(st, c)
+  if st.status == 'finished' then
+    fail('GAME_FINISHED')
+  end
+  local target
+  if ARGV[8] == 'next' then
+    target = next_alive(st, is_null(st.activePlayer) and 0 or st.activePlayer)
+  else
+    target = tonumber(ARGV[8])
+    if not target then
+      fail('INVALID_ARGUMENT')
+    end
+  end
+  local p = player(st, target)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  if p.isEliminated then
+    fail('PLAYER_ELIMINATED')
+  end
+  if #c.events == 0 and st.activePlayer == target then
+    return { 'noop', raw, '[]' }
+  end
+  st.activePlayer = target
+  return commit(st, c, 'switch', { playerId = target })
+end)

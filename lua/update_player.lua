@@ -1,0 +1,54 @@
+--[[
+  update_player: set any of a player's name, remaining time, life and counters. Text is
+  stored raw (escaping is the renderer's job). Setting the active player's time while
+  the clock runs starts its count from the new value.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] player id
+    ARGV[9] JSON object with any of name (1-50 characters), time (0-86400000 ms),
+            life (-999..9999), drunkCounter and genericCounter (0..999)
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_MODIFY, PLAYER_NOT_FOUND, INVALID_ARGUMENT
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local pid = tonumber(ARGV[8])
+  local u = cjson.decode(ARGV[9])
+  if type(u) ~= 'table' then
+    fail('INVALID_ARGUMENT')
+  end
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  local p = player(st, pid)
+  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) then
+    fail('NOT_AUTHORIZED_MODIFY')
+  end
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  if u.name ~= nil and (type(u.name) ~= 'string' or #u.name > 200 or utf8_len(u.name) < 1
+      or utf8_len(u.name) > 50) then
+    fail('INVALID_ARGUMENT')
+  end
+  if (u.time ~= nil and not is_int(u.time, 0, MAX_TIME)) or (u.life ~= nil and not is_int(u.life, -999, 9999))
+      or (u.drunkCounter ~= nil and not is_int(u.drunkCounter, 0, 999))
+      or (u.genericCounter ~= nil and not is_int(u.genericCounter, 0, 999)) then
+    fail('INVALID_ARGUMENT')
+  end
+  if u.name == nil and u.time == nil and u.life == nil and u.drunkCounter == nil and u.genericCounter == nil then
+    return { 'noop', raw, '[]' }
+  end
+  settle(st, c)
+  p.name = u.name or p.name
+  p.timeRemaining = u.time or p.timeRemaining
+  p.life = u.life or p.life
+  p.drunkCounter = u.drunkCounter or p.drunkCounter
+  p.genericCounter = u.genericCounter or p.genericCounter
+  return commit(st, c, 'updatePlayer', { playerId = pid })
+end)

@@ -1,0 +1,40 @@
+--[[
+  update_settings: change the warning thresholds and/or the penalty rules of a game.
+  The player count and initial time are fixed once created.
+
+  KEYS: the four common game keys (lib/game.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
+            penaltyType ("warning" | "time_deduction" | "game_loss"),
+            penaltyTimeDeduction (0..86400000 ms)
+  Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
+  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, INVALID_ARGUMENT
+  Publishes: the new state (not on "noop").
+]]
+--- @include "lib/game.lua"
+
+return run(function()
+  local c = context()
+  local u = cjson.decode(ARGV[8])
+  if type(u) ~= 'table' or (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
+      or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
+      or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME)) then
+    fail('INVALID_ARGUMENT')
+  end
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) then
+    fail('NOT_OWNER_SETTINGS')
+  end
+  if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil then
+    return { 'noop', raw, '[]' }
+  end
+  settle(st, c)
+  local s = st.settings
+  s.warningThresholds = u.warningThresholds or s.warningThresholds
+  s.penaltyType = u.penaltyType or s.penaltyType
+  s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
+  return commit(st, c, 'updateSettings', nil)
+end)

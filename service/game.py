@@ -1,0 +1,264 @@
+"""Typed calls of the game scripts: build KEYS/ARGV (pure), run the script, decode the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service import keys
+from service.errors import GameIdTaken, ServiceError, StorageUnavailable, from_lua
+from service.scripts import Scripts
+
+T = TypeVar("T")
+Status = Literal["ok", "dup", "noop"]
+MAX_CREATE_ATTEMPTS = 10
+
+
+def new_token() -> str:
+    """32 random bytes as 64 hex characters, as the original's tokens."""
+    return secrets.token_hex(32)
+
+
+def token_digest(token: str) -> str:
+    """Only this digest is stored; the token itself never reaches Redis."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_action_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """Validated creation settings, every field present."""
+
+    player_count: int = 2
+    initial_time: int = 600_000
+    warning_thresholds: tuple[int, ...] = (300_000, 60_000, 30_000)
+    penalty_type: str = "warning"
+    penalty_time_deduction: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "playerCount": self.player_count,
+                "initialTime": self.initial_time,
+                "warningThresholds": list(self.warning_thresholds),
+                "penaltyType": self.penalty_type,
+                "penaltyTimeDeduction": self.penalty_time_deduction,
+            }
+        )
+
+
+@dataclass
+class Outcome:
+    """What a script answered: whether it committed, and the game's state JSON."""
+
+    status: Status
+    state_json: str
+    events_json: str = "[]"
+    _state: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        if self._state is None:
+            self._state = json.loads(self.state_json)
+        return self._state
+
+    @property
+    def version(self) -> int:
+        return int(self.state["version"])
+
+
+class GameClock:
+    """This instance's view of Redis time, for ticks and `time` replies (rules use Redis TIME).
+
+    The offset is zero except in a test configuration, where it shifts game time for every
+    script this instance runs.
+    """
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+        self._redis_ms = time.time() * 1000
+        self._mono = time.monotonic()
+
+    def observe(self, redis_ms: float, rtt_s: float) -> None:
+        self._redis_ms = redis_ms + rtt_s * 500
+        self._mono = time.monotonic()
+
+    def now_ms(self) -> int:
+        return int(self._redis_ms + (time.monotonic() - self._mono) * 1000) + self.offset_ms
+
+    async def sync(self, client: Any) -> None:
+        t0 = time.monotonic()
+        sec, usec = await client.time()
+        self.observe(sec * 1000 + usec / 1000, time.monotonic() - t0)
+
+
+class GameStore:
+    def __init__(
+        self,
+        client: Any,
+        scripts: Scripts,
+        clock: GameClock,
+        *,
+        retention_s: int,
+        token_ttl_s: int,
+        action_timeout_s: float,
+        sharded_pubsub: bool = False,
+    ) -> None:
+        self.client = client
+        self.scripts = scripts
+        self.clock = clock
+        self.retention_s = retention_s
+        self.token_ms = token_ttl_s * 1000
+        self.action_timeout_s = action_timeout_s
+        self.publish_command = "SPUBLISH" if sharded_pubsub else "PUBLISH"
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def game_args(self, game_id: str, action_id: str, client_id: str, *extra: str | int) -> list[str | int]:
+        return [
+            self.clock.offset_ms,
+            action_id,
+            client_id,
+            keys.channel(game_id),
+            self.publish_command,
+            self.retention_s,
+            game_id,
+            *extra,
+        ]
+
+    async def _guard(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.action_timeout_s):
+                return await call()
+        except ResponseError as exc:
+            err = from_lua(str(exc))
+            if err is None:
+                raise
+            raise err from None
+        except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
+            raise StorageUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+
+    async def _run(self, name: str, game_id: str, action_id: str, client_id: str, *extra: str | int) -> Outcome:
+        script = self.scripts[name]
+        key_list = keys.GameKeys(game_id).as_list()
+        argv = self.game_args(game_id, action_id, client_id, *extra)
+        reply = await self._guard(lambda: script(keys=key_list, args=argv))
+        return Outcome(status=reply[0], state_json=reply[1], events_json=reply[2])
+
+    # -- actions --------------------------------------------------------------------
+
+    async def create(
+        self, client_id: str, settings: GameSettings, action_id: str, seed: bytes | None = None
+    ) -> tuple[str, str, Outcome]:
+        """Create a game; returns (game id, host token, outcome). `seed` makes ids repeatable."""
+        seeds = _seeds(seed)
+        for _ in range(MAX_CREATE_ATTEMPTS):
+            game_id = keys.new_game_id(next(seeds))
+            host_token = new_token()
+            try:
+                out = await self._run(
+                    "create", game_id, action_id, client_id, settings.to_json(), token_digest(host_token),
+                    self.token_ms,
+                )
+            except GameIdTaken:
+                continue
+            return game_id, host_token, out
+        raise ServiceError("Failed to generate unique game ID", "CREATE_FAILED")
+
+    async def join(self, game_id: str) -> Outcome:
+        return await self._run("join", game_id, "", "")
+
+    async def claim(self, game_id: str, client_id: str, player_id: int, action_id: str) -> tuple[str, Outcome]:
+        token = new_token()
+        out = await self._run("claim", game_id, action_id, client_id, player_id, token_digest(token), self.token_ms)
+        return token, out
+
+    async def unclaim(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("unclaim", game_id, action_id, client_id)
+
+    async def leave(self, game_id: str, client_id: str, action_id: str, mode: str = "leave") -> Outcome:
+        return await self._run("leave", game_id, action_id, client_id, mode)
+
+    async def reconnect(
+        self,
+        game_id: str,
+        client_id: str,
+        action_id: str,
+        player_id: int | None,
+        token: str | None,
+        host_token: str | None,
+    ) -> Outcome:
+        return await self._run(
+            "reconnect",
+            game_id,
+            action_id,
+            client_id,
+            "" if player_id is None else player_id,
+            token_digest(token) if token else "",
+            token_digest(host_token) if host_token else "",
+            self.token_ms,
+        )
+
+    async def start(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("start", game_id, action_id, client_id)
+
+    async def pause(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("pause", game_id, action_id, client_id)
+
+    async def reset(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("reset", game_id, action_id, client_id)
+
+    async def switch(self, game_id: str, client_id: str, action_id: str, target: int | Literal["next"]) -> Outcome:
+        return await self._run("switch", game_id, action_id, client_id, target)
+
+    async def update_player(
+        self, game_id: str, client_id: str, action_id: str, player_id: int, updates: dict[str, Any]
+    ) -> Outcome:
+        return await self._run("update_player", game_id, action_id, client_id, player_id, json.dumps(updates))
+
+    async def add_penalty(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("add_penalty", game_id, action_id, client_id, player_id)
+
+    async def eliminate(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("eliminate", game_id, action_id, client_id, player_id)
+
+    async def update_settings(
+        self, game_id: str, client_id: str, action_id: str, updates: dict[str, Any]
+    ) -> Outcome:
+        return await self._run("update_settings", game_id, action_id, client_id, json.dumps(updates))
+
+    # -- deadlines and reads ----------------------------------------------------------
+
+    async def claim_deadlines(self, partition: int, limit: int, lease_ms: int) -> list[str]:
+        script = self.scripts["claim_deadlines"]
+        key_list = [keys.deadline_partition(partition)]
+        reply = await self._guard(lambda: script(keys=key_list, args=[self.clock.offset_ms, limit, lease_ms]))
+        return [str(x) for x in reply[0::2]]
+
+    async def fire_deadline(self, game_id: str) -> Outcome:
+        return await self._run("fire_deadline", game_id, "", "")
+
+    async def read_state(self, game_id: str) -> str | None:
+        raw = await self._guard(lambda: self.client.hget(keys.game(game_id), "state"))
+        return None if raw is None else str(raw)
+
+
+def _seeds(seed: bytes | None) -> Any:
+    n = 0
+    while True:
+        yield None if seed is None else seed + n.to_bytes(2, "big")
+        n += 1

@@ -1,0 +1,93 @@
+"""Loads lua/*.lua once, expands includes, checks headers and registers one script object each.
+
+Calls go through redis-py's AsyncScript: EVALSHA, and on NOSCRIPT a SCRIPT LOAD and one
+more try, so a SCRIPT FLUSH or a fresh Redis after failover is recovered transparently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.commands.core import AsyncScript
+
+INCLUDE = re.compile(r'^--- @include "([\w./-]+)"\s*$', re.MULTILINE)
+HEADER_SECTIONS = ("KEYS:", "ARGV:", "Returns:", "Errors:", "Publishes:")
+ERROR_LINE = re.compile(r"Errors:(.*?)Publishes:", re.DOTALL)
+
+
+class ScriptLoadError(RuntimeError):
+    """A Lua file is missing, has a bad include or an incomplete header."""
+
+
+def lua_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "lua", here.parent / "lua"):
+        if (candidate / "lib").is_dir():
+            return candidate
+    raise ScriptLoadError(f"no lua/ folder next to {here}")
+
+
+@dataclass(frozen=True)
+class LuaSource:
+    name: str
+    text: str
+    header: str
+
+    @property
+    def error_codes(self) -> list[str]:
+        m = ERROR_LINE.search(self.header)
+        return re.findall(r"[A-Z][A-Z_]+", m.group(1)) if m else []
+
+
+def _expand(path: Path, root: Path, stack: tuple[Path, ...] = ()) -> str:
+    if path in stack:
+        chain = " -> ".join(p.name for p in (*stack, path))
+        raise ScriptLoadError(f"include cycle: {chain}")
+    if not path.is_file():
+        raise ScriptLoadError(f"missing Lua file {path}")
+    text = path.read_text(encoding="utf-8")
+
+    def replace(m: re.Match[str]) -> str:
+        return _expand(root / m.group(1), root, (*stack, path))
+
+    return INCLUDE.sub(replace, text)
+
+
+def read_source(name: str, root: Path | None = None) -> LuaSource:
+    root = root or lua_dir()
+    path = root / f"{name}.lua"
+    raw = path.read_text(encoding="utf-8") if path.is_file() else ""
+    m = re.match(r"\s*--\[\[(.*?)\]\]", raw, re.DOTALL)
+    if not m:
+        raise ScriptLoadError(f"{path}: missing the --[[ ... ]] header")
+    header = m.group(1)
+    missing = [s for s in HEADER_SECTIONS if s not in header]
+    if missing:
+        raise ScriptLoadError(f"{path}: header lacks {', '.join(missing)}")
+    return LuaSource(name=name, text=_expand(path, root), header=header)
+
+
+def script_names(root: Path | None = None) -> list[str]:
+    root = root or lua_dir()
+    return sorted(p.stem for p in root.glob("*.lua"))
+
+
+class Scripts:
+    """One registered script per lua/*.lua file, looked up by file stem."""
+
+    def __init__(self, client: Any, root: Path | None = None) -> None:
+        self.sources = {n: read_source(n, root) for n in script_names(root)}
+        self._scripts: dict[str, AsyncScript] = {
+            n: client.register_script(src.text) for n, src in self.sources.items()
+        }
+
+    def __getitem__(self, name: str) -> AsyncScript:
+        return self._scripts[name]
+
+    async def load_all(self, client: Any) -> None:
+        """SCRIPT LOAD every script now, so a broken script fails start-up, not a game."""
+        for src in self.sources.values():
+            await client.script_load(src.text)

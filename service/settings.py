@@ -1,0 +1,131 @@
+"""Service configuration, read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """An environment variable is missing a valid value; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: TCP port for HTTP and WebSocket (the original's PORT, default 3000).
+    port: int = 3000
+    #: Bind address.
+    host: str = "0.0.0.0"
+    #: Redis URL (redis://, rediss://, unix://). Empty: embedded fakeredis, single instance.
+    redis_url: str = field(default="", repr=False)
+    #: Comma-separated Origin allow-list; `*.example.com` matches subdomains on a dot boundary.
+    allowed_origins: tuple[str, ...] = ()
+    #: How often each instance sends `tick` messages to its sockets (100 reproduces the original).
+    tick_interval_ms: int = 1000
+    #: How often each instance looks for due timeouts and warnings.
+    deadline_poll_ms: int = 50
+    #: A game with no action for this long is deleted by Redis TTL.
+    game_retention_s: int = 86_400
+    #: Reconnect and host tokens stay valid this long after their last use (longer than retention).
+    token_ttl_s: int = 7 * 86_400
+    #: A cached snapshot of a game is re-read from Redis at least this often.
+    cache_ttl_s: float = 30.0
+    #: Upper bound on one Redis round trip before the action is answered with an error.
+    redis_timeout_ms: int = 2000
+    #: Upper bound on one action (retries included) before the client gets an error.
+    action_timeout_ms: int = 4000
+    #: Largest inbound WebSocket frame; larger frames close the socket with 1009.
+    max_frame_bytes: int = 65_536
+    #: Outbound bytes queued for one socket before it is closed with 1008 "Buffer overflow".
+    max_send_queue_bytes: int = 1_048_576
+    #: Seconds to let clients move elsewhere on SIGTERM before the process exits.
+    drain_timeout_s: float = 10.0
+    #: Identity of this instance in logs and client ids.
+    instance_id: str = ""
+    #: Log level and format ("json" for one event per line, "text" for development).
+    log_level: str = "INFO"
+    log_format: str = "text"
+    #: Test configurations only: lets POST /_test/clock shift this instance's game clock.
+    test_clock: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        return not self.redis_url
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        instance = e.get("INSTANCE_ID") or e.get("FLY_ALLOC_ID") or f"i{secrets.token_hex(4)}"
+        s = cls(
+            port=_get(e, "PORT", int, 3000, lo=1, hi=65_535),
+            host=e.get("HOST", "0.0.0.0") or "0.0.0.0",
+            redis_url=e.get("REDIS_URL", "").strip(),
+            allowed_origins=tuple(o.strip() for o in e.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
+            tick_interval_ms=_get(e, "TICK_INTERVAL_MS", int, 1000, lo=50, hi=60_000),
+            deadline_poll_ms=_get(e, "DEADLINE_POLL_MS", int, 50, lo=10, hi=1000),
+            game_retention_s=_get(e, "GAME_RETENTION_S", int, 86_400, lo=60, hi=30 * 86_400),
+            token_ttl_s=_get(e, "TOKEN_TTL_S", int, 7 * 86_400, lo=60, hi=365 * 86_400),
+            cache_ttl_s=_get(e, "CACHE_TTL_S", float, 30.0, lo=1.0, hi=3600.0),
+            redis_timeout_ms=_get(e, "REDIS_TIMEOUT_MS", int, 2000, lo=50, hi=60_000),
+            action_timeout_ms=_get(e, "ACTION_TIMEOUT_MS", int, 4000, lo=100, hi=60_000),
+            max_frame_bytes=_get(e, "MAX_FRAME_BYTES", int, 65_536, lo=1024, hi=16 * 1_048_576),
+            max_send_queue_bytes=_get(e, "MAX_SEND_QUEUE_BYTES", int, 1_048_576, lo=4096, hi=1 << 30),
+            drain_timeout_s=_get(e, "DRAIN_TIMEOUT_S", float, 10.0, lo=0.0, hi=600.0),
+            instance_id=instance[:64],
+            log_level=_choice(e, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+            log_format=_choice(e, "LOG_FORMAT", ("json", "text"), "text"),
+            test_clock=_get(e, "TAPOTARP_TEST_CLOCK", _boolean, False),
+        )
+        if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if s.token_ttl_s < s.game_retention_s:
+            raise ConfigError(
+                f"TOKEN_TTL_S ({s.token_ttl_s}) must be at least GAME_RETENTION_S ({s.game_retention_s}) "
+                "so that players can come back for as long as their game is kept"
+            )
+        return s
+
+
+def _boolean(raw: str) -> bool:
+    v = raw.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
+def _get(
+    env: Mapping[str, str],
+    name: str,
+    cast: Callable[[str], T],
+    default: T,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = cast(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value')}") from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"{name}={raw!r} is out of range [{lo}, {hi}]")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str, upper: bool = False) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(allowed)}")
+    return value
