@@ -115,9 +115,9 @@ def _get(
         value = cast(raw.strip())
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value')}") from None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{name}={raw!r} is out of range [{lo}, {hi}]")
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and ((lo is not None and value < lo) or (hi is not None and value > hi)):  # type: ignore[operator]
+        raise ConfigError(f"{name}={raw!r} is out of range [{lo}, {hi}]")
     return value
 
 

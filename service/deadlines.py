@@ -1,0 +1,82 @@
+"""The deadline loop every instance runs: find due timeouts and warnings, claim, fire.
+
+Polling is a cheap peek (one pipelined ZRANGEBYSCORE per partition); only partitions
+with something due pay for the claim script. Claims are leases, and firing re-checks the
+game's state, so with any number of instances each deadline fires exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service import keys
+from service.errors import ServiceError
+from service.game import GameStore
+
+log = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 100
+LEASE_MS = 2000
+
+
+class DeadlineLoop:
+    def __init__(self, store: GameStore, poll_s: float) -> None:
+        self.store = store
+        self.poll_s = poll_s
+        self.fired = 0
+        self.lag_ms: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="deadlines")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = self.poll_s
+        while True:
+            started = time.monotonic()
+            try:
+                await self.poll_once()
+                backoff = self.poll_s
+            except asyncio.CancelledError:
+                raise
+            except (ServiceError, OSError, ConnectionError) as exc:
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                log.warning("deadline poll failed (%s); next try in %.1fs", exc, backoff)
+            except Exception:
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                log.exception("deadline poll failed")
+            await asyncio.sleep(max(0.0, backoff - (time.monotonic() - started)))
+
+    async def due_partitions(self) -> list[int]:
+        now = self.store.clock.now_ms()
+        client = self.store.client
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for p in range(keys.PARTITIONS):
+                    pipe.zrangebyscore(keys.deadline_partition(p), "-inf", now, start=0, num=1)
+                replies = await asyncio.wait_for(pipe.execute(), timeout=self.store.action_timeout_s)
+        except (OSError, RedisConnectionError, RedisTimeoutError, TimeoutError) as exc:
+            raise ServiceError(f"redis unavailable: {type(exc).__name__}") from exc
+        return [p for p, r in enumerate(replies) if r]
+
+    async def poll_once(self) -> int:
+        fired = 0
+        for p in await self.due_partitions():
+            for gid in await self.store.claim_deadlines(p, CLAIM_LIMIT, LEASE_MS):
+                out = await self.store.fire_deadline(gid)
+                if out.status == "ok":
+                    fired += 1
+        self.fired += fired
+        return fired

@@ -1,0 +1,293 @@
+"""Local sockets per game, the snapshot cache, pub/sub fan-out and local ticks.
+
+Each instance subscribes to a game's channel while it has sockets in that game. Every
+message on the channel is a whole committed state, `version\\nevents\\nstate`, so the cache
+is replaced, never patched; a version gap only means events were missed, and the game is
+re-read from Redis to be sure nothing newer was missed as well. Each frame is encoded once
+and the same string is queued on every socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from service import keys
+from service.errors import ServiceError
+from service.game import GameStore
+from service.protocol import frame, state_frame
+
+log = logging.getLogger(__name__)
+
+
+class Conn:
+    """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
+
+    def __init__(self, ws: web.WebSocketResponse, client_id: str, max_queue_bytes: int) -> None:
+        self.ws = ws
+        self.client_id = client_id
+        self.game_id: str | None = None
+        self.last_version = 0
+        self.max_queue_bytes = max_queue_bytes
+        self.queued_bytes = 0
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._drain())
+        self.overflowed = False
+
+    def send(self, text: str) -> None:
+        if self.overflowed or self.ws.closed:
+            return
+        if self.queued_bytes + len(text) > self.max_queue_bytes:
+            # a reader that stopped reading must not hold memory or slow anyone else down
+            self.overflowed = True
+            asyncio.get_running_loop().create_task(self.ws.close(code=1008, message=b"Buffer overflow"))
+            return
+        self.queued_bytes += len(text)
+        self._queue.put_nowait(text)
+
+    def send_state(self, state_json: str, version: int, request_id: str | None = None) -> None:
+        """Send a state unless this socket already has it or newer; replies (with an id) always go."""
+        if request_id is None and version <= self.last_version:
+            return
+        self.last_version = max(self.last_version, version)
+        self.send(state_frame(state_json, request_id))
+
+    async def _drain(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if text is None:
+                return
+            self.queued_bytes -= len(text)
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close_writer(self) -> None:
+        self._queue.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self._writer, timeout=1.0)
+        if not self._writer.done():
+            self._writer.cancel()
+
+
+@dataclass
+class Entry:
+    """What this instance knows of one game it serves."""
+
+    conns: set[Conn] = field(default_factory=set)
+    state: dict[str, Any] | None = None
+    state_json: str = ""
+    version: int = 0
+    fetched: float = 0.0
+
+
+class Hub:
+    def __init__(self, store: GameStore, client: Any, *, tick_interval_s: float, cache_ttl_s: float) -> None:
+        self.store = store
+        self.client = client
+        self.tick_interval_s = tick_interval_s
+        self.cache_ttl_s = cache_ttl_s
+        self.games: dict[str, Entry] = {}
+        self.conns: set[Conn] = set()
+        self.pubsub: Any = None
+        self.version_gaps = 0
+        self.pubsub_messages = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sub_lock = asyncio.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._every(self.tick_interval_s, self.tick), name="hub-tick"),
+            asyncio.create_task(self._every(min(1.0, self.cache_ttl_s), self.refresh_stale), name="hub-refresh"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+
+    async def _every(self, interval: float, fn: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await fn()
+            except ServiceError as exc:
+                log.warning("periodic task failed: %s", exc)
+            except Exception:
+                log.exception("periodic task failed")
+
+    # -- binding ----------------------------------------------------------------------
+
+    async def bind(self, conn: Conn, game_id: str, state_json: str, version: int) -> None:
+        """Attach a socket to a game; the first socket of a game subscribes this instance."""
+        entry = self.games.get(game_id)
+        if entry is None:
+            async with self._sub_lock:
+                entry = self.games.get(game_id)
+                if entry is None:
+                    await self.pubsub.subscribe(keys.channel(game_id))
+                    entry = self.games[game_id] = Entry()
+            # subscribed first, read now: nothing committed in between can be missed
+            fresh = await self.store.read_state(game_id)
+            if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
+                self._apply(game_id, entry, fresh)
+        if version > entry.version:
+            self._apply(game_id, entry, state_json, version)
+        entry.conns.add(conn)
+        conn.game_id = game_id
+
+    async def unbind(self, conn: Conn) -> None:
+        gid = conn.game_id
+        conn.game_id = None
+        conn.last_version = 0
+        if gid is None:
+            return
+        entry = self.games.get(gid)
+        if entry is None:
+            return
+        entry.conns.discard(conn)
+        if not entry.conns:
+            del self.games[gid]
+            async with self._sub_lock:
+                with contextlib.suppress(Exception):
+                    await self.pubsub.unsubscribe(keys.channel(gid))
+
+    def cached(self, game_id: str) -> dict[str, Any] | None:
+        entry = self.games.get(game_id)
+        return entry.state if entry else None
+
+    # -- fan-out ----------------------------------------------------------------------
+
+    def _apply(self, game_id: str, entry: Entry, state_json: str, version: int | None = None) -> None:
+        state = json.loads(state_json)
+        entry.state = state
+        entry.state_json = state_json
+        entry.version = int(state["version"]) if version is None else version
+        entry.fetched = time.monotonic()
+
+    def deliver(self, game_id: str, payload: str) -> None:
+        """Forward one channel message to this instance's sockets in the game."""
+        entry = self.games.get(game_id)
+        if entry is None:
+            return
+        head, events_json, state_json = payload.split("\n", 2)
+        version = int(head)
+        if version <= entry.version:
+            return
+        if entry.version and version > entry.version + 1:
+            self.version_gaps += 1
+            asyncio.get_running_loop().create_task(self._repair(game_id))
+        self._apply(game_id, entry, state_json, version)
+        events = [] if events_json == "[]" else [frame(e["type"], e["data"]) for e in json.loads(events_json)]
+        state_text = state_frame(state_json)
+        for conn in entry.conns:
+            for text in events:
+                conn.send(text)
+            if version > conn.last_version:
+                conn.last_version = version
+                conn.send(state_text)
+
+    async def _repair(self, game_id: str) -> None:
+        try:
+            fresh = await self.store.read_state(game_id)
+        except ServiceError as exc:
+            log.warning("repair of %s failed: %s", game_id, exc)
+            return
+        entry = self.games.get(game_id)
+        if fresh is None or entry is None:
+            return
+        version = int(json.loads(fresh)["version"])
+        if version > entry.version:
+            self.deliver(game_id, f"{version}\n[]\n{fresh}")
+
+    async def refresh_stale(self) -> None:
+        """Re-read games whose snapshot is older than the cache TTL (pub/sub is at-most-once)."""
+        limit = time.monotonic() - self.cache_ttl_s
+        for gid in [g for g, e in self.games.items() if e.fetched < limit]:
+            await self._repair(gid)
+            entry = self.games.get(gid)
+            if entry is not None:
+                entry.fetched = time.monotonic()
+
+    async def resync_all(self) -> None:
+        """After a pub/sub reconnect: subscribe again and re-read every game served."""
+        for gid in list(self.games):
+            await self._repair(gid)
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not self.games:
+                    await asyncio.sleep(0.05)
+                    continue
+                msg = await self.pubsub.get_message(timeout=1.0)
+                backoff = 0.1
+                if msg is None or msg.get("type") not in ("message", "smessage"):
+                    continue
+                self.pubsub_messages += 1
+                channel = str(msg["channel"])
+                gid = channel.split("{", 1)[1].split("}", 1)[0]
+                self.deliver(gid, str(msg["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pub/sub connection lost (%s); retrying in %.1fs", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        async with self._sub_lock:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            channels = [keys.channel(g) for g in self.games]
+            if channels:
+                try:
+                    await self.pubsub.subscribe(*channels)
+                except Exception as exc:
+                    log.warning("resubscribe failed: %s", type(exc).__name__)
+                    return
+        try:
+            await self.resync_all()
+        except Exception as exc:
+            log.warning("resync failed: %s", type(exc).__name__)
+
+    # -- ticks ------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Send each running game's clocks to its local sockets; computed here, no Redis traffic."""
+        now = self.store.clock.now_ms()
+        for entry in self.games.values():
+            st = entry.state
+            if not st or st.get("status") != "running" or not entry.conns:
+                continue
+            elapsed = max(0, now - int(st["serverTime"]))
+            times = {}
+            for p in st["players"]:
+                t = int(p["timeRemaining"])
+                if p["id"] == st.get("activePlayer") and not p["isEliminated"]:
+                    t = max(0, t - elapsed)
+                times[str(p["id"])] = t
+            text = frame("tick", {"times": times})
+            for conn in entry.conns:
+                conn.send(text)

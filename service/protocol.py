@@ -1,0 +1,228 @@
+"""Inbound frames: parse and validate into typed messages. Pure: no I/O.
+
+Every rejection is an InvalidInput whose message is what the client sees; the original's
+strings are kept where it had one.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from service import keys
+from service.errors import InvalidInput, NotFound
+from service.game import GameSettings
+
+MAX_TIME = 86_400_000
+MAX_NAME = 50
+MAX_REQUEST_ID = 64
+MAX_TOKEN = 128
+PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
+
+#: Message types this server understands (client -> server).
+TYPES = frozenset(
+    {
+        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
+        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    data: dict[str, Any]
+    request_id: str | None
+
+
+def parse(text: str) -> Message:
+    """Envelope checks shared by every type: JSON object, `type`, `data`, `requestId`."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidInput("Invalid JSON") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput("Invalid message format")
+    rid = obj.get("requestId")
+    if rid is not None and (not isinstance(rid, str) or not 0 < len(rid) <= MAX_REQUEST_ID):
+        raise InvalidInput("Invalid requestId")
+    mtype = obj.get("type")
+    if not isinstance(mtype, str) or not mtype:
+        raise InvalidInput("Invalid message type")
+    if mtype not in TYPES:
+        raise InvalidInput("Unknown message type")
+    data = obj.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput("Invalid message data")
+    return Message(mtype, data, rid)
+
+
+def request_id_of(text: str) -> str | None:
+    """Best-effort requestId of a frame that failed validation, so the error can carry it."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    rid = obj.get("requestId") if isinstance(obj, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= MAX_REQUEST_ID else None
+
+
+def integer(value: Any, lo: int, hi: int) -> int | None:
+    """An integral JSON number within [lo, hi] (bools and fractional numbers are not)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and lo <= value <= hi:
+        return value
+    return None
+
+
+def player_id(data: dict[str, Any]) -> int:
+    pid = integer(data.get("playerId"), 1, 8)
+    if pid is None:
+        raise InvalidInput("Invalid player ID")
+    return pid
+
+
+def game_id(data: dict[str, Any]) -> str:
+    raw = data.get("gameId")
+    if not isinstance(raw, str):
+        raise InvalidInput("Invalid game code")
+    gid = keys.normalize_game_id(raw)
+    if not keys.is_valid_game_id(gid):
+        raise NotFound("Game not found", "GAME_NOT_FOUND")
+    return gid
+
+
+def thresholds(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, list) or not 1 <= len(value) <= 10:
+        return None
+    out = [integer(v, 1, MAX_TIME) for v in value]
+    if any(v is None for v in out):
+        return None
+    return tuple(sorted({v for v in out if v is not None}, reverse=True))
+
+
+SETTING_KEYS = ("playerCount", "initialTime", "warningThresholds", "penaltyType", "penaltyTimeDeduction")
+
+
+def create_settings(data: dict[str, Any]) -> GameSettings:
+    raw = data.get("settings", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidInput("Invalid settings")
+    unknown = sorted(k for k in raw if k not in SETTING_KEYS and k != "audioEnabled")
+    if unknown:
+        raise InvalidInput(f"Invalid settings: unknown setting {unknown[0]!r}")
+    d = GameSettings()
+    count = integer(raw.get("playerCount", d.player_count), 2, 8)
+    if count is None:
+        raise InvalidInput("Invalid settings: playerCount must be an integer from 2 to 8")
+    initial = integer(raw.get("initialTime", d.initial_time), 1, MAX_TIME)
+    if initial is None:
+        raise InvalidInput("Invalid settings: initialTime must be an integer from 1 to 86400000 (ms)")
+    warn = thresholds(raw.get("warningThresholds", list(d.warning_thresholds)))
+    if warn is None:
+        raise InvalidInput("Invalid settings: warningThresholds must be 1 to 10 integers from 1 to 86400000 (ms)")
+    ptype = raw.get("penaltyType", d.penalty_type)
+    if ptype not in PENALTY_TYPES:
+        raise InvalidInput("Invalid settings: penaltyType must be one of warning, time_deduction, game_loss")
+    deduction = integer(raw.get("penaltyTimeDeduction", d.penalty_time_deduction), 0, MAX_TIME)
+    if deduction is None:
+        raise InvalidInput("Invalid settings: penaltyTimeDeduction must be an integer from 0 to 86400000 (ms)")
+    return GameSettings(count, initial, warn, str(ptype), deduction)
+
+
+def player_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("Invalid player name")
+    name = value.strip()
+    if not 1 <= len(name) <= MAX_NAME or any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise InvalidInput("Invalid player name")
+    return name
+
+
+def player_updates(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an updatePlayer message, each validated; at least one must be present."""
+    out: dict[str, Any] = {}
+    if "name" in data:
+        out["name"] = player_name(data["name"])
+    ranges = {
+        "time": (0, MAX_TIME, "Invalid time"),
+        "life": (-999, 9999, "Invalid life"),
+        "drunkCounter": (0, 999, "Invalid counter"),
+        "genericCounter": (0, 999, "Invalid counter"),
+    }
+    for field, (lo, hi, message) in ranges.items():
+        if field in data:
+            v = integer(data[field], lo, hi)
+            if v is None:
+                raise InvalidInput(message)
+            out[field] = v
+    if not out:
+        raise InvalidInput("Nothing to update")
+    return out
+
+
+def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "warningThresholds" in data:
+        warn = thresholds(data["warningThresholds"])
+        if warn is None:
+            raise InvalidInput("Invalid warning thresholds")
+        out["warningThresholds"] = list(warn)
+    if "penaltyType" in data:
+        if data["penaltyType"] not in PENALTY_TYPES:
+            raise InvalidInput("Invalid penalty type")
+        out["penaltyType"] = data["penaltyType"]
+    if "penaltyTimeDeduction" in data:
+        v = integer(data["penaltyTimeDeduction"], 0, MAX_TIME)
+        if v is None:
+            raise InvalidInput("Invalid penalty time deduction")
+        out["penaltyTimeDeduction"] = v
+    if not out:
+        raise InvalidInput("Nothing to update")
+    return out
+
+
+def token(value: Any, message: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_TOKEN:
+        raise InvalidInput(message)
+    return value
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    game_id: str
+    player_id: int | None
+    token: str | None
+    host_token: str | None
+
+
+def reconnect(data: dict[str, Any]) -> Reconnect:
+    gid = game_id(data)
+    host = token(data["hostToken"], "Invalid host token") if data.get("hostToken") is not None else None
+    if host is not None and data.get("playerId") is None:
+        return Reconnect(gid, None, None, host)
+    pid = player_id(data)
+    return Reconnect(gid, pid, token(data.get("token"), "Invalid token"), host)
+
+
+def frame(mtype: str, data: dict[str, Any], request_id: str | None = None) -> str:
+    out: dict[str, Any] = {"type": mtype, "data": data}
+    if request_id is not None:
+        out["requestId"] = request_id
+    return json.dumps(out, separators=(",", ":"))
+
+
+def state_frame(state_json: str, request_id: str | None = None) -> str:
+    """The `state` frame around state JSON exactly as the script encoded it (no re-encoding)."""
+    if request_id is None:
+        return '{"type":"state","data":' + state_json + "}"
+    return '{"type":"state","data":' + state_json + ',"requestId":' + json.dumps(request_id) + "}"

@@ -1,0 +1,72 @@
+"""The Redis client: a real server from REDIS_URL, or the embedded in-process engine."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVICTING_POLICIES_OK = ("noeviction",)
+
+
+def connect(settings: Settings) -> Any:
+    if settings.embedded:
+        import fakeredis
+
+        log.warning(
+            "REDIS_URL is not set: running the embedded engine (fakeredis) in this process. "
+            "Game state lives in memory only and is lost when the process stops; run a single "
+            "instance. Set REDIS_URL for production."
+        )
+        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    timeout = settings.redis_timeout_ms / 1000
+    # Retrying a script call is safe: every action carries an action id that the script
+    # deduplicates, so a retry after a lost reply answers "dup" instead of applying twice.
+    return aioredis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=0.25, base=0.025), 2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=15,
+        max_connections=256,
+    )
+
+
+async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:
+    """Version, eviction policy and persistence settings, for start-up logs and /ready."""
+    if settings.embedded:
+        return {"engine": "fakeredis", "version": "embedded", "maxmemoryPolicy": "noeviction", "aof": False}
+    info = await client.info("server")
+    cfg: dict[str, str] = {}
+    for name in ("maxmemory-policy", "appendonly", "appendfsync"):
+        try:
+            cfg.update(await client.config_get(name))
+        except Exception:
+            # managed Redis often forbids CONFIG; report unknown rather than fail
+            cfg[name] = "unknown"
+    out = {
+        "engine": "redis",
+        "version": info.get("redis_version", "unknown"),
+        "maxmemoryPolicy": cfg.get("maxmemory-policy", "unknown"),
+        "aof": cfg.get("appendonly") == "yes",
+        "appendfsync": cfg.get("appendfsync", "unknown"),
+    }
+    if out["maxmemoryPolicy"] not in (*EVICTING_POLICIES_OK, "unknown"):
+        log.error(
+            "Redis maxmemory-policy is %s: Redis may evict games. Set maxmemory-policy noeviction.",
+            out["maxmemoryPolicy"],
+        )
+    if not out["aof"]:
+        log.warning("Redis AOF is off: a Redis restart loses every game since its last snapshot")
+    return out

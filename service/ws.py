@@ -1,0 +1,253 @@
+"""The WebSocket endpoint: one receive loop per socket, dispatching each frame to a script call.
+
+Every inbound frame gets its documented reply or an `error` frame (with the frame's
+requestId when it had one); no exception text reaches a client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from service import protocol
+from service.errors import (
+    STORAGE_UNAVAILABLE_MESSAGE,
+    InvalidInput,
+    ServiceError,
+    StorageUnavailable,
+)
+from service.game import GameStore, Outcome, new_action_id
+from service.hub import Conn, Hub
+from service.protocol import Message, frame
+
+log = logging.getLogger(__name__)
+
+NOT_IN_GAME = "Not in a game: send create, join or reconnect first"
+SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
+
+Handler = Callable[["Session", Message], Awaitable[None]]
+
+
+def action_id(conn: Conn, msg: Message) -> str:
+    """A client's requestId names the action (so its retries apply once); else a fresh id,
+    which still makes redis-py's own retry of the same call harmless."""
+    if msg.request_id is None:
+        return new_action_id()
+    return hashlib.sha256(f"{msg.type}\0{msg.request_id}".encode()).hexdigest()[:32]
+
+
+class Session:
+    """The protocol state of one socket."""
+
+    def __init__(self, conn: Conn, store: GameStore, hub: Hub) -> None:
+        self.conn = conn
+        self.store = store
+        self.hub = hub
+        #: whether this socket may hold a seat in its game (then leaving must release it)
+        self.seated = False
+
+    @property
+    def client_id(self) -> str:
+        return self.conn.client_id
+
+    def reply(self, msg: Message, mtype: str, data: dict[str, Any]) -> None:
+        self.conn.send(frame(mtype, data, msg.request_id))
+
+    def reply_state(self, msg: Message, out: Outcome) -> None:
+        self.conn.send_state(out.state_json, out.version, msg.request_id)
+
+    def game(self) -> str:
+        if self.conn.game_id is None:
+            raise InvalidInput(NOT_IN_GAME)
+        return self.conn.game_id
+
+    async def release(self, mode: str) -> None:
+        """Give up this socket's seats in its current game (keeping tokens) and unbind."""
+        gid = self.conn.game_id
+        if gid is None:
+            return
+        try:
+            if self.seated:
+                await self.store.leave(gid, self.client_id, new_action_id(), mode)
+        finally:
+            self.seated = False
+            await self.hub.unbind(self.conn)
+
+    async def bind(self, gid: str, out: Outcome) -> None:
+        if self.conn.game_id != gid:
+            await self.release("disconnect")
+            await self.hub.bind(self.conn, gid, out.state_json, out.version)
+
+    # -- handlers -----------------------------------------------------------------------
+
+    async def on_create(self, msg: Message) -> None:
+        settings = protocol.create_settings(msg.data)
+        seed = None if msg.request_id is None else f"{self.client_id}\0{msg.request_id}".encode()
+        gid, host_token, out = await self.store.create(self.client_id, settings, action_id(self.conn, msg), seed)
+        await self.bind(gid, out)
+        self.reply(msg, "created", {"gameId": gid, "hostToken": host_token})
+        self.reply_state(msg, out)
+
+    async def on_join(self, msg: Message) -> None:
+        gid = protocol.game_id(msg.data)
+        out = await self.store.join(gid)
+        await self.bind(gid, out)
+        self.reply_state(msg, out)
+
+    async def on_reconnect(self, msg: Message) -> None:
+        r = protocol.reconnect(msg.data)
+        out = await self.store.reconnect(
+            r.game_id, self.client_id, action_id(self.conn, msg), r.player_id, r.token, r.host_token
+        )
+        await self.bind(r.game_id, out)
+        self.seated = self.seated or r.player_id is not None
+        self.reply(
+            msg,
+            "reconnected",
+            {"playerId": r.player_id, "token": r.token, "gameId": r.game_id, "host": r.host_token is not None},
+        )
+        self.reply_state(msg, out)
+
+    async def on_claim(self, msg: Message) -> None:
+        pid = protocol.player_id(msg.data)
+        gid = self.game()
+        token, out = await self.store.claim(gid, self.client_id, pid, action_id(self.conn, msg))
+        self.seated = True
+        self.reply_state(msg, out)
+        self.reply(msg, "claimed", {"playerId": pid, "token": token, "gameId": gid})
+
+    async def on_unclaim(self, msg: Message) -> None:
+        out = await self.store.unclaim(self.game(), self.client_id, action_id(self.conn, msg))
+        self.seated = False
+        self.reply_state(msg, out)
+
+    async def on_leave(self, msg: Message) -> None:
+        gid = self.game()
+        if self.seated:
+            await self.store.leave(gid, self.client_id, action_id(self.conn, msg), "leave")
+        self.seated = False
+        await self.hub.unbind(self.conn)
+        self.reply(msg, "left", {"gameId": gid})
+
+    async def on_time(self, msg: Message) -> None:
+        client_time = msg.data.get("clientTime")
+        if client_time is not None and (isinstance(client_time, bool) or not isinstance(client_time, int | float)):
+            raise InvalidInput("Invalid clientTime")
+        self.reply(msg, "time", {"serverTime": self.store.clock.now_ms(), "clientTime": client_time})
+
+    async def simple(self, msg: Message, call: Callable[[str, str, str], Awaitable[Outcome]]) -> None:
+        out = await call(self.game(), self.client_id, action_id(self.conn, msg))
+        self.reply_state(msg, out)
+
+    async def on_start(self, msg: Message) -> None:
+        await self.simple(msg, self.store.start)
+
+    async def on_pause(self, msg: Message) -> None:
+        await self.simple(msg, self.store.pause)
+
+    async def on_reset(self, msg: Message) -> None:
+        await self.simple(msg, self.store.reset)
+
+    async def on_switch(self, msg: Message) -> None:
+        pid = protocol.player_id(msg.data)
+        out = await self.store.switch(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        self.reply_state(msg, out)
+
+    async def on_pass_turn(self, msg: Message) -> None:
+        out = await self.store.switch(self.game(), self.client_id, action_id(self.conn, msg), "next")
+        self.reply_state(msg, out)
+
+    async def on_update_player(self, msg: Message) -> None:
+        pid = protocol.player_id(msg.data)
+        updates = protocol.player_updates(msg.data)
+        out = await self.store.update_player(self.game(), self.client_id, action_id(self.conn, msg), pid, updates)
+        self.reply_state(msg, out)
+
+    async def on_add_penalty(self, msg: Message) -> None:
+        pid = protocol.player_id(msg.data)
+        out = await self.store.add_penalty(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        self.reply_state(msg, out)
+
+    async def on_eliminate(self, msg: Message) -> None:
+        pid = protocol.player_id(msg.data)
+        out = await self.store.eliminate(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        self.reply_state(msg, out)
+
+    async def on_update_settings(self, msg: Message) -> None:
+        updates = protocol.settings_updates(msg.data)
+        out = await self.store.update_settings(self.game(), self.client_id, action_id(self.conn, msg), updates)
+        self.reply_state(msg, out)
+
+    HANDLERS: dict[str, Handler] = {
+        "create": on_create,
+        "join": on_join,
+        "reconnect": on_reconnect,
+        "claim": on_claim,
+        "unclaim": on_unclaim,
+        "leave": on_leave,
+        "time": on_time,
+        "start": on_start,
+        "pause": on_pause,
+        "reset": on_reset,
+        "switch": on_switch,
+        "passTurn": on_pass_turn,
+        "updatePlayer": on_update_player,
+        "addPenalty": on_add_penalty,
+        "eliminate": on_eliminate,
+        "updateSettings": on_update_settings,
+    }
+
+    async def handle(self, text: str) -> None:
+        try:
+            msg = protocol.parse(text)
+        except ServiceError as exc:
+            self.conn.send(frame("error", {"message": exc.message}, protocol.request_id_of(text)))
+            return
+        try:
+            await self.HANDLERS[msg.type](self, msg)
+        except StorageUnavailable:
+            self.reply(msg, "error", {"message": STORAGE_UNAVAILABLE_MESSAGE})
+        except ServiceError as exc:
+            self.reply(msg, "error", {"message": exc.message})
+        except Exception:
+            log.exception("handler %s failed", msg.type)
+            self.reply(msg, "error", {"message": "Internal server error"})
+
+
+def new_client_id() -> str:
+    """Unguessable, and unique across instances without coordination."""
+    return f"client_{secrets.token_urlsafe(12)}"
+
+
+async def serve(
+    request: web.Request, store: GameStore, hub: Hub, max_frame: int, max_queue: int
+) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=max_frame, heartbeat=30.0, compress=False)
+    await ws.prepare(request)
+    conn = Conn(ws, new_client_id(), max_queue)
+    session = Session(conn, store, hub)
+    hub.conns.add(conn)
+    conn.send(frame("clientId", {"clientId": conn.client_id}))
+    try:
+        async for m in ws:
+            if m.type == WSMsgType.TEXT:
+                await session.handle(m.data)
+            elif m.type == WSMsgType.BINARY:
+                conn.send(frame("error", {"message": "Binary frames are not supported"}))
+            elif m.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.conns.discard(conn)
+        try:
+            await session.release("disconnect")
+        except ServiceError as exc:
+            log.warning("could not release seats of %s: %s", conn.client_id, exc)
+        except Exception:
+            log.exception("could not release seats of %s", conn.client_id)
+        await conn.close_writer()
+    return ws
