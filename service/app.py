@@ -104,9 +104,7 @@ async def on_shutdown(app: web.Application) -> None:
     for conn in conns:
         conn.send(warning)
     await asyncio.sleep(min(0.2, rt.settings.drain_timeout_s))
-    await asyncio.gather(
-        *(c.ws.close(code=1012, message=b"Server restarting") for c in conns), return_exceptions=True
-    )
+    await asyncio.gather(*(c.ws.close(code=1012, message=b"Server restarting") for c in conns), return_exceptions=True)
 
 
 async def handle_root(request: web.Request) -> web.StreamResponse:

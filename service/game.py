@@ -171,7 +171,12 @@ class GameStore:
             host_token = new_token()
             try:
                 out = await self._run(
-                    "create", game_id, action_id, client_id, settings.to_json(), token_digest(host_token),
+                    "create",
+                    game_id,
+                    action_id,
+                    client_id,
+                    settings.to_json(),
+                    token_digest(host_token),
                     self.token_ms,
                 )
             except GameIdTaken:
@@ -236,9 +241,7 @@ class GameStore:
     async def eliminate(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
         return await self._run("eliminate", game_id, action_id, client_id, player_id)
 
-    async def update_settings(
-        self, game_id: str, client_id: str, action_id: str, updates: dict[str, Any]
-    ) -> Outcome:
+    async def update_settings(self, game_id: str, client_id: str, action_id: str, updates: dict[str, Any]) -> Outcome:
         return await self._run("update_settings", game_id, action_id, client_id, json.dumps(updates))
 
     # -- deadlines and reads ----------------------------------------------------------

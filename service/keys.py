@@ -46,11 +46,7 @@ def partition_of(game_id: str) -> int | None:
 
 
 def is_valid_game_id(game_id: str) -> bool:
-    return (
-        len(game_id) == ID_LENGTH
-        and all(c in ALPHABET for c in game_id)
-        and partition_of(game_id) is not None
-    )
+    return len(game_id) == ID_LENGTH and all(c in ALPHABET for c in game_id) and partition_of(game_id) is not None
 
 
 def normalize_game_id(raw: str) -> str:

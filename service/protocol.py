@@ -24,8 +24,22 @@ PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
 #: Message types this server understands (client -> server).
 TYPES = frozenset(
     {
-        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
-        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+        "create",
+        "join",
+        "reconnect",
+        "claim",
+        "unclaim",
+        "leave",
+        "start",
+        "pause",
+        "reset",
+        "switch",
+        "passTurn",
+        "updatePlayer",
+        "addPenalty",
+        "eliminate",
+        "updateSettings",
+        "time",
     }
 )
 

@@ -80,9 +80,7 @@ class Scripts:
 
     def __init__(self, client: Any, root: Path | None = None) -> None:
         self.sources = {n: read_source(n, root) for n in script_names(root)}
-        self._scripts: dict[str, AsyncScript] = {
-            n: client.register_script(src.text) for n, src in self.sources.items()
-        }
+        self._scripts: dict[str, AsyncScript] = {n: client.register_script(src.text) for n, src in self.sources.items()}
 
     def __getitem__(self, name: str) -> AsyncScript:
         return self._scripts[name]

@@ -33,12 +33,17 @@ SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
 Handler = Callable[["Session", Message], Awaitable[None]]
 
 
+def action_id_for(mtype: str, request_id: str) -> str:
+    """The action id recorded in the game log for a client's requestId."""
+    return hashlib.sha256(f"{mtype}\0{request_id}".encode()).hexdigest()[:32]
+
+
 def action_id(conn: Conn, msg: Message) -> str:
     """A client's requestId names the action (so its retries apply once); else a fresh id,
     which still makes redis-py's own retry of the same call harmless."""
     if msg.request_id is None:
         return new_action_id()
-    return hashlib.sha256(f"{msg.type}\0{msg.request_id}".encode()).hexdigest()[:32]
+    return action_id_for(msg.type, msg.request_id)
 
 
 class Session:
@@ -59,7 +64,13 @@ class Session:
         self.conn.send(frame(mtype, data, msg.request_id))
 
     def reply_state(self, msg: Message, out: Outcome) -> None:
-        self.conn.send_state(out.state_json, out.version, msg.request_id)
+        # a no-op or duplicate answers with the stored state, which pub/sub may already have
+        # superseded on this socket; never answer with something older than the socket has
+        entry = self.hub.games.get(self.conn.game_id or "")
+        if entry is not None and entry.version > out.version:
+            self.conn.send_state(entry.state_json, entry.version, msg.request_id)
+        else:
+            self.conn.send_state(out.state_json, out.version, msg.request_id)
 
     def game(self) -> str:
         if self.conn.game_id is None:
