@@ -16,6 +16,7 @@ from service import __version__, ws
 from service.deadlines import DeadlineLoop
 from service.game import GameClock, GameStore
 from service.hub import Hub
+from service.liveness import Liveness
 from service.protocol import frame
 from service.scripts import Scripts
 from service.settings import Settings
@@ -33,6 +34,7 @@ class Runtime:
     store: GameStore
     hub: Hub
     deadlines: DeadlineLoop
+    liveness: Liveness
     started: float
     draining: bool = False
     redis_ok: bool = False
@@ -72,7 +74,9 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         action_timeout_s=settings.action_timeout_ms / 1000,
     )
     hub = Hub(store, client, tick_interval_s=settings.tick_interval_ms / 1000, cache_ttl_s=settings.cache_ttl_s)
-    rt = Runtime(settings, client, store, hub, DeadlineLoop(store, settings.deadline_poll_ms / 1000), time.time())
+    deadlines = DeadlineLoop(store, settings.deadline_poll_ms / 1000)
+    liveness = Liveness(store, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
+    rt = Runtime(settings, client, store, hub, deadlines, liveness, time.time())
     app[RUNTIME] = rt
     try:
         await scripts.load_all(client)
@@ -84,14 +88,21 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         log.error("redis not reachable at start-up (%s); will keep trying", type(exc).__name__)
     await hub.start()
     rt.deadlines.start()
+    liveness.start()
     watcher = asyncio.create_task(_watch_redis(rt), name="redis-watch")
     yield
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     await rt.deadlines.stop()
+    await liveness.stop()
+    await liveness.leave()
     await hub.stop()
     await client.aclose()
+
+
+async def close_all(hub: Hub, code: int = 1012, reason: bytes = b"Server restarting") -> None:
+    await asyncio.gather(*(c.ws.close(code=code, message=reason) for c in list(hub.conns)), return_exceptions=True)
 
 
 async def on_shutdown(app: web.Application) -> None:
@@ -114,7 +125,7 @@ async def handle_root(request: web.Request) -> web.StreamResponse:
         if rt.draining:
             raise web.HTTPServiceUnavailable(text="Server is shutting down")
         s = rt.settings
-        return await ws.serve(request, rt.store, rt.hub, s.max_frame_bytes, s.max_send_queue_bytes)
+        return await ws.serve(request, rt.store, rt.hub, rt.liveness, s.max_frame_bytes, s.max_send_queue_bytes)
     if request.path == "/":
         return web.Response(text=f"Tap or Tarp {__version__}: connect a WebSocket client to this URL or /ws\n")
     raise web.HTTPNotFound()

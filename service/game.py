@@ -244,6 +244,9 @@ class GameStore:
     async def update_settings(self, game_id: str, client_id: str, action_id: str, updates: dict[str, Any]) -> Outcome:
         return await self._run("update_settings", game_id, action_id, client_id, json.dumps(updates))
 
+    async def release_clients(self, game_id: str, client_prefix: str) -> Outcome:
+        return await self._run("release_clients", game_id, "", "", client_prefix)
+
     # -- deadlines and reads ----------------------------------------------------------
 
     async def claim_deadlines(self, partition: int, limit: int, lease_ms: int) -> list[str]:

@@ -98,6 +98,16 @@ def deadline_partition(partition: int) -> str:
     return f"{PREFIX}:deadlines:{{{PARTITION_TAGS[partition]}}}"
 
 
+def instances() -> str:
+    """Sorted set: instance incarnation -> epoch ms of its last heartbeat (Redis time)."""
+    return f"{PREFIX}:instances"
+
+
+def instance_games(incarnation: str) -> str:
+    """Set: games in which clients of this incarnation took a seat."""
+    return f"{PREFIX}:instance:{incarnation}:games"
+
+
 @dataclass(frozen=True)
 class GameKeys:
     """KEYS of every game script, in the order the scripts expect them."""

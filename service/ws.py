@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from service.errors import (
 )
 from service.game import GameStore, Outcome, new_action_id
 from service.hub import Conn, Hub
+from service.liveness import Liveness
 from service.protocol import Message, frame
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,11 @@ def action_id(conn: Conn, msg: Message) -> str:
 class Session:
     """The protocol state of one socket."""
 
-    def __init__(self, conn: Conn, store: GameStore, hub: Hub) -> None:
+    def __init__(self, conn: Conn, store: GameStore, hub: Hub, liveness: Liveness) -> None:
         self.conn = conn
         self.store = store
         self.hub = hub
+        self.liveness = liveness
         #: whether this socket may hold a seat in its game (then leaving must release it)
         self.seated = False
 
@@ -116,7 +117,9 @@ class Session:
             r.game_id, self.client_id, action_id(self.conn, msg), r.player_id, r.token, r.host_token
         )
         await self.bind(r.game_id, out)
-        self.seated = self.seated or r.player_id is not None
+        if r.player_id is not None:
+            self.seated = True
+            await self.liveness.seated(r.game_id)
         self.reply(
             msg,
             "reconnected",
@@ -129,6 +132,7 @@ class Session:
         gid = self.game()
         token, out = await self.store.claim(gid, self.client_id, pid, action_id(self.conn, msg))
         self.seated = True
+        await self.liveness.seated(gid)
         self.reply_state(msg, out)
         self.reply(msg, "claimed", {"playerId": pid, "token": token, "gameId": gid})
 
@@ -230,18 +234,13 @@ class Session:
             self.reply(msg, "error", {"message": "Internal server error"})
 
 
-def new_client_id() -> str:
-    """Unguessable, and unique across instances without coordination."""
-    return f"client_{secrets.token_urlsafe(12)}"
-
-
 async def serve(
-    request: web.Request, store: GameStore, hub: Hub, max_frame: int, max_queue: int
+    request: web.Request, store: GameStore, hub: Hub, liveness: Liveness, max_frame: int, max_queue: int
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=max_frame, heartbeat=30.0, compress=False)
     await ws.prepare(request)
-    conn = Conn(ws, new_client_id(), max_queue)
-    session = Session(conn, store, hub)
+    conn = Conn(ws, liveness.new_client_id(), max_queue)
+    session = Session(conn, store, hub, liveness)
     hub.conns.add(conn)
     conn.send(frame("clientId", {"clientId": conn.client_id}))
     try:
