@@ -8,7 +8,7 @@
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_OWNER_PENALTY, PLAYER_NOT_FOUND, GAME_FINISHED
+  Errors: GAME_NOT_FOUND, NOT_OWNER_PENALTY, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state.
 ]]
 --- @include "lib/game.lua"

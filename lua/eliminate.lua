@@ -7,7 +7,7 @@
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.
-  Errors: GAME_NOT_FOUND, NOT_OWNER_ELIMINATE, PLAYER_NOT_FOUND, GAME_FINISHED
+  Errors: GAME_NOT_FOUND, NOT_OWNER_ELIMINATE, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/game.lua"

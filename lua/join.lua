@@ -5,7 +5,7 @@
   KEYS: the four common game keys (lib/game.lua).
   ARGV: the seven common arguments.
   Returns: {"noop", state JSON, "[]"}
-  Errors: GAME_NOT_FOUND
+  Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: nothing.
 ]]
 --- @include "lib/game.lua"

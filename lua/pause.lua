@@ -5,7 +5,7 @@
   KEYS: the four common game keys (lib/game.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/game.lua"

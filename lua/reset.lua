@@ -6,7 +6,7 @@
   KEYS: the four common game keys (lib/game.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_OWNER_RESET
+  Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT
   Publishes: the new state.
 ]]
 --- @include "lib/game.lua"
@@ -20,7 +20,7 @@ return run(function()
   if not is_host(st, c.client) then
     fail('NOT_OWNER_RESET')
   end
-  st.serverTime = c.now
+  st.serverTime = math.max(st.serverTime, c.now)
   st.status = 'waiting'
   st.activePlayer = NULL
   st.winner = NULL

@@ -5,7 +5,7 @@
   KEYS: the four common game keys (lib/game.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
-  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/game.lua"

@@ -6,7 +6,7 @@
   KEYS: the four common game keys (lib/game.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.
-  Errors: GAME_NOT_FOUND
+  Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/game.lua"

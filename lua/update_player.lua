@@ -17,7 +17,7 @@
 return run(function()
   local c = context()
   local pid = tonumber(ARGV[8])
-  local u = cjson.decode(ARGV[9])
+  local u = decode_arg(ARGV[9])
   if type(u) ~= 'table' then
     fail('INVALID_ARGUMENT')
   end

@@ -15,7 +15,7 @@
 
 return run(function()
   local c = context()
-  local u = cjson.decode(ARGV[8])
+  local u = decode_arg(ARGV[8])
   if type(u) ~= 'table' or (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME)) then

@@ -49,6 +49,15 @@ local function context()
   }
 end
 
+-- A JSON argument from the caller; malformed input is INVALID_ARGUMENT, not a Lua error.
+local function decode_arg(raw)
+  local ok, value = pcall(cjson.decode, raw)
+  if not ok or type(value) ~= 'table' then
+    fail('INVALID_ARGUMENT')
+  end
+  return value
+end
+
 local function load(c)
   local raw = rcall('HGET', c.kgame, 'state')
   if not raw then
@@ -189,8 +198,13 @@ end
 -- that was already at zero does not time out again, so resuming cannot loop.
 local function settle(st, c)
   local elapsed = c.now - st.serverTime
+  if elapsed <= 0 then
+    -- Redis time stepped back (NTP, failover): charge nothing and keep the later timestamp,
+    -- or the same stretch would be charged twice
+    return
+  end
   st.serverTime = c.now
-  if st.status ~= 'running' or is_null(st.activePlayer) or elapsed <= 0 then
+  if st.status ~= 'running' or is_null(st.activePlayer) then
     return
   end
   local p = player(st, st.activePlayer)

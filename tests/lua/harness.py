@@ -1,0 +1,287 @@
+"""Assertions shared by the Lua script tests: one game's Redis state, before and after an action."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ResponseError
+
+from service import keys
+from service.errors import ERROR_CODES, GameError
+from service.game import GameClock, GameSettings, GameStore, Outcome
+
+RETENTION_MS = 3_600_000
+TOKEN_MS = 7_200_000
+LOG_CAP = 256
+HOST = "host"
+SYNC_CHANNEL = "tot:~sync"
+
+Snapshot = tuple[dict[str, str], list[str], dict[str, str], list[tuple[str, float]]]
+
+
+def new_aid() -> str:
+    return uuid.uuid4().hex
+
+
+def player(state: dict[str, Any], pid: int) -> dict[str, Any]:
+    matches = [p for p in state["players"] if p["id"] == pid]
+    assert len(matches) == 1, f"player {pid} not in {state['players']}"
+    found: dict[str, Any] = matches[0]
+    return found
+
+
+def outcome_of(result: Any) -> Outcome:
+    """GameStore.create and .claim return tuples ending in the Outcome; the others the Outcome."""
+    out = result[-1] if isinstance(result, tuple) else result
+    assert isinstance(out, Outcome)
+    return out
+
+
+def expected_due(state: dict[str, Any]) -> float | None:
+    """Where the deadline index must point for this state: the next warning or the timeout."""
+    active = state["activePlayer"]
+    if state["status"] != "running" or active is None:
+        return None
+    p = player(state, active)
+    rem = p["timeRemaining"]
+    if p["isEliminated"] or rem <= 0:
+        return None
+    level = max((t for t in state["settings"]["warningThresholds"] if t < rem), default=0)
+    return float(state["serverTime"] + rem - level)
+
+
+@dataclass(frozen=True)
+class Game:
+    gid: str
+    host_token: str
+    host: str = HOST
+
+    @property
+    def keys(self) -> list[str]:
+        return keys.GameKeys(self.gid).as_list()
+
+
+@dataclass(frozen=True)
+class Commit:
+    out: Outcome
+    before: dict[str, Any] | None
+    entry: dict[str, Any]
+    #: what the GameStore call returned, e.g. (token, outcome) for claim
+    result: Any
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.out.state
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = json.loads(self.out.events_json)
+        return events
+
+
+class Published:
+    """Records what is published on game channels. `drain()` returns everything published
+    since the last drain: it publishes a marker of its own and reads up to it, so no sleep
+    is needed to be sure nothing else arrived."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self.pubsub: PubSub = client.pubsub()
+
+    async def start(self) -> None:
+        await self.pubsub.psubscribe("tot:*")
+
+    async def close(self) -> None:
+        await self.pubsub.aclose()
+
+    async def drain(self) -> list[tuple[str, str]]:
+        marker = uuid.uuid4().hex
+        await self.client.publish(SYNC_CHANNEL, marker)
+        got: list[tuple[str, str]] = []
+        async with asyncio.timeout(5):
+            while True:
+                msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if msg is None:
+                    continue
+                if msg["channel"] == SYNC_CHANNEL:
+                    if msg["data"] == marker:
+                        return got
+                    continue
+                got.append((msg["channel"], msg["data"]))
+
+
+class Harness:
+    def __init__(self, store: GameStore, clock: GameClock, published: Published) -> None:
+        self.store = store
+        self.clock = clock
+        self.client: Redis = store.client
+        self.published = published
+
+    # -- setup ------------------------------------------------------------------------
+
+    async def new_game(
+        self,
+        players: int = 2,
+        *,
+        initial_time: int = 600_000,
+        thresholds: tuple[int, ...] = (300_000, 60_000, 30_000),
+        penalty_type: str = "warning",
+        deduction: int = 0,
+        host: str = HOST,
+    ) -> Game:
+        settings = GameSettings(players, initial_time, thresholds, penalty_type, deduction)
+        gid, token, out = await self.store.create(host, settings, new_aid())
+        assert out.status == "ok"
+        return Game(gid, token, host)
+
+    async def running_game(self, players: int = 2, **kw: Any) -> Game:
+        g = await self.new_game(players, **kw)
+        out = await self.store.start(g.gid, g.host, new_aid())
+        assert out.status == "ok"
+        return g
+
+    async def claim(self, g: Game, client_id: str, pid: int) -> str:
+        token, out = await self.store.claim(g.gid, client_id, pid, new_aid())
+        assert out.status == "ok"
+        return token
+
+    async def run_script(
+        self,
+        name: str,
+        gid: str,
+        *extra: str | int,
+        action_id: str = "",
+        client_id: str = "",
+        pub: str = "PUBLISH",
+    ) -> Any:
+        """Calls a game script with hand-made ARGV, for arguments GameStore never sends."""
+        args: list[str | int] = [
+            self.clock.offset_ms,
+            action_id,
+            client_id,
+            keys.channel(gid),
+            pub,
+            3600,
+            gid,
+            *extra,
+        ]
+        return await self.store.scripts[name](keys=keys.GameKeys(gid).as_list(), args=args)
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def raw_state(self, gid: str) -> str | None:
+        raw = await self.client.hget(keys.game(gid), "state")
+        return None if raw is None else str(raw)
+
+    async def state(self, gid: str) -> dict[str, Any]:
+        raw = await self.raw_state(gid)
+        assert raw is not None, f"game {gid} does not exist"
+        st: dict[str, Any] = json.loads(raw)
+        return st
+
+    async def fields(self, gid: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (await self.client.hgetall(keys.game(gid))).items()}
+
+    async def log(self, gid: str) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in await self.client.lrange(keys.log(gid), 0, -1)]
+
+    async def acts(self, gid: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (await self.client.hgetall(keys.actions(gid))).items()}
+
+    async def due(self, gid: str) -> float | None:
+        part = keys.partition_of(gid)
+        assert part is not None
+        score = await self.client.zscore(keys.deadline_partition(part), gid)
+        return None if score is None else float(score)
+
+    async def pttls(self, gid: str) -> list[int]:
+        return [int(await self.client.pttl(k)) for k in keys.GameKeys(gid).as_list()[:3]]
+
+    async def redis_now(self) -> int:
+        sec, usec = await self.client.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    async def snapshot(self, gid: str) -> Snapshot:
+        part = keys.partition_of(gid)
+        assert part is not None
+        return (
+            await self.fields(gid),
+            [str(e) for e in await self.client.lrange(keys.log(gid), 0, -1)],
+            await self.acts(gid),
+            cast(
+                list[tuple[str, float]], await self.client.zrange(keys.deadline_partition(part), 0, -1, withscores=True)
+            ),
+        )
+
+    # -- assertions -------------------------------------------------------------------
+
+    async def fails(self, gid: str, code: str, action: Awaitable[Any]) -> GameError:
+        """The action raises the domain error for `code` and leaves the game byte-for-byte as it was."""
+        await self.published.drain()
+        before = await self.snapshot(gid)
+        with pytest.raises(GameError) as info:
+            await action
+        cls, message = ERROR_CODES[code]
+        assert (info.value.code, type(info.value), info.value.message) == (code, cls, message)
+        assert await self.snapshot(gid) == before
+        assert await self.published.drain() == []
+        return info.value
+
+    async def raw_fails(self, gid: str, code: str, action: Awaitable[Any]) -> None:
+        """As `fails`, for a direct script call: the error reply is exactly the code."""
+        await self.published.drain()
+        before = await self.snapshot(gid)
+        with pytest.raises(ResponseError) as info:
+            await action
+        assert str(info.value) == code
+        assert await self.snapshot(gid) == before
+        assert await self.published.drain() == []
+
+    async def quiet(self, gid: str, status: str, action: Awaitable[Any]) -> Outcome:
+        """The action answers `status` with the stored state and writes and publishes nothing."""
+        await self.published.drain()
+        before = await self.snapshot(gid)
+        out = outcome_of(await action)
+        assert out.status == status
+        assert out.state_json == before[0]["state"]
+        assert out.events_json == "[]"
+        assert await self.snapshot(gid) == before
+        assert await self.published.drain() == []
+        return out
+
+    async def commits(self, gid: str, kind: str, action: Awaitable[Any]) -> Commit:
+        """The action commits exactly once: version + 1, one log entry of `kind`, the action id
+        recorded, the deadline index in step, TTLs refreshed and the new state published."""
+        await self.published.drain()
+        raw_before = await self.raw_state(gid)
+        before = None if raw_before is None else json.loads(raw_before)
+        llen_before = await self.client.llen(keys.log(gid))
+        result = await action
+        out = outcome_of(result)
+        assert out.status == "ok"
+        st = out.state
+        assert out.state_json == await self.raw_state(gid)
+        assert st["version"] == (0 if before is None else before["version"]) + 1
+        assert st["lastActivity"] == st["serverTime"]
+        log = await self.log(gid)
+        assert len(log) == min(llen_before + 1, LOG_CAP)
+        entry = log[0]
+        assert (entry["v"], entry["t"], entry["at"]) == (st["version"], kind, st["lastActivity"])
+        if entry["a"]:
+            assert (await self.acts(gid))[entry["a"]] == str(st["version"])
+        assert await self.due(gid) == expected_due(st)
+        ttl = await self.pttls(gid)
+        assert all(RETENTION_MS - 5_000 < t <= RETENTION_MS for t in ttl[:2]), ttl
+        assert ttl[2] == -2 or RETENTION_MS - 5_000 < ttl[2] <= RETENTION_MS, ttl
+        assert await self.published.drain() == [
+            (keys.channel(gid), f"{st['version']}\n{out.events_json}\n{out.state_json}")
+        ]
+        return Commit(out, before, entry, result)

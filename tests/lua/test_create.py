@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from service import keys
+from service.game import GameSettings, new_token, token_digest
+from tests.lua.harness import HOST, RETENTION_MS, TOKEN_MS, Harness, new_aid
+
+VALID: dict[str, Any] = {
+    "playerCount": 3,
+    "initialTime": 90_000,
+    "warningThresholds": [30_000, 10_000],
+    "penaltyType": "time_deduction",
+    "penaltyTimeDeduction": 5_000,
+}
+
+
+async def create_raw(
+    h: Harness,
+    gid: str,
+    settings: dict[str, Any],
+    action_id: str = "a1",
+    host_hash: str | None = None,
+    token_ms: str | int = TOKEN_MS,
+) -> Any:
+    return await h.run_script(
+        "create",
+        gid,
+        json.dumps(settings),
+        host_hash if host_hash is not None else token_digest(new_token()),
+        token_ms,
+        action_id=action_id,
+        client_id=HOST,
+    )
+
+
+async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -> None:
+    aid = new_aid()
+    settings = GameSettings(3, 90_000, (30_000, 10_000), "time_deduction", 5_000)
+    gid = keys.new_game_id(b"create" + bytes(2))
+
+    c = await h.commits(gid, "create", h.store.create(HOST, settings, aid, seed=b"create"))
+
+    st = c.state
+    assert c.before is None
+    assert st == {
+        "id": gid,
+        "players": [
+            {
+                "id": i,
+                "name": f"Player {i}",
+                "timeRemaining": 90_000,
+                "penalties": 0,
+                "isEliminated": False,
+                "claimedBy": None,
+                "life": 20,
+                "drunkCounter": 0,
+                "genericCounter": 0,
+            }
+            for i in (1, 2, 3)
+        ],
+        "activePlayer": None,
+        "status": "waiting",
+        "winner": None,
+        "createdAt": st["createdAt"],
+        "lastActivity": st["createdAt"],
+        "serverTime": st["createdAt"],
+        "version": 1,
+        "ownerId": HOST,
+        "settings": {
+            "initialTime": 90_000,
+            "playerCount": 3,
+            "warningThresholds": [30_000, 10_000],
+            "penaltyType": "time_deduction",
+            "penaltyTimeDeduction": 5_000,
+            "audioEnabled": True,
+        },
+    }
+    assert c.events == []
+    assert c.entry == {"v": 1, "t": "create", "a": aid, "c": HOST, "at": st["createdAt"]}
+    assert await h.acts(gid) == {aid: "1"}
+    assert await h.due(gid) is None
+
+
+async def test_create_stores_only_the_digest_of_the_host_token(h: Harness) -> None:
+    gid, token, out = await h.store.create(HOST, GameSettings(), new_aid())
+
+    fields = await h.fields(gid)
+    assert set(fields) == {"state", "host", "hostExp"}
+    assert fields["host"] == token_digest(token)
+    assert fields["hostExp"] == str(out.state["createdAt"] + TOKEN_MS)
+    everything = json.dumps([fields, await h.log(gid), await h.acts(gid)])
+    assert token not in everything
+
+
+async def test_create_sets_the_retention_ttl_on_game_log_and_actions(h: Harness) -> None:
+    gid, _, _ = await h.store.create(HOST, GameSettings(), new_aid())
+
+    assert all(RETENTION_MS - 5_000 < t <= RETENTION_MS for t in await h.pttls(gid))
+
+
+async def test_create_retried_with_the_same_action_id_answers_dup_and_takes_the_new_host_token(
+    h: Harness,
+) -> None:
+    aid = new_aid()
+    gid, first_token, first = await h.store.create(HOST, GameSettings(), aid, seed=b"retry")
+    before = await h.snapshot(gid)
+    await h.published.drain()
+    h.clock.offset_ms = 1_000
+
+    gid2, second_token, again = await h.store.create(HOST, GameSettings(), aid, seed=b"retry")
+
+    assert gid2 == gid
+    assert again.status == "dup"
+    assert again.state_json == first.state_json
+    assert again.events_json == "[]"
+    fields = await h.fields(gid)
+    assert fields["host"] == token_digest(second_token) != token_digest(first_token)
+    assert int(fields["hostExp"]) >= first.state["createdAt"] + 1_000 + TOKEN_MS
+    after = await h.snapshot(gid)
+    assert after[1:] == before[1:]
+    assert fields["state"] == before[0]["state"]
+    assert await h.published.drain() == []
+
+
+async def test_create_dup_leaves_the_host_reconnecting_only_with_the_new_token(h: Harness) -> None:
+    aid = new_aid()
+    gid, old_token, _ = await h.store.create(HOST, GameSettings(), aid, seed=b"retry")
+    _, new_token_, _ = await h.store.create(HOST, GameSettings(), aid, seed=b"retry")
+
+    await h.fails(gid, "INVALID_HOST_TOKEN", h.store.reconnect(gid, "h2", new_aid(), None, None, old_token))
+    await h.commits(gid, "reconnect", h.store.reconnect(gid, "h2", new_aid(), None, None, new_token_))
+
+
+async def test_create_on_a_taken_id_with_another_action_id_fails_with_game_exists(h: Harness) -> None:
+    gid = keys.new_game_id()
+    await create_raw(h, gid, VALID, action_id="first")
+
+    await h.raw_fails(gid, "GAME_EXISTS", create_raw(h, gid, VALID, action_id="second"))
+
+
+async def test_create_on_a_taken_id_without_an_action_id_fails_with_game_exists(h: Harness) -> None:
+    gid = keys.new_game_id()
+    await create_raw(h, gid, VALID, action_id="")
+
+    await h.raw_fails(gid, "GAME_EXISTS", create_raw(h, gid, VALID, action_id=""))
+
+
+async def test_store_create_draws_another_id_when_the_seeded_one_is_taken(h: Harness) -> None:
+    gid1, _, _ = await h.store.create(HOST, GameSettings(), new_aid(), seed=b"same")
+
+    gid2, _, out = await h.store.create(HOST, GameSettings(), new_aid(), seed=b"same")
+
+    assert out.status == "ok"
+    assert gid2 == keys.new_game_id(b"same" + (1).to_bytes(2, "big")) != gid1
+    assert (await h.state(gid1))["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("playerCount", 1),
+        ("playerCount", 9),
+        ("playerCount", 2.5),
+        ("playerCount", "2"),
+        ("initialTime", 0),
+        ("initialTime", 86_400_001),
+        ("initialTime", 1000.5),
+        ("warningThresholds", []),
+        ("warningThresholds", list(range(1, 12))),
+        ("warningThresholds", [0]),
+        ("warningThresholds", [86_400_001]),
+        ("warningThresholds", [1.5]),
+        ("warningThresholds", "30000"),
+        ("penaltyType", "bogus"),
+        ("penaltyType", None),
+        ("penaltyTimeDeduction", -1),
+        ("penaltyTimeDeduction", 86_400_001),
+    ],
+)
+async def test_create_rejects_settings_out_of_range(h: Harness, field: str, value: Any) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, field: value}))
+
+    assert await h.client.dbsize() == 0
+
+
+async def test_create_rejects_settings_with_a_field_missing(h: Harness) -> None:
+    gid = keys.new_game_id()
+    settings = dict(VALID)
+    del settings["penaltyTimeDeduction"]
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, settings))
+
+
+@pytest.mark.parametrize("host_hash", ["", "ab" * 31 + "a", "ab" * 33])
+async def test_create_rejects_a_host_hash_that_is_not_64_characters(h: Harness, host_hash: str) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, VALID, host_hash=host_hash))
+
+
+async def test_create_rejects_a_token_lifetime_that_is_not_a_number(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, VALID, token_ms="soon"))
+
+
+async def test_create_accepts_the_boundaries_of_every_setting(h: Harness) -> None:
+    settings = {
+        "playerCount": 8,
+        "initialTime": 86_400_000,
+        "warningThresholds": list(range(1, 11)),
+        "penaltyType": "game_loss",
+        "penaltyTimeDeduction": 86_400_000,
+    }
+    gid = keys.new_game_id()
+
+    reply = await create_raw(h, gid, settings)
+
+    assert reply[0] == "ok"
+    st = await h.state(gid)
+    assert len(st["players"]) == 8
+    assert {k: st["settings"][k] for k in settings} == settings
+
+
+async def test_create_with_two_players_and_zero_deduction_is_valid(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    reply = await create_raw(h, gid, {**VALID, "playerCount": 2, "initialTime": 1, "penaltyTimeDeduction": 0})
+
+    assert reply[0] == "ok"
+    assert [p["timeRemaining"] for p in (await h.state(gid))["players"]] == [1, 1]

@@ -1,0 +1,96 @@
+"""Behaviour every game script shares through lib/game.lua."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import fakeredis
+import pytest
+
+from service import keys
+from service.game import GameStore, new_token, token_digest
+from service.scripts import script_names
+from tests.lua.harness import TOKEN_MS, Harness, new_aid, player
+
+GAME_SCRIPTS = [n for n in script_names() if n != "claim_deadlines"]
+
+#: ARGV past the seven common ones that get each script past its own argument checks.
+EXTRA: dict[str, list[str | int]] = {
+    "create": [
+        '{"playerCount":2,"initialTime":1000,"warningThresholds":[500],"penaltyType":"warning",'
+        '"penaltyTimeDeduction":0}',
+        token_digest(new_token()),
+        TOKEN_MS,
+    ],
+    "claim": [1, token_digest(new_token()), TOKEN_MS],
+    "leave": ["leave"],
+    "reconnect": ["", "", token_digest(new_token()), TOKEN_MS],
+    "switch": [2],
+    "update_player": [1, '{"life":1}'],
+    "add_penalty": [1],
+    "eliminate": [1],
+    "update_settings": ['{"penaltyType":"game_loss"}'],
+    "release_clients": ["client_0123456789_"],
+}
+NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
+
+
+def test_every_game_script_is_covered_by_the_publish_check() -> None:
+    assert set(GAME_SCRIPTS) == set(EXTRA) | NO_EXTRA
+
+
+@pytest.mark.parametrize("name", GAME_SCRIPTS)
+async def test_every_game_script_refuses_an_unknown_publish_command(h: Harness, name: str) -> None:
+    g = await h.running_game()
+    h.clock.offset_ms = 400_000
+
+    await h.raw_fails(
+        g.gid,
+        "INVALID_ARGUMENT",
+        h.run_script(name, g.gid, *EXTRA.get(name, []), action_id=new_aid(), client_id=g.host, pub="publish"),
+    )
+
+
+async def test_a_store_with_sharded_pubsub_commits_through_spublish(h: Harness) -> None:
+    sharded = GameStore(
+        h.client, h.store.scripts, h.clock, retention_s=3600, token_ttl_s=7200, action_timeout_s=5, sharded_pubsub=True
+    )
+    g = await h.new_game()
+    await h.published.drain()
+    pubsub = h.client.pubsub()
+    try:
+        await pubsub.ssubscribe(keys.channel(g.gid))
+        out = await sharded.start(g.gid, g.host, new_aid())
+        messages: list[dict[str, Any]] = []
+        async with asyncio.timeout(5):
+            while not messages:
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if msg is not None:
+                    messages.append(msg)
+    finally:
+        await pubsub.aclose()
+
+    assert out.status == "ok"
+    assert messages[0]["data"] == f"{out.version}\n[]\n{out.state_json}"
+    if not isinstance(h.client, fakeredis.FakeAsyncRedis):
+        # fakeredis also hands SPUBLISH messages to pattern subscribers; Redis never does
+        assert await h.published.drain() == []
+
+
+async def test_time_that_steps_back_is_not_charged_twice(h: Harness) -> None:
+    g = await h.new_game()
+    started = await h.store.start(g.gid, g.host, new_aid())
+    h.clock.offset_ms = 10_000
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 19})
+    # Redis TIME may step back (NTP, failover to another host), as may a test clock
+    h.clock.offset_ms = 0
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 18})
+    h.clock.offset_ms = 12_000
+
+    last = await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 17})
+
+    # the stored state is settled: player 1 has run from the start up to serverTime, once
+    ran = last.state["serverTime"] - started.state["serverTime"]
+    assert 12_000 <= ran < 13_000
+    assert player(last.state, 1)["timeRemaining"] == 600_000 - ran

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from service import keys
+from service.game import token_digest
+from tests.lua.harness import Harness, new_aid
+
+
+async def test_reset_returns_a_played_game_to_waiting_with_fresh_clocks(h: Harness) -> None:
+    g = await h.new_game(3, penalty_type="game_loss")
+    alice = await h.claim(g, "alice", 1)
+    await h.store.update_player(
+        g.gid, g.host, new_aid(), 2, {"name": "Bob", "life": 3, "drunkCounter": 4, "genericCounter": 5}
+    )
+    await h.store.start(g.gid, g.host, new_aid())
+    h.clock.offset_ms = 5_000
+    await h.store.add_penalty(g.gid, g.host, new_aid(), 3)
+    fields_before = await h.fields(g.gid)
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    st = c.state
+    assert (st["status"], st["activePlayer"], st["winner"]) == ("waiting", None, None)
+    assert [
+        (
+            p["name"],
+            p["timeRemaining"],
+            p["penalties"],
+            p["isEliminated"],
+            p["life"],
+            p["drunkCounter"],
+            p["genericCounter"],
+            p["claimedBy"],
+        )
+        for p in st["players"]
+    ] == [
+        ("Player 1", 600_000, 0, False, 20, 0, 0, "alice"),
+        ("Bob", 600_000, 0, False, 20, 0, 0, None),
+        ("Player 3", 600_000, 0, False, 20, 0, 0, None),
+    ]
+    assert c.before is not None and st["settings"] == c.before["settings"]
+    assert await h.due(g.gid) is None
+    fields = await h.fields(g.gid)
+    assert {k: v for k, v in fields.items() if k != "state"} == {k: v for k, v in fields_before.items() if k != "state"}
+    assert fields["tok:1"] == token_digest(alice)
+
+
+async def test_reset_of_a_finished_game_clears_the_winner(h: Harness) -> None:
+    g = await h.running_game()
+    finished = await h.store.eliminate(g.gid, g.host, new_aid(), 1)
+    assert (finished.state["status"], finished.state["winner"]) == ("finished", 2)
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    assert (c.state["status"], c.state["winner"]) == ("waiting", None)
+    assert [p["isEliminated"] for p in c.state["players"]] == [False, False]
+
+
+async def test_reset_by_the_former_host_after_host_rights_moved_fails(h: Harness) -> None:
+    g = await h.running_game()
+    await h.store.reconnect(g.gid, "alice", new_aid(), None, None, g.host_token)
+
+    await h.fails(g.gid, "NOT_OWNER_RESET", h.store.reset(g.gid, g.host, new_aid()))
+
+
+async def test_reset_by_a_player_fails(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+
+    await h.fails(g.gid, "NOT_OWNER_RESET", h.store.reset(g.gid, "alice", new_aid()))
+
+
+async def test_reset_retried_with_the_same_action_id_applies_once(h: Harness) -> None:
+    g = await h.running_game()
+    aid = new_aid()
+    first = await h.store.reset(g.gid, g.host, aid)
+    await h.store.start(g.gid, g.host, new_aid())
+
+    out = await h.quiet(g.gid, "dup", h.store.reset(g.gid, g.host, aid))
+
+    assert out.state["status"] == "running"
+    assert out.version == first.version + 1
+
+
+async def test_reset_of_a_missing_game_fails(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    await h.fails(gid, "GAME_NOT_FOUND", h.store.reset(gid, "host", new_aid()))

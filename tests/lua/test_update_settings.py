@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service import keys
+from tests.lua.harness import Harness, new_aid, player
+
+
+async def test_update_settings_changes_thresholds_and_penalty_rules(h: Harness) -> None:
+    g = await h.new_game()
+    aid = new_aid()
+    updates = {"warningThresholds": [120_000, 5_000], "penaltyType": "time_deduction", "penaltyTimeDeduction": 15_000}
+
+    c = await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, aid, updates))
+
+    assert c.before is not None
+    assert c.state["settings"] == {**c.before["settings"], **updates}
+    assert c.state["players"] == c.before["players"]
+    assert (c.entry["a"], c.entry["c"]) == (aid, g.host)
+    assert "d" not in c.entry
+
+
+async def test_update_settings_changes_only_the_fields_given(h: Harness) -> None:
+    g = await h.new_game(penalty_type="time_deduction", deduction=9_000)
+
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"penaltyTimeDeduction": 0})
+    )
+
+    assert c.before is not None
+    assert c.state["settings"] == {**c.before["settings"], "penaltyTimeDeduction": 0}
+
+
+async def test_update_settings_never_changes_player_count_or_initial_time(h: Harness) -> None:
+    g = await h.new_game()
+
+    await h.quiet(
+        g.gid,
+        "noop",
+        h.store.update_settings(g.gid, g.host, new_aid(), {"playerCount": 5, "initialTime": 1_000}),
+    )
+
+
+async def test_update_settings_with_nothing_to_change_is_a_noop(h: Harness) -> None:
+    g = await h.new_game()
+
+    await h.quiet(g.gid, "noop", h.store.update_settings(g.gid, g.host, new_aid(), {}))
+
+
+async def test_new_thresholds_reschedule_the_running_clock(h: Harness) -> None:
+    g = await h.running_game()
+    h.clock.offset_ms = 1_000
+
+    c = await h.commits(
+        g.gid,
+        "updateSettings",
+        h.store.update_settings(g.gid, g.host, new_aid(), {"warningThresholds": [500_000]}),
+    )
+
+    rem = player(c.state, 1)["timeRemaining"]
+    assert rem <= 599_000
+    assert await h.due(g.gid) == c.state["serverTime"] + rem - 500_000
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        {"warningThresholds": []},
+        {"warningThresholds": list(range(1, 12))},
+        {"warningThresholds": [0]},
+        {"warningThresholds": [86_400_001]},
+        {"warningThresholds": [2.5]},
+        {"warningThresholds": 1000},
+        {"penaltyType": "exile"},
+        {"penaltyType": 1},
+        {"penaltyTimeDeduction": -1},
+        {"penaltyTimeDeduction": 86_400_001},
+        {"penaltyTimeDeduction": 0.5},
+        {"penaltyType": "warning", "penaltyTimeDeduction": -1},
+    ],
+)
+async def test_update_settings_rejects_values_out_of_range(h: Harness, updates: dict[str, Any]) -> None:
+    g = await h.new_game()
+
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+
+async def test_update_settings_accepts_the_boundaries(h: Harness) -> None:
+    g = await h.new_game()
+    updates = {"warningThresholds": [1, *range(2, 10), 86_400_000], "penaltyTimeDeduction": 86_400_000}
+
+    c = await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+    assert c.state["settings"]["warningThresholds"] == updates["warningThresholds"]
+    assert c.state["settings"]["penaltyTimeDeduction"] == 86_400_000
+
+
+async def test_update_settings_rejects_an_update_that_is_not_an_object(h: Harness) -> None:
+    g = await h.new_game()
+
+    await h.raw_fails(
+        g.gid, "INVALID_ARGUMENT", h.run_script("update_settings", g.gid, '"x"', action_id=new_aid(), client_id="host")
+    )
+
+
+async def test_update_settings_by_a_player_fails(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+
+    await h.fails(
+        g.gid, "NOT_OWNER_SETTINGS", h.store.update_settings(g.gid, "alice", new_aid(), {"penaltyType": "warning"})
+    )
+
+
+async def test_update_settings_retried_with_the_same_action_id_applies_once(h: Harness) -> None:
+    g = await h.new_game()
+    aid = new_aid()
+    first = await h.store.update_settings(g.gid, g.host, aid, {"penaltyType": "game_loss"})
+
+    out = await h.quiet(g.gid, "dup", h.store.update_settings(g.gid, g.host, aid, {"penaltyType": "warning"}))
+
+    assert out.state_json == first.state_json
+    assert out.state["settings"]["penaltyType"] == "game_loss"
+
+
+async def test_update_settings_of_a_missing_game_fails(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    await h.fails(gid, "GAME_NOT_FOUND", h.store.update_settings(gid, "host", new_aid(), {"penaltyType": "warning"}))

@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from service.errors import ERROR_CODES, GameError, from_lua
+from service.game import GameClock, GameSettings, GameStore, new_action_id
+from service.scripts import HEADER_SECTIONS, INCLUDE, ScriptLoadError, Scripts, lua_dir, read_source, script_names
+
+NAMES = script_names()
+HEADER = """--[[
+  {name}: a test script.
+
+  KEYS: none
+  ARGV: none
+  Returns: 1
+  Errors: INVALID_ARGUMENT
+  Publishes: nothing.
+]]
+"""
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def lua_root(tmp_path: Path) -> Path:
+    root = tmp_path / "lua"
+    (root / "lib").mkdir(parents=True)
+    return root
+
+
+def raised_codes(body: str) -> set[str]:
+    return set(re.findall(r"(?:fail|error_reply)\('([A-Z_]+)'\)", body))
+
+
+def own_body(name: str) -> str:
+    return (lua_dir() / f"{name}.lua").read_text(encoding="utf-8")
+
+
+# -- headers and error codes --------------------------------------------------------------
+
+
+def test_there_is_a_script_for_every_game_action() -> None:
+    assert {
+        "create",
+        "join",
+        "claim",
+        "unclaim",
+        "leave",
+        "reconnect",
+        "start",
+        "pause",
+        "reset",
+        "switch",
+        "update_player",
+        "add_penalty",
+        "eliminate",
+        "update_settings",
+        "claim_deadlines",
+        "fire_deadline",
+    } <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_script_has_a_complete_header(name: str) -> None:
+    src = read_source(name)
+
+    assert all(section in src.header for section in HEADER_SECTIONS)
+    assert src.header.lstrip().startswith(f"{name}:")
+    assert src.error_codes, f"{name} lists no error code"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_include_is_expanded(name: str) -> None:
+    src = read_source(name)
+
+    assert INCLUDE.search(src.text) is None
+    if INCLUDE.search(own_body(name)):
+        assert "local function settle(st, c)" in src.text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_error_code_in_a_header_is_mapped_to_an_exception(name: str) -> None:
+    assert set(read_source(name).error_codes) <= set(ERROR_CODES)
+
+
+def test_every_mapped_error_code_appears_in_some_header() -> None:
+    listed = {code for name in NAMES for code in read_source(name).error_codes}
+
+    assert set(ERROR_CODES) - listed == set()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_code_a_script_raises_itself_is_in_its_header(name: str) -> None:
+    body = own_body(name)
+    raised = raised_codes(body)
+    if re.search(r"\bload\(c\)", body):
+        raised.add("GAME_NOT_FOUND")
+
+    assert raised - set(read_source(name).error_codes) == set()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_code_in_a_header_can_be_raised_by_the_script(name: str) -> None:
+    src = read_source(name)
+
+    assert set(src.error_codes) <= raised_codes(src.text)
+
+
+def test_the_header_parser_reads_codes_across_lines() -> None:
+    assert read_source("reconnect").error_codes == [
+        "GAME_NOT_FOUND",
+        "PLAYER_NOT_FOUND",
+        "NO_TOKEN",
+        "INVALID_TOKEN",
+        "TOKEN_EXPIRED",
+        "INVALID_HOST_TOKEN",
+        "INVALID_ARGUMENT",
+    ]
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_every_error_reply_maps_to_its_exception_and_message(code: str) -> None:
+    err = from_lua(code)
+
+    cls, message = ERROR_CODES[code]
+    assert isinstance(err, GameError)
+    assert (type(err), err.code, err.message) == (cls, code, message)
+
+
+def test_an_error_reply_that_is_not_a_code_maps_to_nothing() -> None:
+    assert from_lua("ERR user_script:1: attempt to index a nil value") is None
+    assert from_lua("") is None
+
+
+# -- the loader -----------------------------------------------------------------------------
+
+
+def test_a_nested_include_is_pasted_in_place(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\nreturn X + Y\n')
+    write(root, "lib/x.lua", '--- @include "lib/y.lua"\nlocal X = 1\n')
+    write(root, "lib/y.lua", "local Y = 2\n")
+
+    src = read_source("a", root)
+
+    # each include line is replaced by the file, and keeps its own line break
+    assert src.text.endswith("]]\nlocal Y = 2\n\nlocal X = 1\n\nreturn X + Y\n")
+
+
+def test_the_same_file_included_twice_is_not_a_cycle(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n--- @include "lib/y.lua"\n')
+    write(root, "lib/x.lua", '--- @include "lib/y.lua"\n')
+    write(root, "lib/y.lua", "local Y = 2\n")
+
+    assert read_source("a", root).text.count("local Y = 2") == 2
+
+
+def test_an_include_cycle_is_refused(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n')
+    write(root, "lib/x.lua", '--- @include "lib/y.lua"\n')
+    write(root, "lib/y.lua", '--- @include "lib/x.lua"\n')
+
+    with pytest.raises(ScriptLoadError, match=r"include cycle: a\.lua -> x\.lua -> y\.lua -> x\.lua"):
+        read_source("a", root)
+
+
+def test_a_file_including_itself_is_refused(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n')
+    write(root, "lib/x.lua", '--- @include "lib/x.lua"\n')
+
+    with pytest.raises(ScriptLoadError, match="include cycle"):
+        read_source("a", root)
+
+
+def test_a_missing_include_is_refused(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/nowhere.lua"\n')
+
+    with pytest.raises(ScriptLoadError, match=r"missing Lua file .*nowhere\.lua"):
+        read_source("a", root)
+
+
+def test_a_script_without_a_header_is_refused(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", "return 1\n")
+
+    with pytest.raises(ScriptLoadError, match="missing the --\\[\\[ ... \\]\\] header"):
+        read_source("a", root)
+
+
+@pytest.mark.parametrize("section", HEADER_SECTIONS)
+def test_a_header_lacking_a_section_is_refused(tmp_path: Path, section: str) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a").replace(section, "Notes:") + "return 1\n")
+
+    with pytest.raises(ScriptLoadError, match=f"header lacks {section}"):
+        read_source("a", root)
+
+
+def test_a_missing_script_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScriptLoadError):
+        read_source("nothing", lua_root(tmp_path))
+
+
+async def test_scripts_refuse_to_load_a_folder_with_a_broken_file(tmp_path: Path, engine: Redis) -> None:
+    root = lua_root(tmp_path)
+    write(root, "good.lua", HEADER.format(name="good") + "return 1\n")
+    write(root, "bad.lua", HEADER.format(name="bad") + '--- @include "lib/gone.lua"\n')
+
+    with pytest.raises(ScriptLoadError, match="gone.lua"):
+        Scripts(engine, root)
+
+
+# -- on a server ----------------------------------------------------------------------------
+
+
+async def test_every_script_compiles_on_the_server(engine: Redis) -> None:
+    scripts = Scripts(engine)
+
+    await scripts.load_all(engine)
+
+    assert await engine.script_exists(*[scripts[n].sha for n in NAMES]) == [True] * len(NAMES)
+
+
+async def test_a_script_flush_is_recovered_transparently(store: tuple[GameStore, GameClock]) -> None:
+    game_store, _ = store
+    client = game_store.client
+    gid, _, _ = await game_store.create("host", GameSettings(), new_action_id())
+    await client.script_flush()
+    sha = game_store.scripts["start"].sha
+    assert await client.script_exists(sha) == [False]
+
+    out = await game_store.start(gid, "host", new_action_id())
+
+    assert (out.status, out.state["status"], out.version) == ("ok", "running", 2)
+    assert await client.script_exists(sha) == [True]
