@@ -141,7 +141,7 @@ async def check(client: Redis, games: list[list[Player]]) -> list[str]:
             problems.append(f"{gid}: log versions not contiguous")
         logged = {e["a"] for e in log}
         for p in game:
-            missing = [r for r in p.acked if action_id_for("passTurn", r) not in logged]
+            missing = [r for r in p.acked if action_id_for(f"seat{p.player_id}", "passTurn", r) not in logged]
             if missing:
                 problems.append(f"{gid}/{p.player_id}: {len(missing)} acknowledged actions missing from the log")
     return problems

@@ -27,6 +27,17 @@ from service.protocol import frame, state_frame
 
 log = logging.getLogger(__name__)
 
+#: How long a reply may wait for the broadcasts before it (pub/sub is at-most-once).
+ACK_WAIT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Ack:
+    """A reply to send with the state of a given version: its requestId and the frames after it."""
+
+    request_id: str | None
+    then: tuple[str, ...] = ()
+
 
 class Conn:
     """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
@@ -36,6 +47,8 @@ class Conn:
         self.client_id = client_id
         self.game_id: str | None = None
         self.last_version = 0
+        #: replies waiting for the broadcast of their version, by version
+        self.pending: dict[int, list[Ack]] = {}
         self.max_queue_bytes = max_queue_bytes
         self.queued_bytes = 0
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -53,12 +66,12 @@ class Conn:
         self.queued_bytes += len(text)
         self._queue.put_nowait(text)
 
-    def send_state(self, state_json: str, version: int, request_id: str | None = None) -> None:
-        """Send a state unless this socket already has it or newer; replies (with an id) always go."""
-        if request_id is None and version <= self.last_version:
-            return
+    def send_reply(self, state_json: str, version: int, ack: Ack) -> None:
+        """A state carrying the requestId of the action it answers, then the reply's other frames."""
         self.last_version = max(self.last_version, version)
-        self.send(state_frame(state_json, request_id))
+        self.send(state_frame(state_json, ack.request_id))
+        for text in ack.then:
+            self.send(text)
 
     async def _drain(self) -> None:
         while True:
@@ -103,6 +116,7 @@ class Hub:
         self.pubsub_messages = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._sub_lock = asyncio.Lock()
+        self._subscribed = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -136,7 +150,7 @@ class Hub:
 
     # -- binding ----------------------------------------------------------------------
 
-    async def bind(self, conn: Conn, game_id: str, state_json: str, version: int) -> None:
+    async def bind(self, conn: Conn, game_id: str) -> None:
         """Attach a socket to a game; the first socket of a game subscribes this instance."""
         entry = self.games.get(game_id)
         if entry is None:
@@ -145,12 +159,11 @@ class Hub:
                 if entry is None:
                     await self.pubsub.subscribe(keys.channel(game_id))
                     entry = self.games[game_id] = Entry()
+                    self._subscribed.set()
             # subscribed first, read now: nothing committed in between can be missed
             fresh = await self.store.read_state(game_id)
             if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
                 self._apply(game_id, entry, fresh)
-        if version > entry.version:
-            self._apply(game_id, entry, state_json, version)
         entry.conns.add(conn)
         conn.game_id = game_id
 
@@ -158,6 +171,7 @@ class Hub:
         gid = conn.game_id
         conn.game_id = None
         conn.last_version = 0
+        conn.pending.clear()
         if gid is None:
             return
         entry = self.games.get(gid)
@@ -175,6 +189,33 @@ class Hub:
         return entry.state if entry else None
 
     # -- fan-out ----------------------------------------------------------------------
+
+    def reply_state(self, conn: Conn, state_json: str, version: int, ack: Ack) -> None:
+        """Answer an action with the state of `version`, in order with the broadcasts.
+
+        The script's reply usually reaches this instance before the broadcasts of earlier
+        commits made elsewhere; sending it at once would put this socket ahead of them and
+        they would be skipped. So the reply waits until this instance has delivered that
+        version (the broadcast then carries the requestId), at most ACK_WAIT_S.
+        """
+        entry = self.games.get(conn.game_id) if conn.game_id else None
+        if entry is None or entry.version >= version:
+            if entry is not None and entry.version > version:
+                state_json, version = entry.state_json, entry.version
+            conn.send_reply(state_json, version, ack)
+            return
+        conn.pending.setdefault(version, []).append(ack)
+        asyncio.get_running_loop().call_later(ACK_WAIT_S, self._ack_overdue, conn, version, state_json)
+
+    def _ack_overdue(self, conn: Conn, version: int, state_json: str) -> None:
+        acks = conn.pending.pop(version, None)
+        if not acks:
+            return
+        for ack in acks:
+            conn.send_reply(state_json, version, ack)
+        if conn.game_id is not None:
+            # the broadcast was lost or is very late: make sure nothing newer was missed
+            asyncio.get_running_loop().create_task(self._repair(conn.game_id))
 
     def _apply(self, game_id: str, entry: Entry, state_json: str, version: int | None = None) -> None:
         state = json.loads(state_json)
@@ -201,7 +242,11 @@ class Hub:
         for conn in entry.conns:
             for text in events:
                 conn.send(text)
-            if version > conn.last_version:
+            acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
+            if acks:
+                for ack in acks:
+                    conn.send_reply(state_json, version, ack)
+            elif version > conn.last_version:
                 conn.last_version = version
                 conn.send(state_text)
 
@@ -237,7 +282,8 @@ class Hub:
         while True:
             try:
                 if not self.games:
-                    await asyncio.sleep(0.05)
+                    self._subscribed.clear()
+                    await self._subscribed.wait()
                     continue
                 msg = await self.pubsub.get_message(timeout=1.0)
                 backoff = 0.1

@@ -21,7 +21,7 @@ from service.errors import (
     StorageUnavailable,
 )
 from service.game import GameStore, Outcome, new_action_id
-from service.hub import Conn, Hub
+from service.hub import Ack, Conn, Hub
 from service.liveness import Liveness
 from service.protocol import Message, frame
 
@@ -33,17 +33,14 @@ SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
 Handler = Callable[["Session", Message], Awaitable[None]]
 
 
-def action_id_for(mtype: str, request_id: str) -> str:
-    """The action id recorded in the game log for a client's requestId."""
-    return hashlib.sha256(f"{mtype}\0{request_id}".encode()).hexdigest()[:32]
+def action_id_for(actor: str, mtype: str, request_id: str) -> str:
+    """The action id recorded in the game log for a client's requestId.
 
-
-def action_id(conn: Conn, msg: Message) -> str:
-    """A client's requestId names the action (so its retries apply once); else a fresh id,
-    which still makes redis-py's own retry of the same call harmless."""
-    if msg.request_id is None:
-        return new_action_id()
-    return action_id_for(msg.type, msg.request_id)
+    The actor is who acts, as stable as the protocol allows: the seat ("seat3") or "host"
+    when the socket holds one, so a retry from a new connection after a reconnect finds the
+    first attempt; else the socket's client id, so two spectators' "1"s never clash.
+    """
+    return hashlib.sha256(f"{actor}\0{mtype}\0{request_id}".encode()).hexdigest()[:32]
 
 
 class Session:
@@ -54,24 +51,28 @@ class Session:
         self.store = store
         self.hub = hub
         self.liveness = liveness
-        #: whether this socket may hold a seat in its game (then leaving must release it)
-        self.seated = False
+        #: the seat this socket holds in its game (leaving must release it), if any
+        self.seat: int | None = None
+        #: whether this socket proved host rights in its game
+        self.host = False
 
     @property
     def client_id(self) -> str:
         return self.conn.client_id
 
+    def action_id(self, msg: Message) -> str:
+        """A client's requestId names the action (so its retries apply once); else a fresh id,
+        which still makes redis-py's own retry of the same call harmless."""
+        if msg.request_id is None:
+            return new_action_id()
+        actor = f"seat{self.seat}" if self.seat is not None else "host" if self.host else self.client_id
+        return action_id_for(actor, msg.type, msg.request_id)
+
     def reply(self, msg: Message, mtype: str, data: dict[str, Any]) -> None:
         self.conn.send(frame(mtype, data, msg.request_id))
 
-    def reply_state(self, msg: Message, out: Outcome) -> None:
-        # a no-op or duplicate answers with the stored state, which pub/sub may already have
-        # superseded on this socket; never answer with something older than the socket has
-        entry = self.hub.games.get(self.conn.game_id or "")
-        if entry is not None and entry.version > out.version:
-            self.conn.send_state(entry.state_json, entry.version, msg.request_id)
-        else:
-            self.conn.send_state(out.state_json, out.version, msg.request_id)
+    def reply_state(self, msg: Message, out: Outcome, *then: str) -> None:
+        self.hub.reply_state(self.conn, out.state_json, out.version, Ack(msg.request_id, then))
 
     def game(self) -> str:
         if self.conn.game_id is None:
@@ -84,41 +85,44 @@ class Session:
         if gid is None:
             return
         try:
-            if self.seated:
+            if self.seat is not None:
                 await self.store.leave(gid, self.client_id, new_action_id(), mode)
         finally:
-            self.seated = False
+            self.seat = None
+            self.host = False
             await self.hub.unbind(self.conn)
 
-    async def bind(self, gid: str, out: Outcome) -> None:
+    async def bind(self, gid: str) -> None:
         if self.conn.game_id != gid:
             await self.release("disconnect")
-            await self.hub.bind(self.conn, gid, out.state_json, out.version)
+            await self.hub.bind(self.conn, gid)
 
     # -- handlers -----------------------------------------------------------------------
 
     async def on_create(self, msg: Message) -> None:
         settings = protocol.create_settings(msg.data)
         seed = None if msg.request_id is None else f"{self.client_id}\0{msg.request_id}".encode()
-        gid, host_token, out = await self.store.create(self.client_id, settings, action_id(self.conn, msg), seed)
-        await self.bind(gid, out)
+        gid, host_token, out = await self.store.create(self.client_id, settings, self.action_id(msg), seed)
+        await self.bind(gid)
+        self.host = True
         self.reply(msg, "created", {"gameId": gid, "hostToken": host_token})
         self.reply_state(msg, out)
 
     async def on_join(self, msg: Message) -> None:
         gid = protocol.game_id(msg.data)
         out = await self.store.join(gid)
-        await self.bind(gid, out)
+        await self.bind(gid)
         self.reply_state(msg, out)
 
     async def on_reconnect(self, msg: Message) -> None:
         r = protocol.reconnect(msg.data)
         out = await self.store.reconnect(
-            r.game_id, self.client_id, action_id(self.conn, msg), r.player_id, r.token, r.host_token
+            r.game_id, self.client_id, self.action_id(msg), r.player_id, r.token, r.host_token
         )
-        await self.bind(r.game_id, out)
+        await self.bind(r.game_id)
+        self.host = self.host or r.host_token is not None
         if r.player_id is not None:
-            self.seated = True
+            self.seat = r.player_id
             await self.liveness.seated(r.game_id)
         self.reply(
             msg,
@@ -130,22 +134,22 @@ class Session:
     async def on_claim(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
         gid = self.game()
-        token, out = await self.store.claim(gid, self.client_id, pid, action_id(self.conn, msg))
-        self.seated = True
+        token, out = await self.store.claim(gid, self.client_id, pid, self.action_id(msg))
+        self.seat = pid
         await self.liveness.seated(gid)
-        self.reply_state(msg, out)
-        self.reply(msg, "claimed", {"playerId": pid, "token": token, "gameId": gid})
+        self.reply_state(msg, out, frame("claimed", {"playerId": pid, "token": token, "gameId": gid}, msg.request_id))
 
     async def on_unclaim(self, msg: Message) -> None:
-        out = await self.store.unclaim(self.game(), self.client_id, action_id(self.conn, msg))
-        self.seated = False
+        out = await self.store.unclaim(self.game(), self.client_id, self.action_id(msg))
+        self.seat = None
         self.reply_state(msg, out)
 
     async def on_leave(self, msg: Message) -> None:
         gid = self.game()
-        if self.seated:
-            await self.store.leave(gid, self.client_id, action_id(self.conn, msg), "leave")
-        self.seated = False
+        if self.seat is not None:
+            await self.store.leave(gid, self.client_id, self.action_id(msg), "leave")
+        self.seat = None
+        self.host = False
         await self.hub.unbind(self.conn)
         self.reply(msg, "left", {"gameId": gid})
 
@@ -156,7 +160,7 @@ class Session:
         self.reply(msg, "time", {"serverTime": self.store.clock.now_ms(), "clientTime": client_time})
 
     async def simple(self, msg: Message, call: Callable[[str, str, str], Awaitable[Outcome]]) -> None:
-        out = await call(self.game(), self.client_id, action_id(self.conn, msg))
+        out = await call(self.game(), self.client_id, self.action_id(msg))
         self.reply_state(msg, out)
 
     async def on_start(self, msg: Message) -> None:
@@ -170,32 +174,32 @@ class Session:
 
     async def on_switch(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
-        out = await self.store.switch(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        out = await self.store.switch(self.game(), self.client_id, self.action_id(msg), pid)
         self.reply_state(msg, out)
 
     async def on_pass_turn(self, msg: Message) -> None:
-        out = await self.store.switch(self.game(), self.client_id, action_id(self.conn, msg), "next")
+        out = await self.store.switch(self.game(), self.client_id, self.action_id(msg), "next")
         self.reply_state(msg, out)
 
     async def on_update_player(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
         updates = protocol.player_updates(msg.data)
-        out = await self.store.update_player(self.game(), self.client_id, action_id(self.conn, msg), pid, updates)
+        out = await self.store.update_player(self.game(), self.client_id, self.action_id(msg), pid, updates)
         self.reply_state(msg, out)
 
     async def on_add_penalty(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
-        out = await self.store.add_penalty(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        out = await self.store.add_penalty(self.game(), self.client_id, self.action_id(msg), pid)
         self.reply_state(msg, out)
 
     async def on_eliminate(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
-        out = await self.store.eliminate(self.game(), self.client_id, action_id(self.conn, msg), pid)
+        out = await self.store.eliminate(self.game(), self.client_id, self.action_id(msg), pid)
         self.reply_state(msg, out)
 
     async def on_update_settings(self, msg: Message) -> None:
         updates = protocol.settings_updates(msg.data)
-        out = await self.store.update_settings(self.game(), self.client_id, action_id(self.conn, msg), updates)
+        out = await self.store.update_settings(self.game(), self.client_id, self.action_id(msg), updates)
         self.reply_state(msg, out)
 
     HANDLERS: dict[str, Handler] = {

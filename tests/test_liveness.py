@@ -1,0 +1,79 @@
+"""Seats held through an instance that dies without closing its sockets are released (defect C4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from service import keys
+from tests.cluster import claim, clients, create_game, game_state, ok, services
+from tests.redis_proc import RedisProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisProcess]:
+    proc = RedisProcess().start()
+    try:
+        yield proc
+    finally:
+        proc.close()
+
+
+async def test_a_killed_instances_seats_are_released_and_its_tokens_still_work(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    r = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        with services(redis_server.url, tmp_path, 2, INSTANCE_DEAD_AFTER_S="1") as (doomed, survivor):
+            async with clients() as pool:
+                host = await pool.connect(survivor.ws_url)
+                gid, _, _ = await create_game(host, playerCount=3)
+                player = await pool.connect(doomed.ws_url)
+                token = await claim(player, gid, 2)
+                await claim(host, gid, 1, join=False)
+                assert (await game_state(r, gid))["players"][1]["claimedBy"] == player.client_id
+                assert await r.sismember(keys.instance_games(player.client_id.split("_")[1]), gid)
+
+                seen = len(host.messages)
+                doomed.kill()
+
+                released = await host.wait_for(
+                    lambda m: m["type"] == "state" and m["data"]["players"][1]["claimedBy"] is None,
+                    timeout=15,
+                    start=seen,
+                )
+                # only the dead instance's seat was released; the survivor's client keeps its own
+                assert released["data"]["players"][0]["claimedBy"] == host.client_id
+                assert released["data"]["status"] == "waiting"
+                entries = await r.lrange(keys.log(gid), 0, 0)
+                assert '"t":"release"' in entries[0]
+
+                back = await pool.connect(survivor.ws_url)
+                reply = await back.request("reconnect", {"gameId": gid, "playerId": 2, "token": token})
+                assert reply["type"] == "reconnected"
+                state = await ok(back, "join", {"gameId": gid})
+                assert state["data"]["players"][1]["claimedBy"] == back.client_id
+                # the dead incarnation is no longer listed; the survivor still is
+                listed = await r.zrange(keys.instances(), 0, -1)
+                assert len(listed) == 1 and host.client_id.startswith(f"client_{listed[0]}_")
+    finally:
+        await r.aclose()
+
+
+async def test_a_cleanly_stopped_instance_leaves_the_registry(redis_server: RedisProcess, tmp_path: Path) -> None:
+    r = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        with services(redis_server.url, tmp_path, 1) as (inst,):
+            async with clients() as pool:
+                c = await pool.connect(inst.ws_url)
+                incarnation = c.client_id.split("_")[1]
+                assert await r.zscore(keys.instances(), incarnation) is not None
+            assert inst.terminate() == 0
+            assert await r.zscore(keys.instances(), incarnation) is None
+    finally:
+        await r.aclose()

@@ -1,0 +1,293 @@
+"""Several real service instances on one real Redis: fan-out order, atomicity, deadlines.
+
+Each instance is a `python -m service` subprocess; clients talk WebSocket over loopback.
+The module has its own redis-server so that no other test's games share the deadline index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from service import keys
+from tests.cluster import (
+    Clients,
+    action_id,
+    actor_of,
+    claim,
+    clients,
+    create_game,
+    game_log,
+    game_state,
+    ok,
+    services,
+    state_versions,
+    stream_faults,
+)
+from tests.redis_proc import RedisProcess
+from tests.service_proc import ServiceProcess
+from tests.wsclient import Client
+
+pytestmark = pytest.mark.slow
+
+#: Fire time of a timeout or warning, measured in Redis time, may trail its due time by this much.
+DEADLINE_SLACK_MS = 250
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisProcess]:
+    with RedisProcess() as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def instances(redis_server: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServiceProcess]]:
+    """Three instances on the module's Redis (most tests use the first two)."""
+    log_dir: Path = tmp_path_factory.mktemp("multi-instance-logs")
+    with services(redis_server.url, log_dir, 3, prefix="multi") as procs:
+        yield procs
+
+
+@pytest_asyncio.fixture
+async def r(redis_server: RedisProcess) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[Clients]:
+    async with clients() as p:
+        yield p
+
+
+def urls(instances: list[ServiceProcess], n: int, among: int = 2) -> list[str]:
+    """`n` WebSocket URLs spread round-robin over the first `among` instances."""
+    return [instances[i % among].ws_url for i in range(n)]
+
+
+async def wait_all_at(cs: list[Client], version: int, timeout: float = 10.0) -> None:
+    await asyncio.gather(*(c.state_at_least(version, timeout) for c in cs))
+
+
+# -- fan-out ------------------------------------------------------------------------------
+
+
+async def test_every_client_on_either_instance_receives_every_version_in_order_without_gaps(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    a, b = instances[0].ws_url, instances[1].ws_url
+    # seats alternate between the instances, so consecutive turns are taken on different ones
+    host, p2, p3, p4 = [await pool.connect(u) for u in (a, b, a, b)]
+    gid, _, _ = await create_game(host, playerCount=4)
+    await claim(host, gid, 1, join=False)
+    await claim(p2, gid, 2)
+    await claim(p3, gid, 3)
+    await claim(p4, gid, 4)
+    seat = {1: host, 2: p2, 3: p3, 4: p4}
+    state = (await ok(host, "start"))["data"]
+
+    for i in range(60):
+        active = state["activePlayer"]
+        if i % 3 == 2:
+            # the player whose clock runs changes its own life total
+            state = (await ok(seat[active], "updatePlayer", {"playerId": active, "life": 20 - i}))["data"]
+        else:
+            # and passes the turn
+            state = (await ok(seat[active], "passTurn"))["data"]
+    final = state["version"]
+    everyone = [host, p2, p3, p4]
+    await wait_all_at(everyone, final)
+
+    for name, c in zip(("host", "p2", "p3", "p4"), everyone, strict=True):
+        assert stream_faults(c) == [], (name, state_versions(c))
+        assert max(m["data"]["version"] for m in c.of_type("state")) == final, name
+    log = await game_log(r, gid)
+    assert [e["v"] for e in log] == list(range(1, final + 1))
+    assert (await game_state(r, gid))["version"] == final
+
+
+async def test_clients_watching_on_an_instance_miss_no_version_when_others_join_there_during_commits(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    """Commits flow from instance A while clients keep joining the game on instance C.
+
+    A join must not cost anyone a version: the clients already watching on C, and each
+    joiner from its join reply on, see every later version, and all end at the last one.
+    """
+    host = await pool.connect(instances[0].ws_url)
+    gid, _, _ = await create_game(host, playerCount=2)
+    watcher = await pool.connect(instances[2].ws_url)
+    await ok(watcher, "join", {"gameId": gid})
+    stop = asyncio.Event()
+    passes = 0
+
+    async def drive() -> None:
+        nonlocal passes
+        while not stop.is_set():
+            await ok(host, "passTurn")
+            passes += 1
+
+    driver = asyncio.create_task(drive())
+    joiners: list[Client] = []
+    try:
+        for _ in range(40):
+            c = await pool.connect(instances[2].ws_url)
+            joiners.append(c)
+            await ok(c, "join", {"gameId": gid})
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await driver
+    final = (await game_state(r, gid))["version"]
+    assert passes >= 40
+    await wait_all_at([watcher, *joiners], final, timeout=5)
+    faults = {i: stream_faults(c) for i, c in enumerate([watcher, *joiners])}
+    joined_at = [state_versions(c)[0][0] for c in joiners]
+    assert {i: f for i, f in faults.items() if f} == {}, f"joiners joined at versions {joined_at}"
+
+
+# -- atomicity ----------------------------------------------------------------------------
+
+
+async def test_one_hundred_concurrent_creates_on_two_instances_give_one_hundred_distinct_games(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    conns = await pool.connect_many(urls(instances, 20))
+
+    async def create_five(c: Client) -> list[tuple[str, str]]:
+        rids = [await c.send("create", {"settings": {"playerCount": 2}}) for _ in range(5)]
+        out = []
+        for rid in rids:
+            m = await c.wait_for(lambda m, rid=rid: m.get("requestId") == rid and m["type"] in ("created", "error"), 20)
+            assert m["type"] == "created", m
+            out.append((m["data"]["gameId"], c.client_id))
+        return out
+
+    created = [g for batch in await asyncio.gather(*(create_five(c) for c in conns)) for g in batch]
+    ids = {gid for gid, _ in created}
+    assert len(created) == 100
+    assert len(ids) == 100
+    for gid, owner in created:
+        st = await game_state(r, gid)
+        assert (st["version"], st["ownerId"], st["status"]) == (1, owner, "waiting")
+        assert len(await game_log(r, gid)) == 1
+
+
+async def test_fifty_concurrent_switches_from_fifty_clients_commit_fifty_contiguous_versions(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    host = await pool.connect(instances[0].ws_url)
+    gid, _, first = await create_game(host, playerCount=4)
+    v0 = first["version"]
+    players = await pool.connect_many(urls(instances, 50))
+    await asyncio.gather(*(ok(c, "join", {"gameId": gid}) for c in players))
+
+    # while waiting, anyone bound may switch; passing the turn always changes the active player
+    rids = await asyncio.gather(*(c.send("passTurn") for c in players))
+    replies = await asyncio.gather(*(c.reply(rid, timeout=20) for c, rid in zip(players, rids, strict=True)))
+
+    assert [m["type"] for m in replies] == ["state"] * 50
+    log = await game_log(r, gid)
+    assert await r.llen(keys.log(gid)) == v0 + 50
+    assert [e["v"] for e in log] == list(range(1, v0 + 51))
+    # each request committed exactly one version, and its reply is that version or newer
+    committed = {e["a"]: e["v"] for e in log if e["t"] == "switch"}
+    aids = [action_id(actor_of(c), "passTurn", rid) for c, rid in zip(players, rids, strict=True)]
+    assert sorted(committed[a] for a in aids) == list(range(v0 + 1, v0 + 51))
+    for aid, m in zip(aids, replies, strict=True):
+        assert m["data"]["version"] >= committed[aid]
+    assert Counter(e["t"] for e in log) == Counter({"create": 1, "switch": 50})
+    assert {e["c"] for e in log if e["t"] == "switch"} == {c.client_id for c in players}
+    state = await game_state(r, gid)
+    # 50 passes from nobody active: 1, 2, 3, 4, 1, ... so the 50th lands on player 2
+    assert (state["version"], state["activePlayer"]) == (v0 + 50, 2)
+    await wait_all_at([host, *players], v0 + 50)
+
+
+async def test_eight_clients_claiming_the_same_seat_at_once_yield_exactly_one_claim(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    host = await pool.connect(instances[1].ws_url)
+    gid, _, _ = await create_game(host, playerCount=3)
+    rivals = await pool.connect_many(urls(instances, 8))
+    await asyncio.gather(*(ok(c, "join", {"gameId": gid}) for c in rivals))
+
+    rids = await asyncio.gather(*(c.send("claim", {"playerId": 2}) for c in rivals))
+    replies = await asyncio.gather(
+        *(
+            c.wait_for(lambda m, rid=rid: m.get("requestId") == rid and m["type"] in ("claimed", "error"), 10)
+            for c, rid in zip(rivals, rids, strict=True)
+        )
+    )
+
+    kinds = Counter(m["type"] for m in replies)
+    assert kinds == Counter({"claimed": 1, "error": 7})
+    assert {m["data"]["message"] for m in replies if m["type"] == "error"} == {"Player already claimed"}
+    winner = next(c for c, m in zip(rivals, replies, strict=True) if m["type"] == "claimed")
+    state = await game_state(r, gid)
+    assert state["players"][1]["claimedBy"] == winner.client_id
+    assert [e["t"] for e in await game_log(r, gid)] == ["create", "claim"]
+
+
+# -- deadlines ----------------------------------------------------------------------------
+
+
+async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_instances(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    initial = 2000
+    thresholds = [1500, 1000, 500]
+    n_games = 6
+    hosts = await pool.connect_many([instances[g % 3].ws_url for g in range(n_games)])
+    watchers = await pool.connect_many([instances[(g + 1) % 3].ws_url for g in range(n_games)])
+    games = await asyncio.gather(
+        *(create_game(h, playerCount=2, initialTime=initial, warningThresholds=thresholds) for h in hosts)
+    )
+    gids = [gid for gid, _, _ in games]
+    await asyncio.gather(*(ok(w, "join", {"gameId": gid}) for w, gid in zip(watchers, gids, strict=True)))
+    started = await asyncio.gather(*(ok(h, "start") for h in hosts))
+    start_ms = [m["data"]["serverTime"] for m in started]
+    assert [m["data"]["activePlayer"] for m in started] == [1] * n_games
+
+    await asyncio.gather(
+        *(c.wait_for(lambda m: m["type"] == "timeout", timeout=initial / 1000 + 8) for c in [*hosts, *watchers])
+    )
+    await asyncio.sleep(1.0)  # room for any duplicate to show up
+
+    for g, gid in enumerate(gids):
+        due: dict[tuple[str, int], int] = {("warning", t): start_ms[g] + initial - t for t in thresholds}
+        due[("timeout", 0)] = start_ms[g] + initial
+        for c in (hosts[g], watchers[g]):
+            fired: list[tuple[tuple[str, int], int]] = []
+            for i, m in enumerate(c.messages):
+                if m["type"] in ("warning", "timeout"):
+                    assert m["data"]["playerId"] == 1
+                    # events precede the state frame of the commit that carries them
+                    carrier = next(s for s in c.messages[i + 1 :] if s["type"] == "state")
+                    fired.append(((m["type"], m["data"].get("threshold", 0)), carrier["data"]["serverTime"]))
+            assert sorted(k for k, _ in fired) == sorted(due), (gid, fired)
+            for key, at in fired:
+                assert 0 <= at - due[key] <= DEADLINE_SLACK_MS, (gid, key, at - due[key])
+        state = await game_state(r, gid)
+        assert state["status"] == "paused"
+        assert (state["players"][0]["timeRemaining"], state["players"][0]["penalties"]) == (0, 1)
+        log = await game_log(r, gid)
+        # warnings and the timeout commit once each, or fewer times when they fall together
+        kinds = [e["t"] for e in log]
+        assert kinds[:2] == ["create", "start"] and 1 <= len(kinds) - 2 <= 4
+        assert set(kinds[2:]) == {"deadline"}
+        assert [e["v"] for e in log] == list(range(1, state["version"] + 1))
+        # the last commit is the timeout, stamped with the paused state's time
+        assert (log[-1]["t"], log[-1]["at"]) == ("deadline", state["serverTime"])
+        assert 0 <= log[-1]["at"] - due[("timeout", 0)] <= DEADLINE_SLACK_MS
+        # a paused game has nothing due
+        assert await r.zscore(keys.GameKeys(gid).as_list()[3], gid) is None
