@@ -87,15 +87,15 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         # start anyway: readiness stays 503 and actions get clear errors until Redis answers
         log.error("redis not reachable at start-up (%s); will keep trying", type(exc).__name__)
     await hub.start()
-    rt.deadlines.start()
-    liveness.start()
+    rt.deadlines.loop.start()
+    liveness.loop.start()
     watcher = asyncio.create_task(_watch_redis(rt), name="redis-watch")
     yield
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
-    await rt.deadlines.stop()
-    await liveness.stop()
+    await rt.deadlines.loop.stop()
+    await liveness.loop.stop()
     await liveness.leave()
     await hub.stop()
     await client.aclose()

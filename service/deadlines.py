@@ -8,9 +8,6 @@ game's state, so with any number of instances each deadline fires exactly once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -18,8 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from service import keys
 from service.errors import ServiceError
 from service.game import GameStore
-
-log = logging.getLogger(__name__)
+from service.periodic import Periodic
 
 CLAIM_LIMIT = 100
 LEASE_MS = 2000
@@ -30,34 +26,7 @@ class DeadlineLoop:
         self.store = store
         self.poll_s = poll_s
         self.fired = 0
-        self.lag_ms: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="deadlines")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _run(self) -> None:
-        backoff = self.poll_s
-        while True:
-            started = time.monotonic()
-            try:
-                await self.poll_once()
-                backoff = self.poll_s
-            except asyncio.CancelledError:
-                raise
-            except (ServiceError, OSError, ConnectionError) as exc:
-                backoff = min(max(backoff * 2, 0.1), 5.0)
-                log.warning("deadline poll failed (%s); next try in %.1fs", exc, backoff)
-            except Exception:
-                backoff = min(max(backoff * 2, 0.1), 5.0)
-                log.exception("deadline poll failed")
-            await asyncio.sleep(max(0.0, backoff - (time.monotonic() - started)))
+        self.loop = Periodic("deadlines", poll_s, self.poll_once)
 
     async def due_partitions(self) -> list[int]:
         now = self.store.clock.now_ms()

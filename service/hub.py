@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from aiohttp import web
 from service import keys
 from service.errors import ServiceError
 from service.game import GameStore
+from service.periodic import Periodic
 from service.protocol import frame, state_frame
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,10 @@ class Hub:
         self.version_gaps = 0
         self.pubsub_messages = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._loops = [
+            Periodic("hub-tick", tick_interval_s, self.tick),
+            Periodic("hub-refresh", min(1.0, cache_ttl_s), self.refresh_stale),
+        ]
         self._sub_lock = asyncio.Lock()
         self._subscribed = asyncio.Event()
 
@@ -124,11 +128,13 @@ class Hub:
         self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         self._tasks = [
             asyncio.create_task(self._listen(), name="hub-listen"),
-            asyncio.create_task(self._every(self.tick_interval_s, self.tick), name="hub-tick"),
-            asyncio.create_task(self._every(min(1.0, self.cache_ttl_s), self.refresh_stale), name="hub-refresh"),
         ]
+        for loop in self._loops:
+            loop.start()
 
     async def stop(self) -> None:
+        for loop in self._loops:
+            await loop.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -137,16 +143,6 @@ class Hub:
         if self.pubsub is not None:
             with contextlib.suppress(Exception):
                 await self.pubsub.aclose()
-
-    async def _every(self, interval: float, fn: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await fn()
-            except ServiceError as exc:
-                log.warning("periodic task failed: %s", exc)
-            except Exception:
-                log.exception("periodic task failed")
 
     # -- binding ----------------------------------------------------------------------
 

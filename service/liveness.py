@@ -10,7 +10,6 @@ release_clients on each of its games: seats cleared, tokens kept.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -20,6 +19,7 @@ from typing import Any
 from service import keys
 from service.errors import ServiceError
 from service.game import GameStore
+from service.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Liveness:
         self.dead_after_s = dead_after_s
         self.games_ttl_s = games_ttl_s
         self.released = 0
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Periodic("liveness", max(0.2, dead_after_s / 3), self.round)
 
     @property
     def client_prefix(self) -> str:
@@ -98,23 +98,6 @@ class Liveness:
             await self.client.zrem(keys.instances(), self.incarnation)
             await self.client.delete(keys.instance_games(self.incarnation))
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="liveness")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _run(self) -> None:
-        interval = max(0.2, self.dead_after_s / 3)
-        while True:
-            try:
-                await self.beat()
-                await self.reap()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("liveness round failed: %s", type(exc).__name__)
-            await asyncio.sleep(interval)
+    async def round(self) -> None:
+        await self.beat()
+        await self.reap()
