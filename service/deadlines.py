@@ -32,10 +32,12 @@ class DeadlineLoop:
         now = self.store.clock.now_ms()
         client = self.store.client
         try:
-            async with client.pipeline(transaction=False) as pipe:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the pipeline completes, and the loop would never stop
+            async with asyncio.timeout(self.store.action_timeout_s), client.pipeline(transaction=False) as pipe:
                 for p in range(keys.PARTITIONS):
                     pipe.zrangebyscore(keys.deadline_partition(p), "-inf", now, start=0, num=1)
-                replies = await asyncio.wait_for(pipe.execute(), timeout=self.store.action_timeout_s)
+                replies = await pipe.execute()
         except (OSError, RedisConnectionError, RedisTimeoutError, TimeoutError) as exc:
             raise ServiceError(f"redis unavailable: {type(exc).__name__}") from exc
         return [p for p, r in enumerate(replies) if r]

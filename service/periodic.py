@@ -37,7 +37,12 @@ class Periodic:
 
     async def _run(self) -> None:
         wait = self.interval
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # a library call swallowed our cancellation (redis-py can, on a cancelled read);
+                # the request still stands, so honour it here or stop() would wait forever
+                raise asyncio.CancelledError
             started = time.monotonic()
             try:
                 await self.fn()

@@ -157,7 +157,8 @@ def player_name(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidInput("Invalid player name")
     name = value.strip()
-    if not 1 <= len(name) <= MAX_NAME or any(unicodedata.category(ch) == "Cc" for ch in name):
+    # control characters and lone surrogates (not encodable as UTF-8) are never a name
+    if not 1 <= len(name) <= MAX_NAME or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         raise InvalidInput("Invalid player name")
     return name
 

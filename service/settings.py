@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -118,6 +119,9 @@ def _get(
         value = cast(raw.strip())
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value')}") from None
+    if isinstance(value, float) and math.isnan(value):
+        # NaN passes every range comparison
+        raise ConfigError(f"{name}={raw!r} is not a number")
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
     if numeric and ((lo is not None and value < lo) or (hi is not None and value > hi)):  # type: ignore[operator]
         raise ConfigError(f"{name}={raw!r} is out of range [{lo}, {hi}]")

@@ -33,12 +33,17 @@ SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
 Handler = Callable[["Session", Message], Awaitable[None]]
 
 
+#: Actions that change which seat or role the socket has: their retry must not see a new actor.
+IDENTITY_ACTIONS = frozenset({"create", "join", "reconnect", "claim", "unclaim", "leave"})
+
+
 def action_id_for(actor: str, mtype: str, request_id: str) -> str:
     """The action id recorded in the game log for a client's requestId.
 
-    The actor is who acts, as stable as the protocol allows: the seat ("seat3") or "host"
-    when the socket holds one, so a retry from a new connection after a reconnect finds the
-    first attempt; else the socket's client id, so two spectators' "1"s never clash.
+    The actor is who acts, as stable as the protocol allows: for game actions the seat
+    ("seat3") or "host" when the socket holds one, so a retry from a new connection after a
+    reconnect finds the first attempt; else, and for the actions that change the socket's
+    seat or role, the socket's client id, so two spectators' "1"s never clash.
     """
     return hashlib.sha256(f"{actor}\0{mtype}\0{request_id}".encode()).hexdigest()[:32]
 
@@ -65,7 +70,10 @@ class Session:
         which still makes redis-py's own retry of the same call harmless."""
         if msg.request_id is None:
             return new_action_id()
-        actor = f"seat{self.seat}" if self.seat is not None else "host" if self.host else self.client_id
+        if msg.type in IDENTITY_ACTIONS or (self.seat is None and not self.host):
+            actor = self.client_id
+        else:
+            actor = f"seat{self.seat}" if self.seat is not None else "host"
         return action_id_for(actor, msg.type, msg.request_id)
 
     def reply(self, msg: Message, mtype: str, data: dict[str, Any]) -> None:
@@ -241,7 +249,8 @@ class Session:
 async def serve(
     request: web.Request, store: GameStore, hub: Hub, liveness: Liveness, max_frame: int, max_queue: int
 ) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=max_frame, heartbeat=30.0, compress=False)
+    # aiohttp refuses a message whose size reaches max_msg_size; the limit is the largest allowed
+    ws = web.WebSocketResponse(max_msg_size=max_frame + 1, heartbeat=30.0, compress=False)
     await ws.prepare(request)
     conn = Conn(ws, liveness.new_client_id(), max_queue)
     session = Session(conn, store, hub, liveness)

@@ -1,0 +1,95 @@
+"""The deadline loop: polling, and stopping cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from service import keys
+from service.deadlines import DeadlineLoop
+from service.game import GameClock, GameSettings, GameStore
+from service.scripts import Scripts
+
+
+class _InstantPipeline:
+    """A pipeline whose execute() completes at once and has the poller cancelled right then."""
+
+    def __init__(self, on_execute: Callable[[], None]) -> None:
+        self.on_execute = on_execute
+
+    async def __aenter__(self) -> _InstantPipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def zrangebyscore(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def execute(self) -> list[list[str]]:
+        self.on_execute()
+        return [[] for _ in range(keys.PARTITIONS)]
+
+
+class _FakeClient:
+    def __init__(self, pipe: _InstantPipeline) -> None:
+        self.pipe = pipe
+
+    def pipeline(self, transaction: bool = True) -> _InstantPipeline:
+        return self.pipe
+
+
+async def test_the_deadline_loop_stops_when_cancelled_just_as_a_poll_completes() -> None:
+    """Regression: asyncio.wait_for on 3.11 could swallow a cancellation landing as the
+    pipeline completed, and app cleanup then waited forever for the loop."""
+    loop = asyncio.get_running_loop()
+    deadlines: DeadlineLoop | None = None
+
+    def cancel_soon() -> None:
+        assert deadlines is not None and deadlines.loop._task is not None
+        loop.call_soon(deadlines.loop._task.cancel)
+
+    store = GameStore(
+        _FakeClient(_InstantPipeline(cancel_soon)),
+        Scripts.__new__(Scripts),
+        GameClock(),
+        retention_s=60,
+        token_ttl_s=60,
+        action_timeout_s=4.0,
+    )
+    deadlines = DeadlineLoop(store, poll_s=0.01)
+    deadlines.loop.start()
+    task = deadlines.loop._task
+    assert task is not None
+    done, _ = await asyncio.wait([task], timeout=2.0)
+    try:
+        assert done == {task}, "the deadline loop swallowed its cancellation and kept running"
+    finally:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
+
+
+async def test_two_loops_polling_together_fire_a_due_timeout_once(
+    store: tuple[GameStore, GameClock], engine: Redis
+) -> None:
+    game_store, clock = store
+    gid, _, _ = await game_store.create("host", GameSettings(initial_time=1000, warning_thresholds=(500,)), "a1")
+    await game_store.start(gid, "host", "a2")
+    a, b = DeadlineLoop(game_store, 0.05), DeadlineLoop(game_store, 0.05)
+    assert await a.poll_once() + await b.poll_once() == 0
+
+    clock.offset_ms = 600
+    fired = await asyncio.gather(a.poll_once(), b.poll_once())
+    assert sorted(fired) == [0, 1]
+    clock.offset_ms = 1200
+    fired = await asyncio.gather(a.poll_once(), b.poll_once())
+    assert sorted(fired) == [0, 1]
+    assert await a.poll_once() + await b.poll_once() == 0
+
+    kinds = [e for e in await engine.lrange(keys.log(gid), 0, -1) if '"t":"deadline"' in e]
+    assert len(kinds) == 2
+    assert await engine.zscore(keys.deadline_partition(keys.partition_of(gid) or 0), gid) is None

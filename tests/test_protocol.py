@@ -1,0 +1,472 @@
+"""Pure tests of service/protocol.py: envelope parsing, every validator and the frame encoders."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from service import keys, protocol
+from service.errors import InvalidInput, NotFound
+from service.game import GameSettings
+
+GID = keys.new_game_id(b"protocol-tests")
+
+
+def invalid(fn: Any, *args: Any) -> str:
+    """The client-facing message of the InvalidInput that `fn(*args)` raises."""
+    with pytest.raises(InvalidInput) as info:
+        fn(*args)
+    return info.value.message
+
+
+# -- parse: the envelope ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "not json", "{", '{"type": "time",}', "{'type': 'time'}", "[" * 100_000])
+def test_parse_rejects_text_that_is_not_json(text: str) -> None:
+    assert invalid(protocol.parse, text) == "Invalid JSON"
+
+
+@pytest.mark.parametrize("text", ["[]", '["time"]', "1", "null", '"time"', "true"])
+def test_parse_rejects_json_that_is_not_an_object(text: str) -> None:
+    assert invalid(protocol.parse, text) == "Invalid message format"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [{}, {"type": None}, {"type": ""}, {"type": 1}, {"type": True}, {"type": ["time"]}, {"data": {}}],
+)
+def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None:
+    assert invalid(protocol.parse, json.dumps(obj)) == "Invalid message type"
+
+
+@pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
+def test_parse_rejects_an_unknown_type(mtype: str) -> None:
+    assert invalid(protocol.parse, json.dumps({"type": mtype})) == "Unknown message type"
+
+
+@pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
+def test_parse_rejects_data_that_is_not_an_object(data: Any) -> None:
+    assert invalid(protocol.parse, json.dumps({"type": "time", "data": data})) == "Invalid message data"
+
+
+@pytest.mark.parametrize("rid", [1, 0, True, "", "x" * 65, ["r1"], {"id": "r1"}])
+def test_parse_rejects_a_bad_request_id(rid: Any) -> None:
+    assert invalid(protocol.parse, json.dumps({"type": "time", "requestId": rid})) == "Invalid requestId"
+
+
+def test_parse_checks_the_request_id_before_the_type() -> None:
+    assert invalid(protocol.parse, json.dumps({"type": "bogus", "requestId": 5})) == "Invalid requestId"
+
+
+def test_parse_checks_the_type_before_the_data() -> None:
+    assert invalid(protocol.parse, json.dumps({"type": "bogus", "data": []})) == "Unknown message type"
+
+
+def test_parse_accepts_every_documented_type() -> None:
+    documented = {
+        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
+        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+    }  # fmt: skip
+    assert set(protocol.TYPES) == documented
+    for mtype in sorted(documented):
+        assert protocol.parse(json.dumps({"type": mtype})).type == mtype
+
+
+def test_parse_returns_type_data_and_request_id() -> None:
+    msg = protocol.parse(json.dumps({"type": "claim", "data": {"playerId": 2}, "requestId": "abc"}))
+    assert msg == protocol.Message("claim", {"playerId": 2}, "abc")
+
+
+def test_parse_treats_missing_or_null_data_as_an_empty_object() -> None:
+    assert protocol.parse('{"type":"start"}') == protocol.Message("start", {}, None)
+    assert protocol.parse('{"type":"start","data":null}') == protocol.Message("start", {}, None)
+
+
+def test_parse_accepts_a_null_request_id_as_absent() -> None:
+    assert protocol.parse('{"type":"start","requestId":null}').request_id is None
+
+
+def test_parse_accepts_request_ids_up_to_64_characters() -> None:
+    rid = "r" * 64
+    assert protocol.parse(json.dumps({"type": "time", "requestId": rid})).request_id == rid
+
+
+def test_parse_ignores_unknown_envelope_keys() -> None:
+    assert protocol.parse('{"type":"time","extra":1}') == protocol.Message("time", {}, None)
+
+
+# -- request_id_of ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"type":"bogus","requestId":"r1"}', "r1"),
+        ('{"type":"time","data":[],"requestId":"r2"}', "r2"),
+        ('{"requestId":7}', None),
+        ('{"requestId":""}', None),
+        (json.dumps({"requestId": "x" * 65}), None),
+        ('["r1"]', None),
+        ("not json", None),
+        ("[" * 100_000, None),
+    ],
+)
+def test_request_id_of_recovers_a_valid_request_id_only(text: str, expected: str | None) -> None:
+    assert protocol.request_id_of(text) == expected
+
+
+# -- integer ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1, 1), (8, 8), (4.0, 4), (0, None), (9, None), (True, None), (False, None), (2.5, None), ("2", None),
+     (None, None), ([2], None), (float("nan"), None), (float("inf"), None), (1e300, None)],
+)  # fmt: skip
+def test_integer_accepts_only_integral_numbers_in_range(value: Any, expected: int | None) -> None:
+    result = protocol.integer(value, 1, 8)
+    assert result == expected
+    assert result is None or type(result) is int
+
+
+# -- player_id and game_id -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pid", [1, 8, 3.0])
+def test_player_id_accepts_1_to_8(pid: Any) -> None:
+    assert protocol.player_id({"playerId": pid}) == int(pid)
+
+
+@pytest.mark.parametrize("pid", [0, 9, -1, 1.5, "1", True, None, [1]])
+def test_player_id_rejects_anything_else(pid: Any) -> None:
+    assert invalid(protocol.player_id, {"playerId": pid}) == "Invalid player ID"
+
+
+def test_player_id_rejects_a_missing_field() -> None:
+    assert invalid(protocol.player_id, {}) == "Invalid player ID"
+
+
+@pytest.mark.parametrize("raw", [GID, GID.lower(), f"  {GID}  ", f"\t{GID.lower()}\n", GID[:3].lower() + GID[3:]])
+def test_game_id_normalises_case_and_surrounding_blanks(raw: str) -> None:
+    assert protocol.game_id({"gameId": raw}) == GID
+
+
+@pytest.mark.parametrize("raw", [None, 123, ["ABCDEF"], {"id": GID}, True])
+def test_game_id_rejects_a_non_string_code(raw: Any) -> None:
+    assert invalid(protocol.game_id, {"gameId": raw}) == "Invalid game code"
+
+
+def test_game_id_rejects_a_missing_code() -> None:
+    assert invalid(protocol.game_id, {}) == "Invalid game code"
+
+
+def _unissued_id() -> str:
+    """A well-formed id whose slot has no deadline partition, so the service never issues it."""
+    for a in keys.ALPHABET:
+        for b in keys.ALPHABET:
+            candidate = f"ABCD{a}{b}"
+            if keys.partition_of(candidate) is None:
+                return candidate
+    raise AssertionError("every candidate has a partition")
+
+
+@pytest.mark.parametrize("raw", ["", "ABCDE", "ABCDEFG", "ABCDE0", "ABCDEI", "ABC DE", "ABCDE!", "ÄBCDEF", "unissued"])
+def test_game_id_answers_game_not_found_for_a_code_never_issued(raw: str) -> None:
+    code = _unissued_id() if raw == "unissued" else raw
+    with pytest.raises(NotFound) as info:
+        protocol.game_id({"gameId": code})
+    assert info.value.message == "Game not found"
+    assert info.value.code == "GAME_NOT_FOUND"
+
+
+# -- create_settings -------------------------------------------------------------------
+
+
+def test_create_settings_defaults_when_settings_are_missing_or_null() -> None:
+    assert protocol.create_settings({}) == GameSettings()
+    assert protocol.create_settings({"settings": None}) == GameSettings()
+    assert protocol.create_settings({"settings": {}}) == GameSettings()
+    assert GameSettings() == GameSettings(2, 600_000, (300_000, 60_000, 30_000), "warning", 0)
+
+
+def test_create_settings_reads_every_field() -> None:
+    settings = {
+        "playerCount": 4,
+        "initialTime": 1500,
+        "warningThresholds": [500, 1000],
+        "penaltyType": "time_deduction",
+        "penaltyTimeDeduction": 250,
+    }
+    assert protocol.create_settings({"settings": settings}) == GameSettings(4, 1500, (1000, 500), "time_deduction", 250)
+
+
+def test_create_settings_accepts_and_ignores_audio_enabled() -> None:
+    assert protocol.create_settings({"settings": {"audioEnabled": False}}) == GameSettings()
+
+
+@pytest.mark.parametrize("raw", [[], "x", 1, True])
+def test_create_settings_rejects_settings_that_are_not_an_object(raw: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": raw}) == "Invalid settings"
+
+
+def test_create_settings_rejects_unknown_keys_naming_the_first_in_order() -> None:
+    msg = invalid(protocol.create_settings, {"settings": {"zeta": 1, "playerCount": 2, "beta": 2}})
+    assert msg == "Invalid settings: unknown setting 'beta'"
+
+
+COUNT_ERR = "Invalid settings: playerCount must be an integer from 2 to 8"
+INITIAL_ERR = "Invalid settings: initialTime must be an integer from 1 to 86400000 (ms)"
+WARN_ERR = "Invalid settings: warningThresholds must be 1 to 10 integers from 1 to 86400000 (ms)"
+PTYPE_ERR = "Invalid settings: penaltyType must be one of warning, time_deduction, game_loss"
+DEDUCT_ERR = "Invalid settings: penaltyTimeDeduction must be an integer from 0 to 86400000 (ms)"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(2, 2), (8, 8), (5.0, 5)])
+def test_create_settings_accepts_player_counts_from_2_to_8(value: Any, expected: int) -> None:
+    assert protocol.create_settings({"settings": {"playerCount": value}}).player_count == expected
+
+
+@pytest.mark.parametrize("value", [1, 9, 0, -2, 2.5, "4", True, False, None, [4]])
+def test_create_settings_rejects_other_player_counts(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"playerCount": value}}) == COUNT_ERR
+
+
+@pytest.mark.parametrize(("value", "expected"), [(1, 1), (86_400_000, 86_400_000), (1500.0, 1500)])
+def test_create_settings_accepts_initial_times_within_a_day(value: Any, expected: int) -> None:
+    assert protocol.create_settings({"settings": {"initialTime": value}}).initial_time == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, 86_400_001, 1500.5, "1500", True, None, float("inf")])
+def test_create_settings_rejects_other_initial_times(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"initialTime": value}}) == INITIAL_ERR
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([1], (1,)),
+        ([86_400_000], (86_400_000,)),
+        ([30_000, 300_000, 60_000], (300_000, 60_000, 30_000)),
+        ([1000, 1000, 2000.0], (2000, 1000)),
+        (list(range(1, 11)), tuple(range(10, 0, -1))),
+    ],
+)
+def test_create_settings_sorts_and_deduplicates_warning_thresholds(value: Any, expected: tuple[int, ...]) -> None:
+    assert protocol.create_settings({"settings": {"warningThresholds": value}}).warning_thresholds == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[], list(range(1, 12)), [0], [-5], [86_400_001], [1.5], ["1000"], [True], [None], 1000, "1000", {"a": 1}, None],
+)
+def test_create_settings_rejects_other_warning_thresholds(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"warningThresholds": value}}) == WARN_ERR
+
+
+@pytest.mark.parametrize("value", ["warning", "time_deduction", "game_loss"])
+def test_create_settings_accepts_each_penalty_type(value: str) -> None:
+    assert protocol.create_settings({"settings": {"penaltyType": value}}).penalty_type == value
+
+
+@pytest.mark.parametrize("value", ["Warning", "none", "", 1, True, None, ["warning"]])
+def test_create_settings_rejects_other_penalty_types(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"penaltyType": value}}) == PTYPE_ERR
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), (86_400_000, 86_400_000), (10.0, 10)])
+def test_create_settings_accepts_penalty_deductions_from_0_to_a_day(value: Any, expected: int) -> None:
+    assert protocol.create_settings({"settings": {"penaltyTimeDeduction": value}}).penalty_time_deduction == expected
+
+
+@pytest.mark.parametrize("value", [-1, 86_400_001, 0.5, "10", True, False, None])
+def test_create_settings_rejects_other_penalty_deductions(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"penaltyTimeDeduction": value}}) == DEDUCT_ERR
+
+
+def test_create_settings_checks_fields_in_documented_order() -> None:
+    bad = {"playerCount": 1, "initialTime": 0, "warningThresholds": [], "penaltyType": "x", "penaltyTimeDeduction": -1}
+    assert invalid(protocol.create_settings, {"settings": bad}) == COUNT_ERR
+    bad["playerCount"] = 2
+    assert invalid(protocol.create_settings, {"settings": bad}) == INITIAL_ERR
+    bad["initialTime"] = 1
+    assert invalid(protocol.create_settings, {"settings": bad}) == WARN_ERR
+    bad["warningThresholds"] = [1]
+    assert invalid(protocol.create_settings, {"settings": bad}) == PTYPE_ERR
+    bad["penaltyType"] = "warning"
+    assert invalid(protocol.create_settings, {"settings": bad}) == DEDUCT_ERR
+
+
+def test_game_settings_serialise_every_field_for_the_create_script() -> None:
+    s = protocol.create_settings({"settings": {"playerCount": 3, "warningThresholds": [5, 10]}})
+    assert json.loads(s.to_json()) == {
+        "playerCount": 3,
+        "initialTime": 600_000,
+        "warningThresholds": [10, 5],
+        "penaltyType": "warning",
+        "penaltyTimeDeduction": 0,
+    }
+
+
+# -- player_updates --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Alice", "Alice"), ("  Bob  ", "Bob"), ("x" * 50, "x" * 50), ("Zoë 🐉", "Zoë 🐉"), ("<b>&", "<b>&")],
+)
+def test_player_updates_accepts_and_strips_names(raw: str, expected: str) -> None:
+    assert protocol.player_updates({"name": raw}) == {"name": expected}
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "x" * 51, "a\nb", "a\tb", "\x00", "a\x7fb", 5, None, True, ["a"]])
+def test_player_updates_rejects_bad_names(raw: Any) -> None:
+    assert invalid(protocol.player_updates, {"name": raw}) == "Invalid player name"
+
+
+@pytest.mark.parametrize(
+    ("field", "lo", "hi", "message"),
+    [
+        ("time", 0, 86_400_000, "Invalid time"),
+        ("life", -999, 9999, "Invalid life"),
+        ("drunkCounter", 0, 999, "Invalid counter"),
+        ("genericCounter", 0, 999, "Invalid counter"),
+    ],
+)
+def test_player_updates_checks_each_number_field_and_its_bounds(field: str, lo: int, hi: int, message: str) -> None:
+    assert protocol.player_updates({field: lo}) == {field: lo}
+    assert protocol.player_updates({field: hi}) == {field: hi}
+    assert protocol.player_updates({field: float(hi)}) == {field: hi}
+    for bad in (lo - 1, hi + 1, lo + 0.5, str(lo), True, None, [lo]):
+        assert invalid(protocol.player_updates, {field: bad}) == message, bad
+
+
+def test_player_updates_returns_every_field_given() -> None:
+    data = {"playerId": 1, "name": " N ", "time": 5, "life": -3, "drunkCounter": 2, "genericCounter": 9, "x": 1}
+    assert protocol.player_updates(data) == {"name": "N", "time": 5, "life": -3, "drunkCounter": 2, "genericCounter": 9}
+
+
+def test_player_updates_requires_at_least_one_field() -> None:
+    assert invalid(protocol.player_updates, {}) == "Nothing to update"
+    assert invalid(protocol.player_updates, {"playerId": 1, "color": "red"}) == "Nothing to update"
+
+
+def test_player_updates_checks_the_name_first() -> None:
+    assert invalid(protocol.player_updates, {"name": "", "time": -1}) == "Invalid player name"
+    assert invalid(protocol.player_updates, {"time": -1, "life": 10_000}) == "Invalid time"
+
+
+# -- settings_updates ------------------------------------------------------------------
+
+
+def test_settings_updates_accepts_each_field() -> None:
+    assert protocol.settings_updates({"warningThresholds": [10, 20, 10]}) == {"warningThresholds": [20, 10]}
+    assert protocol.settings_updates({"penaltyType": "game_loss"}) == {"penaltyType": "game_loss"}
+    assert protocol.settings_updates({"penaltyTimeDeduction": 0}) == {"penaltyTimeDeduction": 0}
+    assert protocol.settings_updates({"penaltyTimeDeduction": 86_400_000.0}) == {"penaltyTimeDeduction": 86_400_000}
+
+
+def test_settings_updates_returns_every_field_given() -> None:
+    data = {"warningThresholds": [1], "penaltyType": "time_deduction", "penaltyTimeDeduction": 5}
+    assert protocol.settings_updates(data) == {
+        "warningThresholds": [1],
+        "penaltyType": "time_deduction",
+        "penaltyTimeDeduction": 5,
+    }
+
+
+@pytest.mark.parametrize("value", [[], list(range(1, 12)), [0], [86_400_001], [1.5], [True], "100", None])
+def test_settings_updates_rejects_bad_warning_thresholds(value: Any) -> None:
+    assert invalid(protocol.settings_updates, {"warningThresholds": value}) == "Invalid warning thresholds"
+
+
+@pytest.mark.parametrize("value", ["none", "", None, 1, ["warning"]])
+def test_settings_updates_rejects_bad_penalty_types(value: Any) -> None:
+    assert invalid(protocol.settings_updates, {"penaltyType": value}) == "Invalid penalty type"
+
+
+@pytest.mark.parametrize("value", [-1, 86_400_001, 1.5, "5", True, None])
+def test_settings_updates_rejects_bad_penalty_deductions(value: Any) -> None:
+    assert invalid(protocol.settings_updates, {"penaltyTimeDeduction": value}) == "Invalid penalty time deduction"
+
+
+def test_settings_updates_ignores_fixed_and_unknown_settings() -> None:
+    assert invalid(protocol.settings_updates, {}) == "Nothing to update"
+    assert invalid(protocol.settings_updates, {"playerCount": 4, "initialTime": 5}) == "Nothing to update"
+
+
+# -- reconnect -------------------------------------------------------------------------
+
+
+def test_reconnect_with_a_seat_token() -> None:
+    r = protocol.reconnect({"gameId": GID.lower(), "playerId": 2, "token": "t" * 64})
+    assert r == protocol.Reconnect(GID, 2, "t" * 64, None)
+
+
+def test_reconnect_with_only_a_host_token() -> None:
+    assert protocol.reconnect({"gameId": GID, "hostToken": "h"}) == protocol.Reconnect(GID, None, None, "h")
+    assert protocol.reconnect({"gameId": GID, "hostToken": "h", "playerId": None}) == protocol.Reconnect(
+        GID, None, None, "h"
+    )
+
+
+def test_reconnect_with_both_tokens() -> None:
+    r = protocol.reconnect({"gameId": GID, "playerId": 1, "token": "t", "hostToken": "h"})
+    assert r == protocol.Reconnect(GID, 1, "t", "h")
+
+
+def test_reconnect_treats_a_null_host_token_as_absent() -> None:
+    r = protocol.reconnect({"gameId": GID, "playerId": 1, "token": "t", "hostToken": None})
+    assert r == protocol.Reconnect(GID, 1, "t", None)
+
+
+def test_reconnect_checks_the_game_code_first() -> None:
+    assert invalid(protocol.reconnect, {"playerId": 0, "token": 5}) == "Invalid game code"
+    with pytest.raises(NotFound):
+        protocol.reconnect({"gameId": "nope", "playerId": 0, "token": 5})
+
+
+@pytest.mark.parametrize("pid", [None, 0, 9, "1", True, 1.5])
+def test_reconnect_rejects_a_bad_player_id(pid: Any) -> None:
+    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": pid, "token": "t"}) == "Invalid player ID"
+
+
+@pytest.mark.parametrize("tok", [None, "", 5, "t" * 129, ["t"]])
+def test_reconnect_rejects_a_bad_seat_token(tok: Any) -> None:
+    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": 1, "token": tok}) == "Invalid token"
+
+
+def test_reconnect_accepts_a_token_of_128_characters() -> None:
+    assert protocol.reconnect({"gameId": GID, "playerId": 1, "token": "t" * 128}).token == "t" * 128
+
+
+@pytest.mark.parametrize("tok", ["", 5, "h" * 129, ["h"], False])
+def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
+    assert invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}) == "Invalid host token"
+
+
+# -- outbound frames -------------------------------------------------------------------
+
+
+def test_frame_is_compact_json_with_type_data_and_optional_request_id() -> None:
+    assert protocol.frame("time", {"serverTime": 1}) == '{"type":"time","data":{"serverTime":1}}'
+    assert protocol.frame("error", {"message": "x"}, "r1") == '{"type":"error","data":{"message":"x"},"requestId":"r1"}'
+
+
+def test_state_frame_wraps_the_state_json_unchanged() -> None:
+    state_json = '{"version":3,"serverTime":17,"players":{}}'
+    text = protocol.state_frame(state_json)
+    assert text == '{"type":"state","data":' + state_json + "}"
+    assert json.loads(text) == {"type": "state", "data": {"version": 3, "serverTime": 17, "players": {}}}
+
+
+@pytest.mark.parametrize("rid", ["r1", 'quote"and\\backslash', "ünï\u2028", "x" * 64])
+def test_state_frame_with_a_request_id_is_valid_json(rid: str) -> None:
+    state_json = '{"version":1,"name":"a\\/b"}'
+    assert json.loads(protocol.state_frame(state_json, rid)) == {
+        "type": "state",
+        "data": {"version": 1, "name": "a/b"},
+        "requestId": rid,
+    }
