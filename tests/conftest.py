@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from service.game import GameClock, GameStore
 from service.scripts import Scripts
+from tests.cluster import Clients, clients
 from tests.redis_proc import RedisProcess, RedisServerNotFound
 
 ENGINES = ("redis", "fakeredis")
@@ -54,3 +55,20 @@ def store(engine: Redis) -> tuple[GameStore, GameClock]:
     clock = GameClock()
     game_store = GameStore(engine, Scripts(engine), clock, retention_s=3600, token_ttl_s=7200, action_timeout_s=5)
     return game_store, clock
+
+
+@pytest_asyncio.fixture
+async def r(redis_server: RedisProcess) -> AsyncIterator[Redis]:
+    """A client of the requesting module's own `redis_server` (multi-process tests)."""
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[Clients]:
+    """Test clients, every one closed at teardown."""
+    async with clients() as p:
+        yield p

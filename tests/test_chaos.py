@@ -26,7 +26,6 @@ from tests.cluster import (
     action_id,
     actor_of,
     claim,
-    clients,
     create_game,
     game_log,
     game_state,
@@ -52,21 +51,6 @@ def redis_server() -> Iterator[RedisProcess]:
     """A redis-server of this test alone, persisting every write (AOF, fsync always)."""
     with RedisProcess(*AOF_ARGS) as proc:
         yield proc
-
-
-@pytest_asyncio.fixture
-async def r(redis_server: RedisProcess) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[Clients]:
-    async with clients() as p:
-        yield p
 
 
 @pytest.fixture

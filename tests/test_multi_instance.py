@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from service import keys
@@ -21,7 +20,6 @@ from tests.cluster import (
     action_id,
     actor_of,
     claim,
-    clients,
     create_game,
     game_log,
     game_state,
@@ -52,21 +50,6 @@ def instances(redis_server: RedisProcess, tmp_path_factory: pytest.TempPathFacto
     log_dir: Path = tmp_path_factory.mktemp("multi-instance-logs")
     with services(redis_server.url, log_dir, 3, prefix="multi") as procs:
         yield procs
-
-
-@pytest_asyncio.fixture
-async def r(redis_server: RedisProcess) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[Clients]:
-    async with clients() as p:
-        yield p
 
 
 def urls(instances: list[ServiceProcess], n: int, among: int = 2) -> list[str]:
