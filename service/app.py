@@ -141,6 +141,10 @@ async def handle_health(request: web.Request) -> web.Response:
             "uptime": round(time.time() - rt.started, 3),
             "activeConnections": len(rt.hub.conns),
             "activeSessions": len(rt.hub.games),
+            "pubsubMessages": rt.hub.pubsub_messages,
+            "versionGaps": rt.hub.version_gaps,
+            "deadlinesFired": rt.deadlines.fired,
+            "seatsReleased": rt.liveness.released,
         }
     )
 

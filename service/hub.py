@@ -157,7 +157,11 @@ class Hub:
                     entry = self.games[game_id] = Entry()
                     self._subscribed.set()
             # subscribed first, read now: nothing committed in between can be missed
-            fresh = await self.store.read_state(game_id)
+            try:
+                fresh = await self.store.read_state(game_id)
+            except BaseException:
+                await self._drop_if_unused(game_id, entry)
+                raise
             if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
                 self._apply(game_id, entry, fresh)
         entry.conns.add(conn)
@@ -174,15 +178,19 @@ class Hub:
         if entry is None:
             return
         entry.conns.discard(conn)
-        if not entry.conns:
-            del self.games[gid]
-            async with self._sub_lock:
-                with contextlib.suppress(Exception):
-                    await self.pubsub.unsubscribe(keys.channel(gid))
+        await self._drop_if_unused(gid, entry)
 
-    def cached(self, game_id: str) -> dict[str, Any] | None:
-        entry = self.games.get(game_id)
-        return entry.state if entry else None
+    async def _drop_if_unused(self, game_id: str, entry: Entry) -> None:
+        if entry.conns:
+            return
+        async with self._sub_lock:
+            # checked again under the lock: a bind may have taken the entry meanwhile, and
+            # unsubscribing then would leave its socket without broadcasts
+            if entry.conns or self.games.get(game_id) is not entry:
+                return
+            del self.games[game_id]
+            with contextlib.suppress(Exception):
+                await self.pubsub.unsubscribe(keys.channel(game_id))
 
     # -- fan-out ----------------------------------------------------------------------
 
