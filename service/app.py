@@ -17,6 +17,7 @@ from service.deadlines import DeadlineLoop
 from service.game import GameClock, GameStore
 from service.hub import Hub
 from service.liveness import Liveness
+from service.origins import origin_allowed
 from service.protocol import frame
 from service.scripts import Scripts
 from service.settings import Settings
@@ -125,6 +126,8 @@ async def handle_root(request: web.Request) -> web.StreamResponse:
         if rt.draining:
             raise web.HTTPServiceUnavailable(text="Server is shutting down")
         s = rt.settings
+        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+            raise web.HTTPForbidden(text="Forbidden: Origin not allowed")
         return await ws.serve(request, rt.store, rt.hub, rt.liveness, s.max_frame_bytes, s.max_send_queue_bytes)
     if request.path == "/":
         return web.Response(text=f"Tap or Tarp {__version__}: connect a WebSocket client to this URL or /ws\n")
