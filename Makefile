@@ -11,7 +11,9 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 
-run: install
+# the service alone needs no test tools
+run: $(PY)
+	$(PY) -m pip install -q -e .
 	$(PY) -m service
 
 lint: install
