@@ -224,7 +224,7 @@ async def test_eight_clients_claiming_the_same_seat_at_once_yield_exactly_one_cl
 # -- deadlines ----------------------------------------------------------------------------
 
 
-async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_instances(
+async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_instances_for_every_penalty(
     instances: list[ServiceProcess], pool: Clients, r: Redis
 ) -> None:
     initial = 2000
@@ -232,8 +232,19 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
     n_games = 6
     hosts = await pool.connect_many([instances[g % 3].ws_url for g in range(n_games)])
     watchers = await pool.connect_many([instances[(g + 1) % 3].ws_url for g in range(n_games)])
+    penalty = ["warning", "time_deduction", "game_loss"]
     games = await asyncio.gather(
-        *(create_game(h, playerCount=2, initialTime=initial, warningThresholds=thresholds) for h in hosts)
+        *(
+            create_game(
+                h,
+                playerCount=2,
+                initialTime=initial,
+                warningThresholds=thresholds,
+                penaltyType=penalty[g % 3],
+                penaltyTimeDeduction=30_000,
+            )
+            for g, h in enumerate(hosts)
+        )
     )
     gids = [gid for gid, _, _ in games]
     await asyncio.gather(*(ok(w, "join", {"gameId": gid}) for w, gid in zip(watchers, gids, strict=True)))
@@ -261,8 +272,14 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
             for key, at in fired:
                 assert 0 <= at - due[key] <= DEADLINE_SLACK_MS, (gid, key, at - due[key])
         state = await game_state(r, gid)
-        assert state["status"] == "paused"
-        assert (state["players"][0]["timeRemaining"], state["players"][0]["penalties"]) == (0, 1)
+        p1 = state["players"][0]
+        assert (p1["timeRemaining"], p1["penalties"]) == (0, 1)
+        if penalty[g % 3] == "game_loss":
+            # the timed-out player is out; the last one standing wins
+            assert (state["status"], state["winner"], p1["isEliminated"]) == ("finished", 2, True)
+        else:
+            # a time deduction never takes a clock below zero
+            assert (state["status"], state["winner"], p1["isEliminated"]) == ("paused", None, False)
         log = await game_log(r, gid)
         # warnings and the timeout commit once each, or fewer times when they fall together
         kinds = [e["t"] for e in log]
