@@ -101,6 +101,8 @@ class Entry:
     state_json: str = ""
     version: int = 0
     fetched: float = 0.0
+    #: set once the first read of the game is done (or failed): later binds wait for it
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Hub:
@@ -148,24 +150,47 @@ class Hub:
 
     async def bind(self, conn: Conn, game_id: str) -> None:
         """Attach a socket to a game; the first socket of a game subscribes this instance."""
-        entry = self.games.get(game_id)
-        if entry is None:
-            async with self._sub_lock:
-                entry = self.games.get(game_id)
-                if entry is None:
-                    await self.pubsub.subscribe(keys.channel(game_id))
-                    entry = self.games[game_id] = Entry()
-                    self._subscribed.set()
+        first = False
+        async with self._sub_lock:
+            entry = self.games.get(game_id)
+            if entry is None:
+                await self.pubsub.subscribe(keys.channel(game_id))
+                self._watch_pubsub_connection()
+                entry = self.games[game_id] = Entry()
+                self._subscribed.set()
+                first = True
+        if first:
             # subscribed first, read now: nothing committed in between can be missed
             try:
                 fresh = await self.store.read_state(game_id)
+                if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
+                    self._apply(game_id, entry, fresh)
             except BaseException:
                 await self._drop_if_unused(game_id, entry)
                 raise
-            if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
-                self._apply(game_id, entry, fresh)
+            finally:
+                entry.loaded.set()
+        else:
+            # a bind that found the entry still loading would otherwise reply before the
+            # cache holds anything, and wait for a broadcast a join never makes
+            await entry.loaded.wait()
         entry.conns.add(conn)
         conn.game_id = game_id
+
+    def _watch_pubsub_connection(self) -> None:
+        """Have redis-py tell us when it reconnects the pub/sub connection by itself.
+
+        It then resubscribes on its own, so get_message() never fails and nothing else would
+        notice that commits published meanwhile were missed.
+        """
+        connection = getattr(self.pubsub, "connection", None)
+        register = getattr(connection, "register_connect_callback", None)
+        if register is not None:
+            register(self._on_pubsub_reconnect)
+
+    def _on_pubsub_reconnect(self, connection: Any) -> None:
+        log.warning("pub/sub connection re-established; re-reading every game served")
+        asyncio.get_running_loop().create_task(self.resync_all())
 
     async def unbind(self, conn: Conn) -> None:
         gid = conn.game_id
@@ -314,6 +339,7 @@ class Hub:
             if channels:
                 try:
                     await self.pubsub.subscribe(*channels)
+                    self._watch_pubsub_connection()
                 except Exception as exc:
                     log.warning("resubscribe failed: %s", type(exc).__name__)
                     return

@@ -59,7 +59,7 @@ async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:
         "engine": "redis",
         "version": info.get("redis_version", "unknown"),
         "maxmemoryPolicy": cfg.get("maxmemory-policy", "unknown"),
-        "aof": cfg.get("appendonly") == "yes",
+        "aof": {"yes": True, "no": False}.get(cfg.get("appendonly", "unknown"), "unknown"),
         "appendfsync": cfg.get("appendfsync", "unknown"),
     }
     if out["maxmemoryPolicy"] not in (*EVICTING_POLICIES_OK, "unknown"):
@@ -67,6 +67,6 @@ async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:
             "Redis maxmemory-policy is %s: Redis may evict games. Set maxmemory-policy noeviction.",
             out["maxmemoryPolicy"],
         )
-    if not out["aof"]:
+    if out["aof"] is False:
         log.warning("Redis AOF is off: a Redis restart loses every game since its last snapshot")
     return out

@@ -1,0 +1,309 @@
+"""The application: HTTP routes and probes in-process, and a graceful SIGTERM of a real process.
+
+Draining is observed twice: in-process by running the app's shutdown hook while the server
+keeps listening (a real process stops listening first, so its probes cannot be seen), and
+end to end on a `python -m service` process on its own redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from service import __version__, keys
+from service.app import RUNTIME, create_app, on_shutdown
+from service.settings import Settings
+from service.ws import SHUTDOWN_MESSAGE
+from tests.cluster import claim, clients, create_game, game_log, game_state, ok
+from tests.redis_proc import RedisProcess, free_port
+from tests.service_proc import ServiceProcess
+from tests.wsclient import Client
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+HEALTH_FIELDS = {
+    "status",
+    "instanceId",
+    "version",
+    "uptime",
+    "activeConnections",
+    "activeSessions",
+    "pubsubMessages",
+    "versionGaps",
+    "deadlinesFired",
+    "seatsReleased",
+}
+
+
+@pytest_asyncio.fixture
+async def redis_url(redis_proc: RedisProcess) -> str:
+    if not redis_proc.is_running():
+        redis_proc.start()
+    client = Redis.from_url(redis_proc.url, decode_responses=True)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+    return redis_proc.url
+
+
+@pytest_asyncio.fixture
+async def make_server(aiohttp_server: Any, redis_url: str) -> ServerFactory:
+    async def make(**overrides: Any) -> TestServer:
+        fields: dict[str, Any] = {"redis_url": redis_url, "instance_id": "app-test", **overrides}
+        server: TestServer = await aiohttp_server(create_app(Settings(**fields)))
+        return server
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def get(http: aiohttp.ClientSession, server: TestServer, path: str) -> tuple[int, Any]:
+    async with http.get(server.make_url(path)) as resp:
+        body = await resp.json() if resp.content_type == "application/json" else await resp.text()
+        return resp.status, body
+
+
+async def closed(c: Client, timeout: float = 10.0) -> int | None:
+    """The close code once the server has closed the client's socket."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while c.closed_code is None:
+        if loop.time() > end:
+            raise TimeoutError(f"socket still open; last frames: {c.messages[-3:]}")
+        await asyncio.sleep(0.02)
+    return c.closed_code
+
+
+def shutdown_warning(timeout_ms: int) -> dict[str, Any]:
+    return {"type": "shutdown_warning", "data": {"message": SHUTDOWN_MESSAGE, "timeout": timeout_ms}}
+
+
+# -- routes ------------------------------------------------------------------------------
+
+
+async def test_a_plain_get_of_the_root_describes_the_service(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await make_server()
+    assert await get(http, server, "/") == (
+        200,
+        f"Tap or Tarp {__version__}: connect a WebSocket client to this URL or /ws\n",
+    )
+
+
+@pytest.mark.parametrize("path", ["/ws", "/nope", "/health/extra"])
+async def test_any_other_path_without_an_upgrade_is_404(
+    make_server: ServerFactory, http: aiohttp.ClientSession, path: str
+) -> None:
+    server = await make_server()
+    async with http.get(server.make_url(path)) as resp:
+        assert resp.status == 404
+
+
+async def test_health_reports_every_documented_field(make_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    server = await make_server()
+    status, body = await get(http, server, "/health")
+    assert status == 200
+    assert set(body) == HEALTH_FIELDS
+    uptime = body.pop("uptime")
+    assert isinstance(uptime, float | int) and 0 <= uptime < 60
+    assert body == {
+        "status": "healthy",
+        "instanceId": "app-test",
+        "version": __version__,
+        "activeConnections": 0,
+        "activeSessions": 0,
+        "pubsubMessages": 0,
+        "versionGaps": 0,
+        "deadlinesFired": 0,
+        "seatsReleased": 0,
+    }
+
+
+async def test_health_counts_sockets_games_and_channel_messages(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await make_server()
+    async with clients() as pool:
+        host = await pool.connect(str(server.make_url("/")))
+        await pool.connect(str(server.make_url("/ws")))
+        await create_game(host)
+        await ok(host, "switch", {"playerId": 2})
+        # the switch (not the create, published before the game was bound) comes back on the channel
+        for _ in range(200):
+            body = (await get(http, server, "/health"))[1]
+            if body["pubsubMessages"] >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (body["activeConnections"], body["activeSessions"], body["pubsubMessages"]) == (2, 1, 1)
+
+
+async def test_ready_is_200_with_the_redis_description_on_a_reachable_server(
+    make_server: ServerFactory, http: aiohttp.ClientSession, redis_url: str
+) -> None:
+    server = await make_server()
+    status, body = await get(http, server, "/ready")
+    assert status == 200
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        version = (await client.info("server"))["redis_version"]
+    finally:
+        await client.aclose()
+    assert body == {
+        "ready": True,
+        "draining": False,
+        "instanceId": "app-test",
+        "redis": {
+            "reachable": True,
+            "engine": "redis",
+            "version": version,
+            "maxmemoryPolicy": "noeviction",
+            "aof": False,
+            "appendfsync": "everysec",
+        },
+        "embedded": False,
+    }
+
+
+async def test_ready_is_503_when_redis_is_unreachable(make_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    server = await make_server(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout_ms=200)
+    status, body = await get(http, server, "/ready")
+    assert status == 503
+    assert body == {
+        "ready": False,
+        "draining": False,
+        "instanceId": "app-test",
+        "redis": {"reachable": False},
+        "embedded": False,
+    }
+    # the process itself is alive
+    assert (await get(http, server, "/health"))[0] == 200
+
+
+async def test_ready_is_200_in_the_embedded_mode(aiohttp_server: Any, http: aiohttp.ClientSession) -> None:
+    server: TestServer = await aiohttp_server(create_app(Settings(instance_id="embedded-test")))
+    status, body = await get(http, server, "/ready")
+    assert status == 200
+    assert body == {
+        "ready": True,
+        "draining": False,
+        "instanceId": "embedded-test",
+        "redis": {
+            "reachable": True,
+            "engine": "fakeredis",
+            "version": "embedded",
+            "maxmemoryPolicy": "noeviction",
+            "aof": False,
+        },
+        "embedded": True,
+    }
+
+
+async def test_ready_turns_200_once_an_unreachable_redis_comes_up(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    port = free_port()
+    server = await make_server(redis_url=f"redis://127.0.0.1:{port}/0", redis_timeout_ms=200)
+    assert (await get(http, server, "/ready"))[0] == 503
+    with RedisProcess(port=port):
+        for _ in range(200):
+            status, body = await get(http, server, "/ready")
+            if status == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert (status, body["redis"]["reachable"], body["redis"]["engine"]) == (200, True, "redis")
+        # stopped while its Redis still answers, so shutting down does not wait on timeouts
+        await server.close()
+
+
+# -- draining, in-process ----------------------------------------------------------------
+
+
+async def test_while_draining_sockets_are_warned_and_closed_and_probes_say_so(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await make_server(drain_timeout_s=1.5)
+    async with clients() as pool:
+        host = await pool.connect(str(server.make_url("/")))
+        idle = await pool.connect(str(server.make_url("/ws")))
+        await create_game(host)
+
+        await on_shutdown(server.app)
+
+        for c in (host, idle):
+            assert await closed(c) == 1012
+            assert c.messages[-1] == shutdown_warning(1500)
+        assert server.app[RUNTIME].draining is True
+        status, ready = await get(http, server, "/ready")
+        assert (status, ready["ready"], ready["draining"]) == (503, False, True)
+        assert (await get(http, server, "/health"))[1]["status"] == "shutting_down"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await Client.connect(str(server.make_url("/")))
+        assert refused.value.status == 503
+
+
+# -- SIGTERM of a real process -----------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisProcess]:
+    with RedisProcess() as proc:
+        yield proc
+
+
+DRAIN_TIMEOUT_S = 2.0
+
+
+@pytest.mark.slow
+async def test_sigterm_warns_every_client_closes_with_1012_and_exits_0_keeping_acknowledged_actions(
+    redis_server: RedisProcess, r: Redis, tmp_path: Path
+) -> None:
+    svc = ServiceProcess(redis_server.url, tmp_path, "drain", DRAIN_TIMEOUT_S=str(DRAIN_TIMEOUT_S))
+    svc.start()
+    try:
+        async with clients() as pool:
+            host, player, spectator, idle = [await pool.connect(svc.ws_url) for _ in range(4)]
+            gid, _, _ = await create_game(host, playerCount=2)
+            await claim(host, gid, 1, join=False)
+            await claim(player, gid, 2)
+            await ok(spectator, "join", {"gameId": gid})
+            acked = (await ok(host, "start"))["data"]
+            assert acked["status"] == "running"
+
+            assert svc.proc is not None
+            t0 = time.monotonic()
+            svc.proc.send_signal(signal.SIGTERM)
+            for c in (host, player, spectator, idle):
+                assert await closed(c) == 1012
+                assert c.messages[-1] == shutdown_warning(int(DRAIN_TIMEOUT_S * 1000))
+            code = await asyncio.to_thread(svc.proc.wait, DRAIN_TIMEOUT_S + 15)
+            elapsed = time.monotonic() - t0
+    finally:
+        svc.kill()
+    assert code == 0, svc.log_path.read_text()
+    assert elapsed < DRAIN_TIMEOUT_S + 5
+
+    state = await game_state(r, gid)
+    assert state["version"] >= acked["version"]
+    started = [e for e in await game_log(r, gid) if e["v"] == acked["version"]]
+    assert [e["t"] for e in started] == ["start"]
+    assert state["status"] == "running"
+    # the closed sockets gave their seats up and kept their tokens for a reconnect elsewhere
+    assert [p["claimedBy"] for p in state["players"]] == [None, None]
+    stored = await r.hgetall(keys.game(gid))
+    assert {"tok:1", "tok:2"} <= set(stored)

@@ -1,0 +1,329 @@
+"""GameStore and GameClock on a real redis-server: id draws on create, error mapping, tokens,
+script arguments, and the instance's view of Redis time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from service import keys
+from service.errors import NotAuthorized, NotFound, ServiceError, StorageUnavailable
+from service.game import (
+    MAX_CREATE_ATTEMPTS,
+    GameClock,
+    GameSettings,
+    GameStore,
+    Outcome,
+    new_action_id,
+    new_token,
+    token_digest,
+)
+from service.scripts import Scripts
+from tests.redis_proc import RedisProcess, free_port
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Allowed distance between two readings of Redis time on a loaded machine.
+CLOCK_TOLERANCE_MS = 50
+
+
+def candidate(seed: bytes, n: int) -> str:
+    """The n-th game id GameStore.create tries for `seed` (service/game.py _seeds)."""
+    return keys.new_game_id(seed + n.to_bytes(2, "big"))
+
+
+@pytest_asyncio.fixture
+async def rdb(redis_proc: RedisProcess) -> AsyncIterator[Redis]:
+    if not redis_proc.is_running():
+        redis_proc.start()
+    client = Redis.from_url(redis_proc.url, decode_responses=True)
+    await client.flushall()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def make_store(client: Any, action_timeout_s: float = 5.0, **kwargs: Any) -> GameStore:
+    return GameStore(
+        client,
+        Scripts(client),
+        GameClock(),
+        retention_s=3600,
+        token_ttl_s=7200,
+        action_timeout_s=action_timeout_s,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def store(rdb: Redis) -> GameStore:
+    return make_store(rdb)
+
+
+async def owner_of(rdb: Redis, gid: str) -> str:
+    raw = await rdb.hget(keys.game(gid), "state")
+    assert raw is not None, gid
+    return str(json.loads(raw)["ownerId"])
+
+
+# -- create ------------------------------------------------------------------------------
+
+
+async def test_create_draws_the_next_candidate_when_the_first_is_taken(store: GameStore, rdb: Redis) -> None:
+    seed = b"client-a\0req-1"
+    first, _, _ = await store.create("client_a", GameSettings(), "action-a", seed)
+    assert first == candidate(seed, 0)
+
+    gid, host_token, out = await store.create("client_b", GameSettings(), "action-b", seed)
+
+    assert gid == candidate(seed, 1) != first
+    assert (out.status, out.state["id"], out.state["ownerId"], out.version) == ("ok", gid, "client_b", 1)
+    assert await rdb.hget(keys.game(gid), "host") == token_digest(host_token)
+    # the game that held the first candidate is untouched
+    assert await owner_of(rdb, first) == "client_a"
+
+
+async def test_a_create_retried_with_its_seed_and_action_id_finds_its_own_game(store: GameStore, rdb: Redis) -> None:
+    seed = b"client-a\0req-1"
+    gid, _, _ = await store.create("client_a", GameSettings(), "action-a", seed)
+
+    again, token, out = await store.create("client_a", GameSettings(), "action-a", seed)
+
+    assert (again, out.status, out.version) == (gid, "dup", 1)
+    # the retry's token is the one that now proves host rights
+    assert await rdb.hget(keys.game(gid), "host") == token_digest(token)
+    assert len(await rdb.keys(f"{keys.PREFIX}:{{*}}")) == 1
+
+
+async def test_create_gives_up_after_max_create_attempts_taken_ids(store: GameStore, rdb: Redis) -> None:
+    seed = b"crowded"
+    taken = [
+        (await store.create(f"client_{n}", GameSettings(), f"action-{n}", seed))[0] for n in range(MAX_CREATE_ATTEMPTS)
+    ]
+    assert taken == [candidate(seed, n) for n in range(MAX_CREATE_ATTEMPTS)]
+
+    with pytest.raises(ServiceError) as info:
+        await store.create("client_x", GameSettings(), "action-x", seed)
+
+    assert (info.value.message, info.value.code) == ("Failed to generate unique game ID", "CREATE_FAILED")
+    assert not isinstance(info.value, StorageUnavailable)
+    # the next candidate was never tried
+    assert await rdb.exists(keys.game(candidate(seed, MAX_CREATE_ATTEMPTS))) == 0
+    assert [await owner_of(rdb, gid) for gid in taken] == [f"client_{n}" for n in range(MAX_CREATE_ATTEMPTS)]
+
+
+async def test_create_without_a_seed_draws_a_fresh_valid_id_each_time(store: GameStore) -> None:
+    ids = {(await store.create("client_a", GameSettings(), new_action_id()))[0] for _ in range(5)}
+    assert len(ids) == 5
+    assert all(keys.is_valid_game_id(gid) for gid in ids)
+
+
+async def test_create_stores_the_settings_it_was_given(store: GameStore) -> None:
+    settings = GameSettings(
+        player_count=4,
+        initial_time=90_000,
+        warning_thresholds=(60_000, 10_000),
+        penalty_type="time_deduction",
+        penalty_time_deduction=5_000,
+    )
+    _, _, out = await store.create("client_a", settings, new_action_id())
+    assert out.state["settings"] == {
+        "playerCount": 4,
+        "initialTime": 90_000,
+        "warningThresholds": [60_000, 10_000],
+        "penaltyType": "time_deduction",
+        "penaltyTimeDeduction": 5_000,
+        "audioEnabled": True,
+    }
+    assert [p["timeRemaining"] for p in out.state["players"]] == [90_000] * 4
+
+
+# -- tokens ------------------------------------------------------------------------------
+
+
+def test_new_token_is_64_lower_case_hex_characters_and_never_repeats() -> None:
+    tokens = [new_token() for _ in range(100)]
+    assert all(HEX64.fullmatch(t) for t in tokens)
+    assert len(set(tokens)) == 100
+
+
+def test_token_digest_is_the_sha256_hex_of_the_token() -> None:
+    assert token_digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    token = new_token()
+    assert token_digest(token) == hashlib.sha256(token.encode()).hexdigest()
+    assert token_digest(token) != token
+
+
+def test_new_action_id_is_32_hex_characters_and_never_repeats() -> None:
+    ids = [new_action_id() for _ in range(100)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", a) for a in ids)
+    assert len(set(ids)) == 100
+
+
+async def test_claim_returns_a_fresh_token_and_stores_only_its_digest(store: GameStore, rdb: Redis) -> None:
+    gid, host_token, _ = await store.create("client_a", GameSettings(), new_action_id())
+    token, out = await store.claim(gid, "client_b", 2, new_action_id())
+    assert HEX64.fullmatch(token) and token != host_token
+    assert out.state["players"][1]["claimedBy"] == "client_b"
+    stored = await rdb.hgetall(keys.game(gid))
+    assert stored["tok:2"] == token_digest(token)
+    assert token not in stored.values() and host_token not in stored.values()
+
+
+# -- arguments and replies ---------------------------------------------------------------
+
+
+def test_game_args_are_the_seven_common_arguments_then_the_scripts_own() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")  # never connects: only builds arguments
+    plain = make_store(client)
+    plain.clock.offset_ms = -250
+    assert plain.game_args("ABCDEF", "act", "client_a", 3, "x") == [
+        -250,
+        "act",
+        "client_a",
+        keys.channel("ABCDEF"),
+        "PUBLISH",
+        3600,
+        "ABCDEF",
+        3,
+        "x",
+    ]
+    sharded = make_store(client, sharded_pubsub=True)
+    assert sharded.game_args("ABCDEF", "", "")[4] == "SPUBLISH"
+
+
+def test_an_outcome_decodes_its_state_once_and_reads_the_version() -> None:
+    out = Outcome(status="ok", state_json='{"version": 7, "status": "waiting"}')
+    assert out.state == {"version": 7, "status": "waiting"}
+    assert out.state is out.state
+    assert out.version == 7
+    assert out.events_json == "[]"
+
+
+def test_game_settings_serialise_with_the_scripts_field_names() -> None:
+    assert json.loads(GameSettings().to_json()) == {
+        "playerCount": 2,
+        "initialTime": 600_000,
+        "warningThresholds": [300_000, 60_000, 30_000],
+        "penaltyType": "warning",
+        "penaltyTimeDeduction": 0,
+    }
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+async def test_a_script_error_code_raises_its_domain_exception(store: GameStore) -> None:
+    missing = keys.new_game_id(b"never created")
+    with pytest.raises(NotFound) as not_found:
+        await store.join(missing)
+    assert (not_found.value.code, not_found.value.message) == ("GAME_NOT_FOUND", "Game not found")
+
+    gid, _, _ = await store.create("client_a", GameSettings(), new_action_id())
+    with pytest.raises(NotFound) as no_player:
+        await store.claim(gid, "client_b", 5, new_action_id())
+    assert (no_player.value.code, no_player.value.message) == ("PLAYER_NOT_FOUND", "Player not found")
+
+    with pytest.raises(NotAuthorized) as not_owner:
+        await store.reset(gid, "client_b", new_action_id())
+    assert (not_owner.value.code, not_owner.value.message) == ("NOT_OWNER_RESET", "Only the game owner can reset")
+
+
+async def test_a_response_error_that_is_not_a_game_error_is_re_raised(store: GameStore, rdb: Redis) -> None:
+    gid = keys.new_game_id(b"wrong type")
+    await rdb.set(keys.game(gid), "not a hash")
+    with pytest.raises(ResponseError, match="^WRONGTYPE") as read:
+        await store.read_state(gid)
+    assert not isinstance(read.value, ServiceError)
+    # the same from inside a script
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await store.join(gid)
+
+
+async def test_a_connection_error_is_storage_unavailable() -> None:
+    client = Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0",
+        decode_responses=True,
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+    )
+    store = make_store(client, action_timeout_s=2.0)
+    try:
+        with pytest.raises(StorageUnavailable) as read:
+            await store.read_state(keys.new_game_id(b"x"))
+        assert read.value.message == "redis unavailable: ConnectionError"
+        with pytest.raises(StorageUnavailable) as join:
+            await store.join(keys.new_game_id(b"x"))
+        assert join.value.message == "redis unavailable: ConnectionError"
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        yield int(s.getsockname()[1])
+
+
+async def test_an_action_that_outlasts_the_action_timeout_is_storage_unavailable(silent_server: int) -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{silent_server}/0", decode_responses=True, socket_timeout=30)
+    store = make_store(client, action_timeout_s=0.3)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(StorageUnavailable) as info:
+            await store.join(keys.new_game_id(b"x"))
+    finally:
+        await client.aclose()
+    assert info.value.message == "redis unavailable: TimeoutError"
+    # bounded by the action timeout, not by the 30 s socket timeout
+    assert time.monotonic() - t0 < 10
+
+
+# -- GameClock ---------------------------------------------------------------------------
+
+
+def test_observe_adds_half_the_round_trip_to_the_observed_redis_time() -> None:
+    clock = GameClock()
+    clock.observe(1_000_000.0, 0.010)
+    now = clock.now_ms()
+    assert 1_000_005 <= now <= 1_000_005 + CLOCK_TOLERANCE_MS
+
+
+def test_now_ms_advances_with_the_monotonic_clock() -> None:
+    clock = GameClock()
+    clock.observe(1_000_000.0, 0.0)
+    time.sleep(0.1)
+    assert 1_000_100 <= clock.now_ms() <= 1_000_100 + 1_000
+
+
+def test_the_offset_shifts_now_ms() -> None:
+    clock = GameClock()
+    clock.observe(1_000_000.0, 0.0)
+    clock.offset_ms = 60_000
+    assert 1_060_000 <= clock.now_ms() <= 1_060_000 + CLOCK_TOLERANCE_MS
+
+
+async def test_sync_sets_the_clock_to_redis_time(rdb: Redis) -> None:
+    clock = GameClock()
+    # far from any real time: only a sync can bring it back
+    clock.observe(0.0, 0.0)
+    assert clock.now_ms() < 60_000
+
+    await clock.sync(rdb)
+
+    sec, usec = await rdb.time()
+    redis_ms = sec * 1000 + usec / 1000
+    assert abs(clock.now_ms() - redis_ms) <= CLOCK_TOLERANCE_MS

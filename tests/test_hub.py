@@ -1,0 +1,575 @@
+"""The hub on a real redis-server: per-socket queues, (un)subscription, fan-out order, replies
+waiting for their broadcast, version gaps, local ticks and pub/sub reconnects.
+
+Only the WebSocket is fake (a recorder). Synthetic channel payloads are fed to deliver() for
+games in which nothing is committed, so no real broadcast can interleave with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from service import hub as hub_module
+from service import keys
+from service.game import GameClock, GameSettings, GameStore, new_action_id
+from service.hub import Ack, Conn, Hub
+from service.protocol import frame, state_frame
+from service.scripts import Scripts
+from service.settings import Settings
+from service.storage import connect
+from tests.redis_proc import RedisProcess
+
+WAIT = 10.0
+HOST = "client_host"
+
+
+class FakeSocket:
+    """What a Conn uses of aiohttp's WebSocketResponse; records the frames written and the closes.
+
+    With a `gate`, every write waits for it: a reader that stopped reading.
+    """
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        self.closed = False
+        self.frames: list[str] = []
+        self.close_codes: list[int] = []
+        self.close_messages: list[bytes] = []
+        self.gate = gate
+        self.writing = False
+
+    async def send_str(self, data: str) -> None:
+        self.writing = True
+        if self.gate is not None:
+            await self.gate.wait()
+        self.frames.append(data)
+        self.writing = False
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        self.close_codes.append(code)
+        self.close_messages.append(message)
+        self.closed = True
+        return True
+
+    def decoded(self) -> list[dict[str, Any]]:
+        return [json.loads(f) for f in self.frames]
+
+    def states(self) -> list[tuple[int, str | None]]:
+        """(version, requestId) of every state frame written, in order."""
+        return [(m["data"]["version"], m.get("requestId")) for m in self.decoded() if m["type"] == "state"]
+
+
+MakeConn = Callable[..., tuple[Conn, FakeSocket]]
+
+
+class FrozenClock(GameClock):
+    """A GameClock whose now_ms() can be pinned, so tick arithmetic is exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen_ms: int | None = None
+
+    def now_ms(self) -> int:
+        return super().now_ms() if self.frozen_ms is None else self.frozen_ms
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        if loop.time() > end:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def settle() -> None:
+    """Lets queued writes and scheduled tasks run (enough for anything already due)."""
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+def payload(state: dict[str, Any], version: int, events: list[dict[str, Any]] | None = None) -> tuple[str, str]:
+    """(channel message, state JSON) of `state` at `version`, as a script publishes it."""
+    state_json = json.dumps({**state, "version": version})
+    return f"{version}\n{json.dumps(events or [])}\n{state_json}", state_json
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def client(redis_proc: RedisProcess) -> AsyncIterator[Any]:
+    """A client configured as the service configures it, on the emptied shared redis-server."""
+    if not redis_proc.is_running():
+        redis_proc.start()
+    c = connect(Settings(redis_url=redis_proc.url))
+    await c.flushall()
+    try:
+        yield c
+    finally:
+        await c.aclose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def store(client: Any, clock: FrozenClock) -> GameStore:
+    return GameStore(client, Scripts(client), clock, retention_s=3600, token_ttl_s=7200, action_timeout_s=5)
+
+
+@pytest_asyncio.fixture
+async def hub(store: GameStore, client: Any) -> AsyncIterator[Hub]:
+    # long intervals: only the tests call tick() and nothing goes stale on its own
+    h = Hub(store, client, tick_interval_s=3600, cache_ttl_s=3600)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+
+
+@pytest_asyncio.fixture
+async def make_conn() -> AsyncIterator[MakeConn]:
+    made: list[Conn] = []
+
+    def make(max_queue_bytes: int = 1 << 20, gate: asyncio.Event | None = None) -> tuple[Conn, FakeSocket]:
+        ws = FakeSocket(gate)
+        conn = Conn(cast(web.WebSocketResponse, ws), f"client_{len(made)}", max_queue_bytes)
+        made.append(conn)
+        return conn, ws
+
+    yield make
+    for conn in made:
+        ws = cast(FakeSocket, conn.ws)
+        if ws.gate is not None:
+            ws.gate.set()
+        await conn.close_writer()
+
+
+async def new_game(store: GameStore) -> tuple[str, dict[str, Any]]:
+    gid, _, out = await store.create(HOST, GameSettings(), new_action_id())
+    return gid, out.state
+
+
+async def channels(client: Any) -> list[str]:
+    """The channels with a subscriber, as the server sees them."""
+    return sorted(await client.pubsub_channels())
+
+
+def channels_are(client: Any, expected: list[str]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await channels(client) == expected
+
+    return check
+
+
+# -- Conn --------------------------------------------------------------------------------
+
+
+async def test_a_conn_writes_its_frames_in_the_order_they_were_sent(make_conn: MakeConn) -> None:
+    conn, ws = make_conn()
+    texts = [frame("tick", {"n": i}) for i in range(50)]
+    for text in texts:
+        conn.send(text)
+    await eventually(lambda: len(ws.frames) == len(texts))
+    assert ws.frames == texts
+    assert conn.queued_bytes == 0
+    assert ws.close_codes == []
+
+
+async def test_a_conn_over_its_byte_limit_closes_with_1008_and_drops_later_frames_without_waiting(
+    make_conn: MakeConn,
+) -> None:
+    gate = asyncio.Event()
+    conn, ws = make_conn(max_queue_bytes=10, gate=gate)
+    conn.send("0123456789")
+    # the writer takes the first frame and hangs in the stalled reader's socket
+    await eventually(lambda: ws.writing)
+    conn.send("aaaa")
+    conn.send("bbbb")
+    conn.send("cc")
+    assert conn.queued_bytes == 10
+    conn.send("d")
+    assert conn.overflowed is True
+    conn.send("e")
+    assert conn.queued_bytes == 10
+    # closed while the writer is still stuck: the close does not wait for the reader
+    await eventually(lambda: ws.close_codes == [1008])
+    assert ws.writing and ws.frames == []
+    assert ws.close_messages == [b"Buffer overflow"]
+    gate.set()
+    await eventually(lambda: len(ws.frames) == 4)
+    await settle()
+    assert ws.frames == ["0123456789", "aaaa", "bbbb", "cc"]
+    assert ws.close_codes == [1008]
+
+
+async def test_a_conn_sends_nothing_once_its_socket_is_closed(make_conn: MakeConn) -> None:
+    conn, ws = make_conn()
+    ws.closed = True
+    conn.send("late")
+    await settle()
+    assert ws.frames == [] and conn.queued_bytes == 0
+
+
+# -- bind / unbind -----------------------------------------------------------------------
+
+
+async def test_bind_subscribes_to_the_games_channel_and_caches_its_current_state(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    await store.switch(gid, HOST, new_action_id(), 2)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    assert conn.game_id == gid
+    assert await channels(client) == [keys.channel(gid)]
+    entry = hub.games[gid]
+    assert entry.conns == {conn}
+    assert entry.version == 2
+    assert entry.state is not None and entry.state["activePlayer"] == 2
+    assert entry.state_json == await client.hget(keys.game(gid), "state")
+    # binding only caches: the socket's first state is the reply to its own action
+    await settle()
+    assert ws.frames == []
+
+
+async def test_only_the_unbind_of_the_last_socket_unsubscribes(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, _ = await new_game(store)
+    other_gid, _ = await new_game(store)
+    (a, _), (b, _), (c, _) = make_conn(), make_conn(), make_conn()
+    await hub.bind(a, gid)
+    await hub.bind(b, gid)
+    await hub.bind(c, other_gid)
+    assert await channels(client) == sorted([keys.channel(gid), keys.channel(other_gid)])
+
+    await hub.unbind(a)
+    assert (a.game_id, a.last_version) == (None, 0)
+    await settle()
+    assert keys.channel(gid) in await channels(client)
+    assert hub.games[gid].conns == {b}
+
+    await hub.unbind(b)
+    assert gid not in hub.games
+    await eventually(channels_are(client, [keys.channel(other_gid)]))
+    assert set(hub.games) == {other_gid}
+
+
+async def test_a_socket_bound_while_another_bind_still_reads_the_game_gets_its_reply_at_once(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sockets join a game this instance does not serve yet (as when clients come back
+    after a restart). A join commits and publishes nothing, so its reply must not wait for a
+    broadcast: it is due as soon as the game is cached, for the second socket as for the first."""
+    gid, _ = await new_game(store)
+    state_json = await client.hget(keys.game(gid), "state")
+    gate = asyncio.Event()
+    read_state = store.read_state
+
+    async def slow_read(game_id: str) -> str | None:
+        await gate.wait()
+        return await read_state(game_id)
+
+    monkeypatch.setattr(store, "read_state", slow_read)
+    (a, ws_a), (b, ws_b) = make_conn(), make_conn()
+    first = asyncio.create_task(hub.bind(a, gid))
+    await eventually(lambda: gid in hub.games)
+    second = asyncio.create_task(hub.bind(b, gid))
+    await settle()
+    # the second bind waits for the first read rather than binding to an empty cache
+    assert not second.done()
+    gate.set()
+    await first
+    await second
+    hub.reply_state(b, state_json, 1, Ack("rq-b"))
+    hub.reply_state(a, state_json, 1, Ack("rq-a"))
+    await eventually(lambda: len(ws_a.frames) == 1)
+    await settle()
+    assert ws_a.frames == [state_frame(state_json, "rq-a")]
+    assert ws_b.frames == [state_frame(state_json, "rq-b")], f"still pending: {b.pending}"
+
+
+# -- deliver -----------------------------------------------------------------------------
+
+
+async def test_deliver_sends_the_events_before_the_state(hub: Hub, store: GameStore, make_conn: MakeConn) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    events = [
+        {"type": "warning", "data": {"playerId": 1, "threshold": 300000}},
+        {"type": "timeout", "data": {"playerId": 1}},
+    ]
+    message, state_json = payload(state, 2, events)
+    hub.deliver(gid, message)
+    await eventually(lambda: len(ws.frames) == 3)
+    assert ws.frames == [
+        frame("warning", {"playerId": 1, "threshold": 300000}),
+        frame("timeout", {"playerId": 1}),
+        state_frame(state_json),
+    ]
+    assert hub.games[gid].version == 2
+    assert hub.games[gid].state_json == state_json
+
+
+async def test_deliver_sends_each_version_once_per_socket_and_skips_older_or_equal_ones(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    (a, ws_a), (b, ws_b) = make_conn(), make_conn()
+    await hub.bind(a, gid)
+    await hub.bind(b, gid)
+    v2, _ = payload(state, 2)
+    v3, _ = payload(state, 3)
+    hub.deliver(gid, v2)
+    hub.deliver(gid, v2)
+    hub.deliver(gid, payload(state, 1)[0])
+    hub.deliver(gid, v3)
+    hub.deliver(gid, v2)
+    await settle()
+    assert ws_a.states() == [(2, None), (3, None)]
+    assert ws_b.states() == [(2, None), (3, None)]
+    assert hub.version_gaps == 0
+    # a socket bound later gets the next version even though its siblings already had older ones
+    c, ws_c = make_conn()
+    await hub.bind(c, gid)
+    hub.deliver(gid, payload(state, 4)[0])
+    await settle()
+    assert ws_c.states() == [(4, None)]
+    assert ws_a.states() == [(2, None), (3, None), (4, None)]
+
+
+async def test_deliver_for_a_game_this_instance_does_not_serve_is_ignored(hub: Hub, store: GameStore) -> None:
+    gid, state = await new_game(store)
+    hub.deliver(gid, payload(state, 2)[0])
+    assert gid not in hub.games
+
+
+# -- reply_state -------------------------------------------------------------------------
+
+
+async def test_a_reply_ahead_of_the_cache_waits_for_its_broadcast_which_carries_the_request_id(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    (actor, ws), (watcher, ws_watcher) = make_conn(), make_conn()
+    await hub.bind(actor, gid)
+    await hub.bind(watcher, gid)
+    message, state_json = payload(state, 2, [{"type": "warning", "data": {"playerId": 2, "threshold": 60000}}])
+    claimed = frame("claimed", {"playerId": 1, "token": "t", "gameId": gid}, "rq1")
+    hub.reply_state(actor, state_json, 2, Ack("rq1", (claimed,)))
+    await settle()
+    assert ws.frames == []
+    assert actor.pending == {2: [Ack("rq1", (claimed,))]}
+
+    hub.deliver(gid, message)
+    await eventually(lambda: len(ws.frames) == 3)
+    assert ws.frames == [
+        frame("warning", {"playerId": 2, "threshold": 60000}),
+        state_frame(state_json, "rq1"),
+        claimed,
+    ]
+    assert ws_watcher.states() == [(2, None)]
+    assert actor.pending == {}
+    # the overdue timer finds nothing left to send: the version went out once
+    await asyncio.sleep(hub_module.ACK_WAIT_S + 0.3)
+    assert len(ws.frames) == 3
+
+
+async def test_a_reply_the_cache_already_has_is_sent_at_once(hub: Hub, store: GameStore, make_conn: MakeConn) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    message, state_json = payload(state, 2)
+    hub.deliver(gid, message)
+    hub.reply_state(conn, state_json, 2, Ack("rq1"))
+    assert conn.pending == {}
+    await settle()
+    assert ws.states() == [(2, None), (2, "rq1")]
+
+
+async def test_a_reply_older_than_the_cache_is_answered_with_the_newer_state(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    _, old_json = payload(state, 2)
+    message, new_json = payload(state, 3)
+    hub.deliver(gid, message)
+    hub.reply_state(conn, old_json, 2, Ack("rq1"))
+    await settle()
+    assert ws.frames == [state_frame(new_json), state_frame(new_json, "rq1")]
+
+
+async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    _, state_json = payload(state, 2)
+    left = frame("left", {"gameId": gid}, "rq1")
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    hub.reply_state(conn, state_json, 2, Ack("rq1", (left,)))
+    await asyncio.sleep(hub_module.ACK_WAIT_S / 2)
+    assert ws.frames == []
+    await eventually(lambda: len(ws.frames) == 2)
+    # asyncio may run a timer up to its clock resolution early
+    assert loop.time() - t0 >= hub_module.ACK_WAIT_S - 0.001
+    assert ws.frames == [state_frame(state_json, "rq1"), left]
+    assert conn.pending == {} and conn.last_version == 2
+
+
+# -- version gaps ------------------------------------------------------------------------
+
+
+async def test_a_version_gap_is_counted_and_the_game_is_re_read(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(state, 2)[0])
+    assert hub.version_gaps == 0
+    # Redis holds a version the channel never carried: only a re-read can find it
+    _, stored = payload(state, 6)
+    await client.hset(keys.game(gid), "state", stored)
+    hub.deliver(gid, payload(state, 4)[0])
+    assert hub.version_gaps == 1
+    await eventually(lambda: len(ws.frames) == 3)
+    assert ws.states() == [(2, None), (4, None), (6, None)]
+    assert hub.games[gid].version == 6
+    assert ws.frames[-1] == state_frame(stored)
+
+
+# -- ticks -------------------------------------------------------------------------------
+
+
+def running_state(state: dict[str, Any], server_time: int) -> dict[str, Any]:
+    players = [
+        {**state["players"][0], "timeRemaining": 600_000},
+        {**state["players"][1], "timeRemaining": 10_000},
+        {**state["players"][0], "id": 3, "timeRemaining": 1_000, "isEliminated": True},
+    ]
+    return {**state, "status": "running", "activePlayer": 2, "serverTime": server_time, "players": players}
+
+
+async def test_tick_charges_only_the_active_running_player_and_keys_times_by_string_ids(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    clock.frozen_ms = 5_001_500
+    await hub.tick()
+    clock.frozen_ms = 5_012_000
+    await hub.tick()
+    await eventually(lambda: len(ws.frames) == 3)
+    assert ws.frames[1:] == [
+        frame("tick", {"times": {"1": 600_000, "2": 8_500, "3": 1_000}}),
+        # never below zero
+        frame("tick", {"times": {"1": 600_000, "2": 0, "3": 1_000}}),
+    ]
+
+
+async def test_tick_never_charges_a_clock_for_time_before_its_server_time(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    clock.frozen_ms = 4_999_000
+    await hub.tick()
+    await eventually(lambda: len(ws.frames) == 2)
+    assert ws.frames[1] == frame("tick", {"times": {"1": 600_000, "2": 10_000, "3": 1_000}})
+
+
+@pytest.mark.parametrize("status", ["waiting", "paused", "finished"])
+async def test_tick_sends_nothing_for_a_game_that_is_not_running(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, status: str
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload({**running_state(state, 5_000_000), "status": status}, 2)[0])
+    clock.frozen_ms = 5_001_500
+    await hub.tick()
+    await settle()
+    assert [m["type"] for m in ws.decoded()] == ["state"]
+
+
+# -- pub/sub -----------------------------------------------------------------------------
+
+
+async def test_a_commit_reaches_every_bound_socket_through_the_channel(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, _ = await new_game(store)
+    (a, ws_a), (b, ws_b) = make_conn(), make_conn()
+    await hub.bind(a, gid)
+    await hub.bind(b, gid)
+    out = await store.switch(gid, HOST, new_action_id(), 2)
+    await eventually(lambda: len(ws_a.frames) == 1 and len(ws_b.frames) == 1)
+    assert ws_a.frames == ws_b.frames == [state_frame(out.state_json)]
+    assert hub.pubsub_messages == 1
+
+
+async def test_after_the_pubsub_connection_is_killed_the_hub_resubscribes_and_delivers_new_commits(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, _ = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    await store.switch(gid, HOST, new_action_id(), 2)
+    await eventually(lambda: ws.states() == [(2, None)])
+
+    assert await client.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
+    await eventually(channels_are(client, [keys.channel(gid)]))
+    out = await store.switch(gid, HOST, new_action_id(), 1)
+    await eventually(lambda: len(ws.frames) == 2)
+    assert ws.frames[-1] == state_frame(out.state_json)
+
+
+async def test_a_commit_made_while_the_pubsub_connection_was_down_reaches_the_socket_after_the_reconnect(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    """The channel is at-most-once: whatever was published while this instance was not
+    subscribed must be re-read once it is subscribed again (Hub.resync_all), not left until
+    the cache TTL or the game's next commit."""
+    gid, _ = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    await store.switch(gid, HOST, new_action_id(), 2)
+    await eventually(lambda: ws.states() == [(2, None)])
+
+    script = store.scripts["switch"]
+    args = store.game_args(gid, new_action_id(), HOST, 1)
+    # one transaction: the commit is published after the kill and before any reconnect
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        pipe.evalsha(script.sha, 4, *keys.GameKeys(gid).as_list(), *args)
+        killed, (status, state_json, _) = await pipe.execute()
+    assert (killed, status) == (1, "ok")
+
+    await eventually(channels_are(client, [keys.channel(gid)]))
+    await eventually(lambda: len(ws.frames) == 2, timeout=5.0)
+    assert ws.frames[-1] == state_frame(state_json)

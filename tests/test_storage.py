@@ -1,0 +1,183 @@
+"""The Redis client: embedded engine or a real server, and what the service reports about Redis."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import fakeredis
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from service.scripts import Scripts
+from service.settings import Settings
+from service.storage import connect, describe_redis
+from tests.redis_proc import RedisProcess
+
+
+def server(*args: str) -> Iterator[RedisProcess]:
+    with RedisProcess(*args) as proc:
+        yield proc
+
+
+@pytest_asyncio.fixture
+async def shared(redis_proc: RedisProcess) -> AsyncIterator[str]:
+    """The session's redis-server (started with `--appendonly no`, default eviction policy)."""
+    if not redis_proc.is_running():
+        redis_proc.start()
+    yield redis_proc.url
+
+
+async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, object]:
+    caplog.set_level(logging.INFO, logger="service.storage")
+    settings = Settings(redis_url=url)
+    client = connect(settings)
+    try:
+        return await describe_redis(client, settings)
+    finally:
+        await client.aclose()
+
+
+def storage_records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage"]
+
+
+async def redis_version(url: str) -> str:
+    client = Redis.from_url(url, decode_responses=True)
+    try:
+        return str((await client.info("server"))["redis_version"])
+    finally:
+        await client.aclose()
+
+
+# -- connect -----------------------------------------------------------------------------
+
+
+async def test_connect_without_a_url_returns_a_working_embedded_client(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="service.storage")
+    client = connect(Settings())
+    try:
+        assert isinstance(client, fakeredis.FakeAsyncRedis)
+        await client.set("k", "v")
+        assert await client.get("k") == "v"
+        # the scripts run on it as on a real server
+        scripts = Scripts(client)
+        await scripts.load_all(client)
+        assert await client.script_exists(scripts["create"].sha) == [True]
+    finally:
+        await client.aclose()
+    [(level, message)] = storage_records(caplog)
+    assert level == "WARNING"
+    assert "REDIS_URL is not set" in message and "lost when the process stops" in message
+
+
+async def test_each_embedded_client_has_its_own_data() -> None:
+    a, b = connect(Settings()), connect(Settings())
+    try:
+        await a.set("k", "a")
+        assert await b.get("k") is None
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_connect_with_a_url_uses_the_configured_timeouts_on_the_real_server(shared: str) -> None:
+    client = connect(Settings(redis_url=shared, redis_timeout_ms=750))
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.75, 0.75)
+        assert await client.ping() is True
+        await client.set("storage-test", "v")
+        # decoded to str, as every caller expects
+        assert await client.get("storage-test") == "v"
+        await client.delete("storage-test")
+    finally:
+        await client.aclose()
+
+
+# -- describe_redis ----------------------------------------------------------------------
+
+
+async def test_describe_embedded_reports_the_embedded_engine() -> None:
+    settings = Settings()
+    client = connect(settings)
+    try:
+        assert await describe_redis(client, settings) == {
+            "engine": "fakeredis",
+            "version": "embedded",
+            "maxmemoryPolicy": "noeviction",
+            "aof": False,
+        }
+    finally:
+        await client.aclose()
+
+
+async def test_describe_a_real_server_reports_version_policy_and_persistence(
+    shared: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = await described(shared, caplog)
+    assert out == {
+        "engine": "redis",
+        "version": await redis_version(shared),
+        "maxmemoryPolicy": "noeviction",
+        "aof": False,
+        "appendfsync": "everysec",
+    }
+    # AOF off is worth a warning; the eviction policy is fine
+    assert storage_records(caplog) == [
+        ("WARNING", "Redis AOF is off: a Redis restart loses every game since its last snapshot")
+    ]
+
+
+@pytest.fixture
+def evicting() -> Iterator[RedisProcess]:
+    yield from server("--maxmemory-policy", "allkeys-lru")
+
+
+async def test_an_evicting_policy_is_logged_as_an_error_naming_noeviction(
+    evicting: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = await described(evicting.url, caplog)
+    assert out["maxmemoryPolicy"] == "allkeys-lru"
+    errors = [m for level, m in storage_records(caplog) if level == "ERROR"]
+    assert errors == ["Redis maxmemory-policy is allkeys-lru: Redis may evict games. Set maxmemory-policy noeviction."]
+
+
+@pytest.fixture
+def durable() -> Iterator[RedisProcess]:
+    yield from server("--appendonly", "yes", "--appendfsync", "always")
+
+
+async def test_a_server_with_aof_always_is_reported_durable_and_nothing_is_logged(
+    durable: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = await described(durable.url, caplog)
+    assert (out["aof"], out["appendfsync"], out["maxmemoryPolicy"]) == (True, "always", "noeviction")
+    assert storage_records(caplog) == []
+
+
+@pytest.fixture
+def no_config() -> Iterator[RedisProcess]:
+    # as managed Redis often does: every command but CONFIG
+    yield from server("--user", "default", "on", "nopass", "~*", "&*", "+@all", "-config")
+
+
+async def test_a_server_that_forbids_config_is_described_with_unknown_settings_and_no_error(
+    no_config: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = await described(no_config.url, caplog)
+    assert (out["engine"], out["version"]) == ("redis", await redis_version(no_config.url))
+    assert (out["maxmemoryPolicy"], out["appendfsync"]) == ("unknown", "unknown")
+    assert [level for level, _ in storage_records(caplog)].count("ERROR") == 0
+
+
+async def test_a_server_that_forbids_config_is_not_said_to_run_without_aof(
+    no_config: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whether AOF is on cannot be read here ("report unknown rather than fail"): reporting it
+    off, with a warning on every start, is a false alarm on exactly the managed servers that
+    forbid CONFIG."""
+    out = await described(no_config.url, caplog)
+    assert out["aof"] == "unknown"
+    assert storage_records(caplog) == []
