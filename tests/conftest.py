@@ -31,6 +31,19 @@ def redis_proc() -> Iterator[RedisProcess]:
         proc.close()
 
 
+@pytest_asyncio.fixture
+async def redis_url(redis_proc: RedisProcess) -> str:
+    """The shared test redis-server, emptied before each test."""
+    if not redis_proc.is_running():
+        redis_proc.start()
+    client = Redis.from_url(redis_proc.url, decode_responses=True)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+    return redis_proc.url
+
+
 @pytest_asyncio.fixture(params=ENGINES, ids=ENGINES)
 async def engine(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
     """A redis.asyncio client (decode_responses=True) on an empty database of either engine."""

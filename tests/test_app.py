@@ -45,18 +45,6 @@ HEALTH_FIELDS = {
 
 
 @pytest_asyncio.fixture
-async def redis_url(redis_proc: RedisProcess) -> str:
-    if not redis_proc.is_running():
-        redis_proc.start()
-    client = Redis.from_url(redis_proc.url, decode_responses=True)
-    try:
-        await client.flushall()
-    finally:
-        await client.aclose()
-    return redis_proc.url
-
-
-@pytest_asyncio.fixture
 async def make_server(aiohttp_server: Any, redis_url: str) -> ServerFactory:
     async def make(**overrides: Any) -> TestServer:
         fields: dict[str, Any] = {"redis_url": redis_url, "instance_id": "app-test", **overrides}

@@ -27,7 +27,7 @@ from service.app import create_app
 from service.errors import ERROR_CODES
 from service.settings import Settings
 from service.ws import NOT_IN_GAME
-from tests.redis_proc import RedisProcess, free_port
+from tests.redis_proc import free_port
 from tests.wsclient import Client
 
 Connect = Callable[..., Awaitable[Client]]
@@ -39,19 +39,6 @@ LONG_CLOCK = 600_000  # long enough that no deadline fires while a test runs
 
 
 # -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def redis_url(redis_proc: RedisProcess) -> str:
-    """The shared test redis-server, emptied before each test."""
-    if not redis_proc.is_running():
-        redis_proc.start()
-    client = Redis.from_url(redis_proc.url, decode_responses=True)
-    try:
-        await client.flushall()
-    finally:
-        await client.aclose()
-    return redis_proc.url
 
 
 @pytest_asyncio.fixture
