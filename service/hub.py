@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
 from aiohttp import web
 
 from service import keys
@@ -39,11 +40,34 @@ class Ack:
     then: tuple[str, ...] = ()
 
 
+class Outgoing:
+    """One frame for many sockets: its JSON text, and its MessagePack form made at most once,
+    from the object the instance already holds (no re-parse of the JSON)."""
+
+    __slots__ = ("_obj", "_packed", "text")
+
+    def __init__(self, text: str, obj: dict[str, Any]) -> None:
+        self.text = text
+        self._obj = obj
+        self._packed: bytes | None = None
+
+    def packed(self) -> bytes:
+        if self._packed is None:
+            self._packed = msgpack.packb(self._obj)
+        return self._packed
+
+
+def outgoing(mtype: str, data: dict[str, Any]) -> Outgoing:
+    return Outgoing(frame(mtype, data), {"type": mtype, "data": data})
+
+
 class Conn:
     """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
 
-    def __init__(self, ws: web.WebSocketResponse, client_id: str, max_queue_bytes: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, client_id: str, max_queue_bytes: int, binary: bool = False) -> None:
         self.ws = ws
+        #: whether this socket speaks the msgpack subprotocol (binary frames)
+        self.binary = binary
         self.client_id = client_id
         self.game_id: str | None = None
         self.last_version = 0
@@ -51,20 +75,28 @@ class Conn:
         self.pending: dict[int, list[Ack]] = {}
         self.max_queue_bytes = max_queue_bytes
         self.queued_bytes = 0
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._drain())
         self.overflowed = False
 
-    def send(self, text: str) -> None:
+    def send(self, out: str | Outgoing) -> None:
         if self.overflowed or self.ws.closed:
             return
-        if self.queued_bytes + len(text) > self.max_queue_bytes:
+        data: str | bytes
+        if not self.binary:
+            data = out if isinstance(out, str) else out.text
+        elif isinstance(out, Outgoing):
+            data = out.packed()
+        else:
+            # a reply to this socket alone: converting it here costs no more than encoding it
+            data = msgpack.packb(json.loads(out))
+        if self.queued_bytes + len(data) > self.max_queue_bytes:
             # a reader that stopped reading must not hold memory or slow anyone else down
             self.overflowed = True
             asyncio.get_running_loop().create_task(self.ws.close(code=1008, message=b"Buffer overflow"))
             return
-        self.queued_bytes += len(text)
-        self._queue.put_nowait(text)
+        self.queued_bytes += len(data)
+        self._queue.put_nowait(data)
 
     def send_reply(self, state_json: str, version: int, ack: Ack) -> None:
         """A state carrying the requestId of the action it answers, then the reply's other frames."""
@@ -75,12 +107,15 @@ class Conn:
 
     async def _drain(self) -> None:
         while True:
-            text = await self._queue.get()
-            if text is None:
+            data = await self._queue.get()
+            if data is None:
                 return
-            self.queued_bytes -= len(text)
+            self.queued_bytes -= len(data)
             try:
-                await self.ws.send_str(text)
+                if isinstance(data, bytes):
+                    await self.ws.send_bytes(data)
+                else:
+                    await self.ws.send_str(data)
             except (ConnectionError, RuntimeError):
                 return
 
@@ -266,18 +301,19 @@ class Hub:
             self.version_gaps += 1
             asyncio.get_running_loop().create_task(self._repair(game_id))
         self._apply(game_id, entry, state_json, version)
-        events = [] if events_json == "[]" else [frame(e["type"], e["data"]) for e in json.loads(events_json)]
-        state_text = state_frame(state_json)
+        events = [] if events_json == "[]" else [outgoing(e["type"], e["data"]) for e in json.loads(events_json)]
+        assert entry.state is not None
+        state_out = Outgoing(state_frame(state_json), {"type": "state", "data": entry.state})
         for conn in entry.conns:
-            for text in events:
-                conn.send(text)
+            for ev in events:
+                conn.send(ev)
             acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
             if acks:
                 for ack in acks:
                     conn.send_reply(state_json, version, ack)
             elif version > conn.last_version:
                 conn.last_version = version
-                conn.send(state_text)
+                conn.send(state_out)
 
     async def _repair(self, game_id: str) -> None:
         try:
@@ -364,6 +400,6 @@ class Hub:
                 if p["id"] == st.get("activePlayer") and not p["isEliminated"]:
                     t = max(0, t - elapsed)
                 times[str(p["id"])] = t
-            text = frame("tick", {"times": times})
+            out = outgoing("tick", {"times": times})
             for conn in entry.conns:
-                conn.send(text)
+                conn.send(out)

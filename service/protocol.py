@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
+
 from service import keys
 from service.errors import InvalidInput, NotFound
 from service.game import GameSettings
@@ -51,12 +53,27 @@ class Message:
     request_id: str | None
 
 
-def parse(text: str) -> Message:
-    """Envelope checks shared by every type: JSON object, `type`, `data`, `requestId`."""
+def decode(text: str) -> Any:
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError):
         raise InvalidInput("Invalid JSON") from None
+
+
+def decode_msgpack(data: bytes) -> Any:
+    """A frame of the `msgpack` subprotocol: the same envelope, MessagePack-encoded."""
+    try:
+        return msgpack.unpackb(data, raw=False)
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+        raise InvalidInput("Invalid msgpack") from None
+
+
+def parse(text: str) -> Message:
+    """Envelope checks shared by every type: JSON object, `type`, `data`, `requestId`."""
+    return parse_obj(decode(text))
+
+
+def parse_obj(obj: Any) -> Message:
     if not isinstance(obj, dict):
         raise InvalidInput("Invalid message format")
     rid = obj.get("requestId")
@@ -81,6 +98,10 @@ def request_id_of(text: str) -> str | None:
         obj = json.loads(text)
     except (ValueError, RecursionError):
         return None
+    return request_id_in(obj)
+
+
+def request_id_in(obj: Any) -> str | None:
     rid = obj.get("requestId") if isinstance(obj, dict) else None
     return rid if isinstance(rid, str) and 0 < len(rid) <= MAX_REQUEST_ID else None
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 NOT_IN_GAME = "Not in a game: send create, join or reconnect first"
 SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
+#: Optional subprotocol for native clients: the same frames, MessagePack-encoded, as binary frames.
+MSGPACK_SUBPROTOCOL = "msgpack"
 
 Handler = Callable[["Session", Message], Awaitable[None]]
 
@@ -229,11 +231,14 @@ class Session:
         "updateSettings": on_update_settings,
     }
 
-    async def handle(self, text: str) -> None:
+    async def handle(self, raw: str | bytes) -> None:
+        """One inbound frame: JSON text, or MessagePack bytes on the `msgpack` subprotocol."""
+        obj: Any = None
         try:
-            msg = protocol.parse(text)
+            obj = protocol.decode(raw) if isinstance(raw, str) else protocol.decode_msgpack(raw)
+            msg = protocol.parse_obj(obj)
         except ServiceError as exc:
-            self.conn.send(frame("error", {"message": exc.message}, protocol.request_id_of(text)))
+            self.conn.send(frame("error", {"message": exc.message}, protocol.request_id_in(obj)))
             return
         try:
             await self.HANDLERS[msg.type](self, msg)
@@ -250,15 +255,17 @@ async def serve(
     request: web.Request, store: GameStore, hub: Hub, liveness: Liveness, max_frame: int, max_queue: int
 ) -> web.WebSocketResponse:
     # aiohttp refuses a message whose size reaches max_msg_size; the limit is the largest allowed
-    ws = web.WebSocketResponse(max_msg_size=max_frame + 1, heartbeat=30.0, compress=False)
+    ws = web.WebSocketResponse(
+        max_msg_size=max_frame + 1, heartbeat=30.0, compress=False, protocols=(MSGPACK_SUBPROTOCOL,)
+    )
     await ws.prepare(request)
-    conn = Conn(ws, liveness.new_client_id(), max_queue)
+    conn = Conn(ws, liveness.new_client_id(), max_queue, binary=ws.ws_protocol == MSGPACK_SUBPROTOCOL)
     session = Session(conn, store, hub, liveness)
     hub.conns.add(conn)
     conn.send(frame("clientId", {"clientId": conn.client_id}))
     try:
         async for m in ws:
-            if m.type == WSMsgType.TEXT:
+            if m.type == WSMsgType.TEXT or m.type == WSMsgType.BINARY and conn.binary:
                 await session.handle(m.data)
             elif m.type == WSMsgType.BINARY:
                 conn.send(frame("error", {"message": "Binary frames are not supported"}))
