@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,5 +76,31 @@ async def test_a_cleanly_stopped_instance_leaves_the_registry(redis_server: Redi
                 assert await r.zscore(keys.instances(), incarnation) is not None
             assert inst.terminate() == 0
             assert await r.zscore(keys.instances(), incarnation) is None
+    finally:
+        await r.aclose()
+
+
+async def test_an_instance_that_finds_itself_declared_dead_sends_its_clients_to_reconnect(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    """As if another instance had reaped it while it was cut off from Redis: its clients'
+    seats are gone, so it closes their sockets with 1012 and they come back via reconnect."""
+    r = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        with services(redis_server.url, tmp_path, 1, INSTANCE_DEAD_AFTER_S="1") as (inst,):
+            async with clients() as pool:
+                c = await pool.connect(inst.ws_url)
+                gid, _, _ = await create_game(c)
+                incarnation = c.client_id.split("_")[1]
+                assert await r.zrem(keys.instances(), incarnation) == 1
+
+                for _ in range(50):
+                    if c.closed_code is not None:
+                        break
+                    await asyncio.sleep(0.1)
+                assert c.closed_code == 1012
+                # and it is listed again, alive
+                assert await r.zscore(keys.instances(), incarnation) is not None
+                assert (await game_state(r, gid))["id"] == gid
     finally:
         await r.aclose()
