@@ -61,7 +61,7 @@ async def test_a_killed_instances_seats_are_released_and_its_tokens_still_work(
                 assert state["data"]["players"][1]["claimedBy"] == back.client_id
                 # the dead incarnation is no longer listed; the survivor still is
                 listed = await r.zrange(keys.instances(), 0, -1)
-                assert len(listed) == 1 and host.client_id.startswith(f"client_{listed[0]}_")
+                assert len(listed) == 1 and host.client_id.startswith(f"client_{listed[0]!s}_")
     finally:
         await r.aclose()
 

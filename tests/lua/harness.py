@@ -100,7 +100,7 @@ class Published:
         await self.pubsub.psubscribe("tot:*")
 
     async def close(self) -> None:
-        await self.pubsub.aclose()
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def drain(self) -> list[tuple[str, str]]:
         marker = uuid.uuid4().hex
