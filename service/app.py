@@ -113,13 +113,12 @@ async def on_shutdown(app: web.Application) -> None:
     """Tell every client, then close with 1012 (service restart) so they reconnect elsewhere."""
     rt = app[RUNTIME]
     rt.draining = True
-    conns = list(rt.hub.conns)
     timeout_ms = int(rt.settings.drain_timeout_s * 1000)
     warning = frame("shutdown_warning", {"message": ws.SHUTDOWN_MESSAGE, "timeout": timeout_ms})
-    for conn in conns:
+    for conn in rt.hub.conns:
         conn.send(warning)
     await asyncio.sleep(min(0.2, rt.settings.drain_timeout_s))
-    await asyncio.gather(*(c.ws.close(code=1012, message=b"Server restarting") for c in conns), return_exceptions=True)
+    await close_all(rt.hub)
 
 
 async def handle_root(request: web.Request) -> web.StreamResponse:

@@ -24,7 +24,6 @@ LEASE_MS = 2000
 class DeadlineLoop:
     def __init__(self, store: GameStore, poll_s: float) -> None:
         self.store = store
-        self.poll_s = poll_s
         self.fired = 0
         self.loop = Periodic("deadlines", poll_s, self.poll_once)
 

@@ -165,9 +165,8 @@ class GameStore:
         self, client_id: str, settings: GameSettings, action_id: str, seed: bytes | None = None
     ) -> tuple[str, str, Outcome]:
         """Create a game; returns (game id, host token, outcome). `seed` makes ids repeatable."""
-        seeds = _seeds(seed)
-        for _ in range(MAX_CREATE_ATTEMPTS):
-            game_id = keys.new_game_id(next(seeds))
+        for attempt in range(MAX_CREATE_ATTEMPTS):
+            game_id = keys.new_game_id(None if seed is None else seed + attempt.to_bytes(2, "big"))
             host_token = new_token()
             try:
                 out = await self._run(
@@ -261,10 +260,3 @@ class GameStore:
     async def read_state(self, game_id: str) -> str | None:
         raw = await self._guard(lambda: self.client.hget(keys.game(game_id), "state"))
         return None if raw is None else str(raw)
-
-
-def _seeds(seed: bytes | None) -> Any:
-    n = 0
-    while True:
-        yield None if seed is None else seed + n.to_bytes(2, "big")
-        n += 1

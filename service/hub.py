@@ -4,7 +4,7 @@ Each instance subscribes to a game's channel while it has sockets in that game. 
 message on the channel is a whole committed state, `version\\nevents\\nstate`, so the cache
 is replaced, never patched; a version gap only means events were missed, and the game is
 re-read from Redis to be sure nothing newer was missed as well. Each frame is encoded once
-and the same string is queued on every socket.
+per instance (JSON, and MessagePack only if a socket asked for it) and shared by every socket.
 """
 
 from __future__ import annotations
@@ -144,7 +144,6 @@ class Hub:
     def __init__(self, store: GameStore, client: Any, *, tick_interval_s: float, cache_ttl_s: float) -> None:
         self.store = store
         self.client = client
-        self.tick_interval_s = tick_interval_s
         self.cache_ttl_s = cache_ttl_s
         self.games: dict[str, Entry] = {}
         self.conns: set[Conn] = set()
@@ -198,8 +197,9 @@ class Hub:
             # subscribed first, read now: nothing committed in between can be missed
             try:
                 fresh = await self.store.read_state(game_id)
+                # a broadcast may have overtaken the read: never move the cache back
                 if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
-                    self._apply(game_id, entry, fresh)
+                    self._apply(entry, fresh)
             except BaseException:
                 await self._drop_if_unused(game_id, entry)
                 raise
@@ -281,12 +281,14 @@ class Hub:
             # the broadcast was lost or is very late: make sure nothing newer was missed
             asyncio.get_running_loop().create_task(self._repair(conn.game_id))
 
-    def _apply(self, game_id: str, entry: Entry, state_json: str, version: int | None = None) -> None:
-        state = json.loads(state_json)
+    def _apply(self, entry: Entry, state_json: str) -> dict[str, Any]:
+        """Make `state_json` the cached snapshot (the one JSON decode per commit per instance)."""
+        state: dict[str, Any] = json.loads(state_json)
         entry.state = state
         entry.state_json = state_json
-        entry.version = int(state["version"]) if version is None else version
+        entry.version = int(state["version"])
         entry.fetched = time.monotonic()
+        return state
 
     def deliver(self, game_id: str, payload: str) -> None:
         """Forward one channel message to this instance's sockets in the game."""
@@ -300,10 +302,9 @@ class Hub:
         if entry.version and version > entry.version + 1:
             self.version_gaps += 1
             asyncio.get_running_loop().create_task(self._repair(game_id))
-        self._apply(game_id, entry, state_json, version)
+        state = self._apply(entry, state_json)
         events = [] if events_json == "[]" else [outgoing(e["type"], e["data"]) for e in json.loads(events_json)]
-        assert entry.state is not None
-        state_out = Outgoing(state_frame(state_json), {"type": "state", "data": entry.state})
+        state_out = Outgoing(state_frame(state_json), {"type": "state", "data": state})
         for conn in entry.conns:
             for ev in events:
                 conn.send(ev)

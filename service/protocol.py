@@ -92,16 +92,8 @@ def parse_obj(obj: Any) -> Message:
     return Message(mtype, data, rid)
 
 
-def request_id_of(text: str) -> str | None:
-    """Best-effort requestId of a frame that failed validation, so the error can carry it."""
-    try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return request_id_in(obj)
-
-
 def request_id_in(obj: Any) -> str | None:
+    """Best-effort requestId of a frame that failed validation, so the error can carry it."""
     rid = obj.get("requestId") if isinstance(obj, dict) else None
     return rid if isinstance(rid, str) and 0 < len(rid) <= MAX_REQUEST_ID else None
 

@@ -15,7 +15,8 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EVICTING_POLICIES_OK = ("noeviction",)
+#: maxmemory policies that never delete a key on their own
+NON_EVICTING_POLICIES = ("noeviction",)
 
 
 def connect(settings: Settings) -> Any:
@@ -62,7 +63,7 @@ async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:
         "aof": {"yes": True, "no": False}.get(cfg.get("appendonly", "unknown"), "unknown"),
         "appendfsync": cfg.get("appendfsync", "unknown"),
     }
-    if out["maxmemoryPolicy"] not in (*EVICTING_POLICIES_OK, "unknown"):
+    if out["maxmemoryPolicy"] not in (*NON_EVICTING_POLICIES, "unknown"):
         log.error(
             "Redis maxmemory-policy is %s: Redis may evict games. Set maxmemory-policy noeviction.",
             out["maxmemoryPolicy"],

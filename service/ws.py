@@ -89,14 +89,15 @@ class Session:
             raise InvalidInput(NOT_IN_GAME)
         return self.conn.game_id
 
-    async def release(self, mode: str) -> None:
-        """Give up this socket's seats in its current game (keeping tokens) and unbind."""
+    async def release(self, mode: str, action_id: str | None = None) -> None:
+        """Give up this socket's seats in its current game and unbind (leave.lua says which
+        tokens are kept)."""
         gid = self.conn.game_id
         if gid is None:
             return
         try:
             if self.seat is not None:
-                await self.store.leave(gid, self.client_id, new_action_id(), mode)
+                await self.store.leave(gid, self.client_id, action_id or new_action_id(), mode)
         finally:
             self.seat = None
             self.host = False
@@ -156,11 +157,7 @@ class Session:
 
     async def on_leave(self, msg: Message) -> None:
         gid = self.game()
-        if self.seat is not None:
-            await self.store.leave(gid, self.client_id, self.action_id(msg), "leave")
-        self.seat = None
-        self.host = False
-        await self.hub.unbind(self.conn)
+        await self.release("leave", self.action_id(msg))
         self.reply(msg, "left", {"gameId": gid})
 
     async def on_time(self, msg: Message) -> None:
@@ -169,8 +166,9 @@ class Session:
             raise InvalidInput("Invalid clientTime")
         self.reply(msg, "time", {"serverTime": self.store.clock.now_ms(), "clientTime": client_time})
 
-    async def simple(self, msg: Message, call: Callable[[str, str, str], Awaitable[Outcome]]) -> None:
-        out = await call(self.game(), self.client_id, self.action_id(msg))
+    async def simple(self, msg: Message, call: Callable[..., Awaitable[Outcome]], *args: Any) -> None:
+        """A game action answered with its state: `call(game, client, action id, *args)`."""
+        out = await call(self.game(), self.client_id, self.action_id(msg), *args)
         self.reply_state(msg, out)
 
     async def on_start(self, msg: Message) -> None:
@@ -183,34 +181,23 @@ class Session:
         await self.simple(msg, self.store.reset)
 
     async def on_switch(self, msg: Message) -> None:
-        pid = protocol.player_id(msg.data)
-        out = await self.store.switch(self.game(), self.client_id, self.action_id(msg), pid)
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.switch, protocol.player_id(msg.data))
 
     async def on_pass_turn(self, msg: Message) -> None:
-        out = await self.store.switch(self.game(), self.client_id, self.action_id(msg), "next")
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.switch, "next")
 
     async def on_update_player(self, msg: Message) -> None:
         pid = protocol.player_id(msg.data)
-        updates = protocol.player_updates(msg.data)
-        out = await self.store.update_player(self.game(), self.client_id, self.action_id(msg), pid, updates)
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.update_player, pid, protocol.player_updates(msg.data))
 
     async def on_add_penalty(self, msg: Message) -> None:
-        pid = protocol.player_id(msg.data)
-        out = await self.store.add_penalty(self.game(), self.client_id, self.action_id(msg), pid)
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.add_penalty, protocol.player_id(msg.data))
 
     async def on_eliminate(self, msg: Message) -> None:
-        pid = protocol.player_id(msg.data)
-        out = await self.store.eliminate(self.game(), self.client_id, self.action_id(msg), pid)
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.eliminate, protocol.player_id(msg.data))
 
     async def on_update_settings(self, msg: Message) -> None:
-        updates = protocol.settings_updates(msg.data)
-        out = await self.store.update_settings(self.game(), self.client_id, self.action_id(msg), updates)
-        self.reply_state(msg, out)
+        await self.simple(msg, self.store.update_settings, protocol.settings_updates(msg.data))
 
     HANDLERS: dict[str, Handler] = {
         "create": on_create,

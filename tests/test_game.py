@@ -37,7 +37,7 @@ CLOCK_TOLERANCE_MS = 50
 
 
 def candidate(seed: bytes, n: int) -> str:
-    """The n-th game id GameStore.create tries for `seed` (service/game.py _seeds)."""
+    """The n-th game id GameStore.create tries for `seed` (service/game.py create)."""
     return keys.new_game_id(seed + n.to_bytes(2, "big"))
 
 

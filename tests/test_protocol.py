@@ -98,7 +98,7 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
     assert protocol.parse('{"type":"time","extra":1}') == protocol.Message("time", {}, None)
 
 
-# -- request_id_of ---------------------------------------------------------------------
+# -- request_id_in ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -114,8 +114,13 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
         ("[" * 100_000, None),
     ],
 )
-def test_request_id_of_recovers_a_valid_request_id_only(text: str, expected: str | None) -> None:
-    assert protocol.request_id_of(text) == expected
+def test_request_id_in_recovers_a_valid_request_id_only(text: str, expected: str | None) -> None:
+    # as the WebSocket handler does for a frame it rejects: decode if it can, then look
+    try:
+        obj = protocol.decode(text)
+    except InvalidInput:
+        obj = None
+    assert protocol.request_id_in(obj) == expected
 
 
 # -- integer ---------------------------------------------------------------------------
