@@ -28,7 +28,7 @@ return run(function()
     fail('GAME_EXISTS')
   end
   local s = decode_arg(ARGV[8])
-  if type(s) ~= 'table' or not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
+  if not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
     or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms then
     fail('INVALID_ARGUMENT')

@@ -18,9 +18,6 @@ return run(function()
   local c = context()
   local pid = tonumber(ARGV[8])
   local u = decode_arg(ARGV[9])
-  if type(u) ~= 'table' then
-    fail('INVALID_ARGUMENT')
-  end
   local st, raw = load(c)
   if is_dup(c) then
     return { 'dup', raw, '[]' }

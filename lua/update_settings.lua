@@ -16,7 +16,7 @@
 return run(function()
   local c = context()
   local u = decode_arg(ARGV[8])
-  if type(u) ~= 'table' or (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
+  if (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME)) then
     fail('INVALID_ARGUMENT')
