@@ -108,6 +108,12 @@ def instance_games(incarnation: str) -> str:
     return f"{PREFIX}:instance:{incarnation}:games"
 
 
+def rate_limit(client_ip: str, kind: str) -> str:
+    """String: GCRA theoretical arrival time (us) of one limit of one client address. The
+    address is the hash tag, so one script can check all of its limits in one Cluster slot."""
+    return f"{PREFIX}:rl:{{{client_ip}}}:{kind}"
+
+
 @dataclass(frozen=True)
 class GameKeys:
     """KEYS of every game script, in the order the scripts expect them."""
