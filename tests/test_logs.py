@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from service.logs import JsonFormatter, configure
+from service.logs import CLIENT_ID, GAME_ID, JsonFormatter, configure
 
 TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -103,6 +103,25 @@ def test_json_ids_may_be_any_json_value() -> None:
     assert "clientId" not in obj
 
 
+def test_lines_written_while_handling_a_frame_carry_the_sockets_ids_from_context() -> None:
+    with configured("INFO", "json", "inst-1") as out:
+        client_token, game_token = CLIENT_ID.set("client_abc"), GAME_ID.set("QWERTY")
+        try:
+            logging.getLogger("service.ws").warning("handler failed")
+            # an explicit id wins over the context
+            logging.getLogger("service.ws").warning("other game", extra={"gameId": "ZZZZZZ"})
+        finally:
+            CLIENT_ID.reset(client_token)
+            GAME_ID.reset(game_token)
+        logging.getLogger("service.ws").warning("outside")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(m.get("clientId"), m.get("gameId")) for m in lines] == [
+        ("client_abc", "QWERTY"),
+        ("client_abc", "ZZZZZZ"),
+        (None, None),
+    ]
+
+
 # -- text --------------------------------------------------------------------------------
 
 
@@ -113,6 +132,17 @@ def test_text_lines_are_human_readable_with_time_level_instance_logger_and_messa
     stamp, rest = line[:23], line[24:]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", stamp), line
     assert rest == "WARNING [inst-1] service.hub: pub/sub connection lost (ConnectionError)"
+
+
+def test_text_lines_end_with_the_context_ids_when_there_are_any() -> None:
+    with configured("INFO", "text", "inst-1") as out:
+        token = GAME_ID.set("QWERTY")
+        try:
+            logging.getLogger("service.ws").info("bound")
+        finally:
+            GAME_ID.reset(token)
+    [line] = out.getvalue().splitlines()
+    assert line.endswith("INFO [inst-1] service.ws: bound (gameId=QWERTY)")
 
 
 # -- levels ------------------------------------------------------------------------------
