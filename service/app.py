@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -14,16 +16,20 @@ from aiohttp import web
 from service import __version__, ws
 from service.deadlines import DeadlineLoop
 from service.game import GameClock, GameStore
+from service.headers import security_headers
 from service.hub import Hub
+from service.limits import SharedLimiter
 from service.liveness import Liveness
-from service.origins import origin_allowed
+from service.metrics import CONTENT_TYPE, Metrics
 from service.periodic import Periodic
 from service.protocol import frame
 from service.scripts import Scripts
-from service.settings import Settings
-from service.storage import connect, describe_redis
+from service.settings import ConfigError, Settings
+from service.storage import NON_EVICTING_POLICIES, connect, describe_redis
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 @dataclass
@@ -36,14 +42,30 @@ class Runtime:
     hub: Hub
     deadlines: DeadlineLoop
     liveness: Liveness
+    deps: ws.Deps
     started: float
-    draining: bool = False
     redis_ok: bool = False
     redis_checked: float = 0.0
     redis_info: dict[str, Any] | None = None
 
+    @property
+    def draining(self) -> bool:
+        return self.deps.draining
+
+    def start_draining(self) -> None:
+        """From now on /ready answers 503 and upgrades are refused (SIGTERM, or shutdown)."""
+        self.deps.draining = True
+
+    @property
+    def evicting(self) -> bool:
+        """Redis may delete games on its own, and the operator did not accept that."""
+        policy = (self.redis_info or {}).get("maxmemoryPolicy", "unknown")
+        evicting = policy not in (*NON_EVICTING_POLICIES, "unknown")
+        return evicting and not self.settings.allow_evicting_policy
+
 
 SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
@@ -55,7 +77,9 @@ async def check_redis(rt: Runtime) -> None:
         return
     rt.redis_checked = now
     try:
+        started = time.perf_counter()
         await rt.store.clock.sync(rt.client)
+        rt.deps.metrics.redis_rtt.observe(time.perf_counter() - started)
         if rt.redis_info is None:
             rt.redis_info = await describe_redis(rt.client, rt.settings)
         rt.redis_ok = True
@@ -65,8 +89,28 @@ async def check_redis(rt: Runtime) -> None:
         rt.redis_ok = False
 
 
+def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
+    """Counts the modules keep for /health, read again at each scrape."""
+    hub = rt.hub
+    readings: list[tuple[str, str, str, Callable[[], float]]] = [
+        ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: len(hub.conns)),
+        ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: len(hub.games)),
+        ("gauge", "tapotarp_ready", "1 while /ready answers 200", lambda: float(ready(rt))),
+        ("counter", "tapotarp_pubsub_messages", "Game commits received on pub/sub", lambda: hub.pubsub_messages),
+        ("counter", "tapotarp_version_gaps", "Commits missed on pub/sub, then re-read", lambda: hub.version_gaps),
+        ("counter", "tapotarp_cache_hits", "Binds served from this instance's snapshot", lambda: hub.cache_hits),
+        ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
+        ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
+        ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
+        ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through (no Redis)", rt.deps.limiter.error_count),
+    ]
+    for reading in readings:
+        metrics.read(*reading)
+
+
 async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    metrics = app[METRICS]
     client = connect(settings)
     scripts = Scripts(client)
     clock = GameClock()
@@ -77,12 +121,16 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         retention_s=settings.game_retention_s,
         token_ttl_s=settings.token_ttl_s,
         action_timeout_s=settings.action_timeout_ms / 1000,
+        metrics=metrics,
     )
     hub = Hub(store, client, tick_interval_s=settings.tick_interval_ms / 1000, cache_ttl_s=settings.cache_ttl_s)
-    deadlines = DeadlineLoop(store, settings.deadline_poll_ms / 1000)
+    deadlines = DeadlineLoop(store, settings.deadline_poll_ms / 1000, metrics)
     liveness = Liveness(store, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
-    rt = Runtime(settings, client, store, hub, deadlines, liveness, time.time())
+    limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
+    deps = ws.Deps(settings, store, hub, liveness, metrics, limiter)
+    rt = Runtime(settings, client, store, hub, deadlines, liveness, deps, time.time())
     app[RUNTIME] = rt
+    expose_runtime(metrics, rt)
     try:
         await scripts.load_all(client)
         await clock.sync(client)
@@ -91,6 +139,12 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     except Exception as exc:
         # start anyway: readiness stays 503 and actions get clear errors until Redis answers
         log.error("redis not reachable at start-up (%s); will keep trying", type(exc).__name__)
+    if rt.evicting:
+        await client.aclose()
+        raise ConfigError(
+            f"Redis maxmemory-policy is {rt.redis_info and rt.redis_info['maxmemoryPolicy']}: it may delete live "
+            "games. Set maxmemory-policy noeviction, or ALLOW_EVICTING_POLICY=1 to start anyway."
+        )
     await hub.start()
     rt.deadlines.loop.start()
     liveness.loop.start()
@@ -112,7 +166,7 @@ async def close_all(hub: Hub, code: int = 1012, reason: bytes = b"Server restart
 async def on_shutdown(app: web.Application) -> None:
     """Tell every client, then close with 1012 (service restart) so they reconnect elsewhere."""
     rt = app[RUNTIME]
-    rt.draining = True
+    rt.start_draining()
     timeout_ms = int(rt.settings.drain_timeout_s * 1000)
     warning = frame("shutdown_warning", {"message": ws.SHUTDOWN_MESSAGE, "timeout": timeout_ms})
     for conn in rt.hub.conns:
@@ -125,14 +179,10 @@ async def handle_root(request: web.Request) -> web.StreamResponse:
     """The original accepted WebSocket upgrades on any path; so do we."""
     rt = request.app[RUNTIME]
     if request.headers.get("Upgrade", "").lower() == "websocket":
-        if rt.draining:
-            raise web.HTTPServiceUnavailable(text="Server is shutting down")
-        s = rt.settings
-        if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
-            raise web.HTTPForbidden(text="Forbidden: Origin not allowed")
-        return await ws.serve(request, rt.store, rt.hub, rt.liveness, s.max_frame_bytes, s.max_send_queue_bytes)
+        return await ws.serve(request, rt.deps)
     if request.path == "/":
-        return web.Response(text=f"Tap or Tarp {__version__}: connect a WebSocket client to this URL or /ws\n")
+        # the page is tiny and names its assets by path: never let a stale copy outlive a deploy
+        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
     raise web.HTTPNotFound()
 
 
@@ -154,17 +204,43 @@ async def handle_health(request: web.Request) -> web.Response:
     )
 
 
+def ready(rt: Runtime) -> bool:
+    return rt.redis_ok and not rt.draining and not rt.evicting
+
+
 async def handle_ready(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    ready = rt.redis_ok and not rt.draining
+    is_ready = ready(rt)
     body = {
-        "ready": ready,
+        "ready": is_ready,
         "draining": rt.draining,
         "instanceId": rt.settings.instance_id,
-        "redis": {"reachable": rt.redis_ok, **(rt.redis_info or {})},
+        "version": __version__,
+        "redis": {"reachable": rt.redis_ok, "evictingPolicy": rt.evicting, **(rt.redis_info or {})},
         "embedded": rt.settings.embedded,
+        "connections": len(rt.hub.conns),
+        "gamesServed": len(rt.hub.games),
     }
-    return web.json_response(body, status=200 if ready else 503)
+    return web.json_response(body, status=200 if is_ready else 503)
+
+
+def metrics_handler(metrics: Metrics, token: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    expected = f"Bearer {token}".encode()
+
+    async def handle_metrics(request: web.Request) -> web.Response:
+        if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            raise web.HTTPUnauthorized(text="Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    return handle_metrics
+
+
+def create_metrics_app(metrics: Metrics, settings: Settings) -> web.Application:
+    """/metrics alone, for METRICS_PORT: scrapers reach it, the public port does not serve it."""
+    app = web.Application()
+    app.on_response_prepare.append(security_headers(0))
+    app.router.add_get("/metrics", metrics_handler(metrics, settings.metrics_token))
+    return app
 
 
 async def handle_test_clock(request: web.Request) -> web.Response:
@@ -178,14 +254,19 @@ async def handle_test_clock(request: web.Request) -> web.Response:
     return web.json_response({"offsetMs": offset})
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, metrics: Metrics | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_frame_bytes)
+    app.on_response_prepare.append(security_headers(settings.hsts_max_age_s))
     app[SETTINGS] = settings
+    app[METRICS] = metrics if metrics is not None else Metrics()
     app.cleanup_ctx.append(runtime_ctx)
     app.on_shutdown.append(on_shutdown)
     app.router.add_get("/health", handle_health)
     app.router.add_get("/ready", handle_ready)
+    if not settings.metrics_port:
+        app.router.add_get("/metrics", metrics_handler(app[METRICS], settings.metrics_token))
     if settings.test_clock:
         app.router.add_post("/_test/clock", handle_test_clock)
+    app.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_get("/{tail:.*}", handle_root)
     return app

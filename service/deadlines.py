@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from service import keys
 from service.errors import ServiceError
 from service.game import GameStore
+from service.metrics import Metrics
 from service.periodic import Periodic
 
 CLAIM_LIMIT = 100
@@ -22,8 +23,9 @@ LEASE_MS = 2000
 
 
 class DeadlineLoop:
-    def __init__(self, store: GameStore, poll_s: float) -> None:
+    def __init__(self, store: GameStore, poll_s: float, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics
         self.fired = 0
         self.loop = Periodic("deadlines", poll_s, self.poll_once)
 
@@ -44,9 +46,13 @@ class DeadlineLoop:
     async def poll_once(self) -> int:
         fired = 0
         for p in await self.due_partitions():
-            for gid in await self.store.claim_deadlines(p, CLAIM_LIMIT, LEASE_MS):
+            for gid, due_ms in await self.store.claim_deadlines(p, CLAIM_LIMIT, LEASE_MS):
                 out = await self.store.fire_deadline(gid)
                 if out.status == "ok":
                     fired += 1
+                    if self.metrics is not None:
+                        # due_ms is the lease's end when an earlier claimant died: lag since then
+                        lag_ms = self.store.clock.now_ms() - due_ms
+                        self.metrics.deadline_lag.observe(max(0, lag_ms) / 1000)
         self.fired += fired
         return fired

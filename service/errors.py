@@ -34,6 +34,8 @@ class Conflict(GameError):
 class InvalidInput(GameError):
     """The message or one of its values is malformed or out of range."""
 
+    code = "INVALID_INPUT"
+
 
 class GameIdTaken(GameError):
     """Internal: a freshly drawn game id is in use; the caller draws another."""
@@ -41,6 +43,17 @@ class GameIdTaken(GameError):
 
 class StorageUnavailable(ServiceError):
     """Redis could not be reached in time; the action may be retried."""
+
+    code = "STORAGE_UNAVAILABLE"
+
+
+class RateLimited(ServiceError):
+    """A rate limit refused the frame; nothing was done."""
+
+    code = "RATE_LIMITED"
+
+
+RATE_LIMIT_MESSAGE = "Rate limit exceeded"
 
 
 STORAGE_UNAVAILABLE_MESSAGE = "Game storage is unavailable, please try again"

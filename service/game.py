@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -19,6 +19,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from service import keys
 from service.errors import GameIdTaken, ServiceError, StorageUnavailable, from_lua
 from service.scripts import Scripts
+
+if TYPE_CHECKING:
+    # metrics reads the protocol's message types, and the protocol builds on this module
+    from service.metrics import Metrics
 
 T = TypeVar("T")
 Status = Literal["ok", "dup", "noop"]
@@ -117,8 +121,10 @@ class GameStore:
         token_ttl_s: int,
         action_timeout_s: float,
         sharded_pubsub: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
+        self.metrics = metrics
         self.scripts = scripts
         self.clock = clock
         self.retention_s = retention_s
@@ -148,6 +154,8 @@ class GameStore:
             err = from_lua(str(exc))
             if err is None:
                 raise
+            if self.metrics is not None:
+                self.metrics.script_errors.labels(err.code).inc()
             raise err from None
         except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
             raise StorageUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
@@ -248,11 +256,12 @@ class GameStore:
 
     # -- deadlines and reads ----------------------------------------------------------
 
-    async def claim_deadlines(self, partition: int, limit: int, lease_ms: int) -> list[str]:
+    async def claim_deadlines(self, partition: int, limit: int, lease_ms: int) -> list[tuple[str, int]]:
+        """Leased (game id, due epoch ms) pairs of one partition."""
         script = self.scripts["claim_deadlines"]
         key_list = [keys.deadline_partition(partition)]
         reply = await self._guard(lambda: script(keys=key_list, args=[self.clock.offset_ms, limit, lease_ms]))
-        return [str(x) for x in reply[0::2]]
+        return [(str(gid), int(float(due))) for gid, due in zip(reply[0::2], reply[1::2], strict=True)]
 
     async def fire_deadline(self, game_id: str) -> Outcome:
         return await self._run("fire_deadline", game_id, "", "")

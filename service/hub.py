@@ -23,6 +23,7 @@ from aiohttp import web
 from service import keys
 from service.errors import ServiceError
 from service.game import GameStore
+from service.metrics import Metrics
 from service.periodic import Periodic
 from service.protocol import frame, state_frame
 
@@ -64,8 +65,16 @@ def outgoing(mtype: str, data: dict[str, Any]) -> Outgoing:
 class Conn:
     """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
 
-    def __init__(self, ws: web.WebSocketResponse, client_id: str, max_queue_bytes: int, binary: bool = False) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        client_id: str,
+        max_queue_bytes: int,
+        binary: bool = False,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.ws = ws
+        self.metrics = metrics
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary
         self.client_id = client_id
@@ -93,6 +102,8 @@ class Conn:
         if self.queued_bytes + len(data) > self.max_queue_bytes:
             # a reader that stopped reading must not hold memory or slow anyone else down
             self.overflowed = True
+            if self.metrics is not None:
+                self.metrics.buffer_overflows.inc()
             asyncio.get_running_loop().create_task(self.ws.close(code=1008, message=b"Buffer overflow"))
             return
         self.queued_bytes += len(data)
@@ -117,6 +128,8 @@ class Conn:
                 else:
                     await self.ws.send_str(data)
             except (ConnectionError, RuntimeError):
+                if self.metrics is not None:
+                    self.metrics.messages_dropped.inc()
                 return
 
     async def close_writer(self) -> None:
@@ -150,6 +163,9 @@ class Hub:
         self.pubsub: Any = None
         self.version_gaps = 0
         self.pubsub_messages = 0
+        #: binds served from this instance's snapshot vs. those that had to read Redis first
+        self.cache_hits = 0
+        self.cache_misses = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._loops = [
             Periodic("hub-tick", tick_interval_s, self.tick),
@@ -194,6 +210,7 @@ class Hub:
                 self._subscribed.set()
                 first = True
         if first:
+            self.cache_misses += 1
             # subscribed first, read now: nothing committed in between can be missed
             try:
                 fresh = await self.store.read_state(game_id)
@@ -206,6 +223,7 @@ class Hub:
             finally:
                 entry.loaded.set()
         else:
+            self.cache_hits += 1
             # a bind that found the entry still loading would otherwise reply before the
             # cache holds anything, and wait for a broadcast a join never makes
             await entry.loaded.wait()

@@ -53,6 +53,28 @@ class Settings:
     #: Log level and format ("json" for one event per line, "text" for development).
     log_level: str = "INFO"
     log_format: str = "text"
+    #: Header a trusted proxy sets to the client address (e.g. Fly-Client-IP); empty: the peer address.
+    client_ip_header: str = ""
+    #: New WebSocket connections per client address per minute, across all instances (0: off).
+    rate_connections_per_min: int = 20
+    #: Frames per client address per second, across all instances (0: off).
+    rate_messages_per_s: int = 30
+    #: Frames per socket per second, on its instance (0: off).
+    rate_socket_messages_per_s: int = 20
+    #: Games created per client address per hour, across all instances (0: off).
+    rate_games_per_hour: int = 120
+    #: Open sockets per client address on one instance (0: off).
+    max_sockets_per_ip: int = 100
+    #: WebSocket ping interval; a peer that does not answer within it is closed.
+    ws_heartbeat_s: float = 30.0
+    #: Bearer token required by /metrics; empty: /metrics is open (on METRICS_PORT if set).
+    metrics_token: str = field(default="", repr=False)
+    #: Serve /metrics on this separate port instead of the main one (0: the main port).
+    metrics_port: int = 0
+    #: Start even if Redis may evict keys (maxmemory-policy other than noeviction).
+    allow_evicting_policy: bool = False
+    #: Strict-Transport-Security max-age; 0 (default) sends no HSTS. Set it when clients reach us over TLS.
+    hsts_max_age_s: int = 0
     #: Test configurations only: lets POST /_test/clock shift this instance's game clock.
     test_clock: bool = False
 
@@ -83,10 +105,23 @@ class Settings:
             instance_id=instance[:64],
             log_level=_choice(e, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
             log_format=_choice(e, "LOG_FORMAT", ("json", "text"), "text"),
+            client_ip_header=e.get("CLIENT_IP_HEADER", "").strip(),
+            rate_connections_per_min=_get(e, "RATE_LIMIT_CONNECTIONS_PER_MIN", int, 20, lo=0, hi=1_000_000),
+            rate_messages_per_s=_get(e, "RATE_LIMIT_MESSAGES_PER_S", int, 30, lo=0, hi=1_000_000),
+            rate_socket_messages_per_s=_get(e, "RATE_LIMIT_SOCKET_MESSAGES_PER_S", int, 20, lo=0, hi=1_000_000),
+            rate_games_per_hour=_get(e, "RATE_LIMIT_GAMES_PER_HOUR", int, 120, lo=0, hi=1_000_000),
+            max_sockets_per_ip=_get(e, "MAX_SOCKETS_PER_IP", int, 100, lo=0, hi=1_000_000),
+            ws_heartbeat_s=_get(e, "WS_HEARTBEAT_S", float, 30.0, lo=1.0, hi=3600.0),
+            metrics_token=e.get("METRICS_TOKEN", "").strip(),
+            metrics_port=_get(e, "METRICS_PORT", int, 0, lo=0, hi=65_535),
+            allow_evicting_policy=_get(e, "ALLOW_EVICTING_POLICY", _boolean, False),
+            hsts_max_age_s=_get(e, "HSTS_MAX_AGE_S", int, 0, lo=0, hi=2 * 365 * 86_400),
             test_clock=_get(e, "TAPOTARP_TEST_CLOCK", _boolean, False),
         )
         if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if s.metrics_port and s.metrics_port == s.port:
+            raise ConfigError("METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)")
         if s.token_ttl_s < s.game_retention_s:
             raise ConfigError(
                 f"TOKEN_TTL_S ({s.token_ttl_s}) must be at least GAME_RETENTION_S ({s.game_retention_s}) "
@@ -118,7 +153,7 @@ def _get(
     try:
         value = cast(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value')}") from None
+        raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value').lstrip('_')}") from None
     if isinstance(value, float) and math.isnan(value):
         # NaN passes every range comparison
         raise ConfigError(f"{name}={raw!r} is not a number")

@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from service import protocol
 from service.errors import (
+    RATE_LIMIT_MESSAGE,
     STORAGE_UNAVAILABLE_MESSAGE,
     InvalidInput,
+    NotAuthorized,
+    RateLimited,
     ServiceError,
     StorageUnavailable,
 )
 from service.game import GameStore, Outcome, new_action_id
 from service.hub import Ack, Conn, Hub
+from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
 from service.liveness import Liveness
+from service.logs import CLIENT_ID, GAME_ID
+from service.metrics import Metrics, message_label
+from service.origins import origin_allowed
 from service.protocol import Message, frame
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,28 @@ SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
 MSGPACK_SUBPROTOCOL = "msgpack"
 
 Handler = Callable[["Session", Message], Awaitable[None]]
+
+
+@dataclass
+class Deps:
+    """What every socket of one instance shares."""
+
+    settings: Settings
+    store: GameStore
+    hub: Hub
+    liveness: Liveness
+    metrics: Metrics
+    limiter: SharedLimiter
+    sockets: SocketCounts = field(init=False)
+    #: set when the instance starts draining: new upgrades are refused with 503
+    draining: bool = False
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.sockets = SocketCounts(s.max_sockets_per_ip)
+        self.connection_limit = Limit("connection", s.rate_connections_per_min, 60.0)
+        self.message_limit = Limit("ip", s.rate_messages_per_s, 1.0)
+        self.create_limit = Limit("create", s.rate_games_per_hour, 3600.0)
 
 
 #: Actions that change which seat or role the socket has: their retry must not see a new actor.
@@ -53,11 +85,14 @@ def action_id_for(actor: str, mtype: str, request_id: str) -> str:
 class Session:
     """The protocol state of one socket."""
 
-    def __init__(self, conn: Conn, store: GameStore, hub: Hub, liveness: Liveness) -> None:
+    def __init__(self, conn: Conn, deps: Deps, ip: str) -> None:
         self.conn = conn
-        self.store = store
-        self.hub = hub
-        self.liveness = liveness
+        self.deps = deps
+        self.store = deps.store
+        self.hub = deps.hub
+        self.liveness = deps.liveness
+        self.ip = ip
+        self.rate = LocalRate(deps.settings.rate_socket_messages_per_s, 1.0)
         #: the seat this socket holds in its game (leaving must release it), if any
         self.seat: int | None = None
         #: whether this socket proved host rights in its game
@@ -112,10 +147,15 @@ class Session:
 
     async def on_create(self, msg: Message) -> None:
         settings = protocol.create_settings(msg.data)
+        if await self.deps.limiter.check(self.ip, self.deps.create_limit) is not None:
+            self.deps.metrics.rate_limited.labels("create").inc()
+            raise RateLimited(RATE_LIMIT_MESSAGE)
         seed = None if msg.request_id is None else f"{self.client_id}\0{msg.request_id}".encode()
         gid, host_token, out = await self.store.create(self.client_id, settings, self.action_id(msg), seed)
         await self.bind(gid)
         self.host = True
+        if out.status == "ok":
+            self.deps.metrics.sessions_created.inc()
         self.reply(msg, "created", {"gameId": gid, "hostToken": host_token})
         self.reply_state(msg, out)
 
@@ -219,35 +259,105 @@ class Session:
     }
 
     async def handle(self, raw: str | bytes) -> None:
-        """One inbound frame: JSON text, or MessagePack bytes on the `msgpack` subprotocol."""
+        """One inbound frame: JSON text, or MessagePack bytes on the `msgpack` subprotocol.
+
+        Limits come before dispatch, and cover malformed frames too, so a flood of garbage
+        costs the sender its budget; the frame is parsed first only so that even a refusal
+        carries the frame's requestId.
+        """
+        metrics = self.deps.metrics
         obj: Any = None
+        msg: Message | None = None
+        bad: ServiceError | None = None
         try:
             obj = protocol.decode(raw) if isinstance(raw, str) else protocol.decode_msgpack(raw)
             msg = protocol.parse_obj(obj)
         except ServiceError as exc:
-            self.conn.send(frame("error", {"message": exc.message}, protocol.request_id_in(obj)))
+            bad = exc
+        request_id = msg.request_id if msg is not None else protocol.request_id_in(obj)
+        metrics.messages_received.labels(message_label(msg.type if msg else None)).inc()
+        refused = None
+        if not self.rate.allow():
+            refused = "socket"
+        elif await self.deps.limiter.check(self.ip, self.deps.message_limit) is not None:
+            refused = "ip"
+        if refused is not None:
+            metrics.rate_limited.labels(refused).inc()
+            self.conn.send(frame("error", {"message": RATE_LIMIT_MESSAGE}, request_id))
             return
+        if msg is None:
+            assert bad is not None
+            metrics.errors.labels(bad.code).inc()
+            self.conn.send(frame("error", {"message": bad.message}, request_id))
+            return
+        GAME_ID.set(self.conn.game_id)
+        started = time.perf_counter()
         try:
             await self.HANDLERS[msg.type](self, msg)
-        except StorageUnavailable:
-            self.reply(msg, "error", {"message": STORAGE_UNAVAILABLE_MESSAGE})
         except ServiceError as exc:
-            self.reply(msg, "error", {"message": exc.message})
+            metrics.errors.labels(exc.code).inc()
+            if isinstance(exc, NotAuthorized):
+                metrics.authorization_denied.labels(msg.type).inc()
+            text = STORAGE_UNAVAILABLE_MESSAGE if isinstance(exc, StorageUnavailable) else exc.message
+            self.reply(msg, "error", {"message": text})
         except Exception:
+            metrics.errors.labels("INTERNAL").inc()
             log.exception("handler %s failed", msg.type)
             self.reply(msg, "error", {"message": "Internal server error"})
+        finally:
+            metrics.action_seconds.labels(msg.type).observe(time.perf_counter() - started)
 
 
-async def serve(
-    request: web.Request, store: GameStore, hub: Hub, liveness: Liveness, max_frame: int, max_queue: int
-) -> web.WebSocketResponse:
+async def refuse_upgrade(request: web.Request, deps: Deps, ip: str) -> web.HTTPException | None:
+    """Why an upgrade may not proceed, checked cheapest first: a foreign Origin must not
+    spend the address's connection budget."""
+    if deps.draining:
+        return web.HTTPServiceUnavailable(text="Server is shutting down")
+    if not origin_allowed(request.headers.get("Origin"), deps.settings.allowed_origins):
+        return web.HTTPForbidden(text="Forbidden: Origin not allowed")
+    if deps.sockets.cap > 0 and deps.sockets.counts[ip] >= deps.sockets.cap:
+        deps.metrics.rate_limited.labels("sockets").inc()
+        return web.HTTPTooManyRequests(text="Too Many Requests: Too many open connections")
+    retry_ms = await deps.limiter.check(ip, deps.connection_limit)
+    if retry_ms is not None:
+        deps.metrics.rate_limited.labels("connection").inc()
+        return web.HTTPTooManyRequests(
+            text="Too Many Requests: Connection rate limit exceeded",
+            headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))},
+        )
+    return None
+
+
+async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
+    ip = client_ip(request, deps.settings.client_ip_header)
+    refusal = await refuse_upgrade(request, deps, ip)
+    if refusal is not None:
+        raise refusal
+    s = deps.settings
     # aiohttp refuses a message whose size reaches max_msg_size; the limit is the largest allowed
     ws = web.WebSocketResponse(
-        max_msg_size=max_frame + 1, heartbeat=30.0, compress=False, protocols=(MSGPACK_SUBPROTOCOL,)
+        max_msg_size=s.max_frame_bytes + 1,
+        heartbeat=s.ws_heartbeat_s,
+        compress=False,
+        protocols=(MSGPACK_SUBPROTOCOL,),
     )
-    await ws.prepare(request)
-    conn = Conn(ws, liveness.new_client_id(), max_queue, binary=ws.ws_protocol == MSGPACK_SUBPROTOCOL)
-    session = Session(conn, store, hub, liveness)
+    # counted before the first await that can switch tasks, so the cap holds under a burst
+    deps.sockets.acquire(ip)
+    try:
+        await ws.prepare(request)
+        binary = ws.ws_protocol == MSGPACK_SUBPROTOCOL
+        conn = Conn(ws, deps.liveness.new_client_id(), s.max_send_queue_bytes, binary=binary, metrics=deps.metrics)
+        CLIENT_ID.set(conn.client_id)
+        deps.metrics.connections_created.inc()
+        await run_socket(conn, Session(conn, deps, ip))
+    finally:
+        deps.sockets.release(ip)
+    return ws
+
+
+async def run_socket(conn: Conn, session: Session) -> None:
+    hub = session.hub
+    ws = conn.ws
     hub.conns.add(conn)
     conn.send(frame("clientId", {"clientId": conn.client_id}))
     try:
@@ -267,4 +377,3 @@ async def serve(
         except Exception:
             log.exception("could not release seats of %s", conn.client_id)
         await conn.close_writer()
-    return ws

@@ -16,7 +16,9 @@ from types import TracebackType
 
 #: The machine's own Redis may listen here; a test server must never take or touch it.
 RESERVED_PORT = 6379
-DEFAULT_ARGS: tuple[str, ...] = ("--save", "", "--appendonly", "no")
+#: KEYS is disabled (renamed to nothing) on every test server: any code path that used it would
+#: fail a test, which is how the suite shows that the service never scans the keyspace that way.
+DEFAULT_ARGS: tuple[str, ...] = ("--save", "", "--appendonly", "no", "--rename-command", "KEYS", "")
 
 
 class RedisServerNotFound(RuntimeError):

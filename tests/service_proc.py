@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.presets import UNLIMITED_ENV
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -31,6 +33,7 @@ class ServiceProcess:
             "INSTANCE_ID": name,
             "TAPOTARP_TEST_CLOCK": "1",
             "LOG_LEVEL": "INFO",
+            **UNLIMITED_ENV,
             **env,
         }
         if not redis_url:

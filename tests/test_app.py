@@ -84,14 +84,13 @@ def shutdown_warning(timeout_ms: int) -> dict[str, Any]:
 # -- routes ------------------------------------------------------------------------------
 
 
-async def test_a_plain_get_of_the_root_describes_the_service(
+async def test_a_plain_get_of_the_root_serves_the_web_app_uncached(
     make_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    assert await get(http, server, "/") == (
-        200,
-        f"Tap or Tarp {__version__}: connect a WebSocket client to this URL or /ws\n",
-    )
+    async with http.get(server.make_url("/?game=ABCDEF")) as r:
+        assert (r.status, r.content_type, r.headers["Cache-Control"]) == (200, "text/html", "no-cache")
+        assert "<title>Tap or Tarp" in await r.text()
 
 
 @pytest.mark.parametrize("path", ["/ws", "/nope", "/health/extra"])
@@ -156,8 +155,12 @@ async def test_ready_is_200_with_the_redis_description_on_a_reachable_server(
         "ready": True,
         "draining": False,
         "instanceId": "app-test",
+        "version": __version__,
+        "connections": 0,
+        "gamesServed": 0,
         "redis": {
             "reachable": True,
+            "evictingPolicy": False,
             "engine": "redis",
             "version": version,
             "maxmemoryPolicy": "noeviction",
@@ -176,7 +179,10 @@ async def test_ready_is_503_when_redis_is_unreachable(make_server: ServerFactory
         "ready": False,
         "draining": False,
         "instanceId": "app-test",
-        "redis": {"reachable": False},
+        "version": __version__,
+        "connections": 0,
+        "gamesServed": 0,
+        "redis": {"reachable": False, "evictingPolicy": False},
         "embedded": False,
     }
     # the process itself is alive
@@ -191,8 +197,12 @@ async def test_ready_is_200_in_the_embedded_mode(aiohttp_server: Any, http: aioh
         "ready": True,
         "draining": False,
         "instanceId": "embedded-test",
+        "version": __version__,
+        "connections": 0,
+        "gamesServed": 0,
         "redis": {
             "reachable": True,
+            "evictingPolicy": False,
             "engine": "fakeredis",
             "version": "embedded",
             "maxmemoryPolicy": "noeviction",

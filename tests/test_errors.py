@@ -98,7 +98,7 @@ def test_a_service_error_keeps_its_message_and_defaults_its_code_to_internal() -
     coded = InvalidInput("Invalid JSON", "BAD_JSON")
     assert (coded.message, coded.code) == ("Invalid JSON", "BAD_JSON")
     # an instance's code never leaks into its class
-    assert InvalidInput.code == "INTERNAL"
+    assert InvalidInput.code == "INVALID_INPUT"
 
 
 def test_the_storage_unavailable_message_asks_the_client_to_retry() -> None:

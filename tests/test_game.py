@@ -102,7 +102,7 @@ async def test_a_create_retried_with_its_seed_and_action_id_finds_its_own_game(s
     assert (again, out.status, out.version) == (gid, "dup", 1)
     # the retry's token is the one that now proves host rights
     assert await rdb.hget(keys.game(gid), "host") == token_digest(token)
-    assert len(await rdb.keys(f"{keys.PREFIX}:{{*}}")) == 1
+    assert len([k async for k in rdb.scan_iter(f"{keys.PREFIX}:{{*}}")]) == 1
 
 
 async def test_create_gives_up_after_max_create_attempts_taken_ids(store: GameStore, rdb: Redis) -> None:

@@ -38,6 +38,13 @@ def test_from_env_with_nothing_set_gives_the_documented_defaults() -> None:
     assert s.log_level == "INFO"
     assert s.log_format == "text"
     assert s.test_clock is False
+    assert s.client_ip_header == ""
+    assert (s.rate_connections_per_min, s.rate_messages_per_s, s.rate_socket_messages_per_s) == (20, 30, 20)
+    assert (s.rate_games_per_hour, s.max_sockets_per_ip) == (120, 100)
+    assert s.ws_heartbeat_s == 30.0
+    assert (s.metrics_token, s.metrics_port) == ("", 0)
+    assert s.allow_evicting_policy is False
+    assert s.hsts_max_age_s == 0
 
 
 def test_from_env_draws_a_random_instance_id_when_none_is_given() -> None:
@@ -110,6 +117,17 @@ def test_blank_values_count_as_unset() -> None:
         ("LOG_LEVEL", "ERROR", "log_level", "ERROR"),
         ("LOG_FORMAT", "JSON", "log_format", "json"),
         ("LOG_FORMAT", "text", "log_format", "text"),
+        ("CLIENT_IP_HEADER", " Fly-Client-IP ", "client_ip_header", "Fly-Client-IP"),
+        ("RATE_LIMIT_CONNECTIONS_PER_MIN", "0", "rate_connections_per_min", 0),
+        ("RATE_LIMIT_MESSAGES_PER_S", "100", "rate_messages_per_s", 100),
+        ("RATE_LIMIT_SOCKET_MESSAGES_PER_S", "5", "rate_socket_messages_per_s", 5),
+        ("RATE_LIMIT_GAMES_PER_HOUR", "10", "rate_games_per_hour", 10),
+        ("MAX_SOCKETS_PER_IP", "0", "max_sockets_per_ip", 0),
+        ("WS_HEARTBEAT_S", "2.5", "ws_heartbeat_s", 2.5),
+        ("METRICS_TOKEN", " tok ", "metrics_token", "tok"),
+        ("METRICS_PORT", "9091", "metrics_port", 9091),
+        ("ALLOW_EVICTING_POLICY", "yes", "allow_evicting_policy", True),
+        ("HSTS_MAX_AGE_S", "31536000", "hsts_max_age_s", 31_536_000),
     ],
 )
 def test_from_env_parses_each_variable(name: str, raw: str, attr: str, expected: object) -> None:
@@ -165,6 +183,12 @@ def test_test_clock_accepts_false_spellings(raw: str) -> None:
         ("LOG_FORMAT", "xml", "LOG_FORMAT='xml' must be one of json, text"),
         ("REDIS_URL", "http://h:6379", "REDIS_URL must start with redis://, rediss:// or unix://"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://, rediss:// or unix://"),
+        ("RATE_LIMIT_MESSAGES_PER_S", "-1", "RATE_LIMIT_MESSAGES_PER_S='-1' is out of range [0, 1000000]"),
+        ("MAX_SOCKETS_PER_IP", "many", "MAX_SOCKETS_PER_IP='many' is not a valid int"),
+        ("WS_HEARTBEAT_S", "0.5", "WS_HEARTBEAT_S='0.5' is out of range [1.0, 3600.0]"),
+        ("METRICS_PORT", "70000", "METRICS_PORT='70000' is out of range [0, 65535]"),
+        ("HSTS_MAX_AGE_S", "-5", "HSTS_MAX_AGE_S='-5' is out of range [0, 63072000]"),
+        ("ALLOW_EVICTING_POLICY", "perhaps", "ALLOW_EVICTING_POLICY='perhaps' is not a valid boolean"),
     ],
 )
 def test_a_bad_value_raises_config_error_naming_the_variable(name: str, raw: str, message: str) -> None:
@@ -210,6 +234,16 @@ def test_the_redis_url_is_kept_out_of_repr() -> None:
     assert "redis.internal" not in repr(s)
     assert "s3cr3t" not in str(s)
     assert "instance_id='a'" in repr(s)
+
+
+def test_the_metrics_port_must_differ_from_the_main_port() -> None:
+    assert config_error({"PORT": "9000", "METRICS_PORT": "9000"}) == (
+        "METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)"
+    )
+
+
+def test_the_metrics_token_is_kept_out_of_repr() -> None:
+    assert "hunter2" not in repr(Settings.from_env({"METRICS_TOKEN": "hunter2"}))
 
 
 def test_settings_are_frozen() -> None:

@@ -27,6 +27,7 @@ from service.app import create_app
 from service.errors import ERROR_CODES
 from service.settings import Settings
 from service.ws import NOT_IN_GAME
+from tests.presets import UNLIMITED
 from tests.redis_proc import free_port
 from tests.wsclient import Client
 
@@ -61,6 +62,7 @@ async def make_server(aiohttp_server: Any, redis_url: str) -> AsyncIterator[Serv
             "test_clock": True,
             "tick_interval_ms": 100,
             "deadline_poll_ms": 20,
+            **UNLIMITED,
             **overrides,
         }
         server: TestServer = await aiohttp_server(create_app(Settings(**fields)))
@@ -233,12 +235,11 @@ async def test_the_websocket_is_served_at_any_path(connect: Connect, path: str) 
     assert state["id"] == gid
 
 
-async def test_plain_http_get_of_the_root_describes_the_service(
-    server: TestServer, http: aiohttp.ClientSession
-) -> None:
+async def test_plain_http_get_of_the_root_serves_the_web_app(server: TestServer, http: aiohttp.ClientSession) -> None:
     async with http.get(server.make_url("/")) as r:
         assert r.status == 200
-        assert (await r.text()).startswith("Tap or Tarp ")
+        assert r.content_type == "text/html"
+        assert "<title>Tap or Tarp" in await r.text()
     async with http.get(server.make_url("/anything")) as r:
         assert r.status == 404
 
@@ -466,7 +467,7 @@ async def test_create_rejects_bad_settings_and_creates_nothing(connect: Connect,
     ]
     observed = [(settings, await error_of(a, "create", {"settings": settings})) for settings, _ in cases]
     assert observed == cases
-    assert await rdb.keys("tot:{*") == []
+    assert [k async for k in rdb.scan_iter("tot:{*")] == []
     assert await error_of(a, "start") == NOT_IN_GAME
 
 
@@ -480,7 +481,7 @@ async def test_create_with_a_repeated_request_id_returns_the_same_game(connect: 
     assert again["type"] == "created"
     assert again["data"]["gameId"] == first["data"]["gameId"]
     assert state["data"]["version"] == 1
-    assert await rdb.keys(f"{keys.PREFIX}:{{*}}") == [keys.game(first["data"]["gameId"])]
+    assert [k async for k in rdb.scan_iter(f"{keys.PREFIX}:{{*}}")] == [keys.game(first["data"]["gameId"])]
     # the newest host token is the valid one: the retry's reply is what the client keeps
     b = await connect()
     gid = again["data"]["gameId"]
@@ -1166,7 +1167,7 @@ async def test_actions_on_a_game_that_no_longer_exists_say_game_not_found(connec
         if mtype in ("leave", "unclaim"):
             continue
         assert (mtype, await error_of(a, mtype, data)) == (mtype, "Game not found")
-    assert await rdb.keys("tot:{*") == []
+    assert [k async for k in rdb.scan_iter("tot:{*")] == []
 
 
 # -- authorization and rule errors -------------------------------------------------------

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from service.app import create_app
 from service.hub import Outgoing
 from service.settings import Settings
+from tests.presets import UNLIMITED
 from tests.wsclient import Client
 
 
@@ -44,7 +45,7 @@ class PackedClient:
 
 @pytest_asyncio.fixture
 async def server(redis_url: str) -> AsyncIterator[TestServer]:
-    srv = TestServer(create_app(Settings(redis_url=redis_url, tick_interval_ms=100)))
+    srv = TestServer(create_app(Settings(redis_url=redis_url, tick_interval_ms=100, **UNLIMITED)))
     await srv.start_server()
     try:
         yield srv

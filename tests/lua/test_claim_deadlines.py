@@ -73,14 +73,16 @@ async def test_claim_deadlines_of_an_empty_partition_returns_nothing(h: Harness)
     assert await h.client.exists(ZKEY) == 0
 
 
-async def test_store_claim_deadlines_returns_the_ids_of_due_games(h: Harness) -> None:
+async def test_store_claim_deadlines_returns_due_games_with_their_due_times(h: Harness) -> None:
     g = await h.running_game(initial_time=10_000, thresholds=(5_000,))
     part = keys.partition_of(g.gid)
     assert part is not None
+    due = await h.client.zscore(keys.deadline_partition(part), g.gid)
+    assert due is not None
 
     assert await h.store.claim_deadlines(part, 100, LEASE) == []
     h.clock.offset_ms = 5_000
-    assert await h.store.claim_deadlines(part, 100, LEASE) == [g.gid]
+    assert await h.store.claim_deadlines(part, 100, LEASE) == [(g.gid, int(due))]
     assert await h.store.claim_deadlines(part, 100, LEASE) == []
 
 
