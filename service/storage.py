@@ -63,6 +63,16 @@ async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:
         "aof": {"yes": True, "no": False}.get(cfg.get("appendonly", "unknown"), "unknown"),
         "appendfsync": cfg.get("appendfsync", "unknown"),
     }
+    log.info(
+        "redis %s: maxmemory-policy %s, appendonly %s, appendfsync %s",
+        out["version"],
+        out["maxmemoryPolicy"],
+        cfg.get("appendonly", "unknown"),
+        out["appendfsync"],
+    )
+    major = str(out["version"]).split(".", 1)[0]
+    if major.isdigit() and int(major) < 7:
+        log.warning("Redis %s is older than 7.0, which this service is tested with", out["version"])
     if out["maxmemoryPolicy"] not in (*NON_EVICTING_POLICIES, "unknown"):
         log.error(
             "Redis maxmemory-policy is %s: Redis may evict games. Set maxmemory-policy noeviction.",

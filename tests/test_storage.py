@@ -39,8 +39,10 @@ async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, obj
         await client.aclose()
 
 
-def storage_records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
-    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage"]
+def storage_records(caplog: pytest.LogCaptureFixture, level: int = logging.WARNING) -> list[tuple[str, str]]:
+    return [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage" and r.levelno >= level
+    ]
 
 
 async def redis_version(url: str) -> str:
@@ -128,6 +130,15 @@ async def test_describe_a_real_server_reports_version_policy_and_persistence(
     assert storage_records(caplog) == [
         ("WARNING", "Redis AOF is off: a Redis restart loses every game since its last snapshot")
     ]
+
+
+async def test_start_up_logs_what_it_found_in_one_line(shared: str, caplog: pytest.LogCaptureFixture) -> None:
+    await described(shared, caplog)
+    version = await redis_version(shared)
+    assert storage_records(caplog, logging.INFO)[0] == (
+        "INFO",
+        f"redis {version}: maxmemory-policy noeviction, appendonly no, appendfsync everysec",
+    )
 
 
 @pytest.fixture

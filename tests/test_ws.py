@@ -9,9 +9,11 @@ probes, and the embedded (fakeredis) mode.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import keys
-from service.app import create_app
+from service.app import RUNTIME, create_app
 from service.errors import ERROR_CODES
 from service.settings import Settings
 from service.ws import NOT_IN_GAME
@@ -306,6 +308,39 @@ async def test_the_test_clock_endpoint_exists_only_in_a_test_configuration(
     finally:
         await c.close()
     assert abs(reply["data"]["serverTime"] - (sec * 1000 + usec // 1000)) < 2000
+
+
+async def raw_upgrade(server: TestServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A WebSocket handshake by hand: a peer that then never answers pings, as a phone whose
+    network vanished without a FIN looks to the server."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+async def test_heartbeat_closes_a_peer_that_stops_answering_pings(make_server: ServerFactory) -> None:
+    server = await make_server(ws_heartbeat_s=1.0)
+    hub = server.app[RUNTIME].hub
+    reader, writer = await raw_upgrade(server)
+    live = await Client.connect(str(server.make_url("/ws")))
+    try:
+        await eventually(lambda: len(hub.conns) == 2)
+        # ping at 1 s, no pong within half of it: closed well before 3 s
+        await eventually(lambda: len(hub.conns) == 1, timeout=3.0)
+        # the client that answers pings (aiohttp does it by itself) is still served
+        assert (await live.request("time", {"clientTime": 1}))["type"] == "time"
+        assert live.closed_code is None
+    finally:
+        writer.close()
+        await live.close()
 
 
 # -- envelope and frame errors -----------------------------------------------------------
