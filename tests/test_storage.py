@@ -40,9 +40,7 @@ async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, obj
 
 
 def storage_records(caplog: pytest.LogCaptureFixture, level: int = logging.WARNING) -> list[tuple[str, str]]:
-    return [
-        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage" and r.levelno >= level
-    ]
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage" and r.levelno >= level]
 
 
 async def redis_version(url: str) -> str:
