@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: How long a reply may wait for the broadcasts before it (pub/sub is at-most-once).
 ACK_WAIT_S = 1.0
+#: How long a socket closed for overflowing may take to accept its close frame before the
+#: connection is dropped outright: a peer that stopped reading will never take it.
+OVERFLOW_CLOSE_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,13 @@ class Conn:
         max_queue_bytes: int,
         binary: bool = False,
         metrics: Metrics | None = None,
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
         self.metrics = metrics
+        #: the socket's TCP transport, aborted when a closing handshake cannot get through
+        self.transport = transport
+        self._shedding: asyncio.Task[None] | None = None
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary
         self.client_id = client_id
@@ -104,10 +113,26 @@ class Conn:
             self.overflowed = True
             if self.metrics is not None:
                 self.metrics.buffer_overflows.inc()
-            asyncio.get_running_loop().create_task(self.ws.close(code=1008, message=b"Buffer overflow"))
+            self._shedding = asyncio.get_running_loop().create_task(self._shed())
             return
         self.queued_bytes += len(data)
         self._queue.put_nowait(data)
+
+    async def _shed(self) -> None:
+        """Close with 1008, or drop the connection if the peer will not even take that.
+
+        aiohttp's close() waits for the close frame to be written, behind everything queued
+        in the kernel for a peer that reads nothing, and stops the heartbeat first: without
+        the abort the socket, and its buffers, would stay forever.
+        """
+        try:
+            async with asyncio.timeout(OVERFLOW_CLOSE_GRACE_S):
+                await self.ws.close(code=1008, message=b"Buffer overflow")
+        except TimeoutError:
+            pass
+        finally:
+            if self.transport is not None:
+                self.transport.abort()
 
     def send_reply(self, state_json: str, version: int, ack: Ack) -> None:
         """A state carrying the requestId of the action it answers, then the reply's other frames."""
@@ -173,6 +198,15 @@ class Hub:
         ]
         self._sub_lock = asyncio.Lock()
         self._subscribed = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run instance work in the background: referenced until done (the loop keeps only
+        weak references), and in a fresh context, so its log lines do not carry the ids of
+        whichever socket happened to trigger it."""
+        task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -243,7 +277,7 @@ class Hub:
 
     def _on_pubsub_reconnect(self, connection: Any) -> None:
         log.warning("pub/sub connection re-established; re-reading every game served")
-        asyncio.get_running_loop().create_task(self.resync_all())
+        self._spawn(self.resync_all())
 
     async def unbind(self, conn: Conn) -> None:
         gid = conn.game_id
@@ -297,7 +331,7 @@ class Hub:
             conn.send_reply(state_json, version, ack)
         if conn.game_id is not None:
             # the broadcast was lost or is very late: make sure nothing newer was missed
-            asyncio.get_running_loop().create_task(self._repair(conn.game_id))
+            self._spawn(self._repair(conn.game_id))
 
     def _apply(self, entry: Entry, state_json: str) -> dict[str, Any]:
         """Make `state_json` the cached snapshot (the one JSON decode per commit per instance)."""
@@ -319,7 +353,7 @@ class Hub:
             return
         if entry.version and version > entry.version + 1:
             self.version_gaps += 1
-            asyncio.get_running_loop().create_task(self._repair(game_id))
+            self._spawn(self._repair(game_id))
         state = self._apply(entry, state_json)
         events = [] if events_json == "[]" else [outgoing(e["type"], e["data"]) for e in json.loads(events_json)]
         state_out = Outgoing(state_frame(state_json), {"type": "state", "data": state})

@@ -308,45 +308,44 @@ class Session:
             metrics.action_seconds.labels(msg.type).observe(time.perf_counter() - started)
 
 
-async def refuse_upgrade(request: web.Request, deps: Deps, ip: str) -> web.HTTPException | None:
-    """Why an upgrade may not proceed, checked cheapest first: a foreign Origin must not
-    spend the address's connection budget."""
-    if deps.draining:
-        return web.HTTPServiceUnavailable(text="Server is shutting down")
-    if not origin_allowed(request.headers.get("Origin"), deps.settings.allowed_origins):
-        return web.HTTPForbidden(text="Forbidden: Origin not allowed")
-    if deps.sockets.cap > 0 and deps.sockets.counts[ip] >= deps.sockets.cap:
-        deps.metrics.rate_limited.labels("sockets").inc()
-        return web.HTTPTooManyRequests(text="Too Many Requests: Too many open connections")
-    retry_ms = await deps.limiter.check(ip, deps.connection_limit)
-    if retry_ms is not None:
-        deps.metrics.rate_limited.labels("connection").inc()
-        return web.HTTPTooManyRequests(
-            text="Too Many Requests: Connection rate limit exceeded",
-            headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))},
-        )
-    return None
-
-
 async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
-    ip = client_ip(request, deps.settings.client_ip_header)
-    refusal = await refuse_upgrade(request, deps, ip)
-    if refusal is not None:
-        raise refusal
+    """Checks an upgrade cheapest first (a foreign Origin must not spend the address's
+    connection budget), then serves the socket until it closes."""
+    if deps.draining:
+        raise web.HTTPServiceUnavailable(text="Server is shutting down")
     s = deps.settings
-    # aiohttp refuses a message whose size reaches max_msg_size; the limit is the largest allowed
-    ws = web.WebSocketResponse(
-        max_msg_size=s.max_frame_bytes + 1,
-        heartbeat=s.ws_heartbeat_s,
-        compress=False,
-        protocols=(MSGPACK_SUBPROTOCOL,),
-    )
-    # counted before the first await that can switch tasks, so the cap holds under a burst
-    deps.sockets.acquire(ip)
+    if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+        raise web.HTTPForbidden(text="Forbidden: Origin not allowed")
+    ip = client_ip(request, s.client_ip_header)
+    # the slot is taken before any await, so a burst of upgrades cannot all pass the cap
+    # while each waits on the rate check
+    if not deps.sockets.acquire(ip):
+        deps.metrics.rate_limited.labels("open_sockets").inc()
+        raise web.HTTPTooManyRequests(text="Too Many Requests: Too many open connections")
     try:
+        retry_ms = await deps.limiter.check(ip, deps.connection_limit)
+        if retry_ms is not None:
+            deps.metrics.rate_limited.labels("connection").inc()
+            raise web.HTTPTooManyRequests(
+                text="Too Many Requests: Connection rate limit exceeded",
+                headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))},
+            )
+        # aiohttp refuses a message whose size reaches max_msg_size; the limit is the largest allowed
+        ws = web.WebSocketResponse(
+            max_msg_size=s.max_frame_bytes + 1,
+            heartbeat=s.ws_heartbeat_s,
+            compress=False,
+            protocols=(MSGPACK_SUBPROTOCOL,),
+        )
         await ws.prepare(request)
-        binary = ws.ws_protocol == MSGPACK_SUBPROTOCOL
-        conn = Conn(ws, deps.liveness.new_client_id(), s.max_send_queue_bytes, binary=binary, metrics=deps.metrics)
+        conn = Conn(
+            ws,
+            deps.liveness.new_client_id(),
+            s.max_send_queue_bytes,
+            binary=ws.ws_protocol == MSGPACK_SUBPROTOCOL,
+            metrics=deps.metrics,
+            transport=request.transport,
+        )
         CLIENT_ID.set(conn.client_id)
         deps.metrics.connections_created.inc()
         await run_socket(conn, Session(conn, deps, ip))

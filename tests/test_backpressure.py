@@ -1,0 +1,311 @@
+"""A client that stops reading, against a real service process: its outbound queue is
+bounded (MAX_SEND_QUEUE_BYTES), it is cut off with 1008 "Buffer overflow", and nobody else
+in its game waits for it.
+
+The slow client is a WebSocket spoken by hand over a socket with a small receive buffer
+(4 KiB), so the kernel holds little for it; the other clients are ordinary ones that read
+everything. A game of 8 players with 50-character names makes every state frame ~2 KiB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cluster import Clients, claim, clients, create_game, ok, stream_faults
+from tests.redis_proc import RedisProcess
+from tests.service_proc import ServiceProcess
+from tests.wsclient import Client
+
+pytestmark = pytest.mark.slow
+
+QUEUE_BYTES = 65_536
+#: generous on purpose: the machine has 2 noisy cores; a client stuck behind the slow one
+#: would wait for seconds (or forever), not for a few hundred milliseconds. When the machine
+#: is busier than that already at baseline, twice the worst baseline latency is allowed.
+MAX_LATENCY_S = 0.25
+#: how long the server may take to drop the slow client once it overflowed
+CUT_OFF_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    with RedisProcess() as redis:
+        svc = ServiceProcess(
+            redis.url, tmp_path_factory.mktemp("backpressure-logs"), "bp", MAX_SEND_QUEUE_BYTES=str(QUEUE_BYTES)
+        )
+        svc.start()
+        try:
+            yield svc
+        finally:
+            svc.kill()
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[Clients]:
+    async with clients() as p:
+        yield p
+
+
+# -- a WebSocket client by hand ------------------------------------------------------------
+
+
+class SlowReader:
+    """A WebSocket client on a blocking socket with a 4 KiB receive buffer; it reads only
+    when told to. Every method blocks: call them through asyncio.to_thread."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # before connect, so that the window it advertises is small from the first segment
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", port))
+        self.buf = b""
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        self.buf += chunk
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        """One masked frame, as every client frame must be."""
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def send_json(self, obj: dict[str, Any]) -> None:
+        self.send(0x1, json.dumps(obj).encode())
+
+    def frame(self) -> tuple[int, bytes]:
+        """The next server frame: (opcode, payload); server frames are never masked."""
+        b0, b1 = self._take(2)
+        n = b1 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack(">H", self._take(2))
+        elif n == 127:
+            (n,) = struct.unpack(">Q", self._take(8))
+        return b0 & 0x0F, self._take(n)
+
+    def until_close(self) -> tuple[list[dict[str, Any]], int, bytes]:
+        """Read everything up to the server's close frame: (text frames, close code, reason)."""
+        texts: list[dict[str, Any]] = []
+        while True:
+            opcode, payload = self.frame()
+            if opcode == 0x8:
+                (code,) = struct.unpack(">H", payload[:2])
+                return texts, code, payload[2:]
+            if opcode == 0x1:
+                texts.append(json.loads(payload))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# -- the scenario --------------------------------------------------------------------------
+
+
+async def scrape(svc: ServiceProcess, session: aiohttp.ClientSession) -> dict[str, float]:
+    async with session.get(svc.url + "/metrics") as resp:
+        text = await resp.text()
+    return {s.name: float(s.value) for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+
+
+async def active_connections(svc: ServiceProcess, session: aiohttp.ClientSession) -> int:
+    async with session.get(svc.url + "/health") as resp:
+        return int((await resp.json())["activeConnections"])
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+@dataclass
+class Flood:
+    game_id: str
+    watcher: Client
+    slow: SlowReader
+    baseline: list[float] = field(default_factory=list)
+    during: list[float] = field(default_factory=list)
+    overflow_after_s: float = 0.0
+    overflows: float = 0.0
+    #: sockets open on the instance once the slow client had joined, it included
+    sockets: int = 0
+    last_version: int = 0
+
+
+async def flood_until_overflow(svc: ServiceProcess, pool: Clients, session: aiohttp.ClientSession) -> Flood:
+    """An 8-seat game with long names, three players changing their life totals as fast as
+    they can and a spectator; a slow client joins and stops reading. Runs until the
+    instance counts the overflow, and 300 actions more."""
+    # sockets of an earlier test still closing would make the counts below drop by themselves
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 5
+    while await active_connections(svc, session) != 0:
+        assert loop.time() < end, "sockets of an earlier test are still open"
+        await asyncio.sleep(0.05)
+    host, p2, p3, watcher = [await pool.connect(svc.ws_url) for _ in range(4)]
+    gid, _, _ = await create_game(host, playerCount=8)
+    await claim(host, gid, 1, join=False)
+    await claim(p2, gid, 2)
+    await claim(p3, gid, 3)
+    await ok(watcher, "join", {"gameId": gid})
+    for pid in range(1, 9):
+        await ok(host, "updatePlayer", {"playerId": pid, "name": f"{pid}" * 50})
+    drivers = [(host, 1), (p2, 2), (p3, 3)]
+    life = {1: 0, 2: 0, 3: 0}
+    before = (await scrape(svc, session)).get("tapotarp_websocket_buffer_overflows_total", 0.0)
+
+    async def drive(c: Client, pid: int, samples: list[float], stop: asyncio.Event, count: int) -> None:
+        for _ in range(count):
+            if stop.is_set():
+                return
+            life[pid] += 1
+            t = time.perf_counter()
+            await ok(c, "updatePlayer", {"playerId": pid, "life": life[pid]})
+            samples.append(time.perf_counter() - t)
+
+    # baseline: the same load with nobody lagging
+    baseline: list[float] = []
+    never = asyncio.Event()
+    await asyncio.gather(*(drive(c, pid, baseline, never, 100) for c, pid in drivers))
+
+    slow = await asyncio.to_thread(SlowReader, svc.port)
+    try:
+        await asyncio.to_thread(slow.send_json, {"type": "join", "data": {"gameId": gid}, "requestId": "slow-join"})
+
+        def read_join_reply() -> None:
+            while True:
+                opcode, payload = slow.frame()
+                if opcode == 0x1 and json.loads(payload).get("requestId") == "slow-join":
+                    return
+
+        await asyncio.to_thread(read_join_reply)
+        # from here on, the slow client reads nothing
+        out = Flood(gid, watcher, slow, baseline)
+        out.sockets = await active_connections(svc, session)
+        stop = asyncio.Event()
+        t0 = time.monotonic()
+
+        async def watch() -> None:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 30
+            while loop.time() < end:
+                overflows = (await scrape(svc, session)).get("tapotarp_websocket_buffer_overflows_total", 0.0)
+                if overflows > before:
+                    out.overflow_after_s = time.monotonic() - t0
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+
+        watcher_task = asyncio.create_task(watch())
+        while not stop.is_set():
+            await asyncio.gather(*(drive(c, pid, out.during, stop, 50) for c, pid in drivers))
+        await watcher_task
+        # and 100 more actions per driver once the overflow was counted
+        await asyncio.gather(*(drive(c, pid, out.during, never, 100) for c, pid in drivers))
+        assert out.overflow_after_s > 0, "no overflow counted within 30 s of flooding"
+        out.overflows = (await scrape(svc, session))["tapotarp_websocket_buffer_overflows_total"] - before
+        out.last_version = (await ok(host, "updatePlayer", {"playerId": 1, "life": 0}))["data"]["version"]
+        return out
+    except BaseException:
+        slow.close()
+        raise
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+async def test_a_client_that_stops_reading_overflows_once_and_the_others_keep_their_latency(
+    service: ServiceProcess, pool: Clients
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        flood = await flood_until_overflow(service, pool, session)
+        try:
+            # counted once, however many frames it missed afterwards
+            assert flood.overflows == 1
+            # the other players' acknowledgements never waited for the slow client
+            base_p99, during_p99, during_max = p99(flood.baseline), p99(flood.during), max(flood.during)
+            report = (
+                f"baseline p99 {base_p99 * 1000:.1f} ms, max {max(flood.baseline) * 1000:.1f} ms; "
+                f"during the flood p99 {during_p99 * 1000:.1f} ms, "
+                f"max {during_max * 1000:.1f} ms over {len(flood.during)} actions; "
+                f"overflow after {flood.overflow_after_s:.2f} s"
+            )
+            assert during_max < max(MAX_LATENCY_S, 2 * max(flood.baseline)), report
+            assert during_p99 < max(0.05, 5 * base_p99), report
+            # and the spectator who reads saw every version, in order, up to the last
+            await flood.watcher.state_at_least(flood.last_version)
+            assert stream_faults(flood.watcher) == []
+
+            # once it reads again, the slow client finds a gapless prefix of the game, then 1008
+            texts, code, reason = await asyncio.to_thread(flood.slow.until_close)
+            assert (code, reason) == (1008, b"Buffer overflow")
+            versions = [m["data"]["version"] for m in texts if m["type"] == "state"]
+            assert versions == list(range(versions[0], versions[0] + len(versions))), versions[:3]
+            assert versions[-1] < flood.last_version
+            await asyncio.to_thread(flood.slow.send, 0x8, struct.pack(">H", 1000))
+            loop = asyncio.get_running_loop()
+            end = loop.time() + CUT_OFF_S
+            while await active_connections(service, session) != flood.sockets - 1:
+                assert loop.time() < end, "the slow socket is still open after its close handshake"
+                await asyncio.sleep(0.05)
+        finally:
+            flood.slow.close()
+
+
+async def test_a_client_that_stops_reading_is_cut_off_without_its_cooperation(
+    service: ServiceProcess, pool: Clients
+) -> None:
+    """The overflowed socket is gone within a bounded time even though its client never
+    reads: aiohttp's close() waits for the close frame to drain behind everything the
+    kernel holds for that client (and stops the heartbeat first), so the service must drop
+    the connection itself when the close cannot get through (hub.Conn._shed)."""
+    async with aiohttp.ClientSession() as session:
+        flood = await flood_until_overflow(service, pool, session)
+        try:
+            assert flood.overflows == 1
+            loop = asyncio.get_running_loop()
+            end = loop.time() + CUT_OFF_S
+            while (open_now := await active_connections(service, session)) != flood.sockets - 1:
+                assert loop.time() < end, (
+                    f"the overflowed socket is still open {CUT_OFF_S:.0f} s after its overflow was "
+                    f"counted ({open_now} sockets open, {flood.sockets - 1} expected): a client that never reads "
+                    "is never disconnected"
+                )
+                await asyncio.sleep(0.05)
+        finally:
+            flood.slow.close()

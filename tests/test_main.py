@@ -1,0 +1,333 @@
+"""`python -m service` as a real process: SIGTERM drain, start-up refusal on an evicting Redis,
+/metrics on its own port and behind a bearer token, and JSON logs.
+
+Every test starts its own service process (tests/service_proc.py) on a redis-server of this
+module or of its own, and kills whatever it started, even when it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+
+from service.ws import IDENTITY_ACTIONS, SHUTDOWN_MESSAGE
+from tests.cluster import Clients, action_id, actor_of, claim, clients, create_game, game_log, game_state, ok
+from tests.redis_proc import RedisProcess
+from tests.service_proc import ServiceProcess, free_port
+from tests.wsclient import Client
+
+pytestmark = pytest.mark.slow
+
+DRAIN_TIMEOUT_S = 5.0
+#: an action named as the game log names it: (actor, message type, requestId)
+Action = tuple[str, str, str]
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisProcess]:
+    with RedisProcess() as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def started(*procs: ServiceProcess) -> Iterator[None]:
+    """Start every process in parallel and wait until each is ready; SIGKILL them all at exit."""
+    try:
+        with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+            for fut in [pool.submit(p.start) for p in procs]:
+                fut.result()
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+
+
+async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    """GET on a fresh connection: (status, body, headers), or status 0 when nothing answers."""
+    try:
+        async with (
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True), timeout=aiohttp.ClientTimeout(total=2)
+            ) as session,
+            session.get(url, headers=headers) as resp,
+        ):
+            return resp.status, await resp.text(), dict(resp.headers)
+    except (aiohttp.ClientError, TimeoutError):
+        return 0, "", {}
+
+
+async def wait_closed(c: Client, timeout: float) -> int | None:
+    """The close code of the client's socket once the server closed it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while c.closed_code is None:
+        if loop.time() > end:
+            raise AssertionError(f"socket still open after {timeout}s; last frames: {c.messages[-3:]}")
+        await asyncio.sleep(0.01)
+    return c.closed_code
+
+
+def actor(client: Client, mtype: str) -> str:
+    """Who the service takes this action to come from (service/ws.py Session.action_id)."""
+    return client.client_id if mtype in IDENTITY_ACTIONS else actor_of(client)
+
+
+# -- SIGTERM -------------------------------------------------------------------------------
+
+
+async def test_sigterm_mid_game_refuses_new_work_warns_closes_1012_exits_0_and_loses_no_acknowledged_action(
+    redis_server: RedisProcess, r: Redis, tmp_path: Path
+) -> None:
+    svc = ServiceProcess(redis_server.url, tmp_path, "drain", DRAIN_TIMEOUT_S=str(DRAIN_TIMEOUT_S))
+    acked: list[Action] = []
+
+    async def act(c: Client, mtype: str, data: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Send one action; on a `state` reply it counts as acknowledged. None once the socket is gone."""
+        who = actor(c, mtype)
+        try:
+            rid = await c.send(mtype, data)
+            reply = await c.wait_for(lambda m: m.get("requestId") == rid and m["type"] in ("state", "error"), 5)
+        except (ConnectionError, aiohttp.ClientError, TimeoutError):
+            return None
+        assert reply["type"] == "state", f"{mtype} {data}: {reply}"
+        acked.append((who, mtype, rid))
+        state: dict[str, Any] = reply["data"]
+        return state
+
+    with started(svc):
+        assert svc.proc is not None
+        async with clients() as pool:
+            host, player, spectator, idle = [await pool.connect(svc.ws_url) for _ in range(4)]
+            gid, _, _ = await create_game(host, playerCount=2)
+            await claim(host, gid, 1, join=False)
+            await claim(player, gid, 2)
+            await ok(spectator, "join", {"gameId": gid})
+            first = await act(host, "start")
+            assert first is not None and first["status"] == "running"
+            seat = {1: host, 2: player}
+
+            async def drive(state: dict[str, Any]) -> None:
+                """The active player passes the turn, and every third action sets a life total,
+                until the server closes the sockets."""
+                i = 0
+                while True:
+                    i += 1
+                    active = state["activePlayer"]
+                    if i % 3 == 0:
+                        nxt = await act(seat[active], "updatePlayer", {"playerId": active, "life": 40 - i % 50})
+                    else:
+                        nxt = await act(seat[active], "passTurn")
+                    if nxt is None:
+                        return
+                    state = nxt
+
+            driver = asyncio.create_task(drive(first))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while len(acked) < 25:
+                assert not driver.done(), driver
+                assert loop.time() < deadline, f"only {len(acked)} actions acknowledged in 10 s"
+                await asyncio.sleep(0.005)
+
+            t0 = time.monotonic()
+            svc.proc.send_signal(signal.SIGTERM)
+            # readiness goes at once: /ready answers 503, or the listener is already closed
+            probes: list[int] = []
+            while not probes or probes[-1] == 200:
+                assert time.monotonic() - t0 < 1.0, f"/ready still answers 200 one second after SIGTERM: {probes}"
+                probes.append((await fetch(svc.url + "/ready"))[0])
+            flipped_after = time.monotonic() - t0
+            assert probes[-1] in (503, 0), probes
+            # and a new upgrade is refused: 503 from the instance, or no listener at all
+            with pytest.raises((aiohttp.WSServerHandshakeError, aiohttp.ClientConnectionError)) as refused:
+                await Client.connect(svc.ws_url)
+            if isinstance(refused.value, aiohttp.WSServerHandshakeError):
+                assert refused.value.status == 503
+
+            async def keep_probing() -> None:
+                """Readiness never comes back while the process drains."""
+                while svc.proc is not None and svc.proc.poll() is None:
+                    probes.append((await fetch(svc.url + "/ready"))[0])
+                    await asyncio.sleep(0.01)
+
+            prober = asyncio.create_task(keep_probing())
+            everyone = {"host": host, "player": player, "spectator": spectator, "idle": idle}
+            codes = {name: await wait_closed(c, DRAIN_TIMEOUT_S + 2) for name, c in everyone.items()}
+            await asyncio.wait_for(driver, 5)
+            code = await asyncio.to_thread(svc.proc.wait, DRAIN_TIMEOUT_S + 5)
+            exited_after = time.monotonic() - t0
+            await asyncio.wait_for(prober, 5)
+
+    assert codes == dict.fromkeys(everyone, 1012)
+    timeout_ms = int(DRAIN_TIMEOUT_S * 1000)
+    warning = {"type": "shutdown_warning", "data": {"message": SHUTDOWN_MESSAGE, "timeout": timeout_ms}}
+    for name, c in everyone.items():
+        kinds = [m["type"] for m in c.messages]
+        assert kinds.count("shutdown_warning") == 1, (name, kinds[-5:])
+        # (replies to actions already in flight may still follow it, until the close)
+        assert c.messages[kinds.index("shutdown_warning")] == warning, name
+    assert code == 0, svc.log_path.read_text()
+    assert flipped_after < 1.0
+    first_down = next(i for i, status in enumerate(probes) if status != 200)
+    assert set(probes[first_down:]) <= {503, 0}, probes
+    # well within DRAIN_TIMEOUT_S: every client answered the close at once
+    assert exited_after < DRAIN_TIMEOUT_S / 2, f"exited {exited_after:.2f}s after SIGTERM"
+
+    # nothing acknowledged is lost: every acknowledged action is in the game log exactly once
+    log = await game_log(r, gid)
+    state = await game_state(r, gid)
+    assert [e["v"] for e in log] == list(range(1, state["version"] + 1))
+    counts = Counter(e["a"] for e in log)
+    assert len(acked) >= 25
+    assert [a for a in acked if counts[action_id(*a)] != 1] == []
+    # what the log holds besides: the set-up, the seats the closed sockets gave up, and at
+    # most the one action in flight when the sockets closed
+    acked_ids = {action_id(*a) for a in acked}
+    others = Counter(e["t"] for e in log if e["a"] not in acked_ids)
+    in_flight = sum(n for t, n in others.items() if t in ("switch", "updatePlayer"))
+    assert in_flight <= 1, others
+    assert others - Counter({"switch": 1, "updatePlayer": 1}) == Counter({"create": 1, "claim": 2, "disconnect": 2})
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+
+async def test_an_evicting_maxmemory_policy_stops_start_up_with_code_2_unless_allowed(tmp_path: Path) -> None:
+    with RedisProcess("--maxmemory-policy", "allkeys-lru") as evicting:
+        refused = ServiceProcess(evicting.url, tmp_path, "evict")
+        allowed = ServiceProcess(evicting.url, tmp_path, "allowed", ALLOW_EVICTING_POLICY="1")
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                refusing, allowing = pool.submit(refused.start), pool.submit(allowed.start)
+                allowing.result()
+                with pytest.raises(RuntimeError, match="exited with 2"):
+                    refusing.result()
+            assert refused.proc is not None
+            assert refused.proc.returncode == 2
+            status, body, _ = await fetch(allowed.url + "/ready")
+        finally:
+            refused.kill()
+            allowed.kill()
+    # the refusing process says why, and how to start anyway, in its last line; no traceback
+    text = refused.log_path.read_text()
+    last = text.strip().splitlines()[-1]
+    assert "refusing to start" in last, text
+    assert "allkeys-lru" in last and "ALLOW_EVICTING_POLICY=1" in last, last
+    assert "Traceback" not in text, text
+    # the allowed one starts, and reports the policy
+    ready = json.loads(body)
+    assert status == 200, body
+    assert (ready["ready"], ready["draining"], ready["instanceId"]) == (True, False, "allowed")
+    assert ready["redis"]["reachable"] is True
+    assert ready["redis"]["maxmemoryPolicy"] == "allkeys-lru"
+
+
+# -- /metrics ------------------------------------------------------------------------------
+
+
+async def test_metrics_port_serves_metrics_alone_and_the_token_guards_it_on_either_port(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    token = "s3cret-metrics-token"
+    own_port = ServiceProcess(redis_server.url, tmp_path, "mport", METRICS_PORT=str(free_port()))
+    both = ServiceProcess(redis_server.url, tmp_path, "mboth", METRICS_PORT=str(free_port()), METRICS_TOKEN=token)
+    main_port = ServiceProcess(redis_server.url, tmp_path, "mtoken", METRICS_TOKEN=token)
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def metrics_url(svc: ServiceProcess) -> str:
+        port = int(svc.env.get("METRICS_PORT", "0")) or svc.port
+        return f"http://127.0.0.1:{port}/metrics"
+
+    with started(own_port, both, main_port):
+        # METRICS_PORT: served there, open without a token, and nowhere on the main port
+        status, text, headers = await fetch(metrics_url(own_port))
+        assert status == 200
+        assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        names = {f.name for f in text_string_to_metric_families(text)}
+        assert {"tapotarp_websocket_connections_total", "tapotarp_websocket_messages_received"} <= names
+        assert (await fetch(own_port.url + "/metrics"))[0] == 404
+        assert (await fetch(own_port.url + "/health"))[0] == 200
+        # the metrics port serves /metrics and nothing else
+        assert (await fetch(metrics_url(own_port).replace("/metrics", "/health")))[0] == 404
+
+        # METRICS_TOKEN, on the metrics port and on the main port alike
+        for svc in (both, main_port):
+            status, _, headers = await fetch(metrics_url(svc))
+            assert (status, headers.get("WWW-Authenticate")) == (401, "Bearer"), svc.name
+            assert (await fetch(metrics_url(svc), {"Authorization": "Bearer wrong"}))[0] == 401, svc.name
+            assert (await fetch(metrics_url(svc), {"Authorization": token}))[0] == 401, svc.name
+            status, text, _ = await fetch(metrics_url(svc), bearer)
+            assert status == 200, svc.name
+            assert "tapotarp_ready 1.0" in text.splitlines(), svc.name
+        assert (await fetch(both.url + "/metrics", bearer))[0] == 404
+
+
+# -- logs ----------------------------------------------------------------------------------
+
+
+async def test_json_logs_are_one_object_per_line_name_the_client_and_never_contain_a_token(tmp_path: Path) -> None:
+    with RedisProcess() as redis:
+        # a shared message limit, so that every frame consults Redis (and logs when it cannot)
+        svc = ServiceProcess(
+            redis.url, tmp_path, "jsonlog", LOG_FORMAT="json", LOG_LEVEL="DEBUG", RATE_LIMIT_MESSAGES_PER_S="1000"
+        )
+        with started(svc):
+            pool: Clients
+            async with clients() as pool:
+                host, player, back = [await pool.connect(svc.ws_url) for _ in range(3)]
+                gid, host_token, _ = await create_game(host, playerCount=2)
+                tokens = [host_token, await claim(host, gid, 1, join=False), await claim(player, gid, 2)]
+                await ok(host, "start")
+                # tokens also travel from client to server: a reconnect with both, one with a bad token
+                rid = await back.send("reconnect", {"gameId": gid, "playerId": 1, "token": tokens[1]})
+                assert (await back.reply(rid))["type"] == "reconnected"
+                bad = await back.request("reconnect", {"gameId": gid, "hostToken": tokens[2]})
+                assert bad["data"] == {"message": "Invalid host token"}
+
+                # Redis goes away: the next frame's rate check fails open and logs it
+                redis.stop()
+                before = len(svc.log_path.read_text().splitlines())
+                answer = await player.request("time", {"clientTime": 1})
+                assert answer["type"] == "time"
+                loop = asyncio.get_running_loop()
+                end = loop.time() + 5
+                while True:
+                    later = [json.loads(x) for x in svc.log_path.read_text().splitlines()[before:]]
+                    mine = [m for m in later if m.get("clientId") == player.client_id]
+                    if mine:
+                        break
+                    assert loop.time() < end, f"no log line names {player.client_id}: {later}"
+                    await asyncio.sleep(0.02)
+                redis.start()
+            assert svc.terminate() == 0
+
+    lines = svc.log_path.read_text().splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON log line: {line!r}")
+    assert all(isinstance(m, dict) and m.get("instance") == "jsonlog" for m in records), records
+    limiter = [m for m in mine if m["logger"] == "service.limits"]
+    assert [m["level"] for m in limiter] == ["warning"], mine
+    assert "letting traffic through" in limiter[0]["msg"]
+    # client ids in the log are ids of our sockets, never anything else
+    ids = {m["clientId"] for m in records if "clientId" in m}
+    assert ids <= {host.client_id, player.client_id, back.client_id}, ids
+    text = "\n".join(lines)
+    leaked = [i for i, t in enumerate(tokens) if t in text]
+    assert leaked == [], f"tokens {leaked} (0 = host token) appear in the log"
