@@ -21,6 +21,7 @@ from service import hub as hub_module
 from service import keys
 from service.game import GameClock, GameSettings, GameStore, new_action_id
 from service.hub import Ack, Conn, Hub
+from service.logs import CLIENT_ID
 from service.protocol import frame, state_frame
 from service.scripts import Scripts
 from service.settings import Settings
@@ -215,6 +216,54 @@ async def test_a_conn_over_its_byte_limit_closes_with_1008_and_drops_later_frame
     await settle()
     assert ws.frames == ["0123456789", "aaaa", "bbbb", "cc"]
     assert ws.close_codes == [1008]
+
+
+class StuckClose(FakeSocket):
+    """A socket whose close handshake never completes: the peer reads nothing."""
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        self.close_codes.append(code)
+        await asyncio.Event().wait()
+        return True
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.aborted = 0
+
+    def abort(self) -> None:
+        self.aborted += 1
+
+
+@pytest.mark.parametrize("close_completes", [True, False])
+async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_through(
+    monkeypatch: pytest.MonkeyPatch, close_completes: bool
+) -> None:
+    monkeypatch.setattr(hub_module, "OVERFLOW_CLOSE_GRACE_S", 0.1)
+    ws = FakeSocket() if close_completes else StuckClose()
+    transport = RecordingTransport()
+    conn = Conn(cast(web.WebSocketResponse, ws), "client_x", 4, transport=cast(asyncio.Transport, transport))
+    try:
+        conn.send("12345")
+        assert conn.overflowed
+        await eventually(lambda: transport.aborted == 1, timeout=2.0)
+        assert ws.close_codes == [1008]
+    finally:
+        await conn.close_writer()
+
+
+async def test_background_work_does_not_inherit_the_context_of_the_socket_that_started_it(hub: Hub) -> None:
+    seen: list[str | None] = []
+
+    async def work() -> None:
+        seen.append(CLIENT_ID.get())
+
+    token = CLIENT_ID.set("client_who_triggered_it")
+    try:
+        hub._spawn(work())
+    finally:
+        CLIENT_ID.reset(token)
+    await eventually(lambda: seen == [None])
 
 
 async def test_a_conn_sends_nothing_once_its_socket_is_closed(make_conn: MakeConn) -> None:
