@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint typecheck redis-server clean
+.PHONY: install run test lint typecheck redis-server chromium clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -30,7 +30,14 @@ redis-server:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
-test: install redis-server lint typecheck
+# Browser tests drive Debian's Chromium through Playwright (no browser download is possible).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing it with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: install redis-server chromium lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:
