@@ -30,6 +30,26 @@ from service.storage import NON_EVICTING_POLICIES, connect, describe_redis
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: the web app's types, whatever the host's mime table says (slim images may have none, and
+#: a module script needs a JavaScript type under nosniff)
+STATIC_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+async def static_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The page's modules are named by path, not by content hash: a browser must check each
+    against its ETag (a 304 when unchanged), or a fresh page could run last deploy's code."""
+    if not request.path.startswith("/static/") or response.status >= 400:
+        return
+    response.headers["Cache-Control"] = "no-cache"
+    kind = STATIC_TYPES.get(Path(request.path).suffix)
+    if kind is not None and response.status == 200:
+        response.headers["Content-Type"] = kind
 
 
 @dataclass
@@ -267,6 +287,7 @@ def create_app(settings: Settings, metrics: Metrics | None = None) -> web.Applic
         app.router.add_get("/metrics", metrics_handler(app[METRICS], settings.metrics_token))
     if settings.test_clock:
         app.router.add_post("/_test/clock", handle_test_clock)
-    app.router.add_static("/static/", STATIC_DIR, append_version=False)
+    app.router.add_static("/static/", STATIC_DIR)
+    app.on_response_prepare.append(static_headers)
     app.router.add_get("/{tail:.*}", handle_root)
     return app

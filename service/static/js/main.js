@@ -1,0 +1,660 @@
+// The app: wires the connection, the screens and the stored tokens together.
+//
+// The server is the only source of truth. This file keeps the newest state it has seen (by
+// `version`), knows which game the user wants to be in, and after every (re)connection
+// takes back whatever this browser holds in that game (seat, host rights) or at least
+// re-joins it as a spectator, without the user doing anything.
+
+import { Sounds } from './audio.js';
+import { Board, seatOf } from './board.js';
+import { ServerClock, remainingAt, speakDuration } from './clock.js';
+import { Dialogs } from './dialogs.js';
+import { byId, h, hydrateIcons, showError } from './dom.js';
+import { Home, isCode, normaliseCode } from './home.js';
+import { installShortcuts } from './keyboard.js';
+import { changes, statusLine } from './narrate.js';
+import { Connection, NoAnswerError, ServerError } from './net.js';
+import * as store from './store.js';
+
+const NOT_IN_GAME = 'Not in a game: send create, join or reconnect first';
+// reconnect errors that mean "this seat token is no good": forget it and carry on without
+const SEAT_REJECTED = new Set(['Invalid token', 'Token expired', 'Player not found', 'No reconnection token for this player', 'Invalid player ID']);
+const TRANSIENT = new Set(['Game storage is unavailable, please try again', 'Internal server error']);
+const TIME_PROBES_ON_CONNECT = 5;
+const TIME_PROBE_EVERY_MS = 20_000;
+// a tick further than this from our own computation means our time offset went wrong
+const TICK_TOLERANCE_MS = 1_000;
+const ERROR_VISIBLE_MS = 10_000;
+
+hydrateIcons();
+
+const app = {
+  clientId: null,
+  gameId: null,
+  state: null,
+  version: 0,
+  screen: 'home',
+  // where to report a failed join until the first state of the game arrives
+  entryError: null,
+  // whether showing the game adds a history entry (Back then returns home)
+  pushUrl: false,
+  resumeSeq: 0,
+  busy: new Set(),
+  wasConnected: false,
+};
+
+const clock = new ServerClock();
+const sounds = new Sounds(store.isMuted());
+let pointerInteraction = false;
+const dialogs = new Dialogs(() => pointerInteraction);
+const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
+  frame: onFrame,
+  status: onConnectionStatus,
+});
+
+const home = new Home({
+  create: createGame,
+  join: (code, errorNode) => enterGame(code, errorNode),
+  forget: (code) => {
+    store.forgetGame(code);
+    home.renderRecent();
+  },
+});
+
+const board = new Board(byId('board'), {
+  tap: (pid, action, err) => {
+    if (action === 'claim') act('claim', { playerId: pid }, err);
+    else if (action === 'pass') passTurn();
+    else act('switch', { playerId: pid }, err);
+  },
+  claim: (pid, err) => act('claim', { playerId: pid }, err),
+  release: async (pid, err) => {
+    const gid = app.gameId;
+    // while waiting the server clears the seat's token: ours is worthless from now on
+    if ((await act('unclaim', {}, err)) !== null) store.dropSeat(gid);
+  },
+  rename: async (pid, name, err) => {
+    if ((await act('updatePlayer', { playerId: pid, name }, err)) === null) renderGame(null);
+  },
+  update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
+  hostMenu: (pid, err) => {
+    const st = app.state;
+    const p = playerById(pid);
+    if (!st || !p) return;
+    dialogs.playerMenu(p, st.settings, st.status === 'finished', {
+      penalty: () => addPenalty(pid, err),
+      time: () => editTime(pid),
+      eliminate: () =>
+        dialogs.ask(
+          { title: `Eliminate ${p.name}?`, message: 'Their clock stops for good; the last player standing wins.', confirmLabel: 'Eliminate' },
+          () => act('eliminate', { playerId: pid }, err),
+        ),
+    });
+  },
+});
+
+// -- helpers ------------------------------------------------------------------------------
+
+function playerById(pid) {
+  return app.state?.players.find((p) => p.id === pid);
+}
+
+function identity() {
+  const st = app.state;
+  const clientId = app.clientId;
+  const mine = st?.players.find((p) => seatOf(p, clientId) === 'mine');
+  return { clientId, isHost: st !== null && clientId !== null && st.ownerId === clientId, seat: mine ? mine.id : null };
+}
+
+const errorTimers = new WeakMap();
+
+/** An error shown where it happened, fading after a while so it does not outlive its cause. */
+function flashError(node, message) {
+  showError(node, message);
+  clearTimeout(errorTimers.get(node));
+  if (message !== '') errorTimers.set(node, setTimeout(() => showError(node, ''), ERROR_VISIBLE_MS));
+}
+
+let announceTimer = 0;
+
+/** The aria-live region: turn changes, warnings, timeouts, the winner. */
+function announce(text) {
+  const region = byId('announcer');
+  region.textContent = '';
+  clearTimeout(announceTimer);
+  // emptied first so the same sentence twice is still read out twice
+  announceTimer = setTimeout(() => (region.textContent = text), 30);
+}
+
+function show(screen) {
+  if (app.screen !== screen) window.scrollTo(0, 0);
+  app.screen = screen;
+  byId('home').hidden = screen !== 'home';
+  byId('game').hidden = screen !== 'game';
+  document.body.dataset.screen = screen;
+  document.title = screen === 'game' && app.gameId ? `${app.gameId} · Tap or Tarp` : 'Tap or Tarp';
+}
+
+function setUrl(gameId, push) {
+  const url = gameId ? `/?game=${gameId}` : '/';
+  if (location.pathname + location.search === url) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+/**
+ * Sends a game action; its error (if any) is shown in `errorNode`. Resolves with the reply,
+ * or null when it failed (never rejects: callers only decide what to do on success).
+ */
+async function act(type, data = {}, errorNode = byId('game-error'), busyKey = null) {
+  flashError(errorNode, '');
+  if (busyKey !== null) {
+    app.busy.add(busyKey);
+    renderControls();
+  }
+  try {
+    return await conn.request(type, data);
+  } catch (err) {
+    if (err instanceof ServerError && err.message === 'Game not found' && app.gameId) {
+      store.forgetGame(app.gameId);
+      exitToHome(`Game ${app.gameId} no longer exists.`);
+    } else if (err instanceof ServerError && err.message === NOT_IN_GAME && app.gameId) {
+      resume();
+      flashError(errorNode, 'Rejoining the game… please try again.');
+    } else {
+      flashError(errorNode, err.message);
+    }
+    return null;
+  } finally {
+    if (busyKey !== null) {
+      app.busy.delete(busyKey);
+      renderControls();
+    }
+  }
+}
+
+// -- connection ---------------------------------------------------------------------------
+
+function onConnectionStatus(status) {
+  const node = byId('conn');
+  node.dataset.state = status;
+  byId('conn-text').textContent = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline' }[status];
+  if (status === 'connected') {
+    if (app.wasConnected && app.gameId) announce('Reconnected.');
+    app.wasConnected = true;
+  } else if (app.wasConnected && app.gameId) {
+    announce(status === 'offline' ? 'You are offline.' : 'Connection lost. Reconnecting.');
+  }
+  renderControls();
+}
+
+let probing = false;
+
+/** Measures the server clock's offset; a probe left unanswered means the socket is dead. */
+async function syncTime(count) {
+  if (probing) return;
+  probing = true;
+  try {
+    for (let i = 0; i < count && conn.connected; i++) {
+      const t0 = Date.now();
+      const reply = await conn.request('time', { clientTime: t0 }, 5_000);
+      clock.addSample(t0, Number(reply.data.serverTime), Date.now());
+    }
+  } catch (err) {
+    if (err instanceof NoAnswerError) conn.drop();
+  } finally {
+    probing = false;
+  }
+}
+
+/** After every (re)connection: take back this browser's seat and host rights, or join. */
+async function resume() {
+  const gid = app.gameId;
+  if (gid === null || !conn.connected) return;
+  const seq = ++app.resumeSeq;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const saved = store.getGame(gid);
+    const data = { gameId: gid };
+    if (saved?.seat) Object.assign(data, { playerId: saved.seat.playerId, token: saved.seat.token });
+    if (saved?.hostToken) data.hostToken = saved.hostToken;
+    const type = data.token || data.hostToken ? 'reconnect' : 'join';
+    try {
+      await conn.request(type, data);
+      byId('banner').hidden = true;
+      return;
+    } catch (err) {
+      if (seq !== app.resumeSeq || app.gameId !== gid || !(err instanceof ServerError)) return;
+      const message = err.message;
+      if (message === 'Game not found' || message === 'Invalid game code') {
+        store.forgetGame(gid);
+        exitToHome(`Game ${gid} was not found. It may have ended or expired.`);
+        return;
+      }
+      if (TRANSIENT.has(message)) {
+        flashError(byId('game-error'), `${message}. Retrying…`);
+        setTimeout(() => seq === app.resumeSeq && resume(), 2_000);
+        return;
+      }
+      if (type === 'join') {
+        flashError(app.entryError ?? byId('game-error'), message);
+        return;
+      }
+      if (message === 'Invalid host token' || (SEAT_REJECTED.has(message) && !data.token)) {
+        store.dropHostToken(gid);
+        flashError(byId('game-error'), `Host rights could not be restored (${message}).`);
+      } else if (SEAT_REJECTED.has(message)) {
+        store.dropSeat(gid);
+        flashError(byId('game-error'), `Your seat could not be restored (${message}).`);
+      } else {
+        flashError(byId('game-error'), message);
+        return;
+      }
+    }
+  }
+}
+
+// -- frames -------------------------------------------------------------------------------
+
+function onFrame(msg) {
+  const d = msg.data;
+  switch (msg.type) {
+    case 'clientId':
+      app.clientId = typeof d.clientId === 'string' ? d.clientId : null;
+      clock.markStale();
+      syncTime(TIME_PROBES_ON_CONNECT);
+      resume();
+      break;
+    case 'created':
+      if (isCode(d.gameId)) {
+        store.saveHostToken(d.gameId, d.hostToken);
+        app.entryError = byId('create-error');
+        beginGame(d.gameId, { push: true, reveal: false });
+      }
+      break;
+    case 'claimed':
+    case 'reconnected':
+      if (isCode(d.gameId) && Number.isInteger(d.playerId)) store.saveSeat(d.gameId, d.playerId, d.token);
+      break;
+    case 'state':
+      onState(d);
+      break;
+    case 'tick':
+      onTick(d);
+      break;
+    case 'warning':
+      onWarning(d);
+      break;
+    case 'timeout':
+      onTimeout(d);
+      break;
+    case 'shutdown_warning':
+      byId('banner-text').textContent = 'The server is restarting. You will be reconnected automatically.';
+      byId('banner').hidden = false;
+      break;
+    case 'error':
+      // errors answering a request are shown by whoever made it
+      if (typeof msg.requestId !== 'string') {
+        if (app.screen === 'game') flashError(byId('game-error'), String(d.message ?? 'Error'));
+        else home.notice(String(d.message ?? 'Error'));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function isState(st) {
+  return st && typeof st.id === 'string' && Array.isArray(st.players) && Number.isFinite(st.version) && Number.isFinite(st.serverTime);
+}
+
+function onState(st) {
+  if (!isState(st) || st.id !== app.gameId) return;
+  // broadcasts and replies can cross: an older state never replaces a newer one
+  if (app.state !== null && st.version < app.version) return;
+  const prev = app.state;
+  app.state = st;
+  app.version = st.version;
+  if (prev === null) {
+    app.entryError = null;
+    store.touchGame(st.id);
+    setUrl(st.id, app.pushUrl);
+    show('game');
+  }
+  renderGame(prev);
+}
+
+let lastResync = 0;
+
+function onTick(d) {
+  const st = app.state;
+  if (!st || st.status !== 'running' || !d.times) return;
+  const p = st.players.find((q) => q.id === st.activePlayer);
+  const told = p ? Number(d.times[String(p.id)]) : NaN;
+  if (!p || !Number.isFinite(told)) return;
+  // ticks are only a sanity check: the state and the measured offset drive the display
+  const ours = remainingAt(st, p, clock.now());
+  if (Math.abs(ours - told) > TICK_TOLERANCE_MS && Date.now() - lastResync > 10_000) {
+    lastResync = Date.now();
+    clock.markStale();
+    syncTime(3);
+  }
+}
+
+function showNotice(kind, text) {
+  const node = byId('notice');
+  node.dataset.kind = kind;
+  byId('notice-text').textContent = text;
+  node.hidden = false;
+}
+
+function onWarning(d) {
+  const p = playerById(d.playerId);
+  if (!p || !Number.isFinite(d.threshold)) return;
+  const text = `${p.name}: ${speakDuration(d.threshold)} left`;
+  showNotice('warning', text);
+  announce(text);
+  sounds.warning(d.threshold);
+  if (seatOf(p, app.clientId) === 'mine') sounds.vibrate([200, 100, 200]);
+}
+
+function onTimeout(d) {
+  const p = playerById(d.playerId);
+  if (!p) return;
+  const text = `${p.name} ran out of time`;
+  showNotice('timeout', text);
+  announce(`${text}. The clock is paused.`);
+  sounds.timeout();
+  if (seatOf(p, app.clientId) === 'mine') sounds.vibrate([500, 200, 500, 200, 800]);
+}
+
+// -- screens ------------------------------------------------------------------------------
+
+/**
+ * Switches to `gameId`: its next state is rendered. `reveal` shows the game screen at once
+ * (a link or a reload: there is nothing else to show); a join from the home form keeps the
+ * form in view until the game answers, so a mistyped code fails where it was typed.
+ */
+function beginGame(gameId, { push, reveal }) {
+  if (app.gameId !== gameId) {
+    app.state = null;
+    app.version = 0;
+    board.reset();
+  }
+  app.gameId = gameId;
+  app.pushUrl = push;
+  dialogs.closeAll();
+  byId('game-code').textContent = gameId;
+  byId('share-link').value = `${location.origin}/?game=${gameId}`;
+  byId('copy-status').textContent = '';
+  byId('notice').hidden = true;
+  flashError(byId('game-error'), '');
+  byId('status-text').textContent = `Joining game ${gameId}…`;
+  byId('status-hint').textContent = '';
+  if (reveal) {
+    setUrl(gameId, push);
+    show('game');
+  }
+}
+
+function enterGame(code, errorNode = null, { push = true, reveal = false } = {}) {
+  if (app.gameId === code && app.state !== null) {
+    show('game');
+    return;
+  }
+  if (!conn.connected && errorNode) {
+    // the next connection resumes this game by itself
+    flashError(errorNode, 'Not connected yet. Joining as soon as the connection is back…');
+  }
+  app.entryError = errorNode;
+  beginGame(code, { push, reveal });
+  resume();
+}
+
+function exitToHome(message = '') {
+  app.gameId = null;
+  app.state = null;
+  app.version = 0;
+  app.resumeSeq += 1;
+  board.reset();
+  dialogs.closeAll();
+  byId('banner').hidden = true;
+  setUrl(null, false);
+  show('home');
+  home.renderRecent();
+  if (app.entryError && message) flashError(app.entryError, message);
+  else home.notice(message);
+  app.entryError = null;
+}
+
+function leaveGame() {
+  const st = app.state;
+  const gid = app.gameId;
+  if (gid === null) return;
+  // an explicit leave while waiting gives the seat up for others (the server clears its
+  // token); once the game runs the seat is kept, so the token stays for a later rejoin
+  if (st && st.status === 'waiting' && identity().seat !== null) store.dropSeat(gid);
+  if (conn.connected) conn.request('leave').catch(() => {});
+  exitToHome();
+}
+
+async function createGame(settings, errorNode, button) {
+  if (!conn.connected) {
+    flashError(errorNode, 'Not connected to the server yet. Please try again in a moment.');
+    return;
+  }
+  button.disabled = true;
+  try {
+    // the `created` frame stores the host token and opens the game
+    await conn.request('create', { settings });
+  } catch (err) {
+    flashError(errorNode, err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// -- game rendering -----------------------------------------------------------------------
+
+function renderGame(prev) {
+  const st = app.state;
+  if (st === null) return;
+  const me = identity();
+  board.render(st, me);
+  renderControls();
+  renderStatus(st, me);
+  byId('invite').hidden = st.status !== 'waiting';
+  if (prev !== null) announceChanges(prev, st, me);
+}
+
+function renderStatus(st, me) {
+  const line = statusLine(st, me);
+  byId('status-text').textContent = line.text;
+  // the keyboard part only where a keyboard is likely (see .key-hint in the CSS)
+  byId('status-hint').replaceChildren(line.hint, ...(line.keyHint ? [h('span', { class: 'key-hint', text: line.keyHint })] : []));
+  byId('game').dataset.status = st.status;
+}
+
+function renderControls() {
+  const st = app.state;
+  const me = identity();
+  const connected = conn.connected;
+  const status = st?.status;
+  const seated = me.isHost || me.seat !== null;
+  const start = byId('btn-start');
+  start.hidden = status !== 'waiting';
+  start.disabled = !connected || !seated || app.busy.has('start');
+  const pause = byId('btn-pause');
+  pause.hidden = status !== 'running' && status !== 'paused';
+  pause.disabled = !connected || !seated || app.busy.has('pause');
+  byId('btn-pause-label').textContent = status === 'paused' ? 'Resume' : 'Pause';
+  pause.dataset.mode = status === 'paused' ? 'resume' : 'pause';
+  const pass = byId('btn-pass');
+  pass.hidden = status !== 'running' && status !== 'paused';
+  pass.disabled = !connected || !canPass() || app.busy.has('pass');
+  byId('host-controls').hidden = !me.isHost;
+  byId('btn-reset').disabled = !connected || app.busy.has('reset');
+}
+
+function canPass() {
+  const st = app.state;
+  if (!st || (st.status !== 'running' && st.status !== 'paused')) return false;
+  const me = identity();
+  return me.isHost || (me.seat !== null && me.seat === st.activePlayer);
+}
+
+function announceChanges(prev, st, me) {
+  const { sentences, sounds: tones } = changes(prev, st, me);
+  if (sentences.length > 0) announce(sentences.join(' '));
+  for (const tone of tones) sounds[tone]();
+  if (prev.status !== 'running' && st.status === 'running') byId('notice').hidden = true;
+}
+
+// -- controls -----------------------------------------------------------------------------
+
+function addPenalty(pid, err) {
+  const st = app.state;
+  const p = playerById(pid);
+  if (!st || !p) return;
+  if (st.settings.penaltyType === 'game_loss') {
+    dialogs.ask(
+      { title: 'Penalty: game loss', message: `In this game a penalty eliminates ${p.name}.`, confirmLabel: 'Add penalty' },
+      () => act('addPenalty', { playerId: pid }, err),
+    );
+  } else {
+    act('addPenalty', { playerId: pid }, err);
+  }
+}
+
+function editTime(pid) {
+  const p = playerById(pid);
+  if (!p || !app.state) return;
+  dialogs.editTime(p, remainingAt(app.state, p, clock.now()), async (ms, dialogError) => (await act('updatePlayer', { playerId: pid, time: ms }, dialogError)) !== null);
+}
+
+function passTurn() {
+  if (!canPass()) {
+    flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
+    return;
+  }
+  if (!app.busy.has('pass')) act('passTurn', {}, byId('game-error'), 'pass');
+}
+
+function togglePause() {
+  const status = app.state?.status;
+  if ((status === 'running' || status === 'paused') && !app.busy.has('pause')) act('pause', {}, byId('game-error'), 'pause');
+}
+
+function setMuted(muted) {
+  sounds.setMuted(muted);
+  store.setMuted(muted);
+  const button = byId('mute');
+  button.setAttribute('aria-pressed', muted ? 'true' : 'false');
+  button.dataset.muted = muted ? 'true' : 'false';
+}
+
+async function copyLink() {
+  const input = byId('share-link');
+  const status = byId('copy-status');
+  let copied = false;
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(input.value);
+      copied = true;
+    } catch {
+      copied = false;
+    }
+  }
+  if (!copied) {
+    // plain http on a LAN has no Clipboard API: the old way still works there
+    input.focus();
+    input.select();
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
+  }
+  status.textContent = copied ? 'Link copied.' : 'Select the link above and copy it.';
+}
+
+byId('btn-start').addEventListener('click', () => act('start', {}, byId('game-error'), 'start'));
+byId('btn-pause').addEventListener('click', togglePause);
+byId('btn-pass').addEventListener('click', passTurn);
+byId('btn-leave').addEventListener('click', leaveGame);
+byId('btn-copy').addEventListener('click', copyLink);
+byId('btn-notice-close').addEventListener('click', () => (byId('notice').hidden = true));
+byId('btn-reset').addEventListener('click', () =>
+  dialogs.ask(
+    { title: 'Reset the game?', message: 'Clocks, life, counters, penalties and eliminations go back to the start. Names and seats stay.', confirmLabel: 'Reset' },
+    () => act('reset', {}, byId('game-error'), 'reset'),
+  ),
+);
+byId('btn-settings').addEventListener('click', () => {
+  if (app.state) dialogs.editSettings(app.state.settings, async (update, err) => (await act('updateSettings', update, err)) !== null);
+});
+byId('mute').addEventListener('click', () => setMuted(!sounds.muted));
+
+installShortcuts({
+  passTurn: () => {
+    if (app.screen !== 'game' || !app.state) return false;
+    passTurn();
+    return true;
+  },
+  switchTo: (n) => {
+    const st = app.state;
+    if (app.screen !== 'game' || !st || n > st.players.length || st.status === 'finished') return false;
+    act('switch', { playerId: n });
+    return true;
+  },
+  togglePause: () => {
+    if (app.screen !== 'game' || !app.state) return false;
+    togglePause();
+    return true;
+  },
+  toggleMute: () => {
+    setMuted(!sounds.muted);
+    return true;
+  },
+});
+
+// Audio may only start from a gesture; every tap or key press (re)unlocks it, which also
+// recovers a context the OS suspended (a phone call on iOS).
+for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, () => sounds.unlock(), { capture: true });
+document.addEventListener('click', (e) => (pointerInteraction = e.detail > 0), { capture: true });
+document.addEventListener('keydown', () => (pointerInteraction = false), { capture: true });
+// A button clicked with a pointer must not keep focus, or the next Space press would click
+// it again instead of passing the turn. Keyboard activation (detail 0) keeps focus.
+document.addEventListener('click', (e) => {
+  const button = e.detail > 0 && e.target instanceof Element ? e.target.closest('button') : null;
+  if (button && !button.closest('dialog')) button.blur();
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible') return;
+  conn.reconnectNow();
+  syncTime(2);
+});
+window.addEventListener('popstate', () => {
+  const code = normaliseCode(new URLSearchParams(location.search).get('game'));
+  if (!code && app.gameId) leaveGame();
+  else if (isCode(code) && code !== app.gameId) enterGame(code, null, { push: false, reveal: true });
+});
+setInterval(() => syncTime(2), TIME_PROBE_EVERY_MS);
+
+function frame() {
+  if (app.screen === 'game') board.frame(clock.now());
+  requestAnimationFrame(frame);
+}
+
+setMuted(sounds.muted);
+home.renderRecent();
+const initial = normaliseCode(new URLSearchParams(location.search).get('game'));
+if (isCode(initial)) {
+  enterGame(initial, byId('join-error'), { push: false, reveal: true });
+} else {
+  if (initial) home.notice('That link does not contain a valid game code.');
+  setUrl(null, false);
+  show('home');
+}
+renderControls();
+conn.start();
+requestAnimationFrame(frame);

@@ -1,0 +1,158 @@
+"""A page object for the web client: what a person does with it, and what a test reads back.
+
+It also records every WebSocket frame the page sends and receives, so a test can check what
+reached the wire (or that nothing did).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Locator, Page, WebSocket, expect
+
+
+class App:
+    def __init__(self, context: BrowserContext, base_url: str) -> None:
+        self.context = context
+        self.base_url = base_url.rstrip("/")
+        # what these tests wait for takes milliseconds: fail fast instead of after 30 s
+        context.set_default_timeout(5_000)
+        self.page: Page = context.new_page()
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.page.on("websocket", self._on_websocket)
+        self.page.on("pageerror", self._on_page_error)
+        self.page.on("console", self._on_console)
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _on_websocket(self, ws: WebSocket) -> None:
+        ws.on("framesent", lambda payload: self._record(self.sent, payload))
+        ws.on("framereceived", lambda payload: self._record(self.received, payload))
+
+    @staticmethod
+    def _record(into: list[dict[str, Any]], payload: str | bytes) -> None:
+        try:
+            frame = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(frame, dict):
+            into.append(frame)
+
+    def _on_page_error(self, error: Error) -> None:
+        self.page_errors.append(f"{error.name}: {error.message}")
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def csp_violations(self) -> list[str]:
+        found = self.page.evaluate("window.__cspViolations ?? []")
+        return [str(v) for v in found]
+
+    def sent_types(self) -> list[str]:
+        return [str(f.get("type")) for f in self.sent]
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def open(self, path: str = "/", connected: bool = True) -> App:
+        self.page.goto(self.base_url + path)
+        if connected:
+            self.expect_connection("connected")
+        return self
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.expect_connection("connected")
+
+    def expect_connection(self, state: str, timeout: float = 5_000) -> None:
+        expect(self.page.locator("#conn")).to_have_attribute("data-state", state, timeout=timeout)
+
+    # -- home ---------------------------------------------------------------------------------
+
+    def fill_create_form(
+        self,
+        players: int | str = 2,
+        time_each: str = "10",
+        thresholds: str | None = None,
+        penalty: str | None = None,
+        deduction: str | None = None,
+    ) -> None:
+        self.page.fill("#f-players", str(players))
+        self.page.fill("#f-time", time_each)
+        if thresholds is not None:
+            self.page.fill("#f-thresholds", thresholds)
+        if penalty is not None:
+            self.page.select_option("#f-penalty", penalty)
+        if deduction is not None:
+            self.page.fill("#f-deduction", deduction)
+
+    def create_game(self, players: int = 2, time_each: str = "10", **form: str) -> str:
+        """Creates a game from the home form and returns its code once the board shows."""
+        self.fill_create_form(players, time_each, **form)
+        self.page.click("#create-submit")
+        expect(self.page.locator("#game")).to_be_visible()
+        expect(self.cards()).to_have_count(players)
+        code = self.page.inner_text("#game-code")
+        assert len(code) == 6, code
+        return code
+
+    def join_by_code(self, code: str) -> None:
+        self.page.fill("#f-code", code)
+        self.page.click("#join-form button[type=submit]")
+
+    # -- game ---------------------------------------------------------------------------------
+
+    def share_link(self) -> str:
+        return self.page.input_value("#share-link")
+
+    def cards(self) -> Locator:
+        return self.page.locator("#board .card")
+
+    def card(self, player: int) -> Locator:
+        return self.page.locator(f'#board .card[data-player="{player}"]')
+
+    def clock(self, player: int) -> Locator:
+        return self.card(player).locator(".clock")
+
+    def claim(self, player: int) -> None:
+        self.card(player).locator(".claim-btn").click()
+        expect(self.card(player)).to_have_attribute("data-seat", "mine")
+
+    def start(self) -> None:
+        self.page.click("#btn-start")
+        expect(self.page.locator("#game")).to_have_attribute("data-status", "running")
+
+    def clock_ms(self, player: int) -> int:
+        return int(self.clock(player).get_attribute("data-ms") or "-1")
+
+    def sample_clock(self, player: int) -> tuple[float, int]:
+        """(wall time in ms, rendered clock in ms) read together inside the page, after the
+        next frame so the value is fresh."""
+        out = self.page.evaluate(
+            """(pid) => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => {
+                 const el = document.querySelector(`#board .card[data-player="${pid}"] .clock`);
+                 resolve([Date.now(), Number(el.dataset.ms)]);
+               })))""",
+            player,
+        )
+        return float(out[0]), int(out[1])
+
+    def tones_played(self) -> int:
+        return int(self.page.evaluate("window.__tapotarp.tonesPlayed"))
+
+    def wait_sent(self, mtype: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The first frame of `mtype` this page sent (waiting for it if needed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.sent:
+                if frame.get("type") == mtype:
+                    return frame
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {mtype!r} frame sent; sent: {self.sent_types()}")
+            # lets Playwright deliver queued events to the handlers above
+            self.page.wait_for_timeout(20)

@@ -1,0 +1,118 @@
+"""Browser tests of the web client: real headless Chromium against a real service process on
+a real Redis.
+
+One browser for the package, a fresh context (own localStorage, own socket) per page, one
+service process per test module. Every page records uncaught JavaScript errors and
+Content-Security-Policy violations; a test whose pages had any fails even if its own
+assertions passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, Protocol
+
+import pytest
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+
+from tests.redis_proc import RedisProcess
+from tests.service_proc import ServiceProcess
+from tests.static.app import App
+from tests.static.browser import CHROMIUM, LAUNCH_ARGS
+
+#: Budget of one UI expectation; what the tests wait for happens in milliseconds.
+expect.set_options(timeout=5_000)
+
+#: Runs before the page's own scripts in every document.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+class OpenApp(Protocol):
+    def __call__(
+        self,
+        path: str = "/",
+        width: int = 1280,
+        height: int = 800,
+        *,
+        base_url: str | None = None,
+        permissions: list[str] | None = None,
+        reduced_motion: Literal["reduce", "no-preference"] | None = None,
+        connected: bool = True,
+    ) -> App: ...
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    # package scope: the sync API owns an event loop while it runs, which must be gone before
+    # the asyncio tests of other packages start
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(LAUNCH_ARGS))
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def service(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The module's own `python -m service` on the shared test Redis."""
+    if not redis_proc.is_running():
+        redis_proc.start()
+    proc = ServiceProcess(redis_proc.url, tmp_path_factory.mktemp("web-logs"), name="web").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
+    """Opens the app in a new browser context (its own localStorage: another device) and,
+    unless `connected=False`, waits until its socket is up."""
+    apps: list[App] = []
+
+    def open_(
+        path: str = "/",
+        width: int = 1280,
+        height: int = 800,
+        *,
+        base_url: str | None = None,
+        permissions: list[str] | None = None,
+        reduced_motion: Literal["reduce", "no-preference"] | None = None,
+        connected: bool = True,
+    ) -> App:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, permissions=permissions, reduced_motion=reduced_motion
+        )
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        app = App(context, base_url or service.url)
+        apps.append(app)
+        app.open(path, connected=connected)
+        return app
+
+    yield open_
+    errors = [f"{a.page.url}: {e}" for a in apps for e in a.page_errors]
+    for a in apps:
+        if not a.page.is_closed():
+            errors += [f"{a.page.url}: CSP {v}" for v in a.csp_violations()]
+        a.context.close()
+    assert not errors, "errors in the page:\n" + "\n".join(errors)
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    """Where the tests leave their screenshots (gitignored; the README's come from here)."""
+    path = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

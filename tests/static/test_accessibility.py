@@ -1,0 +1,221 @@
+"""Accessibility measured on the rendered page: colour contrast (WCAG AA) in every card state,
+touch targets, labels, the live region, layouts from 320 px to desktop, reduced motion."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.static.app import App
+from tests.static.conftest import OpenApp
+
+pytestmark = pytest.mark.slow
+
+# For every visible element with its own text (and every field's value): the contrast of its
+# colour against the background actually behind it, compositing translucent layers up to
+# the page. Large text (24 px, or 18.66 px bold) needs 3:1, the rest 4.5:1. Disabled
+# controls are exempt (WCAG 1.4.3).
+CONTRAST_AUDIT = """
+() => {
+  const parse = (c) => {
+    const m = /rgba?\\(([^)]+)\\)/.exec(c);
+    if (!m) return null;
+    const [r, g, b, a = 1] = m[1].split(/[\\s,/]+/).filter(Boolean).map(Number);
+    return { r, g, b, a };
+  };
+  const over = (top, below) => ({
+    r: top.r * top.a + below.r * (1 - top.a),
+    g: top.g * top.a + below.g * (1 - top.a),
+    b: top.b * top.a + below.b * (1 - top.a),
+    a: 1,
+  });
+  const lum = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let n = el; n; n = n.parentElement) {
+      const bg = parse(getComputedStyle(n).backgroundColor);
+      if (bg && bg.a > 0) layers.push(bg);
+      if (bg && bg.a === 1) break;
+    }
+    let out = { r: 255, g: 255, b: 255, a: 1 };
+    for (const layer of layers.reverse()) out = over(layer, out);
+    return out;
+  };
+  const failures = [];
+  let checked = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+    if (el.closest('.sr-only, :disabled')) continue;
+    const isField = el.matches('input, select');
+    const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!ownText && !(isField && el.value)) continue;
+    const style = getComputedStyle(el);
+    const bg = background(el);
+    const fg = over(parse(style.color), bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    checked += 1;
+    if (ratio < (large ? 3 : 4.5)) {
+      const text = (el.value || el.textContent).trim().slice(0, 30);
+      failures.push(`${el.tagName.toLowerCase()}.${el.className} "${text}" ${ratio.toFixed(2)}`);
+    }
+  }
+  return { checked, failures };
+}
+"""
+
+# Every visible control: at least 44x44 CSS px, and a name a screen reader can read out.
+TARGET_AUDIT = """
+() => {
+  const out = [];
+  for (const el of document.querySelectorAll('button, input, select, summary, [role="button"]')) {
+    if (!el.checkVisibility()) continue;
+    const box = el.getBoundingClientRect();
+    const tall = box.height >= 44 - 0.5;
+    const wide = el.matches('input, select') || box.width >= 44 - 0.5;
+    const labelled = (el.getAttribute('aria-label') || '').trim() || (el.labels && el.labels.length > 0)
+      || (el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby')))
+      || (el.matches('button') && el.textContent.trim());
+    if (!tall || !wide || !labelled) {
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      out.push(`${el.outerHTML.slice(0, 90)} ${size} labelled=${!!labelled}`);
+    }
+  }
+  return out;
+}
+"""
+
+
+def audit(page: Page, state: str) -> None:
+    result: dict[str, Any] = page.evaluate(CONTRAST_AUDIT)
+    assert result["checked"] > 5, state
+    assert result["failures"] == [], f"{state}: {result['failures']}"
+    targets: list[str] = page.evaluate(TARGET_AUDIT)
+    assert targets == [], f"{state}: {targets}"
+
+
+def set_time(app: App, player: int, text: str) -> None:
+    app.card(player).locator(".host-menu").click()
+    app.page.click("#pm-time")
+    app.page.fill("#t-time", text)
+    app.page.click("#time-form button[type=submit]")
+    expect(app.page.locator("#dlg-time")).to_be_hidden()
+
+
+def eliminate(app: App, player: int) -> None:
+    app.card(player).locator(".host-menu").click()
+    app.page.click("#pm-eliminate")
+    app.page.click("#confirm-ok")
+    expect(app.card(player)).to_have_class(re.compile(r"\beliminated\b"))
+
+
+def test_contrast_targets_and_labels_in_every_state(open_app: OpenApp) -> None:
+    app = open_app(width=375, height=740)
+    page = app.page
+    audit(page, "home")
+    app.fill_create_form(players="12", time_each="x")
+    page.click("#create-submit")
+    audit(page, "home with errors")
+
+    app.create_game(players=5)
+    app.claim(1)
+    app.card(2).locator(".extras-toggle").click()
+    audit(page, "waiting")
+    set_time(app, 2, "4:00")
+    set_time(app, 3, "0:30")
+    set_time(app, 4, "0")
+    expect(app.card(4)).to_have_class(re.compile(r"\btimeout\b"))
+    app.start()
+    expect(app.card(2)).to_have_class(re.compile(r"\bwarning\b"))
+    expect(app.card(3)).to_have_class(re.compile(r"\bcritical\b"))
+    # the banners and notices, which a game shows only now and then
+    page.evaluate(
+        """() => { for (const id of ['notice', 'banner']) document.getElementById(id).hidden = false;
+                   document.getElementById('notice-text').textContent = 'Player 1: 30 seconds left';
+                   document.getElementById('banner-text').textContent = 'The server is restarting.'; }"""
+    )
+    audit(page, "running, warning notice")
+    page.evaluate("document.getElementById('notice').dataset.kind = 'timeout'")
+    audit(page, "running, timeout notice")
+    page.click("#btn-pause")
+    expect(page.locator("#game")).to_have_attribute("data-status", "paused")
+    audit(page, "paused")
+
+    app.card(2).locator(".host-menu").click()
+    audit(page, "host menu")
+    page.click("#dlg-player [data-close]")
+    page.click("#btn-settings")
+    audit(page, "settings dialog")
+    page.click("#dlg-settings [data-close]")
+
+    for player in (5, 4, 3, 2):
+        eliminate(app, player)
+    expect(app.card(1)).to_have_class(re.compile(r"\bwinner\b"))
+    audit(page, "finished")
+
+
+def test_turns_and_results_are_announced_politely(open_app: OpenApp) -> None:
+    app = open_app()
+    app.create_game(players=2)
+    app.claim(1)
+    region = app.page.locator("#announcer")
+    expect(region).to_have_attribute("aria-live", "polite")
+    app.start()
+    expect(region).to_have_text("Game started. Player 1's turn.")
+    app.page.click("#btn-pass")
+    expect(region).to_have_text("Player 2's turn.")
+    app.page.click("#btn-pause")
+    expect(region).to_have_text("Clock paused.")
+
+
+def columns(page: Page) -> int:
+    tops = page.eval_on_selector_all(
+        "#board .card", "(cards) => cards.map((c) => Math.round(c.getBoundingClientRect().top))"
+    )
+    return sum(1 for top in tops if top == tops[0])
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+LAYOUTS = {
+    2: {(320, 640): 1, (375, 740): 1, (740, 360): 2, (1280, 800): 2},
+    4: {(375, 740): 2, (740, 360): 4, (1280, 800): 2},
+    6: {(320, 640): 2, (1280, 800): 3},
+    8: {(320, 640): 2, (1280, 800): 4},
+}
+
+
+def test_the_grid_follows_player_count_width_and_orientation_without_sideways_scrolling(open_app: OpenApp) -> None:
+    app = open_app(width=320, height=640)
+    assert no_sideways_scroll(app.page)
+    for players, layouts in LAYOUTS.items():
+        app.page.set_viewport_size({"width": 320, "height": 640})
+        app.create_game(players=players)
+        app.claim(1)
+        for (width, height), expected in layouts.items():
+            app.page.set_viewport_size({"width": width, "height": height})
+            assert columns(app.page) == expected, (players, width, height)
+            assert no_sideways_scroll(app.page), (players, width, height)
+        app.page.click("#btn-leave")
+        expect(app.page.locator("#home")).to_be_visible()
+
+
+def test_the_active_card_pulses_unless_motion_is_reduced(open_app: OpenApp) -> None:
+    glow = "getComputedStyle(document.querySelector('#board .card.active'), '::after').animationName"
+    app = open_app(reduced_motion="reduce")
+    app.create_game(players=2)
+    app.claim(1)
+    app.start()
+    assert app.page.evaluate(glow) == "none"
+    app.page.emulate_media(reduced_motion="no-preference")
+    assert app.page.evaluate(glow) == "pulse"

@@ -1,0 +1,119 @@
+"""Coming back: a reload, a restarted server, a stored token the server no longer accepts."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.redis_proc import RedisProcess
+from tests.service_proc import ServiceProcess
+from tests.static.app import App
+from tests.static.conftest import OpenApp
+
+pytestmark = pytest.mark.slow
+
+ACTIVE = re.compile(r"\bactive\b")
+
+
+def seated_game(open_app: OpenApp, base_url: str | None = None) -> tuple[App, App, str]:
+    a = open_app(base_url=base_url)
+    code = a.create_game(players=2)
+    a.claim(1)
+    b = open_app(f"/?game={code}", base_url=base_url)
+    b.claim(2)
+    a.start()
+    return a, b, code
+
+
+def test_a_reload_mid_game_brings_back_the_seat_and_host_rights_without_user_action(open_app: OpenApp) -> None:
+    a, b, code = seated_game(open_app)
+    before = len(a.sent)
+    a.reload()
+    assert a.page.url.endswith(f"/?game={code}")
+    expect(a.card(1)).to_have_attribute("data-seat", "mine")
+    expect(a.page.locator("#host-controls")).to_be_visible()
+    expect(a.card(1)).to_have_class(ACTIVE)
+    expect(a.page.locator("#btn-pass")).to_be_enabled()
+    after = [f for f in a.sent[before:] if f["type"] not in ("time",)]
+    assert [f["type"] for f in after] == ["reconnect"]
+    assert after[0]["data"]["gameId"] == code
+    assert after[0]["data"]["playerId"] == 1
+    assert after[0]["data"]["token"] and after[0]["data"]["hostToken"]
+
+    b.reload()
+    expect(b.card(2)).to_have_attribute("data-seat", "mine")
+    expect(b.page.locator("#host-controls")).to_be_hidden()
+    # the reloaded host still acts as host and player: the turn passes, B sees it
+    a.page.click("#btn-pass")
+    expect(b.card(2)).to_have_class(ACTIVE, timeout=1_000)
+
+
+def test_a_stored_token_the_server_rejects_is_dropped_and_the_page_joins_as_a_spectator(open_app: OpenApp) -> None:
+    a = open_app()
+    code = a.create_game(players=2)
+    b = open_app()
+    bogus = {code: {"lastSeen": 1 << 52, "seat": {"playerId": 2, "token": "f" * 64}, "hostToken": "e" * 64}}
+    b.page.evaluate("(v) => localStorage.setItem('tapotarp.games.v1', v)", json.dumps(bogus))
+    b.open(f"/?game={code}")
+    expect(b.page.locator("#game-code")).to_have_text(code)
+    expect(b.card(2)).to_have_attribute("data-seat", "free")
+    expect(b.page.locator("#host-controls")).to_be_hidden()
+    expect(b.page.locator("#game-error")).to_contain_text("could not be restored")
+    assert b.sent_types().count("join") == 1
+    stored = json.loads(b.page.evaluate("localStorage.getItem('tapotarp.games.v1')"))
+    assert "seat" not in stored[code] and "hostToken" not in stored[code]
+    # and the spectator can now take the free seat like anyone
+    b.claim(2)
+    expect(a.card(2)).to_have_attribute("data-seat", "taken")
+
+
+def test_a_game_that_no_longer_exists_sends_the_page_home_with_a_message(open_app: OpenApp) -> None:
+    b = open_app()
+    gone = {"ZZZZZZ": {"lastSeen": 1 << 52, "hostToken": "e" * 64}}
+    b.page.evaluate("(v) => localStorage.setItem('tapotarp.games.v1', v)", json.dumps(gone))
+    b.open("/?game=zzzzzz")
+    expect(b.page.locator("#home")).to_be_visible()
+    expect(b.page.locator("#join-error")).to_contain_text("ZZZZZZ was not found")
+    expect(b.page.locator("#recent")).to_be_hidden()
+    assert b.page.url == f"{b.base_url}/"
+
+
+@pytest.fixture
+def own_service(redis_proc: RedisProcess, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A service this test may stop and start again on the same port."""
+    proc = ServiceProcess(redis_proc.url, tmp_path, name="restart").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_a_server_restart_shows_the_warning_then_every_page_reconnects_by_itself(
+    open_app: OpenApp, own_service: ServiceProcess
+) -> None:
+    a, b, code = seated_game(open_app, base_url=own_service.url)
+    watcher = open_app(f"/?game={code}", base_url=own_service.url)
+    expect(watcher.card(1)).to_have_class(ACTIVE)
+
+    assert own_service.terminate() == 0
+    for page in (a, b, watcher):
+        expect(page.page.locator("#banner")).to_contain_text("restarting")
+        page.expect_connection("reconnecting")
+
+    own_service.start()
+    for page in (a, b, watcher):
+        # full jitter under a 10 s cap: a page may wait a few seconds before its next try
+        page.expect_connection("connected", timeout=15_000)
+        expect(page.page.locator("#banner")).to_be_hidden()
+    expect(a.card(1)).to_have_attribute("data-seat", "mine")
+    expect(a.page.locator("#host-controls")).to_be_visible()
+    expect(b.card(2)).to_have_attribute("data-seat", "mine")
+    # the spectator re-joined too (the original left such sockets frozen)
+    a.page.click("#btn-pass")
+    expect(watcher.card(2)).to_have_class(ACTIVE, timeout=1_000)
+    expect(watcher.page.locator("#status-text")).to_have_text("Player 2's turn")
