@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.presets import UNLIMITED_ENV
 from tests.redis_proc import RedisProcess
 from tests.service_proc import ServiceProcess
 from tests.wsclient import Client
@@ -58,7 +59,10 @@ async def probe(actions: int, a_url: str, b_url: str) -> tuple[list[float], list
 async def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="latency-"))
     redis = RedisProcess().start()
-    instances = [ServiceProcess(redis.url, work, f"lat{i}", TAPOTARP_TEST_CLOCK="0") for i in range(2)]
+    # --with-limits keeps every limit on but out of reach: the figures then include the shared
+    # limiter's Redis round trip on each frame, as a production instance pays it
+    limits = {name: "1000000" for name in UNLIMITED_ENV} if args.with_limits else {}
+    instances = [ServiceProcess(redis.url, work, f"lat{i}", TAPOTARP_TEST_CLOCK="0", **limits) for i in range(2)]
     try:
         for inst in instances:
             await asyncio.to_thread(inst.start)
@@ -78,6 +82,7 @@ async def main(args: argparse.Namespace) -> int:
 def cli() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--actions", type=int, default=500)
+    ap.add_argument("--with-limits", action="store_true", help="keep rate limits on (set out of reach)")
     args = ap.parse_args()
     if not 1 <= args.actions <= 100_000:
         ap.error("--actions must be 1..100000")
