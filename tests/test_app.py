@@ -66,17 +66,6 @@ async def get(http: aiohttp.ClientSession, server: TestServer, path: str) -> tup
         return resp.status, body
 
 
-async def closed(c: Client, timeout: float = 10.0) -> int | None:
-    """The close code once the server has closed the client's socket."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while c.closed_code is None:
-        if loop.time() > end:
-            raise TimeoutError(f"socket still open; last frames: {c.messages[-3:]}")
-        await asyncio.sleep(0.02)
-    return c.closed_code
-
-
 def shutdown_warning(timeout_ms: int) -> dict[str, Any]:
     return {"type": "shutdown_warning", "data": {"message": SHUTDOWN_MESSAGE, "timeout": timeout_ms}}
 
@@ -244,7 +233,7 @@ async def test_while_draining_sockets_are_warned_and_closed_and_probes_say_so(
         await on_shutdown(server.app)
 
         for c in (host, idle):
-            assert await closed(c) == 1012
+            assert await c.closed_with() == 1012
             assert c.messages[-1] == shutdown_warning(1500)
         assert server.app[RUNTIME].draining is True
         status, ready = await get(http, server, "/ready")
@@ -287,7 +276,7 @@ async def test_sigterm_warns_every_client_closes_with_1012_and_exits_0_keeping_a
             t0 = time.monotonic()
             svc.proc.send_signal(signal.SIGTERM)
             for c in (host, player, spectator, idle):
-                assert await closed(c) == 1012
+                assert await c.closed_with() == 1012
                 assert c.messages[-1] == shutdown_warning(int(DRAIN_TIMEOUT_S * 1000))
             code = await asyncio.to_thread(svc.proc.wait, DRAIN_TIMEOUT_S + 15)
             elapsed = time.monotonic() - t0

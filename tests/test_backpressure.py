@@ -16,16 +16,15 @@ import os
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import Clients, claim, clients, create_game, ok, stream_faults
+from tests.cluster import Clients, claim, create_game, ok, stream_faults
 from tests.redis_proc import RedisProcess
 from tests.service_proc import ServiceProcess
 from tests.wsclient import Client
@@ -52,12 +51,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
             yield svc
         finally:
             svc.kill()
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[Clients]:
-    async with clients() as p:
-        yield p
 
 
 # -- a WebSocket client by hand ------------------------------------------------------------

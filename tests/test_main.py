@@ -69,17 +69,6 @@ async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, s
         return 0, "", {}
 
 
-async def wait_closed(c: Client, timeout: float) -> int | None:
-    """The close code of the client's socket once the server closed it."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while c.closed_code is None:
-        if loop.time() > end:
-            raise AssertionError(f"socket still open after {timeout}s; last frames: {c.messages[-3:]}")
-        await asyncio.sleep(0.01)
-    return c.closed_code
-
-
 def actor(client: Client, mtype: str) -> str:
     """Who the service takes this action to come from (service/ws.py Session.action_id)."""
     return client.client_id if mtype in IDENTITY_ACTIONS else actor_of(client)
@@ -165,7 +154,7 @@ async def test_sigterm_mid_game_refuses_new_work_warns_closes_1012_exits_0_and_l
 
             prober = asyncio.create_task(keep_probing())
             everyone = {"host": host, "player": player, "spectator": spectator, "idle": idle}
-            codes = {name: await wait_closed(c, DRAIN_TIMEOUT_S + 2) for name, c in everyone.items()}
+            codes = {name: await c.closed_with(DRAIN_TIMEOUT_S + 2) for name, c in everyone.items()}
             await asyncio.wait_for(driver, 5)
             code = await asyncio.to_thread(svc.proc.wait, DRAIN_TIMEOUT_S + 5)
             exited_after = time.monotonic() - t0

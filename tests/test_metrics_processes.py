@@ -12,17 +12,16 @@ import json
 import random
 import string
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.errors import ERROR_CODES
 from service.protocol import TYPES
-from tests.cluster import Clients, claim, clients, create_game, ok
+from tests.cluster import Clients, claim, create_game, ok
 from tests.redis_proc import RedisProcess
 from tests.service_proc import ServiceProcess
 
@@ -55,12 +54,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
             yield svc
         finally:
             svc.kill()
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[Clients]:
-    async with clients() as p:
-        yield p
 
 
 async def scrape(svc: ServiceProcess) -> tuple[dict[str, Any], Samples]:

@@ -93,6 +93,16 @@ class Client:
     async def state_at_least(self, version: int, timeout: float = 5.0) -> dict[str, Any]:
         return await self.wait_for(lambda m: m["type"] == "state" and m["data"]["version"] >= version, timeout)
 
+    async def closed_with(self, timeout: float = 10.0) -> int | None:
+        """The close code, once the server has closed this client's socket."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self.closed_code is None:
+            if loop.time() > end:
+                raise TimeoutError(f"socket still open after {timeout}s; last frames: {self.messages[-3:]}")
+            await asyncio.sleep(0.01)
+        return self.closed_code
+
     async def close(self) -> None:
         await self.ws.close()
         self._reader.cancel()
