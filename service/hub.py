@@ -111,6 +111,12 @@ class Conn:
         if self.queued_bytes + len(data) > self.max_queue_bytes:
             # a reader that stopped reading must not hold memory or slow anyone else down
             self.overflowed = True
+            # explicit ids: this runs in whichever task broadcast the frame, not this socket's
+            log.warning(
+                "closing a socket that stopped reading: %d bytes unsent",
+                self.queued_bytes + len(data),
+                extra={"clientId": self.client_id, "gameId": self.game_id},
+            )
             if self.metrics is not None:
                 self.metrics.buffer_overflows.inc()
             self._shedding = asyncio.get_running_loop().create_task(self._shed())

@@ -237,7 +237,7 @@ class RecordingTransport:
 
 @pytest.mark.parametrize("close_completes", [True, False])
 async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_through(
-    monkeypatch: pytest.MonkeyPatch, close_completes: bool
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, close_completes: bool
 ) -> None:
     monkeypatch.setattr(hub_module, "OVERFLOW_CLOSE_GRACE_S", 0.1)
     ws = FakeSocket() if close_completes else StuckClose()
@@ -248,6 +248,11 @@ async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_throu
         assert conn.overflowed
         await eventually(lambda: transport.aborted == 1, timeout=2.0)
         assert ws.close_codes == [1008]
+        [warning] = [r for r in caplog.records if r.name == "service.hub"]
+        assert (warning.getMessage(), getattr(warning, "clientId", None)) == (
+            "closing a socket that stopped reading: 5 bytes unsent",
+            "client_x",
+        )
     finally:
         await conn.close_writer()
 
