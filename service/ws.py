@@ -55,9 +55,13 @@ class Deps:
     liveness: Liveness
     metrics: Metrics
     limiter: SharedLimiter
-    sockets: SocketCounts = field(init=False)
     #: set when the instance starts draining: new upgrades are refused with 503
     draining: bool = False
+    # derived from settings:
+    sockets: SocketCounts = field(init=False)
+    connection_limit: Limit = field(init=False)
+    message_limit: Limit = field(init=False)
+    create_limit: Limit = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
