@@ -180,7 +180,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def close_all(hub: Hub, code: int = 1012, reason: bytes = b"Server restarting") -> None:
-    await asyncio.gather(*(c.ws.close(code=code, message=reason) for c in list(hub.conns)), return_exceptions=True)
+    await asyncio.gather(*(c.shut(code, reason) for c in list(hub.conns)), return_exceptions=True)
 
 
 async def on_shutdown(app: web.Application) -> None:

@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 #: How long a reply may wait for the broadcasts before it (pub/sub is at-most-once).
 ACK_WAIT_S = 1.0
-#: How long a socket closed for overflowing may take to accept its close frame before the
-#: connection is dropped outright: a peer that stopped reading will never take it.
-OVERFLOW_CLOSE_GRACE_S = 1.0
+#: How long a socket being closed may take to accept its close frame before the connection
+#: is dropped outright: a peer that stopped reading will never take it.
+CLOSE_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Conn:
         self.metrics = metrics
         #: the socket's TCP transport, aborted when a closing handshake cannot get through
         self.transport = transport
-        self._shedding: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary
         self.client_id = client_id
@@ -119,21 +119,22 @@ class Conn:
             )
             if self.metrics is not None:
                 self.metrics.buffer_overflows.inc()
-            self._shedding = asyncio.get_running_loop().create_task(self._shed())
+            self._closing = asyncio.get_running_loop().create_task(self.shut(1008, b"Buffer overflow"))
             return
         self.queued_bytes += len(data)
         self._queue.put_nowait(data)
 
-    async def _shed(self) -> None:
-        """Close with 1008, or drop the connection if the peer will not even take that.
+    async def shut(self, code: int, reason: bytes) -> None:
+        """Close with `code`, or drop the connection if the peer will not even take that.
 
         aiohttp's close() waits for the close frame to be written, behind everything queued
         in the kernel for a peer that reads nothing, and stops the heartbeat first: without
-        the abort the socket, and its buffers, would stay forever.
+        the abort the socket, and its buffers, would stay forever (and a shutdown would wait
+        for it until DRAIN_TIMEOUT_S).
         """
         try:
-            async with asyncio.timeout(OVERFLOW_CLOSE_GRACE_S):
-                await self.ws.close(code=1008, message=b"Buffer overflow")
+            async with asyncio.timeout(CLOSE_GRACE_S):
+                await self.ws.close(code=code, message=reason)
         except TimeoutError:
             pass
         finally:

@@ -12,19 +12,23 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import __version__, keys
-from service.app import RUNTIME, create_app, on_shutdown
+from service import hub as hub_module
+from service.app import RUNTIME, close_all, create_app, on_shutdown
+from service.hub import Conn
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
 from tests.cluster import claim, clients, create_game, game_log, game_state, ok
+from tests.fakes import StuckClose
 from tests.redis_proc import RedisProcess, free_port
 from tests.service_proc import ServiceProcess
 from tests.wsclient import Client
@@ -294,3 +298,25 @@ async def test_sigterm_warns_every_client_closes_with_1012_and_exits_0_keeping_a
     assert [p["claimedBy"] for p in state["players"]] == [None, None]
     stored = await r.hgetall(keys.game(gid))
     assert {"tok:1", "tok:2"} <= set(stored)
+
+
+async def test_closing_every_socket_does_not_wait_on_a_peer_that_reads_nothing(
+    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutdown closes sockets with Conn.shut: a socket whose close frame cannot get through
+    is dropped after the grace, so one stuck phone cannot hold the drain to its timeout."""
+    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.2)
+    server = await make_server()
+    hub = server.app[RUNTIME].hub
+    stuck = Conn(cast(web.WebSocketResponse, StuckClose()), "client_stuck", 1 << 20)
+    hub.conns.add(stuck)
+    live = await Client.connect(str(server.make_url("/ws")))
+    try:
+        async with asyncio.timeout(2.0):
+            await close_all(hub)
+        assert await live.closed_with() == 1012
+        assert cast(StuckClose, stuck.ws).close_codes == [1012]
+    finally:
+        hub.conns.discard(stuck)
+        await stuck.close_writer()
+        await live.close()

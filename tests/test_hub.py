@@ -26,45 +26,11 @@ from service.protocol import frame, state_frame
 from service.scripts import Scripts
 from service.settings import Settings
 from service.storage import connect
+from tests.fakes import FakeSocket, RecordingTransport, StuckClose
 from tests.redis_proc import RedisProcess
 
 WAIT = 10.0
 HOST = "client_host"
-
-
-class FakeSocket:
-    """What a Conn uses of aiohttp's WebSocketResponse; records the frames written and the closes.
-
-    With a `gate`, every write waits for it: a reader that stopped reading.
-    """
-
-    def __init__(self, gate: asyncio.Event | None = None) -> None:
-        self.closed = False
-        self.frames: list[str] = []
-        self.close_codes: list[int] = []
-        self.close_messages: list[bytes] = []
-        self.gate = gate
-        self.writing = False
-
-    async def send_str(self, data: str) -> None:
-        self.writing = True
-        if self.gate is not None:
-            await self.gate.wait()
-        self.frames.append(data)
-        self.writing = False
-
-    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
-        self.close_codes.append(code)
-        self.close_messages.append(message)
-        self.closed = True
-        return True
-
-    def decoded(self) -> list[dict[str, Any]]:
-        return [json.loads(f) for f in self.frames]
-
-    def states(self) -> list[tuple[int, str | None]]:
-        """(version, requestId) of every state frame written, in order."""
-        return [(m["data"]["version"], m.get("requestId")) for m in self.decoded() if m["type"] == "state"]
 
 
 MakeConn = Callable[..., tuple[Conn, FakeSocket]]
@@ -218,28 +184,11 @@ async def test_a_conn_over_its_byte_limit_closes_with_1008_and_drops_later_frame
     assert ws.close_codes == [1008]
 
 
-class StuckClose(FakeSocket):
-    """A socket whose close handshake never completes: the peer reads nothing."""
-
-    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
-        self.close_codes.append(code)
-        await asyncio.Event().wait()
-        return True
-
-
-class RecordingTransport:
-    def __init__(self) -> None:
-        self.aborted = 0
-
-    def abort(self) -> None:
-        self.aborted += 1
-
-
 @pytest.mark.parametrize("close_completes", [True, False])
 async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_through(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, close_completes: bool
 ) -> None:
-    monkeypatch.setattr(hub_module, "OVERFLOW_CLOSE_GRACE_S", 0.1)
+    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.1)
     ws = FakeSocket() if close_completes else StuckClose()
     transport = RecordingTransport()
     conn = Conn(cast(web.WebSocketResponse, ws), "client_x", 4, transport=cast(asyncio.Transport, transport))
@@ -253,6 +202,20 @@ async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_throu
             "closing a socket that stopped reading: 5 bytes unsent",
             "client_x",
         )
+    finally:
+        await conn.close_writer()
+
+
+async def test_shutting_a_conn_whose_peer_reads_nothing_returns_within_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.1)
+    ws, transport = StuckClose(), RecordingTransport()
+    conn = Conn(cast(web.WebSocketResponse, ws), "client_x", 1 << 20, transport=cast(asyncio.Transport, transport))
+    try:
+        async with asyncio.timeout(2.0):
+            await conn.shut(1012, b"Server restarting")
+        assert (ws.close_codes, transport.aborted) == ([1012], 1)
     finally:
         await conn.close_writer()
 
