@@ -7,10 +7,11 @@ reached the wire (or that nothing did).
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Locator, Page, WebSocket, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Locator, Page, WebSocket, WebSocketRoute, expect
 
 
 class App:
@@ -24,6 +25,7 @@ class App:
         self.received: list[dict[str, Any]] = []
         self.page_errors: list[str] = []
         self.console_errors: list[str] = []
+        self.wire: Wire | None = None
         self.page.on("websocket", self._on_websocket)
         self.page.on("pageerror", self._on_page_error)
         self.page.on("console", self._on_console)
@@ -56,6 +58,11 @@ class App:
 
     def sent_types(self) -> list[str]:
         return [str(f.get("type")) for f in self.sent]
+
+    def stored_games(self) -> dict[str, Any]:
+        raw = self.page.evaluate("localStorage.getItem('tapotarp.games.v1')")
+        out: dict[str, Any] = json.loads(raw or "{}")
+        return out
 
     # -- navigation ---------------------------------------------------------------------------
 
@@ -156,3 +163,68 @@ class App:
                 raise AssertionError(f"no {mtype!r} frame sent; sent: {self.sent_types()}")
             # lets Playwright deliver queued events to the handlers above
             self.page.wait_for_timeout(20)
+
+
+class Wire:
+    """Stands between the page and the service (Playwright's WebSocket routing): every frame
+    passes through and is recorded in the App, unless the test holds the service's frames
+    back to let a race happen, sends frames of its own, or closes the socket as a
+    restarting service does.
+
+    Must exist before the page opens its socket (`open_app(..., wire=True)`).
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.page_side: WebSocketRoute | None = None
+        self.server_side: WebSocketRoute | None = None
+        self.holding = False
+        self.held: list[str | bytes] = []
+        app.page.route_web_socket(re.compile(r"/ws$"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self.page_side, self.server_side = ws, server
+        self.held.clear()
+
+        def to_server(message: str | bytes) -> None:
+            App._record(self.app.sent, message)
+            server.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            if ws is not self.page_side:
+                return
+            if self.holding:
+                self.held.append(message)
+            else:
+                App._record(self.app.received, message)
+                ws.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    def hold(self) -> None:
+        """From now on the service's frames wait until `release`."""
+        self.holding = True
+
+    def release(self, drop: str | None = None) -> None:
+        """Delivers the held frames in order, except those answering requestId `drop`."""
+        self.holding = False
+        held, self.held = self.held, []
+        for message in held:
+            if drop is not None and json.loads(message).get("requestId") == drop:
+                continue
+            self.inject_raw(message)
+
+    def inject(self, frame: dict[str, Any]) -> None:
+        self.inject_raw(json.dumps(frame))
+
+    def inject_raw(self, message: str | bytes) -> None:
+        assert self.page_side is not None, "the page has no socket"
+        App._record(self.app.received, message)
+        self.page_side.send(message)
+
+    def close_as_restarting_service(self) -> None:
+        assert self.page_side is not None and self.server_side is not None
+        self.page_side.close(code=1012, reason="Server restarting")
+        self.server_side.close()

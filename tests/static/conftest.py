@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from tests.redis_proc import RedisProcess
 from tests.service_proc import ServiceProcess
-from tests.static.app import App
+from tests.static.app import App, Wire
 from tests.static.browser import CHROMIUM, LAUNCH_ARGS
 
 #: Budget of one UI expectation; what the tests wait for happens in milliseconds.
@@ -44,6 +44,7 @@ class OpenApp(Protocol):
         permissions: list[str] | None = None,
         reduced_motion: Literal["reduce", "no-preference"] | None = None,
         connected: bool = True,
+        wire: bool = False,
     ) -> App: ...
 
 
@@ -79,7 +80,8 @@ def service(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture
 def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
     """Opens the app in a new browser context (its own localStorage: another device) and,
-    unless `connected=False`, waits until its socket is up."""
+    unless `connected=False`, waits until its socket is up. With `wire=True` its socket runs
+    through a `Wire` (`app.wire`) the test can hold back, inject into and close."""
     apps: list[App] = []
 
     def open_(
@@ -91,6 +93,7 @@ def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
         permissions: list[str] | None = None,
         reduced_motion: Literal["reduce", "no-preference"] | None = None,
         connected: bool = True,
+        wire: bool = False,
     ) -> App:
         context = browser.new_context(
             viewport={"width": width, "height": height}, permissions=permissions, reduced_motion=reduced_motion
@@ -98,6 +101,8 @@ def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
         context.add_init_script(RECORD_CSP_VIOLATIONS)
         app = App(context, base_url or service.url)
         apps.append(app)
+        if wire:
+            app.wire = Wire(app)
         app.open(path, connected=connected)
         return app
 

@@ -187,6 +187,10 @@ def no_sideways_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def no_vertical_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollHeight <= window.innerHeight"))
+
+
 LAYOUTS = {
     2: {(320, 640): 1, (375, 740): 1, (740, 360): 2, (1280, 800): 2},
     4: {(375, 740): 2, (740, 360): 4, (1280, 800): 2},
@@ -206,6 +210,17 @@ def test_the_grid_follows_player_count_width_and_orientation_without_sideways_sc
             app.page.set_viewport_size({"width": width, "height": height})
             assert columns(app.page) == expected, (players, width, height)
             assert no_sideways_scroll(app.page), (players, width, height)
+        if players == 4:
+            # a landscape phone during play: every card whole, without scrolling
+            app.page.set_viewport_size({"width": 740, "height": 375})
+            app.start()
+            for status in ("running", "paused"):
+                expect(app.page.locator("#game")).to_have_attribute("data-status", status)
+                assert columns(app.page) == 4, status
+                assert no_vertical_scroll(app.page), status
+                assert no_sideways_scroll(app.page), status
+                assert app.page.evaluate(TARGET_AUDIT) == [], status
+                app.page.click("#btn-pause")
         app.page.click("#btn-leave")
         expect(app.page.locator("#home")).to_be_visible()
 

@@ -1,30 +1,26 @@
 // The app: wires the connection, the screens and the stored tokens together.
 //
 // The server is the only source of truth. This file keeps the newest state it has seen (by
-// `version`), knows which game the user wants to be in, and after every (re)connection
-// takes back whatever this browser holds in that game (seat, host rights) or at least
-// re-joins it as a spectator, without the user doing anything.
+// `version`) and knows which game the user wants to be in; after every (re)connection
+// session.js takes back whatever this browser holds in that game (seat, host rights) or at
+// least re-joins it as a spectator, without the user doing anything.
 
 import { Sounds } from './audio.js';
 import { Board, seatOf } from './board.js';
-import { ServerClock, remainingAt, speakDuration } from './clock.js';
+import { ServerClock, speakDuration } from './clock.js';
 import { Dialogs } from './dialogs.js';
-import { byId, h, hydrateIcons, showError } from './dom.js';
+import { byId, h, hydrateIcons } from './dom.js';
+import { announce, flashError, showNotice } from './feedback.js';
 import { Home, isCode, normaliseCode } from './home.js';
+import { HostControls } from './host.js';
 import { installShortcuts } from './keyboard.js';
 import { changes, statusLine } from './narrate.js';
-import { Connection, NoAnswerError, ServerError } from './net.js';
+import { Connection, ServerError } from './net.js';
+import { Session } from './session.js';
 import * as store from './store.js';
+import { TimeSync } from './timesync.js';
 
 const NOT_IN_GAME = 'Not in a game: send create, join or reconnect first';
-// reconnect errors that mean "this seat token is no good": forget it and carry on without
-const SEAT_REJECTED = new Set(['Invalid token', 'Token expired', 'Player not found', 'No reconnection token for this player', 'Invalid player ID']);
-const TRANSIENT = new Set(['Game storage is unavailable, please try again', 'Internal server error']);
-const TIME_PROBES_ON_CONNECT = 5;
-const TIME_PROBE_EVERY_MS = 20_000;
-// a tick further than this from our own computation means our time offset went wrong
-const TICK_TOLERANCE_MS = 1_000;
-const ERROR_VISIBLE_MS = 10_000;
 
 hydrateIcons();
 
@@ -51,6 +47,9 @@ const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://
   frame: onFrame,
   status: onConnectionStatus,
 });
+const timeSync = new TimeSync(conn, clock);
+const session = new Session(app, conn, exitToHome);
+const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
   create: createGame,
@@ -77,20 +76,7 @@ const board = new Board(byId('board'), {
     if ((await act('updatePlayer', { playerId: pid, name }, err)) === null) renderGame(null);
   },
   update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
-  hostMenu: (pid, err) => {
-    const st = app.state;
-    const p = playerById(pid);
-    if (!st || !p) return;
-    dialogs.playerMenu(p, st.settings, st.status === 'finished', {
-      penalty: () => addPenalty(pid, err),
-      time: () => editTime(pid),
-      eliminate: () =>
-        dialogs.ask(
-          { title: `Eliminate ${p.name}?`, message: 'Their clock stops for good; the last player standing wins.', confirmLabel: 'Eliminate' },
-          () => act('eliminate', { playerId: pid }, err),
-        ),
-    });
-  },
+  hostMenu: (pid, err) => host.playerMenu(pid, err),
 });
 
 // -- helpers ------------------------------------------------------------------------------
@@ -104,26 +90,6 @@ function identity() {
   const clientId = app.clientId;
   const mine = st?.players.find((p) => seatOf(p, clientId) === 'mine');
   return { clientId, isHost: st !== null && clientId !== null && st.ownerId === clientId, seat: mine ? mine.id : null };
-}
-
-const errorTimers = new WeakMap();
-
-/** An error shown where it happened, fading after a while so it does not outlive its cause. */
-function flashError(node, message) {
-  showError(node, message);
-  clearTimeout(errorTimers.get(node));
-  if (message !== '') errorTimers.set(node, setTimeout(() => showError(node, ''), ERROR_VISIBLE_MS));
-}
-
-let announceTimer = 0;
-
-/** The aria-live region: turn changes, warnings, timeouts, the winner. */
-function announce(text) {
-  const region = byId('announcer');
-  region.textContent = '';
-  clearTimeout(announceTimer);
-  // emptied first so the same sentence twice is still read out twice
-  announceTimer = setTimeout(() => (region.textContent = text), 30);
 }
 
 function show(screen) {
@@ -147,6 +113,7 @@ function setUrl(gameId, push) {
  * or null when it failed (never rejects: callers only decide what to do on success).
  */
 async function act(type, data = {}, errorNode = byId('game-error'), busyKey = null) {
+  const gid = app.gameId;
   flashError(errorNode, '');
   if (busyKey !== null) {
     app.busy.add(busyKey);
@@ -155,11 +122,14 @@ async function act(type, data = {}, errorNode = byId('game-error'), busyKey = nu
   try {
     return await conn.request(type, data);
   } catch (err) {
-    if (err instanceof ServerError && err.message === 'Game not found' && app.gameId) {
-      store.forgetGame(app.gameId);
-      exitToHome(`Game ${app.gameId} no longer exists.`);
+    // the person has moved on: this answer is about a game no longer shown, and must not
+    // throw them out of (or forget) the one they are in now
+    if (app.gameId !== gid) return null;
+    if (err instanceof ServerError && err.message === 'Game not found' && gid) {
+      store.forgetGame(gid);
+      exitToHome(`Game ${gid} no longer exists.`);
     } else if (err instanceof ServerError && err.message === NOT_IN_GAME && app.gameId) {
-      resume();
+      session.resume();
       flashError(errorNode, 'Rejoining the game… please try again.');
     } else {
       flashError(errorNode, err.message);
@@ -188,81 +158,18 @@ function onConnectionStatus(status) {
   renderControls();
 }
 
-let probing = false;
-
-/** Measures the server clock's offset; a probe left unanswered means the socket is dead. */
-async function syncTime(count) {
-  if (probing) return;
-  probing = true;
-  try {
-    for (let i = 0; i < count && conn.connected; i++) {
-      const t0 = Date.now();
-      const reply = await conn.request('time', { clientTime: t0 }, 5_000);
-      clock.addSample(t0, Number(reply.data.serverTime), Date.now());
-    }
-  } catch (err) {
-    if (err instanceof NoAnswerError) conn.drop();
-  } finally {
-    probing = false;
-  }
-}
-
-/** After every (re)connection: take back this browser's seat and host rights, or join. */
-async function resume() {
-  const gid = app.gameId;
-  if (gid === null || !conn.connected) return;
-  const seq = ++app.resumeSeq;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const saved = store.getGame(gid);
-    const data = { gameId: gid };
-    if (saved?.seat) Object.assign(data, { playerId: saved.seat.playerId, token: saved.seat.token });
-    if (saved?.hostToken) data.hostToken = saved.hostToken;
-    const type = data.token || data.hostToken ? 'reconnect' : 'join';
-    try {
-      await conn.request(type, data);
-      byId('banner').hidden = true;
-      return;
-    } catch (err) {
-      if (seq !== app.resumeSeq || app.gameId !== gid || !(err instanceof ServerError)) return;
-      const message = err.message;
-      if (message === 'Game not found' || message === 'Invalid game code') {
-        store.forgetGame(gid);
-        exitToHome(`Game ${gid} was not found. It may have ended or expired.`);
-        return;
-      }
-      if (TRANSIENT.has(message)) {
-        flashError(byId('game-error'), `${message}. Retrying…`);
-        setTimeout(() => seq === app.resumeSeq && resume(), 2_000);
-        return;
-      }
-      if (type === 'join') {
-        flashError(app.entryError ?? byId('game-error'), message);
-        return;
-      }
-      if (message === 'Invalid host token' || (SEAT_REJECTED.has(message) && !data.token)) {
-        store.dropHostToken(gid);
-        flashError(byId('game-error'), `Host rights could not be restored (${message}).`);
-      } else if (SEAT_REJECTED.has(message)) {
-        store.dropSeat(gid);
-        flashError(byId('game-error'), `Your seat could not be restored (${message}).`);
-      } else {
-        flashError(byId('game-error'), message);
-        return;
-      }
-    }
-  }
-}
-
 // -- frames -------------------------------------------------------------------------------
 
 function onFrame(msg) {
   const d = msg.data;
   switch (msg.type) {
     case 'clientId':
+      // a live instance took this socket: whatever restart was announced is over, in a
+      // game or not (resuming the game may still fail, but that is not the restart)
+      byId('banner').hidden = true;
       app.clientId = typeof d.clientId === 'string' ? d.clientId : null;
-      clock.markStale();
-      syncTime(TIME_PROBES_ON_CONNECT);
-      resume();
+      timeSync.connected();
+      session.resume();
       break;
     case 'created':
       if (isCode(d.gameId)) {
@@ -273,13 +180,13 @@ function onFrame(msg) {
       break;
     case 'claimed':
     case 'reconnected':
-      if (isCode(d.gameId) && Number.isInteger(d.playerId)) store.saveSeat(d.gameId, d.playerId, d.token);
+      session.seatConfirmed(d);
       break;
     case 'state':
       onState(d);
       break;
     case 'tick':
-      onTick(d);
+      timeSync.checkTick(app.state, d.times);
       break;
     case 'warning':
       onWarning(d);
@@ -321,30 +228,6 @@ function onState(st) {
     show('game');
   }
   renderGame(prev);
-}
-
-let lastResync = 0;
-
-function onTick(d) {
-  const st = app.state;
-  if (!st || st.status !== 'running' || !d.times) return;
-  const p = st.players.find((q) => q.id === st.activePlayer);
-  const told = p ? Number(d.times[String(p.id)]) : NaN;
-  if (!p || !Number.isFinite(told)) return;
-  // ticks are only a sanity check: the state and the measured offset drive the display
-  const ours = remainingAt(st, p, clock.now());
-  if (Math.abs(ours - told) > TICK_TOLERANCE_MS && Date.now() - lastResync > 10_000) {
-    lastResync = Date.now();
-    clock.markStale();
-    syncTime(3);
-  }
-}
-
-function showNotice(kind, text) {
-  const node = byId('notice');
-  node.dataset.kind = kind;
-  byId('notice-text').textContent = text;
-  node.hidden = false;
 }
 
 function onWarning(d) {
@@ -407,14 +290,14 @@ function enterGame(code, errorNode = null, { push = true, reveal = false } = {})
   }
   app.entryError = errorNode;
   beginGame(code, { push, reveal });
-  resume();
+  session.resume();
 }
 
 function exitToHome(message = '') {
   app.gameId = null;
   app.state = null;
   app.version = 0;
-  app.resumeSeq += 1;
+  session.cancel();
   board.reset();
   dialogs.closeAll();
   byId('banner').hidden = true;
@@ -511,26 +394,6 @@ function announceChanges(prev, st, me) {
 
 // -- controls -----------------------------------------------------------------------------
 
-function addPenalty(pid, err) {
-  const st = app.state;
-  const p = playerById(pid);
-  if (!st || !p) return;
-  if (st.settings.penaltyType === 'game_loss') {
-    dialogs.ask(
-      { title: 'Penalty: game loss', message: `In this game a penalty eliminates ${p.name}.`, confirmLabel: 'Add penalty' },
-      () => act('addPenalty', { playerId: pid }, err),
-    );
-  } else {
-    act('addPenalty', { playerId: pid }, err);
-  }
-}
-
-function editTime(pid) {
-  const p = playerById(pid);
-  if (!p || !app.state) return;
-  dialogs.editTime(p, remainingAt(app.state, p, clock.now()), async (ms, dialogError) => (await act('updatePlayer', { playerId: pid, time: ms }, dialogError)) !== null);
-}
-
 function passTurn() {
   if (!canPass()) {
     flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
@@ -583,15 +446,7 @@ byId('btn-pass').addEventListener('click', passTurn);
 byId('btn-leave').addEventListener('click', leaveGame);
 byId('btn-copy').addEventListener('click', copyLink);
 byId('btn-notice-close').addEventListener('click', () => (byId('notice').hidden = true));
-byId('btn-reset').addEventListener('click', () =>
-  dialogs.ask(
-    { title: 'Reset the game?', message: 'Clocks, life, counters, penalties and eliminations go back to the start. Names and seats stay.', confirmLabel: 'Reset' },
-    () => act('reset', {}, byId('game-error'), 'reset'),
-  ),
-);
-byId('btn-settings').addEventListener('click', () => {
-  if (app.state) dialogs.editSettings(app.state.settings, async (update, err) => (await act('updateSettings', update, err)) !== null);
-});
+host.install();
 byId('mute').addEventListener('click', () => setMuted(!sounds.muted));
 
 installShortcuts({
@@ -631,14 +486,14 @@ document.addEventListener('click', (e) => {
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState !== 'visible') return;
   conn.reconnectNow();
-  syncTime(2);
+  timeSync.probe(2);
 });
 window.addEventListener('popstate', () => {
   const code = normaliseCode(new URLSearchParams(location.search).get('game'));
   if (!code && app.gameId) leaveGame();
   else if (isCode(code) && code !== app.gameId) enterGame(code, null, { push: false, reveal: true });
 });
-setInterval(() => syncTime(2), TIME_PROBE_EVERY_MS);
+timeSync.startPeriodic();
 
 function frame() {
   if (app.screen === 'game') board.frame(clock.now());

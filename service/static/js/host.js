@@ -1,0 +1,77 @@
+// The host's tools: the per-player menu (penalty, clock, elimination) and the game-wide
+// reset and settings. The server checks host rights; these only ask first where an action
+// cannot be undone, and prefill from the newest state.
+
+import { remainingAt } from './clock.js';
+import { byId } from './dom.js';
+
+export class HostControls {
+  /**
+   * @param {object} deps
+   * @param {() => object | null} deps.state  the newest state of the game shown
+   * @param {import('./dialogs.js').Dialogs} deps.dialogs
+   * @param {import('./clock.js').ServerClock} deps.clock
+   * @param {(type: string, data?: object, errorNode?: HTMLElement, busyKey?: string) => Promise<object | null>} deps.act
+   */
+  constructor({ state, dialogs, clock, act }) {
+    this.state = state;
+    this.dialogs = dialogs;
+    this.clock = clock;
+    this.act = act;
+  }
+
+  /** The buttons of the host bar; once, they live as long as the page. */
+  install() {
+    byId('btn-reset').addEventListener('click', () =>
+      this.dialogs.ask(
+        { title: 'Reset the game?', message: 'Clocks, life, counters, penalties and eliminations go back to the start. Names and seats stay.', confirmLabel: 'Reset' },
+        () => this.act('reset', {}, byId('game-error'), 'reset'),
+      ),
+    );
+    byId('btn-settings').addEventListener('click', () => {
+      const st = this.state();
+      if (st) this.dialogs.editSettings(st.settings, async (update, err) => (await this.act('updateSettings', update, err)) !== null);
+    });
+  }
+
+  player(pid) {
+    return this.state()?.players.find((p) => p.id === pid);
+  }
+
+  /** The menu behind a card's "…" button. */
+  playerMenu(pid, err) {
+    const st = this.state();
+    const p = this.player(pid);
+    if (!st || !p) return;
+    this.dialogs.playerMenu(p, st.settings, st.status === 'finished', {
+      penalty: () => this.addPenalty(pid, err),
+      time: () => this.editTime(pid),
+      eliminate: () =>
+        this.dialogs.ask(
+          { title: `Eliminate ${p.name}?`, message: 'Their clock stops for good; the last player standing wins.', confirmLabel: 'Eliminate' },
+          () => this.act('eliminate', { playerId: pid }, err),
+        ),
+    });
+  }
+
+  addPenalty(pid, err) {
+    const st = this.state();
+    const p = this.player(pid);
+    if (!st || !p) return;
+    if (st.settings.penaltyType === 'game_loss') {
+      this.dialogs.ask(
+        { title: 'Penalty: game loss', message: `In this game a penalty eliminates ${p.name}.`, confirmLabel: 'Add penalty' },
+        () => this.act('addPenalty', { playerId: pid }, err),
+      );
+    } else {
+      this.act('addPenalty', { playerId: pid }, err);
+    }
+  }
+
+  editTime(pid) {
+    const st = this.state();
+    const p = this.player(pid);
+    if (!p || !st) return;
+    this.dialogs.editTime(p, remainingAt(st, p, this.clock.now()), async (ms, dialogError) => (await this.act('updatePlayer', { playerId: pid, time: ms }, dialogError)) !== null);
+  }
+}
