@@ -8,10 +8,7 @@ end to end on a `python -m service` process on its own redis-server.
 from __future__ import annotations
 
 import asyncio
-import signal
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import aiohttp
@@ -21,16 +18,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import __version__, keys
+from service import __version__
 from service import hub as hub_module
 from service.app import RUNTIME, close_all, create_app, on_shutdown
 from service.hub import Conn
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
-from tests.cluster import claim, clients, create_game, game_log, game_state, ok
+from tests.cluster import clients, create_game, ok
 from tests.fakes import StuckClose
 from tests.redis_proc import RedisProcess, free_port
-from tests.service_proc import ServiceProcess
 from tests.wsclient import Client
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -248,56 +244,7 @@ async def test_while_draining_sockets_are_warned_and_closed_and_probes_say_so(
         assert refused.value.status == 503
 
 
-# -- SIGTERM of a real process -----------------------------------------------------------
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisProcess]:
-    with RedisProcess() as proc:
-        yield proc
-
-
-DRAIN_TIMEOUT_S = 2.0
-
-
-@pytest.mark.slow
-async def test_sigterm_warns_every_client_closes_with_1012_and_exits_0_keeping_acknowledged_actions(
-    redis_server: RedisProcess, r: Redis, tmp_path: Path
-) -> None:
-    svc = ServiceProcess(redis_server.url, tmp_path, "drain", DRAIN_TIMEOUT_S=str(DRAIN_TIMEOUT_S))
-    svc.start()
-    try:
-        async with clients() as pool:
-            host, player, spectator, idle = [await pool.connect(svc.ws_url) for _ in range(4)]
-            gid, _, _ = await create_game(host, playerCount=2)
-            await claim(host, gid, 1, join=False)
-            await claim(player, gid, 2)
-            await ok(spectator, "join", {"gameId": gid})
-            acked = (await ok(host, "start"))["data"]
-            assert acked["status"] == "running"
-
-            assert svc.proc is not None
-            t0 = time.monotonic()
-            svc.proc.send_signal(signal.SIGTERM)
-            for c in (host, player, spectator, idle):
-                assert await c.closed_with() == 1012
-                assert c.messages[-1] == shutdown_warning(int(DRAIN_TIMEOUT_S * 1000))
-            code = await asyncio.to_thread(svc.proc.wait, DRAIN_TIMEOUT_S + 15)
-            elapsed = time.monotonic() - t0
-    finally:
-        svc.kill()
-    assert code == 0, svc.log_path.read_text()
-    assert elapsed < DRAIN_TIMEOUT_S + 5
-
-    state = await game_state(r, gid)
-    assert state["version"] >= acked["version"]
-    started = [e for e in await game_log(r, gid) if e["v"] == acked["version"]]
-    assert [e["t"] for e in started] == ["start"]
-    assert state["status"] == "running"
-    # the closed sockets gave their seats up and kept their tokens for a reconnect elsewhere
-    assert [p["claimedBy"] for p in state["players"]] == [None, None]
-    stored = await r.hgetall(keys.game(gid))
-    assert {"tok:1", "tok:2"} <= set(stored)
+# SIGTERM of a real process: tests/test_main.py
 
 
 async def test_closing_every_socket_does_not_wait_on_a_peer_that_reads_nothing(

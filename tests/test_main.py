@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from service import keys
 from service.ws import IDENTITY_ACTIONS, SHUTDOWN_MESSAGE
 from tests.cluster import Clients, action_id, actor_of, claim, clients, create_game, game_log, game_state, ok
 from tests.redis_proc import RedisProcess
@@ -189,6 +190,9 @@ async def test_sigterm_mid_game_refuses_new_work_warns_closes_1012_exits_0_and_l
     in_flight = sum(n for t, n in others.items() if t in ("switch", "updatePlayer"))
     assert in_flight <= 1, others
     assert others - Counter({"switch": 1, "updatePlayer": 1}) == Counter({"create": 1, "claim": 2, "disconnect": 2})
+    # the closed sockets gave their seats up and kept their tokens for a reconnect elsewhere
+    assert [p["claimedBy"] for p in state["players"]] == [None, None]
+    assert {"tok:1", "tok:2"} <= set(await r.hgetall(keys.game(gid)))
 
 
 # -- start-up ------------------------------------------------------------------------------
