@@ -111,7 +111,7 @@ async def check_redis(rt: Runtime) -> None:
 
 def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
     """Counts the modules keep for /health, read again at each scrape."""
-    hub = rt.hub
+    hub, limiter = rt.hub, rt.deps.limiter
     readings: list[tuple[str, str, str, Callable[[], float]]] = [
         ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: len(hub.conns)),
         ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: len(hub.games)),
@@ -122,7 +122,7 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
         ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
-        ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through (no Redis)", rt.deps.limiter.error_count),
+        ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through, no Redis", lambda: limiter.errors),
     ]
     for reading in readings:
         metrics.read(*reading)

@@ -83,6 +83,7 @@ class Conn:
         self.metrics = metrics
         #: the socket's TCP transport, aborted when a closing handshake cannot get through
         self.transport = transport
+        #: the close started on overflow, held so the loop cannot drop the task half-way
         self._closing: asyncio.Task[None] | None = None
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary

@@ -71,9 +71,6 @@ class SharedLimiter:
         self.errors = 0
         self._skip_until = 0.0
 
-    def error_count(self) -> float:
-        return self.errors
-
     async def check(self, ip: str, *limits: Limit) -> int | None:
         """None when every limit allows one more unit (and charges it), else milliseconds
         until one would be allowed (nothing charged)."""
