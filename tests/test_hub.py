@@ -22,6 +22,7 @@ from service import keys
 from service.game import GameClock, GameSettings, GameStore, new_action_id
 from service.hub import Ack, Conn, Hub
 from service.logs import CLIENT_ID
+from service.metrics import Metrics
 from service.protocol import frame, state_frame
 from service.scripts import Scripts
 from service.settings import Settings
@@ -216,6 +217,23 @@ async def test_shutting_a_conn_whose_peer_reads_nothing_returns_within_the_grace
         async with asyncio.timeout(2.0):
             await conn.shut(1012, b"Server restarting")
         assert (ws.close_codes, transport.aborted) == ([1012], 1)
+    finally:
+        await conn.close_writer()
+
+
+class BrokenSocket(FakeSocket):
+    """A socket whose peer went away under the writer."""
+
+    async def send_str(self, data: str) -> None:
+        raise ConnectionResetError("peer gone")
+
+
+async def test_a_frame_the_socket_cannot_take_is_counted_as_dropped() -> None:
+    metrics = Metrics()
+    conn = Conn(cast(web.WebSocketResponse, BrokenSocket()), "client_x", 1 << 20, metrics=metrics)
+    try:
+        conn.send("hello")
+        await eventually(lambda: metrics.registry.get_sample_value("tapotarp_websocket_messages_dropped_total") == 1)
     finally:
         await conn.close_writer()
 

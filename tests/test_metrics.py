@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.app import create_app
+from service.app import RUNTIME, create_app
 from service.errors import ERROR_CODES
 from service.metrics import Metrics, message_label
 from service.protocol import TYPES
@@ -107,6 +108,32 @@ async def test_gauges_follow_open_sockets_and_games_served(server: TestServer) -
     finally:
         await a.close()
         await b.close()
+
+
+async def test_readings_mirror_the_hub_and_the_loops_and_the_redis_probe_is_timed(server: TestServer) -> None:
+    a = await Client.connect(str(server.make_url("/ws")))
+    b = await Client.connect(str(server.make_url("/ws")))
+    try:
+        gid = (await a.request("create", {}))["data"]["gameId"]
+        await b.request("join", {"gameId": gid})
+        await a.request("claim", {"playerId": 1})
+        await a.request("start")
+        await b.state_at_least(3)
+        rt = server.app[RUNTIME]
+        for _ in range(100):
+            parsed = samples((await scrape(server))[1])
+            if parsed[("tapotarp_redis_roundtrip_seconds_count", ())] >= 1:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await a.close()
+        await b.close()
+    assert parsed[("tapotarp_redis_roundtrip_seconds_count", ())] >= 1
+    assert parsed[("tapotarp_pubsub_messages_total", ())] == rt.hub.pubsub_messages >= 2
+    assert parsed[("tapotarp_version_gaps_total", ())] == rt.hub.version_gaps == 0
+    assert parsed[("tapotarp_deadlines_fired_total", ())] == rt.deadlines.fired == 0
+    assert parsed[("tapotarp_seats_released_total", ())] == rt.liveness.released == 0
+    assert parsed[("tapotarp_rate_limiter_errors_total", ())] == 0
 
 
 async def test_authorization_refusals_and_script_errors_count_by_action_and_code(server: TestServer) -> None:

@@ -190,3 +190,22 @@ async def test_a_server_that_forbids_config_is_not_said_to_run_without_aof(
     out = await described(no_config.url, caplog)
     assert out["aof"] == "unknown"
     assert storage_records(caplog) == []
+
+
+class OldRedis:
+    """Answers what describe_redis asks, as a Redis 6.2 would."""
+
+    async def info(self, section: str) -> dict[str, str]:
+        return {"redis_version": "6.2.14"}
+
+    CONFIG = {"maxmemory-policy": "noeviction", "appendonly": "yes", "appendfsync": "always"}
+
+    async def config_get(self, name: str) -> dict[str, str]:
+        return {name: self.CONFIG[name]}
+
+
+async def test_a_redis_older_than_7_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="service.storage")
+    out = await describe_redis(OldRedis(), Settings(redis_url="redis://old:6379/0"))
+    assert out["version"] == "6.2.14"
+    assert storage_records(caplog) == [("WARNING", "Redis 6.2.14 is older than 7.0, which this service is tested with")]
