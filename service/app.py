@@ -131,7 +131,8 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
 async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     metrics = app[METRICS]
-    client = connect(settings)
+    backend = connect(settings)
+    client = backend.client
     scripts = Scripts(client)
     clock = GameClock()
     store = GameStore(
@@ -141,9 +142,16 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         retention_s=settings.game_retention_s,
         token_ttl_s=settings.token_ttl_s,
         action_timeout_s=settings.action_timeout_ms / 1000,
+        sharded_pubsub=backend.sharded,
         metrics=metrics,
     )
-    hub = Hub(store, client, tick_interval_s=settings.tick_interval_ms / 1000, cache_ttl_s=settings.cache_ttl_s)
+    hub = Hub(
+        store,
+        client,
+        tick_interval_s=settings.tick_interval_ms / 1000,
+        cache_ttl_s=settings.cache_ttl_s,
+        channels=backend.channels,
+    )
     deadlines = DeadlineLoop(store, settings.deadline_poll_ms / 1000, metrics)
     liveness = Liveness(store, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
     limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
@@ -160,7 +168,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         # start anyway: readiness stays 503 and actions get clear errors until Redis answers
         log.error("redis not reachable at start-up (%s); will keep trying", type(exc).__name__)
     if rt.evicting:
-        await client.aclose()
+        await backend.aclose()
         raise ConfigError(
             f"Redis maxmemory-policy is {rt.redis_info and rt.redis_info['maxmemoryPolicy']}: it may delete live "
             "games. Set maxmemory-policy noeviction, or ALLOW_EVICTING_POLICY=1 to start anyway."
@@ -168,15 +176,19 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await hub.start()
     rt.deadlines.loop.start()
     liveness.loop.start()
-    watcher = Periodic("redis-watch", 0.5, lambda: check_redis(rt))
-    watcher.start()
+    watchers = [Periodic("redis-watch", 0.5, lambda: check_redis(rt))]
+    if backend.mode == "sentinel":
+        watchers.append(Periodic("sentinel-watch", 0.5, backend.follow_primary))
+    for w in watchers:
+        w.start()
     yield
-    await watcher.stop()
+    for w in watchers:
+        await w.stop()
     await rt.deadlines.loop.stop()
     await liveness.loop.stop()
     await liveness.leave()
     await hub.stop()
-    await client.aclose()
+    await backend.aclose()
 
 
 async def close_all(hub: Hub, code: int = 1012, reason: bytes = b"Server restarting") -> None:

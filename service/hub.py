@@ -23,6 +23,7 @@ import msgpack
 from aiohttp import web
 
 from service import keys
+from service.channels import Channels, SingleChannels
 from service.errors import ServiceError
 from service.game import GameStore
 from service.metrics import Metrics
@@ -187,25 +188,31 @@ class Entry:
 
 
 class Hub:
-    def __init__(self, store: GameStore, client: Any, *, tick_interval_s: float, cache_ttl_s: float) -> None:
+    def __init__(
+        self,
+        store: GameStore,
+        client: Any,
+        *,
+        tick_interval_s: float,
+        cache_ttl_s: float,
+        channels: Channels | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.cache_ttl_s = cache_ttl_s
         self.games: dict[str, Entry] = {}
         self.conns: set[Conn] = set()
-        self.pubsub: Any = None
+        self.channels: Channels = channels or SingleChannels(client)
         self.version_gaps = 0
         self.pubsub_messages = 0
         #: binds served from this instance's snapshot vs. those that had to read Redis first
         self.cache_hits = 0
         self.cache_misses = 0
-        self._tasks: list[asyncio.Task[None]] = []
         self._loops = [
             Periodic("hub-tick", tick_interval_s, self.tick),
             Periodic("hub-refresh", min(1.0, cache_ttl_s), self.refresh_stale),
         ]
         self._sub_lock = asyncio.Lock()
-        self._subscribed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -219,24 +226,14 @@ class Hub:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="hub-listen"),
-        ]
+        await self.channels.start(self.on_message, self.resync_all)
         for loop in self._loops:
             loop.start()
 
     async def stop(self) -> None:
         for loop in self._loops:
             await loop.stop()
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        if self.pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self.pubsub.aclose()
+        await self.channels.stop()
 
     # -- binding ----------------------------------------------------------------------
 
@@ -246,10 +243,8 @@ class Hub:
         async with self._sub_lock:
             entry = self.games.get(game_id)
             if entry is None:
-                await self.pubsub.subscribe(keys.channel(game_id))
-                self._watch_pubsub_connection()
+                await self.channels.add(keys.channel(game_id))
                 entry = self.games[game_id] = Entry()
-                self._subscribed.set()
                 first = True
         if first:
             self.cache_misses += 1
@@ -271,21 +266,6 @@ class Hub:
             await entry.loaded.wait()
         entry.conns.add(conn)
         conn.game_id = game_id
-
-    def _watch_pubsub_connection(self) -> None:
-        """Have redis-py tell us when it reconnects the pub/sub connection by itself.
-
-        It then resubscribes on its own, so get_message() never fails and nothing else would
-        notice that commits published meanwhile were missed.
-        """
-        connection = getattr(self.pubsub, "connection", None)
-        register = getattr(connection, "register_connect_callback", None)
-        if register is not None:
-            register(self._on_pubsub_reconnect)
-
-    def _on_pubsub_reconnect(self, connection: Any) -> None:
-        log.warning("pub/sub connection re-established; re-reading every game served")
-        self._spawn(self.resync_all())
 
     async def unbind(self, conn: Conn) -> None:
         gid = conn.game_id
@@ -310,7 +290,7 @@ class Hub:
                 return
             del self.games[game_id]
             with contextlib.suppress(Exception):
-                await self.pubsub.unsubscribe(keys.channel(game_id))
+                await self.channels.remove(keys.channel(game_id))
 
     # -- fan-out ----------------------------------------------------------------------
 
@@ -403,47 +383,9 @@ class Hub:
         for gid in list(self.games):
             await self._repair(gid)
 
-    async def _listen(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                if not self.games:
-                    self._subscribed.clear()
-                    await self._subscribed.wait()
-                    continue
-                msg = await self.pubsub.get_message(timeout=1.0)
-                backoff = 0.1
-                if msg is None or msg.get("type") not in ("message", "smessage"):
-                    continue
-                self.pubsub_messages += 1
-                channel = str(msg["channel"])
-                gid = channel.split("{", 1)[1].split("}", 1)[0]
-                self.deliver(gid, str(msg["data"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("pub/sub connection lost (%s); retrying in %.1fs", type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                await self._resubscribe()
-
-    async def _resubscribe(self) -> None:
-        async with self._sub_lock:
-            with contextlib.suppress(Exception):
-                await self.pubsub.aclose()
-            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            channels = [keys.channel(g) for g in self.games]
-            if channels:
-                try:
-                    await self.pubsub.subscribe(*channels)
-                    self._watch_pubsub_connection()
-                except Exception as exc:
-                    log.warning("resubscribe failed: %s", type(exc).__name__)
-                    return
-        try:
-            await self.resync_all()
-        except Exception as exc:
-            log.warning("resync failed: %s", type(exc).__name__)
+    def on_message(self, channel: str, payload: str) -> None:
+        self.pubsub_messages += 1
+        self.deliver(channel.split("{", 1)[1].split("}", 1)[0], payload)
 
     # -- ticks ------------------------------------------------------------------------
 

@@ -24,6 +24,16 @@ class Settings:
     host: str = "0.0.0.0"
     #: Redis URL (redis://, rediss://, unix://). Empty: embedded fakeredis, single instance.
     redis_url: str = field(default="", repr=False)
+    #: REDIS_URL names any node of a Redis Cluster (scripts routed by slot, sharded pub/sub).
+    redis_cluster: bool = False
+    #: Sentinel addresses: Redis is the primary they name REDIS_SENTINEL_MASTER (instead of REDIS_URL).
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    #: The primary's name in the Sentinel configuration.
+    redis_sentinel_master: str = "mymaster"
+    #: Password of the primary and replicas found through Sentinel (REDIS_URL carries its own).
+    redis_password: str = field(default="", repr=False)
+    #: Password of the sentinels themselves, if they require one.
+    redis_sentinel_password: str = field(default="", repr=False)
     #: Comma-separated Origin allow-list; `*.example.com` matches subdomains on a dot boundary.
     allowed_origins: tuple[str, ...] = ()
     #: How often each instance sends `tick` messages to its sockets (100 reproduces the original).
@@ -80,7 +90,16 @@ class Settings:
 
     @property
     def embedded(self) -> bool:
-        return not self.redis_url
+        return not self.redis_url and not self.redis_sentinels
+
+    @property
+    def redis_mode(self) -> str:
+        """embedded, single, sentinel or cluster: how the Redis client is built."""
+        if self.redis_sentinels:
+            return "sentinel"
+        if self.redis_cluster:
+            return "cluster"
+        return "embedded" if self.embedded else "single"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +109,11 @@ class Settings:
             port=_get(e, "PORT", int, 3000, lo=1, hi=65_535),
             host=e.get("HOST", "0.0.0.0") or "0.0.0.0",
             redis_url=e.get("REDIS_URL", "").strip(),
+            redis_cluster=_get(e, "REDIS_CLUSTER", _boolean, False),
+            redis_sentinels=_get(e, "REDIS_SENTINELS", _addresses, ()),
+            redis_sentinel_master=e.get("REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
+            redis_password=e.get("REDIS_PASSWORD", ""),
+            redis_sentinel_password=e.get("REDIS_SENTINEL_PASSWORD", ""),
             allowed_origins=tuple(o.strip() for o in e.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
             tick_interval_ms=_get(e, "TICK_INTERVAL_MS", int, 1000, lo=50, hi=60_000),
             deadline_poll_ms=_get(e, "DEADLINE_POLL_MS", int, 50, lo=10, hi=1000),
@@ -120,6 +144,12 @@ class Settings:
         )
         if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if s.redis_sentinels and (s.redis_url or s.redis_cluster):
+            raise ConfigError("REDIS_SENTINELS replaces REDIS_URL and cannot be combined with it or REDIS_CLUSTER")
+        if s.redis_cluster and not s.redis_url:
+            raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL naming a node of the cluster")
+        if s.redis_cluster and s.redis_url.startswith("unix://"):
+            raise ConfigError("REDIS_CLUSTER=1 needs a redis:// or rediss:// REDIS_URL: cluster nodes are TCP")
         if s.metrics_port and s.metrics_port == s.port:
             raise ConfigError("METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)")
         if s.token_ttl_s < s.game_retention_s:
@@ -137,6 +167,23 @@ def _boolean(raw: str) -> bool:
     if v in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(raw)
+
+
+def _addresses(raw: str) -> tuple[tuple[str, int], ...]:
+    """'host:port,host:port' (IPv6 as [addr]:port)."""
+    out: list[tuple[str, int]] = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
+            raise ValueError(item)
+        out.append((host, int(port)))
+    if not out:
+        raise ValueError(raw)
+    return tuple(out)
 
 
 def _get(

@@ -1,16 +1,27 @@
-"""The Redis client: a real server from REDIS_URL, or the embedded in-process engine."""
+"""The Redis client: one server, a Sentinel-managed primary, a Cluster, or the embedded engine.
+
+The same code runs on all four; only the client object and the pub/sub arrangement differ.
+Every script touches the keys of one game (or one client address), all hash-tagged alike,
+so each runs in one Cluster slot; game channels are hash-tagged the same way and, in a
+Cluster, published with SPUBLISH so that a commit travels only within its shard.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from service.channels import Channels, ClusterChannels, SingleChannels, node_client_factory
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -19,8 +30,58 @@ log = logging.getLogger(__name__)
 NON_EVICTING_POLICIES = ("noeviction",)
 
 
-def connect(settings: Settings) -> Any:
-    if settings.embedded:
+@dataclass
+class Backend:
+    """The client every module shares, and how game channels are subscribed."""
+
+    client: Any
+    channels: Channels
+    #: publish game commits with SPUBLISH (a Cluster) rather than PUBLISH
+    sharded: bool
+    mode: str
+    #: closed after the client: the sentinel connections
+    extras: list[Any] = field(default_factory=list)
+
+    async def follow_primary(self) -> None:
+        """Sentinel only: ask who the primary is, and on a change cut every connection.
+
+        redis-py asks the sentinels only when it opens a connection, and a demoted primary
+        goes on accepting writes until Sentinel reconfigures it, seconds later; every write
+        it takes meanwhile is lost when it resyncs as a replica. So the instance asks twice
+        a second and, when the answer changes, drops its connections, in use or idle: their
+        commands fail over to the new primary through the client's retries.
+        """
+        pool = self.client.connection_pool
+        before = pool.master_address
+        address = await pool.get_master_address()
+        if before is not None and address != before:
+            log.warning("Sentinel names a new primary %s:%s (was %s:%s); reconnecting", *address, *before)
+            await pool.disconnect(inuse_connections=True)
+
+    async def aclose(self) -> None:
+        await self.channels.stop()
+        for c in (self.client, *self.extras):
+            with contextlib.suppress(Exception):
+                await c.aclose()
+
+
+def _client_options(settings: Settings) -> dict[str, Any]:
+    timeout = settings.redis_timeout_ms / 1000
+    # Retrying a script call is safe: every action carries an action id that the script
+    # deduplicates, so a retry after a lost reply answers "dup" instead of applying twice.
+    return {
+        "decode_responses": True,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(ExponentialBackoff(cap=0.25, base=0.025), 2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 15,
+    }
+
+
+def connect(settings: Settings) -> Backend:
+    mode = settings.redis_mode
+    if mode == "embedded":
         import fakeredis
 
         log.warning(
@@ -28,20 +89,34 @@ def connect(settings: Settings) -> Any:
             "Game state lives in memory only and is lost when the process stops; run a single "
             "instance. Set REDIS_URL for production."
         )
-        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
-    timeout = settings.redis_timeout_ms / 1000
-    # Retrying a script call is safe: every action carries an action id that the script
-    # deduplicates, so a retry after a lost reply answers "dup" instead of applying twice.
-    return aioredis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(ExponentialBackoff(cap=0.25, base=0.025), 2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=15,
-        max_connections=256,
-    )
+        fake = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+        return Backend(fake, SingleChannels(fake), sharded=False, mode=mode)
+    options = _client_options(settings)
+    if mode == "sentinel":
+        timeout = settings.redis_timeout_ms / 1000
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            list(settings.redis_sentinels),
+            sentinel_kwargs={
+                "socket_timeout": timeout,
+                "socket_connect_timeout": timeout,
+                "password": settings.redis_sentinel_password or None,
+            },
+            password=settings.redis_password or None,
+            **options,
+        )
+        # the pool asks the sentinels for the primary on every new connection, and drops its
+        # connections when the old primary answers READONLY: a failover needs no restart
+        client = sentinel.master_for(settings.redis_sentinel_master, max_connections=256)
+        return Backend(client, SingleChannels(client), sharded=False, mode=mode, extras=[sentinel])
+    if mode == "cluster":
+        # health checks are per connection in redis-py's cluster client; its own retries
+        # follow MOVED/ASK and refresh the slot map after a failover
+        options.pop("health_check_interval")
+        cluster = RedisCluster.from_url(settings.redis_url, max_connections=256, **options)
+        channels = ClusterChannels(cluster, node_client_factory(settings.redis_url, **_client_options(settings)))
+        return Backend(cluster, channels, sharded=True, mode=mode)
+    client = aioredis.from_url(settings.redis_url, max_connections=256, **options)
+    return Backend(client, SingleChannels(client), sharded=False, mode=mode)
 
 
 async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:

@@ -80,7 +80,7 @@ async def client(redis_proc: RedisProcess) -> AsyncIterator[Any]:
     """A client configured as the service configures it, on the emptied shared redis-server."""
     if not redis_proc.is_running():
         redis_proc.start()
-    c = connect(Settings(redis_url=redis_proc.url))
+    c = connect(Settings(redis_url=redis_proc.url)).client
     await c.flushall()
     try:
         yield c

@@ -1,18 +1,24 @@
-"""Several real service instances on one real Redis: fan-out order, atomicity, deadlines.
+"""Several real service instances on one Redis, then on a 3-primary Redis Cluster: fan-out
+order, atomicity, deadlines.
 
 Each instance is a `python -m service` subprocess; clients talk WebSocket over loopback.
-The module has its own redis-server so that no other test's games share the deadline index.
+The module has its own Redis (or Cluster, created by the tests with `redis-cli --cluster
+create`) so that no other test's games share the deadline index. Every test runs on both;
+on the Cluster, the last test checks that no node ever answered CROSSSLOT.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from service import keys
 from tests.cluster import (
@@ -29,6 +35,7 @@ from tests.cluster import (
     stream_faults,
 )
 from tests.redis_proc import RedisProcess
+from tests.redis_topologies import ClusterSet, command
 from tests.service_proc import ServiceProcess
 from tests.wsclient import Client
 
@@ -38,18 +45,36 @@ pytestmark = pytest.mark.slow
 DEADLINE_SLACK_MS = 250
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisProcess]:
-    with RedisProcess() as proc:
-        yield proc
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def redis_server(request: pytest.FixtureRequest) -> Iterator[RedisProcess | ClusterSet]:
+    server: RedisProcess | ClusterSet = RedisProcess() if request.param == "redis" else ClusterSet()
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def instances(redis_server: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServiceProcess]]:
+def instances(
+    redis_server: RedisProcess | ClusterSet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServiceProcess]]:
     """Three instances on the module's Redis (most tests use the first two)."""
     log_dir: Path = tmp_path_factory.mktemp("multi-instance-logs")
-    with services(redis_server.url, log_dir, 3, prefix="multi") as procs:
+    env = {"REDIS_CLUSTER": "1"} if isinstance(redis_server, ClusterSet) else {}
+    with services(redis_server.url, log_dir, 3, prefix="multi", **env) as procs:
         yield procs
+
+
+@pytest_asyncio.fixture
+async def r(redis_server: RedisProcess | ClusterSet) -> AsyncIterator[Any]:
+    """A client of the module's Redis; on the Cluster one that routes each key to its node."""
+    client: Any = (
+        RedisCluster.from_url(redis_server.url, decode_responses=True)
+        if isinstance(redis_server, ClusterSet)
+        else Redis.from_url(redis_server.url, decode_responses=True)
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 def urls(instances: list[ServiceProcess], n: int, among: int = 2) -> list[str]:
@@ -291,3 +316,28 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
         assert 0 <= log[-1]["at"] - due[("timeout", 0)] <= DEADLINE_SLACK_MS
         # a paused game has nothing due
         assert await r.zscore(keys.GameKeys(gid).as_list()[3], gid) is None
+
+
+# -- cluster hygiene (last: it looks back over every test above) ----------------------
+
+
+def test_commits_went_out_by_the_topologys_publish_and_no_node_ever_answered_crossslot(
+    redis_server: RedisProcess | ClusterSet, instances: list[ServiceProcess]
+) -> None:
+    """A Cluster gets SPUBLISH on every primary (games spread over the shards); one Redis
+    gets plain PUBLISH. No server ever refused a command for spanning slots."""
+    cluster = isinstance(redis_server, ClusterSet)
+    nodes = redis_server.nodes if isinstance(redis_server, ClusterSet) else [redis_server]
+    for node in nodes:
+        stats = command(node.port, "INFO", "errorstats")
+        calls = {
+            line.split(":", 1)[0].removeprefix("cmdstat_"): line
+            for line in command(node.port, "INFO", "commandstats").splitlines()
+            if line.startswith("cmdstat_")
+        }
+        assert "evalsha" in calls, (node.port, sorted(calls))
+        assert ("spublish" in calls, "publish" in calls) == (cluster, not cluster), (node.port, sorted(calls))
+        assert "CROSSSLOT" not in stats, (node.port, stats)
+    for svc in instances:
+        text = svc.log_path.read_text()
+        assert "CROSSSLOT" not in text and "Traceback" not in text, svc.log_path

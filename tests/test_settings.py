@@ -250,3 +250,51 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.port = 1  # type: ignore[misc]
+
+
+# -- Redis topologies ----------------------------------------------------------------------
+
+
+def test_the_redis_mode_follows_which_variables_are_set() -> None:
+    assert Settings.from_env({}).redis_mode == "embedded"
+    assert Settings.from_env({"REDIS_URL": "redis://r:6379"}).redis_mode == "single"
+    assert Settings.from_env({"REDIS_URL": "redis://r:6379", "REDIS_CLUSTER": "1"}).redis_mode == "cluster"
+    sentinel = Settings.from_env({"REDIS_SENTINELS": "a:26379, b:26380,[::1]:26381"})
+    assert (sentinel.redis_mode, sentinel.embedded) == ("sentinel", False)
+    assert sentinel.redis_sentinels == (("a", 26379), ("b", 26380), ("::1", 26381))
+    assert sentinel.redis_sentinel_master == "mymaster"
+
+
+def test_sentinel_master_and_passwords_are_read_and_kept_out_of_repr() -> None:
+    s = Settings.from_env(
+        {
+            "REDIS_SENTINELS": "s1:26379",
+            "REDIS_SENTINEL_MASTER": "games",
+            "REDIS_PASSWORD": "data-secret",
+            "REDIS_SENTINEL_PASSWORD": "sentinel-secret",
+        }
+    )
+    assert (s.redis_sentinel_master, s.redis_password, s.redis_sentinel_password) == (
+        "games",
+        "data-secret",
+        "sentinel-secret",
+    )
+    assert "secret" not in repr(s)
+
+
+@pytest.mark.parametrize("raw", ["s1", "s1:", ":26379", "s1:port", "s1:70000", " , "])
+def test_a_malformed_sentinel_list_names_the_variable(raw: str) -> None:
+    assert "REDIS_SENTINELS" in config_error({"REDIS_SENTINELS": raw})
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"REDIS_SENTINELS": "s:1", "REDIS_URL": "redis://r"}, "REDIS_SENTINELS replaces REDIS_URL"),
+        ({"REDIS_SENTINELS": "s:1", "REDIS_CLUSTER": "1"}, "REDIS_SENTINELS replaces REDIS_URL"),
+        ({"REDIS_CLUSTER": "1"}, "REDIS_CLUSTER=1 needs REDIS_URL"),
+        ({"REDIS_CLUSTER": "1", "REDIS_URL": "unix:///tmp/r.sock"}, "cluster nodes are TCP"),
+    ],
+)
+def test_contradictory_redis_settings_are_refused(env: dict[str, str], needle: str) -> None:
+    assert needle in config_error(env)

@@ -32,7 +32,7 @@ async def shared(redis_proc: RedisProcess) -> AsyncIterator[str]:
 async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, object]:
     caplog.set_level(logging.INFO, logger="service.storage")
     settings = Settings(redis_url=url)
-    client = connect(settings)
+    client = connect(settings).client
     try:
         return await describe_redis(client, settings)
     finally:
@@ -56,7 +56,7 @@ async def redis_version(url: str) -> str:
 
 async def test_connect_without_a_url_returns_a_working_embedded_client(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="service.storage")
-    client = connect(Settings())
+    client = connect(Settings()).client
     try:
         assert isinstance(client, fakeredis.FakeAsyncRedis)
         await client.set("k", "v")
@@ -73,7 +73,7 @@ async def test_connect_without_a_url_returns_a_working_embedded_client(caplog: p
 
 
 async def test_each_embedded_client_has_its_own_data() -> None:
-    a, b = connect(Settings()), connect(Settings())
+    a, b = connect(Settings()).client, connect(Settings()).client
     try:
         await a.set("k", "a")
         assert await b.get("k") is None
@@ -83,7 +83,7 @@ async def test_each_embedded_client_has_its_own_data() -> None:
 
 
 async def test_connect_with_a_url_uses_the_configured_timeouts_on_the_real_server(shared: str) -> None:
-    client = connect(Settings(redis_url=shared, redis_timeout_ms=750))
+    client = connect(Settings(redis_url=shared, redis_timeout_ms=750)).client
     try:
         kwargs = client.connection_pool.connection_kwargs
         assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.75, 0.75)
@@ -101,7 +101,7 @@ async def test_connect_with_a_url_uses_the_configured_timeouts_on_the_real_serve
 
 async def test_describe_embedded_reports_the_embedded_engine() -> None:
     settings = Settings()
-    client = connect(settings)
+    client = connect(settings).client
     try:
         assert await describe_redis(client, settings) == {
             "engine": "fakeredis",

@@ -1,0 +1,252 @@
+"""Real Redis topologies for tests: a Sentinel-managed primary/replica pair, and a 3-primary Cluster.
+
+Built from RedisProcess servers on free ports with their own data dirs, so a test can kill
+any member by pid. Nothing here touches the machine's own Redis on 6379.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from tests.redis_proc import RESERVED_PORT, RedisProcess, RedisStartError, free_port, ping
+
+MASTER_NAME = "mymaster"
+
+
+def command(port: int, *args: str, timeout: float = 2.0) -> str:
+    """One command through redis-cli, its reply as text ('' when the server does not answer)."""
+    try:
+        out = subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return ""
+    return out.stdout.strip()
+
+
+def wait_for(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(check) and check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class SentinelProcess:
+    """`redis-server <conf> --sentinel` on a free port, with its own config file (Sentinel rewrites it)."""
+
+    def __init__(self, primary_port: int, quorum: int, down_after_ms: int, failover_timeout_ms: int) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="sentinel-test-"))
+        self.conf = self.dir / "sentinel.conf"
+        self.conf.write_text(
+            "\n".join(
+                [
+                    "bind 127.0.0.1",
+                    f"port {self.port}",
+                    f"dir {self.dir}",
+                    f"logfile {self.dir / 'sentinel.log'}",
+                    f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary_port} {quorum}",
+                    f"sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}",
+                    f"sentinel failover-timeout {MASTER_NAME} {failover_timeout_ms}",
+                    f"sentinel parallel-syncs {MASTER_NAME} 1",
+                    "",
+                ]
+            )
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SentinelProcess:
+        self.proc = subprocess.Popen(
+            ["redis-server", str(self.conf), "--sentinel"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RedisStartError(f"sentinel exited with {self.proc.returncode}: {self.log()}")
+            if ping(self.port):
+                return self
+            time.sleep(0.02)
+        raise RedisStartError(f"sentinel on {self.port} did not answer: {self.log()}")
+
+    def log(self) -> str:
+        path = self.dir / "sentinel.log"
+        return path.read_text(errors="replace")[-3000:] if path.is_file() else ""
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SentinelSet:
+    """A primary, one replica and three sentinels (quorum 2), failing over within a few seconds."""
+
+    def __init__(self, down_after_ms: int = 1000, failover_timeout_ms: int = 4000) -> None:
+        self.primary = RedisProcess("--appendonly", "yes")
+        self.replica = RedisProcess("--appendonly", "yes", "--replicaof", "127.0.0.1", str(self.primary.port))
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
+        self.sentinels: list[SentinelProcess] = []
+
+    @property
+    def addresses(self) -> str:
+        """The REDIS_SENTINELS value."""
+        return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+
+    def master_port(self) -> int:
+        """The primary's port as the sentinels now name it."""
+        for s in self.sentinels:
+            reply = command(s.port, "SENTINEL", "get-master-addr-by-name", MASTER_NAME).split()
+            if len(reply) == 2:
+                return int(reply[1])
+        raise RuntimeError("no sentinel names a primary")
+
+    def start(self) -> SentinelSet:
+        self.primary.start()
+        self.replica.start()
+        wait_for(lambda: "master_link_status:up" in command(self.replica.port, "INFO", "replication"), 10, "replica")
+        for _ in range(3):
+            s = SentinelProcess(self.primary.port, 2, self.down_after_ms, self.failover_timeout_ms)
+            self.sentinels.append(s.start())
+        # each sentinel must know the replica and the other two before a failover can succeed
+        wait_for(self._acquainted, 15, "sentinels to discover the replica and each other")
+        return self
+
+    def _acquainted(self) -> bool:
+        for s in self.sentinels:
+            info = command(s.port, "SENTINEL", "master", MASTER_NAME).split("\n")
+            fields = dict(zip(info[0::2], info[1::2], strict=False))
+            if fields.get("num-slaves") != "1" or fields.get("num-other-sentinels") != "2":
+                return False
+        return True
+
+    def replicated(self) -> bool:
+        """The replica has every write the primary has (offsets equal)."""
+        primary = dict(
+            line.split(":", 1) for line in command(self.primary.port, "INFO", "replication").splitlines() if ":" in line
+        )
+        replica = dict(
+            line.split(":", 1) for line in command(self.replica.port, "INFO", "replication").splitlines() if ":" in line
+        )
+        return bool(primary.get("master_repl_offset")) and primary.get("master_repl_offset") == replica.get(
+            "slave_repl_offset"
+        )
+
+    def close(self) -> None:
+        for s in self.sentinels:
+            s.close()
+        self.replica.close()
+        self.primary.close()
+
+    def __enter__(self) -> SentinelSet:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def free_port_pair() -> tuple[int, int]:
+    """A client port and a cluster-bus port, both free a moment ago."""
+    a, b = free_port(), free_port()
+    while b == a or RESERVED_PORT in (a, b):
+        b = free_port()
+    return a, b
+
+
+class ClusterSet:
+    """Three primaries, no replicas, slots split evenly by `redis-cli --cluster create`."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.nodes: list[RedisProcess] = []
+        for _ in range(size):
+            port, bus = free_port_pair()
+            self.nodes.append(
+                RedisProcess(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-port",
+                    str(bus),
+                    port=port,
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        """A REDIS_URL naming one node; the client learns the rest from it."""
+        return f"redis://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self) -> ClusterSet:
+        for node in self.nodes:
+            node.start()
+        out = subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RedisStartError(f"redis-cli --cluster create failed:\n{out.stdout}\n{out.stderr}")
+        wait_for(self._ok, 20, "cluster_state:ok on every node")
+        return self
+
+    def _ok(self) -> bool:
+        return all("cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes)
+
+    def node_for_slot(self, slot: int) -> RedisProcess:
+        for line in command(self.nodes[0].port, "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if "master" not in parts[2]:
+                continue
+            port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
+            for rng in parts[8:]:
+                lo, _, hi = rng.partition("-")
+                if lo.isdigit() and int(lo) <= slot <= int(hi or lo):
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(slot)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+    def __enter__(self) -> ClusterSet:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
