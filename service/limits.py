@@ -38,9 +38,12 @@ def client_ip(request: web.BaseRequest, trusted_header: str) -> str:
     peer = request.remote or "unknown"
     if not trusted_header:
         return peer
-    raw = request.headers.get(trusted_header)
-    if raw is None:
+    # A header can come as several lines, and a proxy that appends (HAProxy's `option
+    # forwardfor`) adds its own line after the client's: the last line is the proxy's.
+    lines = request.headers.getall(trusted_header, [])
+    if not lines:
         return peer
+    raw = lines[-1]
     value = raw.split(",")[-1].strip() if trusted_header.lower() == "x-forwarded-for" else raw.strip()
     try:
         return str(ipaddress.ip_address(value))

@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 from redis.asyncio import Redis
 
 from service import limits
@@ -37,6 +38,15 @@ def test_without_a_trusted_header_the_peer_address_is_used_whatever_the_client_s
 def test_the_configured_header_is_believed_and_others_ignored() -> None:
     headers = {"X-Forwarded-For": "1.2.3.4", "Fly-Client-IP": "203.0.113.5"}
     assert client_ip(request(headers), "Fly-Client-IP") == "203.0.113.5"
+
+
+def test_x_forwarded_for_sent_as_two_lines_takes_the_proxys_line_not_the_clients() -> None:
+    """HAProxy's `option forwardfor` adds its own header line after the one the client sent."""
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (PEER, 40000) if name == "peername" else default
+    headers = CIMultiDict([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "203.0.113.5")])
+    req = make_mocked_request("GET", "/", headers=headers, transport=transport)
+    assert client_ip(req, "X-Forwarded-For") == "203.0.113.5"
 
 
 def test_x_forwarded_for_takes_the_entry_our_proxy_appended_not_the_clients_claim() -> None:
