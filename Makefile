@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint typecheck redis-server chromium clean
+.PHONY: install run test lint typecheck redis-server haproxy chromium stack-up stack-down stack-status clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,8 +17,8 @@ run: $(PY)
 	$(PY) -m service
 
 lint: install
-	$(VENV)/bin/ruff check service tests chaos
-	$(VENV)/bin/ruff format --check service tests chaos
+	$(VENV)/bin/ruff check service tests chaos deploy
+	$(VENV)/bin/ruff format --check service tests chaos deploy
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -30,6 +30,13 @@ redis-server:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
+# The local stack and its tests put HAProxy in front of the instances.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  echo "haproxy not found: installing it with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+
 # Browser tests drive Debian's Chromium through Playwright (no browser download is possible).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -37,8 +44,28 @@ chromium:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: install redis-server chromium lint typecheck
+test: install redis-server haproxy chromium lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# A production-like stack on this machine (deploy/stack.py): Redis with AOF, STACK_INSTANCES
+# instances, HAProxy on STACK_PORT; state, logs and pidfiles in .stack/. More options of
+# `python -m deploy.stack up` (--redis-port, --stats-port, --host …) go in STACK_ARGS.
+STACK_INSTANCES ?= 3
+STACK_PORT ?= 8080
+STACK_ARGS ?=
+
+stack-up: $(PY) redis-server haproxy
+	$(PY) -m pip install -q -e .
+	$(PY) -m deploy.stack up --instances $(STACK_INSTANCES) --port $(STACK_PORT) $(STACK_ARGS)
+
+# stopping needs nothing installed: the script and the settings module use the standard library
+STACK_PY = $(if $(wildcard $(PY)),$(PY),python3)
+
+stack-down:
+	$(STACK_PY) -m deploy.stack down
+
+stack-status:
+	$(STACK_PY) -m deploy.stack status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

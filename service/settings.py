@@ -56,6 +56,9 @@ class Settings:
     max_send_queue_bytes: int = 1_048_576
     #: Seconds to let clients move elsewhere on SIGTERM before the process exits.
     drain_timeout_s: float = 10.0
+    #: Seconds between SIGTERM and closing the listener, with /ready at 503 and upgrades refused, so that a
+    #: load balancer checking /ready takes the instance out while it still answers (0: close at once).
+    drain_notice_s: float = 0.0
     #: An instance silent this long is dead: other instances release its clients' seats.
     instance_dead_after_s: float = 30.0
     #: Identity of this instance in logs and client ids.
@@ -125,6 +128,7 @@ class Settings:
             max_frame_bytes=_get(e, "MAX_FRAME_BYTES", int, 65_536, lo=1024, hi=16 * 1_048_576),
             max_send_queue_bytes=_get(e, "MAX_SEND_QUEUE_BYTES", int, 1_048_576, lo=4096, hi=1 << 30),
             drain_timeout_s=_get(e, "DRAIN_TIMEOUT_S", float, 10.0, lo=0.0, hi=600.0),
+            drain_notice_s=_get(e, "DRAIN_NOTICE_S", float, 0.0, lo=0.0, hi=600.0),
             instance_dead_after_s=_get(e, "INSTANCE_DEAD_AFTER_S", float, 30.0, lo=1.0, hi=3600.0),
             instance_id=instance[:64],
             log_level=_choice(e, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),

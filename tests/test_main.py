@@ -1,5 +1,5 @@
-"""`python -m service` as a real process: SIGTERM drain, start-up refusal on an evicting Redis,
-/metrics on its own port and behind a bearer token, and JSON logs.
+"""`python -m service` as a real process: SIGTERM drain and its notice (DRAIN_NOTICE_S), start-up
+refusal on an evicting Redis, /metrics on its own port and behind a bearer token, and JSON logs.
 
 Every test starts its own service process (tests/service_proc.py) on a redis-server of this
 module or of its own, and kills whatever it started, even when it fails.
@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -193,6 +196,81 @@ async def test_sigterm_mid_game_refuses_new_work_warns_closes_1012_exits_0_and_l
     # the closed sockets gave their seats up and kept their tokens for a reconnect elsewhere
     assert [p["claimedBy"] for p in state["players"]] == [None, None]
     assert {"tok:1", "tok:2"} <= set(await r.hgetall(keys.game(gid)))
+
+
+# -- drain notice (DRAIN_NOTICE_S) ---------------------------------------------------------
+
+
+async def test_during_the_drain_notice_the_listener_answers_503_to_checks_and_upgrades_and_clients_stay_served(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    notice = 2.0
+    svc = ServiceProcess(redis_server.url, tmp_path, "notice", DRAIN_NOTICE_S=str(notice), DRAIN_TIMEOUT_S="2")
+    with started(svc):
+        assert svc.proc is not None
+        pool: Clients
+        async with clients() as pool:
+            player = await pool.connect(svc.ws_url)
+            t0 = time.monotonic()
+            svc.proc.send_signal(signal.SIGTERM)
+            # readiness goes at once, answered by the listener that is still open
+            while (status := (await fetch(svc.url + "/ready"))[0]) == 200:
+                assert time.monotonic() - t0 < 1.0, "/ready still 200 one second after SIGTERM"
+            assert status == 503
+            # a new upgrade gets a 503 answer (not a refused connection: the listener is open)
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await Client.connect(svc.ws_url)
+            assert refused.value.status == 503
+            status, body, _ = await fetch(svc.url + "/health")
+            assert (status, json.loads(body)["status"]) == (200, "shutting_down")
+            # and a client already connected is still served
+            assert (await player.request("time", {"clientTime": 1}))["type"] == "time"
+            assert player.closed_code is None
+            # then the usual drain
+            assert await player.closed_with(notice + 5) == 1012
+            closed_after = time.monotonic() - t0
+            code = await asyncio.to_thread(svc.proc.wait, 10)
+    assert code == 0, svc.log_path.read_text()
+    assert closed_after >= notice
+    assert [m["type"] for m in player.messages][-1] == "shutdown_warning"
+
+
+async def test_a_second_signal_cuts_the_drain_notice_short(redis_server: RedisProcess, tmp_path: Path) -> None:
+    svc = ServiceProcess(redis_server.url, tmp_path, "hurry", DRAIN_NOTICE_S="60", DRAIN_TIMEOUT_S="2")
+    with started(svc):
+        assert svc.proc is not None
+        pool: Clients
+        async with clients() as pool:
+            player = await pool.connect(svc.ws_url)
+            svc.proc.send_signal(signal.SIGTERM)
+            await wait_for_status(svc.url + "/ready", 503)
+            t0 = time.monotonic()
+            svc.proc.send_signal(signal.SIGINT)
+            assert await player.closed_with(5) == 1012
+            code = await asyncio.to_thread(svc.proc.wait, 10)
+    assert code == 0, svc.log_path.read_text()
+    assert time.monotonic() - t0 < 5
+
+
+def test_a_bad_drain_notice_stops_start_up_with_code_2() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "service"],
+        env={**env, "DRAIN_NOTICE_S": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "configuration error: DRAIN_NOTICE_S='-1' is out of range [0.0, 600.0]\n"
+
+
+async def wait_for_status(url: str, status: int, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while (got := (await fetch(url))[0]) != status:
+        assert loop.time() < end, f"{url} answered {got}, not {status}"
+        await asyncio.sleep(0.01)
 
 
 # -- start-up ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def test_from_env_with_nothing_set_gives_the_documented_defaults() -> None:
     assert s.max_frame_bytes == 65_536
     assert s.max_send_queue_bytes == 1_048_576
     assert s.drain_timeout_s == 10.0
+    assert s.drain_notice_s == 0.0
     assert s.instance_dead_after_s == 30.0
     assert s.log_level == "INFO"
     assert s.log_format == "text"
@@ -107,6 +108,8 @@ def test_blank_values_count_as_unset() -> None:
         ("MAX_SEND_QUEUE_BYTES", "4096", "max_send_queue_bytes", 4096),
         ("DRAIN_TIMEOUT_S", "0", "drain_timeout_s", 0.0),
         ("DRAIN_TIMEOUT_S", "0.5", "drain_timeout_s", 0.5),
+        ("DRAIN_NOTICE_S", "2.5", "drain_notice_s", 2.5),
+        ("DRAIN_NOTICE_S", "0", "drain_notice_s", 0.0),
         ("INSTANCE_DEAD_AFTER_S", "1", "instance_dead_after_s", 1.0),
         ("INSTANCE_DEAD_AFTER_S", "90.5", "instance_dead_after_s", 90.5),
         ("INSTANCE_ID", "web-1", "instance_id", "web-1"),
@@ -160,6 +163,7 @@ def test_test_clock_accepts_false_spellings(raw: str) -> None:
         ("PORT", "abc", "PORT='abc' is not a valid int"),
         ("PORT", "80.5", "PORT='80.5' is not a valid int"),
         ("PORT", "0", "PORT='0' is out of range [1, 65535]"),
+        ("DRAIN_NOTICE_S", "-1", "DRAIN_NOTICE_S='-1' is out of range [0.0, 600.0]"),
         ("PORT", "65536", "PORT='65536' is out of range [1, 65535]"),
         ("TICK_INTERVAL_MS", "49", "TICK_INTERVAL_MS='49' is out of range [50, 60000]"),
         ("TICK_INTERVAL_MS", "1e3", "TICK_INTERVAL_MS='1e3' is not a valid int"),
@@ -200,7 +204,7 @@ def test_a_bad_test_clock_flag_raises_config_error_naming_the_variable(raw: str)
     assert config_error({"TAPOTARP_TEST_CLOCK": raw}).startswith(f"TAPOTARP_TEST_CLOCK={raw!r} is not a valid")
 
 
-@pytest.mark.parametrize("name", ["CACHE_TTL_S", "DRAIN_TIMEOUT_S", "INSTANCE_DEAD_AFTER_S"])
+@pytest.mark.parametrize("name", ["CACHE_TTL_S", "DRAIN_TIMEOUT_S", "DRAIN_NOTICE_S", "INSTANCE_DEAD_AFTER_S"])
 def test_not_a_number_is_rejected_for_float_settings(name: str) -> None:
     # NaN compares false with both bounds, so a plain range check lets it through; it would then
     # disable cache refreshes (CACHE_TTL_S), crash the shutdown path (DRAIN_TIMEOUT_S: int(nan))
