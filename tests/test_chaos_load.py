@@ -1,0 +1,182 @@
+"""The load benchmark (chaos/load.py): one small run end to end against real processes, and
+the pieces its figures rest on (schedule, percentiles, the WebSocket frame codec, profiles).
+
+The benchmark's own targets (thousands of games, p99 bounds) are measured by running it, not
+here: these tests check that what it counts is counted right.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from chaos import load, wsproto
+from chaos.procinfo import cpu_seconds, memory_kb, summarize_collapsed
+
+GAMES, PLAYERS, RATE, DURATION = 4, 3, 2.0, 3.0
+
+
+@pytest.mark.slow
+async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figures(tmp_path: Path) -> None:
+    config = load.Config(
+        games=GAMES,
+        players=PLAYERS,
+        rate=RATE,
+        duration=DURATION,
+        instances=2,
+        aof="everysec",
+        seed=7,
+        samples=tmp_path / "samples.csv",
+    )
+    r = await load.run(config)
+
+    per_game = round(DURATION * RATE)
+    assert r.expected_actions == GAMES * per_game
+    # one action at a time per game, each scheduled inside the window: all sent, all confirmed
+    assert (r.sent, r.acked, r.skipped) == (GAMES * per_game, GAMES * per_game, 0)
+    assert r.errors == 0, r.error_detail
+    assert r.version_skew == 0
+    assert r.ack.n == r.acked
+    # every other player of the game saw every action
+    assert r.fanout.n == r.fanout_expected == (PLAYERS - 1) * r.acked
+    for d in (r.ack, r.fanout):
+        assert 0 < d.p50 <= d.p95 <= d.p99 <= d.max < config.timeout_s * 1000
+    assert DURATION <= r.window_s < DURATION + config.timeout_s
+    assert r.actions_per_s == pytest.approx(r.acked / r.window_s, rel=0.01)
+    # two state broadcasts per action reach the two instances' subscriptions
+    assert r.pubsub_messages == 2 * r.acked
+    assert r.version_gaps == 0
+
+    procs = {p.name: p for p in r.processes}
+    assert set(procs) == {"inst0", "inst1", "redis", "loadgen"}
+    for p in procs.values():
+        assert p.pid > 0 and p.peak_rss_mb > 0 and p.rss_mb > 0 and p.peak_rss_mb >= p.rss_mb
+        assert p.cpu_s >= 0
+    # /proc counts CPU in 10 ms ticks: the instances and the loadgen do enough in 3 s to show
+    for name in ("inst0", "inst1", "loadgen"):
+        assert procs[name].cpu_s > 0
+    assert r.cost_ms_per_action is not None and r.cost_ms_per_action > 0
+    assert r.redis_ping.n > 0 and set(r.health) == {"inst0", "inst1"}
+
+    text = load.report(r)
+    assert f"confirmed {r.acked} of {r.expected_actions}" in text and "errors: 0" in text
+    assert json.loads(json.dumps(r.to_json()))["acked"] == r.acked
+    rows = (tmp_path / "samples.csv").read_text().splitlines()
+    assert rows[0] == "kind,sent_s,ms" and len(rows) == 1 + r.ack.n + r.fanout.n
+
+
+def test_a_schedule_has_duration_times_rate_sends_spread_over_the_window() -> None:
+    rng = random.Random(1)
+    for rate, duration in ((0.5, 30.0), (2.0, 3.0), (3.0, 1.0)):
+        for _ in range(50):
+            slots = load.schedule(rng, rate, duration)
+            period = 1 / rate
+            assert len(slots) == round(duration * rate)
+            assert slots == sorted(slots)
+            assert 0 <= slots[0] < 1.1 * period and slots[-1] < duration + 0.1 * period
+            gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+            assert all(0.8 * period - 1e-9 <= g <= 1.2 * period + 1e-9 for g in gaps)
+    # phases differ between games: they do not all fire together
+    firsts = {round(load.schedule(rng, 0.5, 30.0)[0], 3) for _ in range(20)}
+    assert len(firsts) == 20
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    random.Random(3).shuffle(values)
+    d = load.Dist.of(values)
+    assert (d.n, d.p50, d.p95, d.p99, d.max) == (100, 50.0, 95.0, 99.0, 100.0)
+    assert load.percentile([], 0.99) == 0.0
+    assert load.percentile([5.0], 0.5) == 5.0
+
+
+async def test_client_frames_are_masked_and_server_frames_of_every_length_parse() -> None:
+    payload = b'{"type":"passTurn","data":{}}' * 10
+    frame = wsproto.encode_frame(wsproto.OP_TEXT, payload)
+    assert frame[0] == 0x80 | wsproto.OP_TEXT and frame[1] == 0x80 | 126
+    key = frame[4:8]
+    assert wsproto.mask(frame[8:], key) == payload
+    assert wsproto.mask(wsproto.mask(b"abcde", b"wxyz"), b"wxyz") == b"abcde"
+
+    got: list[tuple[int, bytes]] = []
+    client = wsproto.WsClient("h:1", "/", None, lambda op, data: got.append((op, data)), lambda code, asked: None)
+    client.upgraded = True
+    messages = [b"x" * n for n in (0, 5, 125, 126, 300, 70_000)]
+    stream = b""
+    for m in messages:
+        n = len(m)
+        if n < 126:
+            head = bytes((0x81, n))
+        elif n < 1 << 16:
+            head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+        stream += head + m
+    # a fragmented message: "ab" + "cd"
+    stream += bytes((0x01, 2)) + b"ab" + bytes((0x80, 2)) + b"cd"
+    # fed in awkward pieces, as TCP may deliver them
+    for i in range(0, len(stream), 7):
+        client.data_received(stream[i : i + 7])
+    assert got == [(wsproto.OP_TEXT, m) for m in messages] + [(wsproto.OP_TEXT, b"abcd")]
+    assert client.buf == bytearray()
+
+
+def test_a_py_spy_profile_is_summarized_by_leaf_package_and_stack() -> None:
+    raw = "\n".join(
+        [
+            # py-spy writes paths relative to their import root, sometimes absolute ones
+            "main (service/__main__.py:65);Hub.tick (service/hub.py:400);"
+            "_SelectorSocketTransport.write (/usr/lib/python3.11/asyncio/selector_events.py:9) 30",
+            "main (service/__main__.py:65);Hub.tick (service/hub.py:400) 10",
+            "main (service/__main__.py:65);Session.handle (/srv/app/service/ws.py:1);"
+            "loads (/v/lib/python3.11/site-packages/orjson/a.py:3) 60",
+        ]
+    )
+    s = summarize_collapsed(raw)
+    assert s.samples == 100
+    assert s.self_top[0] == ("loads (orjson/a.py)", 60.0)
+    assert dict(s.self_top)["_SelectorSocketTransport.write (asyncio/selector_events.py)"] == 30.0
+    assert dict(s.areas) == {"orjson": 60.0, "asyncio": 30.0, "service": 10.0}
+    inclusive = dict(s.inclusive_top)
+    assert inclusive["Hub.tick (service/hub.py)"] == 40.0
+    assert inclusive["Session.handle (service/ws.py)"] == 60.0
+    # the entry point is on every stack: left out of the printed inclusive view
+    printed = s.lines()
+    assert any("Hub.tick" in line for line in printed)
+    assert not any(line.endswith("main (service/__main__.py)") for line in printed)
+
+
+def test_cpu_and_memory_of_a_process_are_read_from_proc() -> None:
+    import os
+
+    before = cpu_seconds(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    assert cpu_seconds(os.getpid()) > before
+    peak, rss = memory_kb(os.getpid())
+    assert peak >= rss > 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--games", "0"],
+        ["--games", "10,x"],
+        ["--players", "9"],
+        ["--rate", "0"],
+        ["--target-pids", "1"],
+        ["--target", "https://example.org"],
+    ],
+)
+def test_bad_arguments_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        load.parse_args(argv)
+    assert exc.value.code == 2
+
+
+def test_a_comma_list_of_game_counts_makes_one_run_each() -> None:
+    _, configs = load.parse_args(["--games", "100,500", "--rate", "1", "--target", "http://127.0.0.1:3000/"])
+    assert [c.games for c in configs] == [100, 500]
+    assert all(c.rate == 1.0 and c.targets == ["ws://127.0.0.1:3000/"] for c in configs)
