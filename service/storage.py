@@ -115,7 +115,12 @@ def connect(settings: Settings) -> Backend:
         cluster = RedisCluster.from_url(settings.redis_url, max_connections=256, **options)
         channels = ClusterChannels(cluster, node_client_factory(settings.redis_url, **_client_options(settings)))
         return Backend(cluster, channels, sharded=True, mode=mode)
-    client = aioredis.from_url(settings.redis_url, max_connections=256, **options)
+    # a burst of actions waits (up to the Redis timeout) for one of the 256 connections instead
+    # of failing at once with "Too many connections": under load that error was what clients got
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=256, timeout=settings.redis_timeout_ms / 1000, **options
+    )
+    client = aioredis.Redis.from_pool(pool)
     return Backend(client, SingleChannels(client), sharded=False, mode=mode)
 
 

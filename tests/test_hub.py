@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any, cast
 
 import pytest
@@ -523,6 +524,60 @@ async def test_tick_charges_only_the_active_running_player_and_keys_times_by_str
         # never below zero
         frame("tick", {"times": {"1": 600_000, "2": 0, "3": 1_000}}),
     ]
+
+
+def frame_counts_are(sockets: list[Any], expected: list[int]) -> bool:
+    return [len(ws.frames) for ws in sockets] == expected
+
+
+async def test_the_tick_loop_runs_in_ten_slices_that_together_tick_every_running_game_once(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
+) -> None:
+    """Ticks for thousands of sockets are spread over the interval, not sent in one burst."""
+    games = [await new_game(store) for _ in range(30)]
+    sockets = []
+    for gid, state in games:
+        conn, ws = make_conn()
+        await hub.bind(conn, gid)
+        hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+        sockets.append(ws)
+    await eventually(lambda: [len(ws.frames) for ws in sockets] == [1] * 30)
+    slices = [hub.games[gid].tick_slice for gid, _ in games]
+    assert len(set(slices)) > 1
+    clock.frozen_ms = 5_000_500
+    for entry in hub.games.values():
+        # their states went out long ago, so every game is due a tick
+        entry.broadcast_at = 0.0
+    first = hub.next_tick_slice
+    done: set[int] = set()
+    for run in range(10):
+        await hub.tick_next_slice()
+        done.add((first + run) % 10)
+        # after each run, exactly the games of the slices run so far have had their tick
+        expected = [2 if sl in done else 1 for sl in slices]
+        await eventually(partial(frame_counts_are, sockets, expected))
+    # the next interval starts over with the same slice as this one
+    await hub.tick_next_slice()
+    await eventually(partial(frame_counts_are, sockets, [3 if sl == first else 2 for sl in slices]))
+
+
+async def test_the_tick_loop_skips_a_game_whose_state_went_out_within_the_interval(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    clock.frozen_ms = 5_001_500
+    await hub.tick(skip_fresh=True)
+    await asyncio.sleep(0.05)
+    # the state frame just sent already lets the client compute its clocks
+    assert [f["type"] for f in map(json.loads, ws.frames)] == ["state"]
+    # an interval later, with no commit since, the tick goes out again
+    hub.games[gid].broadcast_at -= hub.tick_interval_s
+    await hub.tick(skip_fresh=True)
+    await eventually(lambda: len(ws.frames) == 2)
+    assert ws.frames[1] == frame("tick", {"times": {"1": 600_000, "2": 8_500, "3": 1_000}})
 
 
 async def test_tick_never_charges_a_clock_for_time_before_its_server_time(

@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from service import keys
+from service.__main__ import run
 from service.ws import IDENTITY_ACTIONS, SHUTDOWN_MESSAGE
 from tests.cluster import Clients, action_id, actor_of, claim, clients, create_game, game_log, game_state, ok
 from tests.redis_proc import RedisProcess
@@ -402,3 +403,13 @@ async def test_json_logs_are_one_object_per_line_name_the_client_and_never_conta
     text = "\n".join(lines)
     leaked = [i for i, t in enumerate(tokens) if t in text]
     assert leaked == [], f"tokens {leaked} (0 = host token) appear in the log"
+
+
+def test_the_service_runs_on_uvloop_when_it_is_installed() -> None:
+    seen: list[str] = []
+
+    async def probe() -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__)
+
+    run(probe())
+    assert seen == ["uvloop"]
