@@ -68,8 +68,8 @@ class Plan:
             raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
         if settings.embedded:
             raise ConfigError(
-                "--workers needs REDIS_URL: with the embedded engine every worker would keep its own games "
-                "in memory, and players of one game reaching different workers would not see each other"
+                "--workers needs REDIS_URL (or REDIS_SENTINELS): with the embedded engine every worker would keep "
+                "its own games in memory, and players of one game reaching different workers would not see each other"
             )
         plan = cls(settings, workers, port_per_worker)
         service_ports = {plan.port(i) for i in range(workers)}

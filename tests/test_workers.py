@@ -295,7 +295,9 @@ def run_main(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_workers_without_redis_url_exit_2_and_say_why() -> None:
     result = run_main("--workers", "2", PORT=str(free_port()))
     assert result.returncode == 2
-    assert result.stderr.startswith("configuration error: --workers needs REDIS_URL: with the embedded engine")
+    assert result.stderr.startswith(
+        "configuration error: --workers needs REDIS_URL (or REDIS_SENTINELS): with the embedded engine"
+    )
     assert "Traceback" not in result.stderr
 
 
