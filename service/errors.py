@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class ServiceError(Exception):
     """Base of every error this service raises on purpose; `message` is safe to show clients."""
@@ -82,6 +84,24 @@ ERROR_CODES: dict[str, tuple[type[GameError], str]] = {
     "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
     "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
 }
+
+
+#: Redis refusals meaning "not writable right now": a failover or partition (NOREPLICAS under
+#: min-replicas-to-write, READONLY from a demoted primary, MASTERDOWN, CLUSTERDOWN, TRYAGAIN),
+#: a restart (LOADING), a full memory (OOM), a busy script (BUSY). Nothing was applied, so the
+#: client gets the same storage error as for a lost connection and may simply retry.
+UNAVAILABLE_REPLIES = frozenset(
+    {"NOREPLICAS", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "LOADING", "OOM", "BUSY"}
+)
+
+
+#: a refusal met by redis.call() inside a script is reported after the script's line number
+_REPLY_CODE = re.compile(r"^(?:user_script:\d+:\s*)?([A-Z]+)\b")
+
+
+def is_unavailable(reply_text: str) -> bool:
+    m = _REPLY_CODE.match(reply_text)
+    return m is not None and m.group(1) in UNAVAILABLE_REPLIES
 
 
 def from_lua(reply_text: str) -> GameError | None:

@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import keys
-from service.errors import GameIdTaken, ServiceError, StorageUnavailable, from_lua
+from service.errors import GameIdTaken, ServiceError, StorageUnavailable, from_lua, is_unavailable
 from service.scripts import Scripts
 
 if TYPE_CHECKING:
@@ -153,6 +153,8 @@ class GameStore:
         except ResponseError as exc:
             err = from_lua(str(exc))
             if err is None:
+                if is_unavailable(str(exc)):
+                    raise StorageUnavailable("redis refused the write") from exc
                 raise
             if self.metrics is not None:
                 self.metrics.script_errors.labels(err.code).inc()

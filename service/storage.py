@@ -8,15 +8,17 @@ Cluster, published with SPUBLISH so that a commit travels only within its shard.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -42,6 +44,9 @@ class Backend:
     #: closed after the client: the sentinel connections
     extras: list[Any] = field(default_factory=list)
 
+    #: the primary follow_primary last found (Sentinel only)
+    primary: tuple[str, int] | None = None
+
     async def follow_primary(self) -> None:
         """Sentinel only: ask who the primary is, and on a change cut every connection.
 
@@ -52,10 +57,14 @@ class Backend:
         commands fail over to the new primary through the client's retries.
         """
         pool = self.client.connection_pool
-        before = pool.master_address
-        address = await pool.get_master_address()
-        if before is not None and address != before:
-            log.warning("Sentinel names a new primary %s:%s (was %s:%s); reconnecting", *address, *before)
+        try:
+            address = tuple(await pool.get_master_address())
+        except MasterNotFoundError:
+            # between primaries: commands fail with the storage error until one is elected
+            return
+        before, self.primary = self.primary, (str(address[0]), int(address[1]))
+        if before is not None and self.primary != before:
+            log.warning("Sentinel names a new primary %s:%s (was %s:%s); reconnecting", *self.primary, *before)
             await pool.disconnect(inuse_connections=True)
 
     async def aclose(self) -> None:
@@ -63,6 +72,65 @@ class Backend:
         for c in (self.client, *self.extras):
             with contextlib.suppress(Exception):
                 await c.aclose()
+
+
+def _flags(state: dict[str, Any]) -> set[str]:
+    flags = state.get("flags", "")
+    return set(flags) if isinstance(flags, set) else set(str(flags).split(","))
+
+
+class NewestConfigSentinel(Sentinel):
+    """Asks every sentinel and follows the newest configuration (highest config-epoch) only.
+
+    redis-py takes the first sentinel that names a healthy primary. Right after a failover a
+    sentinel that has not heard of it yet still names the old primary, and to that sentinel a
+    primary that was failed over while it hung looks healthy again once it wakes. Following
+    that answer sends writes to a server about to become a replica, which loses them; with
+    the epoch rule an instance never goes back to a primary an election has replaced.
+    """
+
+    async def discover_master(self, service_name: str) -> tuple[str, int]:
+        async def ask(sentinel: Any) -> dict[str, Any] | None:
+            try:
+                state: dict[str, Any] | None = (await sentinel.sentinel_masters()).get(service_name)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                return None
+            return state
+
+        states = [st for st in await asyncio.gather(*(ask(s) for s in self.sentinels)) if st]
+        if not states:
+            raise MasterNotFoundError(f"No sentinel answered for {service_name!r}")
+        # Only the newest epoch counts. A sentinel leading a failover already carries it, with
+        # the old address until the promotion completes: then there is no primary to follow
+        # yet, and the instance waits rather than take an older epoch's answer.
+        epoch = max(int(st.get("config-epoch", 0)) for st in states)
+        current = [
+            st
+            for st in states
+            if int(st.get("config-epoch", 0)) == epoch
+            and self.check_master_state(st, service_name)
+            and "failover_in_progress" not in _flags(st)
+        ]
+        if not current:
+            raise MasterNotFoundError(f"No master found for {service_name!r} (failover in progress)")
+        votes = Counter((str(st["ip"]), int(st["port"])) for st in current)
+        (ip, port), _ = votes.most_common(1)[0]
+        return ip, port
+
+
+class PrimaryOnlyPool(SentinelConnectionPool):
+    """Hands out only connections to the primary the pool last heard of.
+
+    A command in flight on the old primary when the pool learns of a failover returns its
+    connection afterwards, still open to the old server; redis-py's async pool would hand
+    it out again, and writes on it are lost when that server becomes a replica.
+    """
+
+    async def ensure_connection(self, connection: Any) -> None:
+        primary = self.master_address
+        if primary is not None and connection.is_connected and (connection.host, connection.port) != tuple(primary):
+            await connection.disconnect()
+        await super().ensure_connection(connection)
 
 
 def _client_options(settings: Settings) -> dict[str, Any]:
@@ -94,7 +162,7 @@ def connect(settings: Settings) -> Backend:
     options = _client_options(settings)
     if mode == "sentinel":
         timeout = settings.redis_timeout_ms / 1000
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = NewestConfigSentinel(  # type: ignore[no-untyped-call]
             list(settings.redis_sentinels),
             sentinel_kwargs={
                 "socket_timeout": timeout,
@@ -106,7 +174,9 @@ def connect(settings: Settings) -> Backend:
         )
         # the pool asks the sentinels for the primary on every new connection, and drops its
         # connections when the old primary answers READONLY: a failover needs no restart
-        client = sentinel.master_for(settings.redis_sentinel_master, max_connections=256)
+        client = sentinel.master_for(
+            settings.redis_sentinel_master, connection_pool_class=PrimaryOnlyPool, max_connections=256
+        )
         return Backend(client, SingleChannels(client), sharded=False, mode=mode, extras=[sentinel])
     if mode == "cluster":
         # health checks are per connection in redis-py's cluster client; its own retries

@@ -98,15 +98,35 @@ class SentinelProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class SentinelSet:
-    """A primary, one replica and three sentinels (quorum 2), failing over within a few seconds."""
+#: On every data node: a primary refuses writes unless a replica acknowledged within 1 s, so a
+#: primary that was failed over while it hung cannot take writes when it wakes (they would be
+#: lost when Sentinel turns it into a replica).
+MIN_REPLICAS_ARGS = ("--min-replicas-to-write", "1", "--min-replicas-max-lag", "1")
 
-    def __init__(self, down_after_ms: int = 1000, failover_timeout_ms: int = 4000) -> None:
-        self.primary = RedisProcess("--appendonly", "yes")
-        self.replica = RedisProcess("--appendonly", "yes", "--replicaof", "127.0.0.1", str(self.primary.port))
+
+class SentinelSet:
+    """A primary, two replicas and three sentinels (quorum 2), failing over within a few seconds.
+
+    Two replicas, so that with min-replicas-to-write 1 the primary elected after losing one
+    server still has a replica and accepts writes."""
+
+    def __init__(self, down_after_ms: int = 1000, failover_timeout_ms: int = 4000, min_replicas: bool = True) -> None:
+        extra = MIN_REPLICAS_ARGS if min_replicas else ()
+        self.primary = RedisProcess("--appendonly", "yes", *extra)
+        self.replicas = [
+            RedisProcess("--appendonly", "yes", "--replicaof", "127.0.0.1", str(self.primary.port), *extra)
+            for _ in range(2)
+        ]
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.sentinels: list[SentinelProcess] = []
+
+    @property
+    def servers(self) -> list[RedisProcess]:
+        return [self.primary, *self.replicas]
+
+    def server(self, port: int) -> RedisProcess:
+        return next(s for s in self.servers if s.port == port)
 
     @property
     def addresses(self) -> str:
@@ -114,7 +134,7 @@ class SentinelSet:
         return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
 
     def master_port(self) -> int:
-        """The primary's port as the sentinels now name it."""
+        """The primary's port as the sentinels now name it (the first that answers)."""
         for s in self.sentinels:
             reply = command(s.port, "SENTINEL", "get-master-addr-by-name", MASTER_NAME).split()
             if len(reply) == 2:
@@ -123,40 +143,30 @@ class SentinelSet:
 
     def start(self) -> SentinelSet:
         self.primary.start()
-        self.replica.start()
-        wait_for(lambda: "master_link_status:up" in command(self.replica.port, "INFO", "replication"), 10, "replica")
+        for r in self.replicas:
+            r.start()
+        for r in self.replicas:
+            wait_for(lambda r=r: "master_link_status:up" in command(r.port, "INFO", "replication"), 10, "replica")
         for _ in range(3):
             s = SentinelProcess(self.primary.port, 2, self.down_after_ms, self.failover_timeout_ms)
             self.sentinels.append(s.start())
-        # each sentinel must know the replica and the other two before a failover can succeed
-        wait_for(self._acquainted, 15, "sentinels to discover the replica and each other")
+        # each sentinel must know the replicas and the other two before a failover can succeed
+        wait_for(self._acquainted, 15, "sentinels to discover the replicas and each other")
         return self
 
     def _acquainted(self) -> bool:
         for s in self.sentinels:
             info = command(s.port, "SENTINEL", "master", MASTER_NAME).split("\n")
             fields = dict(zip(info[0::2], info[1::2], strict=False))
-            if fields.get("num-slaves") != "1" or fields.get("num-other-sentinels") != "2":
+            if fields.get("num-slaves") != str(len(self.replicas)) or fields.get("num-other-sentinels") != "2":
                 return False
         return True
-
-    def replicated(self) -> bool:
-        """The replica has every write the primary has (offsets equal)."""
-        primary = dict(
-            line.split(":", 1) for line in command(self.primary.port, "INFO", "replication").splitlines() if ":" in line
-        )
-        replica = dict(
-            line.split(":", 1) for line in command(self.replica.port, "INFO", "replication").splitlines() if ":" in line
-        )
-        return bool(primary.get("master_repl_offset")) and primary.get("master_repl_offset") == replica.get(
-            "slave_repl_offset"
-        )
 
     def close(self) -> None:
         for s in self.sentinels:
             s.close()
-        self.replica.close()
-        self.primary.close()
+        for server in self.servers:
+            server.close()
 
     def __enter__(self) -> SentinelSet:
         try:

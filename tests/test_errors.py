@@ -16,6 +16,7 @@ from service.errors import (
     ServiceError,
     StorageUnavailable,
     from_lua,
+    is_unavailable,
 )
 
 #: What a client is told for each code: the original's strings where it had one (README).
@@ -103,3 +104,28 @@ def test_a_service_error_keeps_its_message_and_defaults_its_code_to_internal() -
 
 def test_the_storage_unavailable_message_asks_the_client_to_retry() -> None:
     assert STORAGE_UNAVAILABLE_MESSAGE == "Game storage is unavailable, please try again"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "NOREPLICAS Not enough good replicas to write.",
+        "READONLY You can't write against a read only replica.",
+        "MASTERDOWN Link with MASTER is down",
+        "CLUSTERDOWN The cluster is down",
+        "TRYAGAIN Multiple keys request during rehashing of slot",
+        "LOADING Redis is loading the dataset in memory",
+        "OOM command not allowed when used memory > 'maxmemory'.",
+        "BUSY Redis is busy running a script.",
+        "user_script:338: NOREPLICAS Not enough good replicas to write. script: 72d6, on @user_script:338.",
+    ],
+)
+def test_refusals_that_mean_not_writable_now_are_storage_unavailable(reply: str) -> None:
+    assert is_unavailable(reply)
+
+
+@pytest.mark.parametrize(
+    "reply", ["WRONGTYPE Operation against a key", "ERR unknown command", "", "NOREPLICA", "user_script:3: ERR x"]
+)
+def test_other_replies_are_not_taken_for_an_outage(reply: str) -> None:
+    assert not is_unavailable(reply)

@@ -250,6 +250,23 @@ async def test_a_response_error_that_is_not_a_game_error_is_re_raised(store: Gam
         await store.join(gid)
 
 
+async def test_a_primary_that_may_not_write_for_want_of_replicas_is_storage_unavailable() -> None:
+    """min-replicas-to-write with no replica: Redis refuses every script with NOREPLICAS,
+    which a player must see as the storage error (retry later), not as an internal one."""
+    with RedisProcess("--min-replicas-to-write", "1", "--min-replicas-max-lag", "10") as server:
+        client = Redis.from_url(server.url, decode_responses=True)
+        store = make_store(client)
+        try:
+            with pytest.raises(StorageUnavailable) as create:
+                await store.create("client_x", GameSettings(), "a1")
+            assert create.value.message == "redis refused the write"
+            assert "NOREPLICAS" in str(create.value.__cause__)
+            # reads still work: only writes need the replicas
+            assert await store.read_state(keys.new_game_id(b"x")) is None
+        finally:
+            await client.aclose()
+
+
 async def test_a_connection_error_is_storage_unavailable() -> None:
     client = Redis.from_url(
         f"redis://127.0.0.1:{free_port()}/0",

@@ -1,14 +1,16 @@
-"""Two real instances on a Sentinel-managed primary/replica pair, through two failovers during play.
+"""Two real instances on a Sentinel-managed primary and two replicas, through two failovers during play.
 
-The topology is real processes: a primary, a replica and three sentinels (quorum 2) on free
-ports. The instances are given only REDIS_SENTINELS and the primary's name. First the
-primary is killed with SIGKILL, so the sentinels promote the replica; then, with the old
-primary back as a replica, a coordinated `SENTINEL FAILOVER` hands the role back, which
-the service sees as READONLY replies and closed connections on the demoted server.
+The topology is real processes: a primary, two replicas and three sentinels (quorum 2) on
+free ports, every data node with `min-replicas-to-write 1` and `min-replicas-max-lag 1`.
+The instances are given only REDIS_SENTINELS and the primary's name. First the primary is
+killed with SIGKILL, so the sentinels promote a replica. Then, with the dead one back as a
+replica, the new primary hangs (SIGSTOP) until it is failed over, and wakes up (SIGCONT)
+still calling itself primary, with connections of both instances open to it.
 
 Through both, a game is played without pause by a player on each instance. What must hold:
 actions fail only inside the failover window, with the storage error and nothing else; the
-game then goes on where it was, with versions still rising, and both players see it.
+game then goes on where it was, with versions still rising (nothing acknowledged was lost,
+and the two instances never wrote to different primaries), and both players see it.
 """
 
 from __future__ import annotations
@@ -35,13 +37,16 @@ from tests.wsclient import Client
 
 pytestmark = pytest.mark.slow
 
-#: Detection (down-after 1 s), election and promotion; generous for a loaded 2-core machine.
+#: Detection (down-after 2 s), election and promotion; generous for a loaded 2-core machine.
 FAILOVER_BOUND_S = 20.0
 
 
 @pytest.fixture(scope="module")
 def sentinels() -> Iterator[SentinelSet]:
-    with SentinelSet(down_after_ms=1000, failover_timeout_ms=2000) as s:
+    # down-after (2 s) above min-replicas-max-lag (1 s): a primary that hung long enough to be
+    # failed over has no good replica left when it wakes, so it refuses the writes that
+    # arrive before Sentinel demotes it (README, "What asynchronous replication can lose")
+    with SentinelSet(down_after_ms=2000, failover_timeout_ms=2000) as s:
         yield s
 
 
@@ -94,7 +99,10 @@ class Play:
                 await asyncio.sleep(0.05)
 
     def successes_after(self, t: float) -> int:
-        return sum(1 for o in self.outcomes if o.kind == "state" and o.at > t)
+        return sum(1 for o in self.outcomes if o.kind == "state" and o.sent > t)
+
+    def last_error(self) -> float:
+        return max((o.at for o in self.outcomes if o.kind == "error"), default=0.0)
 
 
 async def start_game(pool: Clients, instances: list[ServiceProcess]) -> tuple[str, Play]:
@@ -107,9 +115,10 @@ async def start_game(pool: Clients, instances: list[ServiceProcess]) -> tuple[st
     return gid, Play({1: host, 2: other}, state["activePlayer"])
 
 
-async def play_through(play: Play, failover: Any, sentinels: SentinelSet, new_port: int, settle: Any = None) -> float:
-    """Play, cause the failover, keep playing until 20 actions succeed on the new primary
-    (after `settle`, if given, has returned true). Returns when the failover was caused."""
+async def play_through(play: Play, failover: Any, sentinels: SentinelSet, old_port: int, settle: Any = None) -> float:
+    """Play, cause the failover of the primary on `old_port`, keep playing until 20 actions
+    succeed on the new primary (after `settle`, if given, has returned true). Returns when
+    the failover was caused."""
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(play.run())
     try:
@@ -117,13 +126,13 @@ async def play_through(play: Play, failover: Any, sentinels: SentinelSet, new_po
         caused = time.monotonic()
         failover()
         await loop.run_in_executor(
-            None, wait_for, lambda: sentinels.master_port() == new_port, FAILOVER_BOUND_S, "the new primary"
+            None, wait_for, lambda: sentinels.master_port() != old_port, FAILOVER_BOUND_S, "a new primary"
         )
         if settle is not None:
             await loop.run_in_executor(None, wait_for, settle, FAILOVER_BOUND_S, "the topology to settle")
         mark = time.monotonic()
         await wait_until(
-            lambda: play.successes_after(mark) >= 20,
+            lambda: play.successes_after(max(mark, play.last_error())) >= 20,
             FAILOVER_BOUND_S,
             lambda: f"play after the failover; last replies {play.outcomes[-5:]}",
         )
@@ -142,20 +151,22 @@ async def wait_until(check: Any, timeout: float, what: str | Callable[[], str]) 
 
 
 def check_window(play: Play, caused: float) -> tuple[list[int], list[int]]:
-    """Errors only between the failover and the first success after it, all of them the
-    storage error; returns the versions acknowledged before and after."""
-    before = [o.version for o in play.outcomes if o.kind == "state" and o.at < caused]
-    # the first action sent after the failover began and acknowledged: the new primary serves
-    resumed = next(o.sent for o in play.outcomes if o.kind == "state" and o.sent > caused)
+    """Errors only inside one window that opens with the failover and closes within the
+    bound, all of them the storage error (the two instances may find the new primary a
+    moment apart); after it, play goes on without error. Returns the versions acknowledged
+    before the failover and after it."""
     errors = [o for o in play.outcomes if o.kind == "error"]
-    window = [(round(o.sent - caused, 3), round(o.at - caused, 3)) for o in errors]
-    assert all(caused <= o.at and o.sent < resumed for o in errors), (round(resumed - caused, 3), window)
-    assert {o.message for o in errors} <= {STORAGE_UNAVAILABLE_MESSAGE}, errors
+    assert errors, "a failover with no error at all: was the primary really lost?"
+    assert {o.message for o in errors} == {STORAGE_UNAVAILABLE_MESSAGE}, [(o.sent - caused, o.message) for o in errors]
+    closed = max(o.at for o in errors)
+    assert min(o.at for o in errors) >= caused and closed - caused < FAILOVER_BOUND_S
+    assert sum(1 for o in play.outcomes if o.kind == "state" and o.sent > closed) >= 20
+    before = [o.version for o in play.outcomes if o.kind == "state" and o.at < caused]
     after = [o.version for o in play.outcomes if o.kind == "state" and o.at > caused]
-    # never a version twice, never one going back: nothing acknowledged was lost
+    # never a version twice, never one going back: nothing acknowledged was lost, and the
+    # two instances never wrote to two different primaries
     versions = before + after
     assert versions == sorted(set(versions)), versions
-    assert resumed - caused < FAILOVER_BOUND_S
     return before, after
 
 
@@ -181,46 +192,49 @@ async def test_instances_find_the_primary_through_the_sentinels(
     assert await primary_state(sentinels.primary.port, gid) == (last, list(range(1, last + 1)))
 
 
-async def test_a_killed_primary_then_a_coordinated_failover_cost_errors_only_during_each_window(
+async def test_a_killed_primary_then_a_hung_one_cost_errors_only_during_each_window(
     sentinels: SentinelSet, instances: list[ServiceProcess], pool: Clients
 ) -> None:
-    old, new = sentinels.primary, sentinels.replica
+    first = sentinels.server(sentinels.master_port())
     gid, play = await start_game(pool, instances)
 
-    # 1. the primary dies: the sentinels promote the replica
-    caused = await play_through(play, old.kill, sentinels, new.port)
+    # 1. the primary dies: the sentinels promote a replica
+    caused = await play_through(play, first.kill, sentinels, first.port)
     before, after = check_window(play, caused)
     assert before and len(after) >= 20
-    version, log = await primary_state(new.port, gid)
+    second = sentinels.server(sentinels.master_port())
+    version, log = await primary_state(second.port, gid)
     # the new primary holds every acknowledged commit, numbered without a hole
-    assert version == after[-1] and log == list(range(1, version + 1))
+    assert version == after[-1] and log == list(range(version - len(log) + 1, version + 1))
 
-    # 2. the old primary returns, as a replica; then the new primary hangs (SIGSTOP) long
-    # enough to be failed over, and wakes up still believing it is the primary
-    old.start()
+    # 2. the dead primary returns, as a replica; then the current primary hangs (SIGSTOP)
+    # long enough to be failed over, and wakes up still believing it is the primary
+    first.start()
     await asyncio.get_running_loop().run_in_executor(
         None,
         wait_for,
-        lambda: "master_link_status:up" in command(old.port, "INFO", "replication"),
+        lambda: "master_link_status:up" in command(first.port, "INFO", "replication"),
         FAILOVER_BOUND_S,
         "the old primary to rejoin as a replica",
     )
 
     def hang() -> None:
-        os.kill(new.pid, signal.SIGSTOP)
+        os.kill(second.pid, signal.SIGSTOP)
 
     def wake_and_demoted() -> bool:
-        os.kill(new.pid, signal.SIGCONT)
+        os.kill(second.pid, signal.SIGCONT)
         # played on until Sentinel has turned the woken server into a replica: any write
         # it had taken meanwhile would now be gone, and the versions below would repeat
-        return "role:slave" in command(new.port, "INFO", "replication")
+        return "role:slave" in command(second.port, "INFO", "replication")
 
-    second = Play(play.seats, play.active)
-    caused2 = await play_through(second, hang, sentinels, old.port, settle=wake_and_demoted)
-    before2, after2 = check_window(second, caused2)
+    play2 = Play(play.seats, play.active)
+    caused2 = await play_through(play2, hang, sentinels, second.port, settle=wake_and_demoted)
+    before2, after2 = check_window(play2, caused2)
     assert before2[0] > after[-1] and len(after2) >= 20
-    version, log = await primary_state(old.port, gid)
-    assert version == after2[-1] and log == list(range(1, version + 1))
+    third = sentinels.server(sentinels.master_port())
+    assert third is not second
+    version, log = await primary_state(third.port, gid)
+    assert version == after2[-1] and log == list(range(version - len(log) + 1, version + 1))
 
     # both players, one per instance, saw the game go on to its last version
     for c in play.seats.values():
