@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tests.redis_proc import RESERVED_PORT, RedisProcess, RedisStartError, free_port, ping
 
@@ -104,7 +105,29 @@ class SentinelProcess:
 MIN_REPLICAS_ARGS = ("--min-replicas-to-write", "1", "--min-replicas-max-lag", "1")
 
 
-class SentinelSet:
+class Topology:
+    """Started by `with`, closed on leaving it, and closed too if starting fails halfway."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SentinelSet(Topology):
     """A primary, two replicas and three sentinels (quorum 2), failing over within a few seconds.
 
     Two replicas, so that with min-replicas-to-write 1 the primary elected after losing one
@@ -168,18 +191,6 @@ class SentinelSet:
         for server in self.servers:
             server.close()
 
-    def __enter__(self) -> SentinelSet:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
 
 def free_port_pair() -> tuple[int, int]:
     """A client port and a cluster-bus port, both free a moment ago."""
@@ -189,7 +200,7 @@ def free_port_pair() -> tuple[int, int]:
     return a, b
 
 
-class ClusterSet:
+class ClusterSet(Topology):
     """Three primaries, no replicas, slots split evenly by `redis-cli --cluster create`."""
 
     def __init__(self, size: int = 3) -> None:
@@ -248,15 +259,3 @@ class ClusterSet:
     def close(self) -> None:
         for node in self.nodes:
             node.close()
-
-    def __enter__(self) -> ClusterSet:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
