@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import aiohttp
 
 from tests.presets import UNLIMITED_ENV
 
@@ -93,3 +96,18 @@ class ServiceProcess:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.terminate(timeout=10)
+
+
+async def get_json(url: str, timeout: float = 3.0) -> tuple[int, dict[str, object]]:
+    """GET on a fresh connection (so a shared port's kernel balancing picks a process anew):
+    (status, JSON body), or (0, {}) when nothing answers."""
+    try:
+        async with (
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True), timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as session,
+            session.get(url) as resp,
+        ):
+            return resp.status, json.loads(await resp.text() or "{}")
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return 0, {}

@@ -28,7 +28,7 @@ from service.settings import ConfigError, Settings
 from service.workers import EXIT_MARGIN_S, RESTART_DELAYS_S, Plan, Supervisor
 from tests.presets import UNLIMITED_ENV
 from tests.redis_proc import RedisProcess
-from tests.service_proc import free_port
+from tests.service_proc import free_port, get_json
 from tests.wsclient import Client
 
 pytestmark = pytest.mark.slow
@@ -150,20 +150,6 @@ def supervised(redis_url: str, log_dir: Path, workers: int, *flags: str, **env: 
         yield sup.start()
     finally:
         sup.kill_all()
-
-
-async def get_json(url: str) -> tuple[int, dict[str, object]]:
-    """GET on a fresh connection (so the kernel picks a worker anew): (status, body), 0 when refused."""
-    try:
-        async with (
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True), timeout=aiohttp.ClientTimeout(total=2)
-            ) as session,
-            session.get(url) as resp,
-        ):
-            return resp.status, await resp.json()
-    except (aiohttp.ClientError, TimeoutError):
-        return 0, {}
 
 
 # -- one shared port -----------------------------------------------------------------------

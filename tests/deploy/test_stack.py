@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -18,14 +17,13 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from redis.asyncio import Redis
 
 from deploy.stack import HERE, Stack, alive, read_pid, render_haproxy, server_states
 from tests.cluster import Clients, claim, clients, create_game, ok, wait_status
 from tests.presets import UNLIMITED_ENV
-from tests.service_proc import free_port
+from tests.service_proc import free_port, get_json
 
 pytestmark = pytest.mark.slow
 
@@ -92,23 +90,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                     os.kill(pid, signal.SIGKILL)
 
 
-async def get(url: str) -> tuple[int, dict[str, object]]:
-    """GET on a fresh connection: (status, JSON body), (0, {}) when nothing answers."""
-    try:
-        async with (
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True), timeout=aiohttp.ClientTimeout(total=3)
-            ) as session,
-            session.get(url) as resp,
-        ):
-            return resp.status, json.loads(await resp.text() or "{}")
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        return 0, {}
-
-
 async def sockets_on(stack: Stack, name: str) -> int:
     """Open WebSockets on one instance, asked directly (not through HAProxy)."""
-    status, body = await get(f"http://127.0.0.1:{stack.instance_port_of(name)}/ready")
+    status, body = await get_json(f"http://127.0.0.1:{stack.instance_port_of(name)}/ready")
     assert status == 200, (name, status, body)
     count = body["connections"]
     assert isinstance(count, int)
@@ -172,7 +156,7 @@ async def test_the_stack_serves_through_haproxy_moves_players_off_a_draining_ins
             await pool.connect(front)
         assert await sockets_on(stack, survivor) == 1 + 6
         for _ in range(4):
-            status, body = await get(f"http://127.0.0.1:{stack.port}/ready")
+            status, body = await get_json(f"http://127.0.0.1:{stack.port}/ready")
             assert (status, body.get("instanceId")) == (200, f"stack-{survivor}"), body
         # the checks take the victim out, and leave the survivor in
         await eventually("victim marked down", lambda: server_states(stack)[victim].startswith("DOWN"), 5)
