@@ -205,7 +205,6 @@ class Hub:
         channels: Channels | None = None,
     ) -> None:
         self.store = store
-        self.client = client
         self.cache_ttl_s = cache_ttl_s
         self.tick_interval_s = tick_interval_s
         self.games: dict[str, Entry] = {}
@@ -219,6 +218,8 @@ class Hub:
         # one run per 100 ms at most: short intervals (tests use 50-100 ms) keep one pass
         self._tick_slices = max(1, min(TICK_SLICES, int(tick_interval_s / 0.1)))
         self.next_tick_slice = 0
+        #: the games of each slice, so one run of the tick loop visits only its own
+        self._slice_games: list[dict[str, Entry]] = [{} for _ in range(self._tick_slices)]
         self._loops = [
             Periodic("hub-tick", tick_interval_s / self._tick_slices, self.tick_next_slice),
             Periodic("hub-refresh", min(1.0, cache_ttl_s), self.refresh_stale),
@@ -256,6 +257,7 @@ class Hub:
             if entry is None:
                 await self.channels.add(keys.channel(game_id))
                 entry = self.games[game_id] = Entry(tick_slice=zlib.crc32(game_id.encode()) % self._tick_slices)
+                self._slice_games[entry.tick_slice][game_id] = entry
                 first = True
         if first:
             self.cache_misses += 1
@@ -300,6 +302,7 @@ class Hub:
             if entry.conns or self.games.get(game_id) is not entry:
                 return
             del self.games[game_id]
+            del self._slice_games[entry.tick_slice][game_id]
             with contextlib.suppress(Exception):
                 await self.channels.remove(keys.channel(game_id))
 
@@ -421,9 +424,8 @@ class Hub:
         """
         now = self.store.clock.now_ms()
         fresh_after = time.monotonic() - self.tick_interval_s
-        for entry in self.games.values():
-            if tick_slice is not None and entry.tick_slice != tick_slice:
-                continue
+        games = self.games if tick_slice is None else self._slice_games[tick_slice]
+        for entry in games.values():
             if skip_fresh and entry.broadcast_at > fresh_after:
                 continue
             st = entry.state

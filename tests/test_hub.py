@@ -507,13 +507,19 @@ def running_state(state: dict[str, Any], server_time: int) -> dict[str, Any]:
     return {**state, "status": "running", "activePlayer": 2, "serverTime": server_time, "players": players}
 
 
-async def test_tick_charges_only_the_active_running_player_and_keys_times_by_string_ids(
-    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
-) -> None:
+async def running_game(hub: Hub, store: GameStore, make_conn: MakeConn) -> tuple[str, FakeSocket]:
+    """A game bound to one socket, whose cache holds it running since 5,000,000 ms (player 2 active)."""
     gid, state = await new_game(store)
     conn, ws = make_conn()
     await hub.bind(conn, gid)
     hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    return gid, ws
+
+
+async def test_tick_charges_only_the_active_running_player_and_keys_times_by_string_ids(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
+) -> None:
+    gid, ws = await running_game(hub, store, make_conn)
     clock.frozen_ms = 5_001_500
     await hub.tick()
     clock.frozen_ms = 5_012_000
@@ -534,13 +540,8 @@ async def test_the_tick_loop_runs_in_ten_slices_that_together_tick_every_running
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
 ) -> None:
     """Ticks for thousands of sockets are spread over the interval, not sent in one burst."""
-    games = [await new_game(store) for _ in range(30)]
-    sockets = []
-    for gid, state in games:
-        conn, ws = make_conn()
-        await hub.bind(conn, gid)
-        hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
-        sockets.append(ws)
+    games = [await running_game(hub, store, make_conn) for _ in range(30)]
+    sockets = [ws for _, ws in games]
     await eventually(lambda: [len(ws.frames) for ws in sockets] == [1] * 30)
     slices = [hub.games[gid].tick_slice for gid, _ in games]
     assert len(set(slices)) > 1
@@ -564,10 +565,7 @@ async def test_the_tick_loop_runs_in_ten_slices_that_together_tick_every_running
 async def test_the_tick_loop_skips_a_game_whose_state_went_out_within_the_interval(
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
-    hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    gid, ws = await running_game(hub, store, make_conn)
     clock.frozen_ms = 5_001_500
     await hub.tick(skip_fresh=True)
     await asyncio.sleep(0.05)
@@ -583,10 +581,7 @@ async def test_the_tick_loop_skips_a_game_whose_state_went_out_within_the_interv
 async def test_tick_never_charges_a_clock_for_time_before_its_server_time(
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
-    hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
+    gid, ws = await running_game(hub, store, make_conn)
     clock.frozen_ms = 4_999_000
     await hub.tick()
     await eventually(lambda: len(ws.frames) == 2)
