@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 
@@ -92,6 +93,20 @@ async def test_connect_with_a_url_uses_the_configured_timeouts_on_the_real_serve
         # decoded to str, as every caller expects
         assert await client.get("storage-test") == "v"
         await client.delete("storage-test")
+    finally:
+        await client.aclose()
+
+
+async def test_more_calls_in_flight_than_the_pool_holds_wait_for_a_connection_instead_of_failing(
+    shared: str,
+) -> None:
+    """A burst past the pool's 256 connections used to fail at once ("Too many
+    connections", a storage error for the player); now the extra calls wait their turn."""
+    client = connect(Settings(redis_url=shared, redis_timeout_ms=5000)).client
+    try:
+        # each call holds its connection for 0.2 s, so 300 at once need more than 256
+        replies = await asyncio.gather(*(client.blpop([f"storage-test-empty-{i}"], timeout=0.2) for i in range(300)))
+        assert replies == [None] * 300
     finally:
         await client.aclose()
 
