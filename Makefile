@@ -17,8 +17,8 @@ run: $(PY)
 	$(PY) -m service
 
 lint: install
-	$(VENV)/bin/ruff check service tests chaos deploy
-	$(VENV)/bin/ruff format --check service tests chaos deploy
+	$(VENV)/bin/ruff check service tests chaos bench stack tools
+	$(VENV)/bin/ruff format --check service tests chaos bench stack tools
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -47,25 +47,25 @@ chromium:
 test: install redis-server haproxy chromium lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# A production-like stack on this machine (deploy/stack.py): Redis with AOF, STACK_INSTANCES
+# A production-like stack on this machine (stack/local.py): Redis with AOF, STACK_INSTANCES
 # instances, HAProxy on STACK_PORT; state, logs and pidfiles in .stack/. More options of
-# `python -m deploy.stack up` (--redis-port, --stats-port, --host …) go in STACK_ARGS.
+# `python -m stack.local up` (--redis-port, --stats-port, --host …) go in STACK_ARGS.
 STACK_INSTANCES ?= 3
 STACK_PORT ?= 8080
 STACK_ARGS ?=
 
 stack-up: $(PY) redis-server haproxy
 	$(PY) -m pip install -q -e .
-	$(PY) -m deploy.stack up --instances $(STACK_INSTANCES) --port $(STACK_PORT) $(STACK_ARGS)
+	$(PY) -m stack.local up --instances $(STACK_INSTANCES) --port $(STACK_PORT) $(STACK_ARGS)
 
 # stopping needs nothing installed: the script and the settings module use the standard library
 STACK_PY = $(if $(wildcard $(PY)),$(PY),python3)
 
 stack-down:
-	$(STACK_PY) -m deploy.stack down
+	$(STACK_PY) -m stack.local down
 
 stack-status:
-	$(STACK_PY) -m deploy.stack status
+	$(STACK_PY) -m stack.local status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

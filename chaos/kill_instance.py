@@ -31,9 +31,9 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.ws import action_id_for
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
 
 
 @dataclass

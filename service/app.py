@@ -23,9 +23,9 @@ from service.liveness import Liveness
 from service.metrics import CONTENT_TYPE, Metrics
 from service.periodic import Periodic
 from service.protocol import frame
+from service.redis_client import NON_EVICTING_POLICIES, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings
-from service.storage import NON_EVICTING_POLICIES, connect, describe_redis
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ CPython's full (generation 2) collection walks every container object the proces
 with a few thousand sockets and games that is hundreds of thousands of objects, and each full
 collection stops the event loop for 100-300 ms on a small machine, several times a minute
 (every cached game state a commit replaces is new garbage-collector work). Those pauses were
-the largest part of the action latency's p99 in the load benchmark (chaos/load.py).
+the largest part of the action latency's p99 in the load benchmark (bench/load.py).
 
 Almost everything that survives a full collection (modules, sockets, games being served) lives
 on, and the service makes next to no reference cycles (a few dozen objects per collection). So

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from service.game import GameClock, GameStore
 from service.scripts import Scripts
-from tests.cluster import Clients, clients
-from tests.redis_proc import RedisProcess, RedisServerNotFound
+from stack.redis_server import RedisProcess, RedisServerNotFound
+from tests.support.instances import Clients, clients
 
 ENGINES = ("redis", "fakeredis")
 

@@ -24,10 +24,10 @@ from service.app import RUNTIME, close_all, create_app, on_shutdown
 from service.hub import Conn
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
-from tests.cluster import clients, create_game, ok
-from tests.fakes import StuckClose
-from tests.redis_proc import RedisProcess, free_port
-from tests.wsclient import Client
+from stack.client import Client
+from stack.redis_server import RedisProcess, free_port
+from tests.support.fakes import StuckClose
+from tests.support.instances import clients, create_game, ok
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 HEALTH_FIELDS = {

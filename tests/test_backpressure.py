@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import Clients, claim, create_game, ok, stream_faults
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from tests.support.instances import Clients, claim, create_game, ok, stream_faults
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from service import keys
 from service.channels import ClusterChannels, SingleChannels, node_client_factory, node_url
-from tests.redis_proc import RedisProcess
-from tests.redis_topologies import ClusterSet
+from stack.redis_server import RedisProcess
+from stack.topologies import ClusterSet
 
 
 @pytest.mark.parametrize(

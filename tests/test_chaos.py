@@ -21,7 +21,10 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.deadlines import LEASE_MS
-from tests.cluster import (
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from tests.support.instances import (
     Clients,
     action_id,
     actor_of,
@@ -36,9 +39,6 @@ from tests.cluster import (
     start_services,
     wait_status,
 )
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
 
 pytestmark = pytest.mark.slow
 

@@ -29,7 +29,7 @@ from service.game import (
     token_digest,
 )
 from service.scripts import Scripts
-from tests.redis_proc import RedisProcess, free_port
+from stack.redis_server import RedisProcess, free_port
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Allowed distance between two readings of Redis time on a loaded machine.

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from service.app import create_app
 from service.headers import BASE_HEADERS, CONTENT_SECURITY_POLICY
 from service.settings import Settings
-from tests.presets import UNLIMITED
+from stack.presets import UNLIMITED
 
 
 async def serve(aiohttp_server: Any, redis_url: str, **fields: Any) -> TestServer:

@@ -25,11 +25,11 @@ from service.hub import Ack, Conn, Hub
 from service.logs import CLIENT_ID
 from service.metrics import Metrics
 from service.protocol import frame, state_frame
+from service.redis_client import connect
 from service.scripts import Scripts
 from service.settings import Settings
-from service.storage import connect
-from tests.fakes import FakeSocket, RecordingTransport, StuckClose
-from tests.redis_proc import RedisProcess
+from stack.redis_server import RedisProcess
+from tests.support.fakes import FakeSocket, RecordingTransport, StuckClose
 
 WAIT = 10.0
 HOST = "client_host"

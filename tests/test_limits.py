@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from service import limits
 from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
 from service.scripts import Scripts
-from tests.redis_proc import free_port
+from stack.redis_server import free_port
 
 PEER = "198.51.100.9"
 

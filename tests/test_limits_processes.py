@@ -3,7 +3,7 @@ client address (spoofed headers ignored, a trusted proxy header believed), the s
 games per hour, the per-socket frame rate, and failing open when Redis is gone.
 
 The instances of this module run on one redis-server of its own, each with the limits under
-test set small and every other limit off (tests/presets.py). Budgets live in Redis, so each
+test set small and every other limit off (stack/presets.py). Budgets live in Redis, so each
 test starts by deleting the rate-limit keys (never FLUSHALL: an instance that finds its own
 heartbeat gone takes itself for dead and closes its sockets).
 """
@@ -31,10 +31,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from service import keys
-from tests.cluster import kill_all, wait_status
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from tests.support.instances import kill_all, wait_status
 
 pytestmark = pytest.mark.slow
 

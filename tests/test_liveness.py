@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from service import keys
-from tests.cluster import claim, clients, create_game, game_state, ok, services
-from tests.redis_proc import RedisProcess
+from stack.redis_server import RedisProcess
+from tests.support.instances import claim, clients, create_game, game_state, ok, services
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """`python -m service` as a real process: SIGTERM drain and its notice (DRAIN_NOTICE_S), start-up
 refusal on an evicting Redis, /metrics on its own port and behind a bearer token, and JSON logs.
 
-Every test starts its own service process (tests/service_proc.py) on a redis-server of this
+Every test starts its own service process (stack/instance.py) on a redis-server of this
 module or of its own, and kills whatever it started, even when it fails.
 """
 
@@ -29,10 +29,10 @@ from redis.asyncio import Redis
 from service import keys
 from service.__main__ import run
 from service.ws import IDENTITY_ACTIONS, SHUTDOWN_MESSAGE
-from tests.cluster import Clients, action_id, actor_of, claim, clients, create_game, game_log, game_state, ok
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess, free_port
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess, free_port
+from stack.redis_server import RedisProcess
+from tests.support.instances import Clients, action_id, actor_of, claim, clients, create_game, game_log, game_state, ok
 
 pytestmark = pytest.mark.slow
 

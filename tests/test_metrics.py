@@ -18,8 +18,8 @@ from service.errors import ERROR_CODES
 from service.metrics import Metrics, message_label
 from service.protocol import TYPES
 from service.settings import Settings
-from tests.presets import UNLIMITED
-from tests.wsclient import Client
+from stack.client import Client
+from stack.presets import UNLIMITED
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

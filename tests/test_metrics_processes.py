@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.errors import ERROR_CODES
 from service.protocol import TYPES
-from tests.cluster import Clients, claim, create_game, ok
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from tests.support.instances import Clients, claim, create_game, ok
 
 pytestmark = pytest.mark.slow
 

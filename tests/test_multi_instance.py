@@ -21,7 +21,11 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from service import keys
-from tests.cluster import (
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from stack.topologies import ClusterSet, command
+from tests.support.instances import (
     Clients,
     action_id,
     actor_of,
@@ -34,10 +38,6 @@ from tests.cluster import (
     state_versions,
     stream_faults,
 )
-from tests.redis_proc import RedisProcess
-from tests.redis_topologies import ClusterSet, command
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
 
 pytestmark = pytest.mark.slow
 

@@ -30,10 +30,10 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.errors import STORAGE_UNAVAILABLE_MESSAGE
-from tests.cluster import Clients, claim, create_game, ok, services, stream_faults
-from tests.redis_topologies import MASTER_NAME, SentinelSet, command, wait_for
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.topologies import MASTER_NAME, SentinelSet, command, wait_for
+from tests.support.instances import Clients, claim, create_game, ok, services, stream_faults
 
 pytestmark = pytest.mark.slow
 

@@ -26,10 +26,10 @@ import pytest
 from service import workers
 from service.settings import ConfigError, Settings
 from service.workers import EXIT_MARGIN_S, RESTART_DELAYS_S, Plan, Supervisor
-from tests.presets import UNLIMITED_ENV
-from tests.redis_proc import RedisProcess
-from tests.service_proc import free_port, get_json
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import free_port, get_json
+from stack.presets import UNLIMITED_ENV
+from stack.redis_server import RedisProcess
 
 pytestmark = pytest.mark.slow
 

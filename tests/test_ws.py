@@ -29,9 +29,9 @@ from service.app import RUNTIME, create_app
 from service.errors import ERROR_CODES
 from service.settings import Settings
 from service.ws import NOT_IN_GAME
-from tests.presets import UNLIMITED
-from tests.redis_proc import free_port
-from tests.wsclient import Client
+from stack.client import Client
+from stack.presets import UNLIMITED
+from stack.redis_server import free_port
 
 Connect = Callable[..., Awaitable[Client]]
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestServer
 from service.app import create_app
 from service.hub import Outgoing
 from service.settings import Settings
-from tests.presets import UNLIMITED
-from tests.wsclient import Client
+from stack.client import Client
+from stack.presets import UNLIMITED
 
 
 class PackedClient:

@@ -6,7 +6,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from service.game import GameClock, GameStore
-from tests.lua.harness import Harness, Published
+from tests.support.lua_harness import Harness, Published
 
 
 @pytest_asyncio.fixture

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from service import keys
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_a_warning_penalty_only_counts(h: Harness) -> None:

@@ -4,7 +4,7 @@ import json
 
 from service import keys
 from service.game import new_token, token_digest
-from tests.lua.harness import TOKEN_MS, Harness, new_aid, player
+from tests.support.lua_harness import TOKEN_MS, Harness, new_aid, player
 
 
 async def test_claim_of_a_free_seat_gives_it_to_the_caller_and_stores_the_token_digest(h: Harness) -> None:

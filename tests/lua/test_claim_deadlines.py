@@ -7,7 +7,7 @@ from redis.exceptions import ResponseError
 
 from service import keys
 from service.errors import InvalidInput
-from tests.lua.harness import Harness
+from tests.support.lua_harness import Harness
 
 PART = 7
 ZKEY = keys.deadline_partition(PART)

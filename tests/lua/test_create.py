@@ -7,7 +7,7 @@ import pytest
 
 from service import keys
 from service.game import GameSettings, new_token, token_digest
-from tests.lua.harness import HOST, RETENTION_MS, TOKEN_MS, Harness, new_aid
+from tests.support.lua_harness import HOST, RETENTION_MS, TOKEN_MS, Harness, new_aid
 
 VALID: dict[str, Any] = {
     "playerCount": 3,

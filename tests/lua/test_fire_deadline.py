@@ -4,7 +4,7 @@ from typing import Any
 
 from service import keys
 from service.game import Outcome
-from tests.lua.harness import Game, Harness, new_aid, player
+from tests.support.lua_harness import Game, Harness, new_aid, player
 
 
 async def fires_nothing(h: Harness, gid: str) -> Outcome:

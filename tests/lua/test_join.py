@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from service import keys
-from tests.lua.harness import RETENTION_MS, Harness
+from tests.support.lua_harness import RETENTION_MS, Harness
 
 
 async def test_join_returns_the_stored_state_without_committing(h: Harness) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from service import keys
 from service.game import token_digest
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_explicit_leave_while_waiting_gives_the_seat_up_with_its_token(h: Harness) -> None:

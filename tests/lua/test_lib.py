@@ -11,7 +11,7 @@ import pytest
 from service import keys
 from service.game import GameStore, new_token, token_digest
 from service.scripts import script_names
-from tests.lua.harness import TOKEN_MS, Harness, new_aid, player
+from tests.support.lua_harness import TOKEN_MS, Harness, new_aid, player
 
 #: rate_limit touches no game; claim_deadlines only the deadline index
 GAME_SCRIPTS = [n for n in script_names() if n not in ("claim_deadlines", "rate_limit")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 from service import keys
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_pause_of_a_running_game_charges_the_active_clock_and_drops_the_deadline(h: Harness) -> None:

@@ -4,7 +4,7 @@ import json
 
 from service import keys
 from service.game import new_token, token_digest
-from tests.lua.harness import TOKEN_MS, Game, Harness, new_aid, player
+from tests.support.lua_harness import TOKEN_MS, Game, Harness, new_aid, player
 
 
 async def seated_game(h: Harness, *, start: bool = True) -> tuple[Game, str]:

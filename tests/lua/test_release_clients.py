@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from service import keys
 from service.game import token_digest
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 DEAD = "client_deadbeef_"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from service import keys
 from service.game import token_digest
-from tests.lua.harness import Harness, new_aid
+from tests.support.lua_harness import Harness, new_aid
 
 
 async def test_reset_returns_a_played_game_to_waiting_with_fresh_clocks(h: Harness) -> None:

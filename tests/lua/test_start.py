@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from service import keys
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_start_by_the_host_runs_the_first_player_clock_and_schedules_the_first_warning(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 from service import keys
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_switch_while_waiting_is_allowed_to_anyone_and_charges_nothing(h: Harness) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from service import keys
-from tests.lua.harness import LOG_CAP, Harness, new_aid, player
+from tests.support.lua_harness import LOG_CAP, Harness, new_aid, player
 
 
 async def test_update_player_by_the_host_sets_every_field(h: Harness) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from service import keys
-from tests.lua.harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player
 
 
 async def test_update_settings_changes_thresholds_and_penalty_rules(h: Harness) -> None:

@@ -16,10 +16,10 @@ from typing import Literal, Protocol
 import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.static.app import App, Wire
-from tests.static.browser import CHROMIUM, LAUNCH_ARGS
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
+from tests.support.page import App, Wire
+from tools.chromium import CHROMIUM, LAUNCH_ARGS
 
 #: Budget of one UI expectation; what the tests wait for happens in milliseconds.
 expect.set_options(timeout=5_000)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.static.app import App
 from tests.static.conftest import OpenApp
+from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.static.app import App
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
 from tests.static.conftest import OpenApp
+from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 

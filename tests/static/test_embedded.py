@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from service.settings import Settings
-from tests.service_proc import ServiceProcess
+from stack.instance import ServiceProcess
 from tests.static.conftest import OpenApp
 
 pytestmark = pytest.mark.slow

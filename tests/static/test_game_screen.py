@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.static.app import App
 from tests.static.conftest import OpenApp
+from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 

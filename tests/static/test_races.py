@@ -9,8 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.static.app import App, Wire
 from tests.static.conftest import OpenApp
+from tests.support.page import App, Wire
 
 pytestmark = pytest.mark.slow
 

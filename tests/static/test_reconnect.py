@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.static.app import App
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
 from tests.static.conftest import OpenApp
+from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 

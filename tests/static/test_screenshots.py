@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.static.app import App
 from tests.static.conftest import OpenApp
+from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from service.headers import CONTENT_SECURITY_POLICY
-from tests.service_proc import ServiceProcess
+from stack.instance import ServiceProcess
 from tests.static.conftest import OpenApp
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,5 @@
-"""How the browser tests launch Chromium (Debian's package: no browser download is possible)."""
+"""How this project launches Chromium: Debian's package (no browser download is possible),
+for the browser tests and tools/make_icons.py."""
 
 from __future__ import annotations
 

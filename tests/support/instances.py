@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.ws import action_id_for
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
 
 #: Environment of every instance these tests start: fast drain so teardown never waits.
 INSTANCE_ENV = {"DRAIN_TIMEOUT_S": "1", "LOG_LEVEL": "INFO"}

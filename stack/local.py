@@ -1,14 +1,14 @@
 """A production-like stack on this machine: Redis with AOF, N service instances, HAProxy in front.
 
-    python -m deploy.stack up [--instances 3] [--port 8080] [--host 127.0.0.1] [--dir .stack] …
-    python -m deploy.stack status [--dir .stack]
-    python -m deploy.stack down [--dir .stack] [--purge]
+    python -m stack.local up [--instances 3] [--port 8080] [--host 127.0.0.1] [--dir .stack] …
+    python -m stack.local status [--dir .stack]
+    python -m stack.local down [--dir .stack] [--purge]
 
 `up` starts, each in the background with a pidfile and a log in the stack dir: Redis
-(deploy/redis.conf: AOF, noeviction) with its data in <dir>/redis; N instances of `python -m
+(stack/redis.conf: AOF, noeviction) with its data in <dir>/redis; N instances of `python -m
 service` on the ports after the frontend's (PORT+1 …), each its own process, as each would be
 its own machine or container in production, so that one can be drained or killed alone; and
-HAProxy (deploy/haproxy.cfg) on PORT, which health-checks every instance's /ready and balances
+HAProxy (stack/haproxy.cfg) on PORT, which health-checks every instance's /ready and balances
 WebSockets by open connections. It returns once HAProxy sees every instance up; if anything
 fails it stops what it started. `down` stops HAProxy, then the instances, then Redis: SIGTERM,
 SIGKILL after a bound, only processes that are still the ones it started; it is idempotent
@@ -299,7 +299,7 @@ def instance_env(stack: Stack, name: str, base: Mapping[str, str]) -> dict[str, 
         HOST="127.0.0.1",
         PORT=str(stack.instance_port_of(name)),
         INSTANCE_ID=f"stack-{name}",
-        # HAProxy sets it to the client's address (deploy/haproxy.cfg)
+        # HAProxy sets it to the client's address (stack/haproxy.cfg)
         CLIENT_IP_HEADER="X-Forwarded-For",
         DRAIN_NOTICE_S=str(stack.drain_notice_s),
     )
@@ -320,7 +320,7 @@ def render_haproxy(stack: Stack) -> str:
         text = text.replace("{{" + key + "}}", value)
     if "{{" in text:
         raise StackError(
-            f"deploy/haproxy.cfg has a placeholder the script does not fill: {text[text.index('{{') :][:40]}"
+            f"stack/haproxy.cfg has a placeholder the script does not fill: {text[text.index('{{') :][:40]}"
         )
     return text
 
@@ -466,7 +466,7 @@ def _pid(procs: Mapping[str, int], name: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stack.local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up_cmd = sub.add_parser("up", help="start Redis, the instances and HAProxy in the background")
     up_cmd.add_argument("--instances", type=int, default=3, help="service instances (default 3)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.redis_proc import RESERVED_PORT, RedisProcess, RedisStartError, free_port, ping
+from stack.redis_server import RESERVED_PORT, RedisProcess, RedisStartError, free_port, ping
 
 MASTER_NAME = "mymaster"
 

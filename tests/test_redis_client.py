@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from service.redis_client import connect, describe_redis
 from service.scripts import Scripts
 from service.settings import Settings
-from service.storage import connect, describe_redis
-from tests.redis_proc import RedisProcess
+from stack.redis_server import RedisProcess
 
 
 def server(*args: str) -> Iterator[RedisProcess]:
@@ -31,7 +31,7 @@ async def shared(redis_proc: RedisProcess) -> AsyncIterator[str]:
 
 
 async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, object]:
-    caplog.set_level(logging.INFO, logger="service.storage")
+    caplog.set_level(logging.INFO, logger="service.redis_client")
     settings = Settings(redis_url=url)
     client = connect(settings).client
     try:
@@ -40,8 +40,10 @@ async def described(url: str, caplog: pytest.LogCaptureFixture) -> dict[str, obj
         await client.aclose()
 
 
-def storage_records(caplog: pytest.LogCaptureFixture, level: int = logging.WARNING) -> list[tuple[str, str]]:
-    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.storage" and r.levelno >= level]
+def client_records(caplog: pytest.LogCaptureFixture, level: int = logging.WARNING) -> list[tuple[str, str]]:
+    return [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "service.redis_client" and r.levelno >= level
+    ]
 
 
 async def redis_version(url: str) -> str:
@@ -56,7 +58,7 @@ async def redis_version(url: str) -> str:
 
 
 async def test_connect_without_a_url_returns_a_working_embedded_client(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="service.storage")
+    caplog.set_level(logging.WARNING, logger="service.redis_client")
     client = connect(Settings()).client
     try:
         assert isinstance(client, fakeredis.FakeAsyncRedis)
@@ -68,7 +70,7 @@ async def test_connect_without_a_url_returns_a_working_embedded_client(caplog: p
         assert await client.script_exists(scripts["create"].sha) == [True]
     finally:
         await client.aclose()
-    [(level, message)] = storage_records(caplog)
+    [(level, message)] = client_records(caplog)
     assert level == "WARNING"
     assert "REDIS_URL is not set" in message and "lost when the process stops" in message
 
@@ -140,7 +142,7 @@ async def test_describe_a_real_server_reports_version_policy_and_persistence(
         "appendfsync": "everysec",
     }
     # AOF off is worth a warning; the eviction policy is fine
-    assert storage_records(caplog) == [
+    assert client_records(caplog) == [
         ("WARNING", "Redis AOF is off: a Redis restart loses every game since its last snapshot")
     ]
 
@@ -148,7 +150,7 @@ async def test_describe_a_real_server_reports_version_policy_and_persistence(
 async def test_start_up_logs_what_it_found_in_one_line(shared: str, caplog: pytest.LogCaptureFixture) -> None:
     await described(shared, caplog)
     version = await redis_version(shared)
-    assert storage_records(caplog, logging.INFO)[0] == (
+    assert client_records(caplog, logging.INFO)[0] == (
         "INFO",
         f"redis {version}: maxmemory-policy noeviction, appendonly no, appendfsync everysec",
     )
@@ -164,7 +166,7 @@ async def test_an_evicting_policy_is_logged_as_an_error_naming_noeviction(
 ) -> None:
     out = await described(evicting.url, caplog)
     assert out["maxmemoryPolicy"] == "allkeys-lru"
-    errors = [m for level, m in storage_records(caplog) if level == "ERROR"]
+    errors = [m for level, m in client_records(caplog) if level == "ERROR"]
     assert errors == ["Redis maxmemory-policy is allkeys-lru: Redis may evict games. Set maxmemory-policy noeviction."]
 
 
@@ -178,7 +180,7 @@ async def test_a_server_with_aof_always_is_reported_durable_and_nothing_is_logge
 ) -> None:
     out = await described(durable.url, caplog)
     assert (out["aof"], out["appendfsync"], out["maxmemoryPolicy"]) == (True, "always", "noeviction")
-    assert storage_records(caplog) == []
+    assert client_records(caplog) == []
 
 
 @pytest.fixture
@@ -193,7 +195,7 @@ async def test_a_server_that_forbids_config_is_described_with_unknown_settings_a
     out = await described(no_config.url, caplog)
     assert (out["engine"], out["version"]) == ("redis", await redis_version(no_config.url))
     assert (out["maxmemoryPolicy"], out["appendfsync"]) == ("unknown", "unknown")
-    assert [level for level, _ in storage_records(caplog)].count("ERROR") == 0
+    assert [level for level, _ in client_records(caplog)].count("ERROR") == 0
 
 
 async def test_a_server_that_forbids_config_is_not_said_to_run_without_aof(
@@ -204,7 +206,7 @@ async def test_a_server_that_forbids_config_is_not_said_to_run_without_aof(
     forbid CONFIG."""
     out = await described(no_config.url, caplog)
     assert out["aof"] == "unknown"
-    assert storage_records(caplog) == []
+    assert client_records(caplog) == []
 
 
 class OldRedis:
@@ -220,7 +222,7 @@ class OldRedis:
 
 
 async def test_a_redis_older_than_7_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="service.storage")
+    caplog.set_level(logging.INFO, logger="service.redis_client")
     out = await describe_redis(OldRedis(), Settings(redis_url="redis://old:6379/0"))
     assert out["version"] == "6.2.14"
-    assert storage_records(caplog) == [("WARNING", "Redis 6.2.14 is older than 7.0, which this service is tested with")]
+    assert client_records(caplog) == [("WARNING", "Redis 6.2.14 is older than 7.0, which this service is tested with")]

@@ -6,7 +6,7 @@ Prints percentiles of the acknowledgement (the sender's `state` reply) and of th
 (the other player's `state` of the same version, via the other instance and pub/sub).
 
 This is a probe of the per-action path, not the load benchmark.
-Run: `python -m chaos.action_latency --actions 500`.
+Run: `python -m bench.action_latency --actions 500`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.presets import UNLIMITED_ENV
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
-from tests.wsclient import Client
+from stack.client import Client
+from stack.instance import ServiceProcess
+from stack.presets import UNLIMITED_ENV
+from stack.redis_server import RedisProcess
 
 
 def pct(values: list[float], q: float) -> float:

@@ -1,4 +1,4 @@
-"""deploy/stack.py: the local stack (Redis with AOF, two instances, HAProxy) as real processes.
+"""stack/local.py: the local stack (Redis with AOF, two instances, HAProxy) as real processes.
 
 The stack runs on free ports in a temporary dir, so a developer's own stack (.stack/, :8080) is
 never touched; whatever a test brings up is brought down by pid, even when the test fails.
@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from deploy.stack import HERE, Stack, alive, read_pid, render_haproxy, server_states
-from tests.cluster import Clients, claim, clients, create_game, ok, wait_status
-from tests.presets import UNLIMITED_ENV
-from tests.service_proc import free_port, get_json
+from stack.instance import free_port, get_json
+from stack.local import HERE, Stack, alive, read_pid, render_haproxy, server_states
+from stack.presets import UNLIMITED_ENV
+from tests.support.instances import Clients, claim, clients, create_game, ok, wait_status
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ DRAIN_TIMEOUT_S = 3
 
 def stack_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.stack", *args],
+        [sys.executable, "-m", "stack.local", *args],
         cwd=ROOT,
         env=env if env is not None else dict(os.environ),
         capture_output=True,
@@ -113,7 +113,7 @@ async def test_the_stack_serves_through_haproxy_moves_players_off_a_draining_ins
     front = f"ws://127.0.0.1:{stack.port}/"
     r = Redis(host="127.0.0.1", port=stack.redis_port, decode_responses=True)
     try:
-        # Redis runs with the durability and policy of deploy/redis.conf
+        # Redis runs with the durability and policy of stack/redis.conf
         config = await r.config_get("*")
         assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
         assert config["maxmemory-policy"] == "noeviction"

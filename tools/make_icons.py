@@ -2,7 +2,7 @@
 
 The PNGs are committed; run this again only after changing the SVG:
 
-    .venv/bin/python -m tests.static.make_icons
+    .venv/bin/python -m tools.make_icons
 
 It draws the SVG in headless Chromium (the same browser the tests use), so the PNGs match
 what browsers show for the SVG, with transparent corners.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.static.browser import CHROMIUM, LAUNCH_ARGS
+from tools.chromium import CHROMIUM, LAUNCH_ARGS
 
-ICONS = Path(__file__).resolve().parents[2] / "service" / "static" / "icons"
+ICONS = Path(__file__).resolve().parents[1] / "service" / "static" / "icons"
 SIZES = (192, 512)
 
 

@@ -19,13 +19,13 @@ phased and jittered schedule so the load is smooth. For --duration seconds it me
 
 Then it closes every socket, stops what it started, prints a report and exits. Frames are
 JSON text, as browsers send them (--encoding msgpack uses the `msgpack` subprotocol). The
-sockets use a lean client (chaos/wsproto.py) and the collector is off during the window, so
+sockets use a lean client (bench/wsproto.py) and the collector is off during the window, so
 the load generator, which shares the machine, adds as little as it can to what it measures.
 Each game sends its next action only once the previous one is acknowledged and fanned out
 (or timed out), so an overloaded stack shows as late sends and fewer actions per second,
 not as an ever-growing queue.
 
-Run: `python -m chaos.load --games 100,500 --duration 30 --json artifacts/load.json`.
+Run: `python -m bench.load --games 100,500 --duration 30 --json artifacts/load.json`.
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ from typing import Any
 import aiohttp
 import msgpack
 
-from chaos import wsproto
-from chaos.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
-from chaos.wsproto import OP_TEXT, WsClient
-from tests.redis_proc import RedisProcess
-from tests.service_proc import ServiceProcess
+from bench import wsproto
+from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
+from bench.wsproto import OP_TEXT, WsClient
+from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
 
 #: every tick frame starts so (the service encodes the envelope with `type` first): ticks are
 #: counted without being parsed, they are most of what a socket receives
@@ -619,7 +619,7 @@ async def start_stack(config: Config, log_dir: Path) -> Stack:
         env = {"TAPOTARP_TEST_CLOCK": "0"}
         if config.tick_ms is not None:
             env["TICK_INTERVAL_MS"] = str(config.tick_ms)
-        # ServiceProcess turns every per-address limit off (tests.presets.UNLIMITED_ENV): all
+        # ServiceProcess turns every per-address limit off (stack.presets.UNLIMITED_ENV): all
         # the benchmark's sockets come from 127.0.0.1
         stack.services = [ServiceProcess(redis.url, log_dir, f"inst{i}", **env) for i in range(config.instances)]
         await asyncio.gather(*(asyncio.to_thread(s.start) for s in stack.services))
@@ -997,7 +997,7 @@ async def main(args: argparse.Namespace, configs: list[Config]) -> int:
         print(summary_table(results))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"command": ["python", "-m", "chaos.load", *sys.argv[1:]], "runs": [r.to_json() for r in results]}
+        payload = {"command": ["python", "-m", "bench.load", *sys.argv[1:]], "runs": [r.to_json() for r in results]}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 1 if any(r.errors for r in results) else 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.presets import UNLIMITED_ENV
+from stack.presets import UNLIMITED_ENV
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.redis_proc import RESERVED_PORT, RedisProcess, RedisServerNotFound, ping
+from stack.redis_server import RESERVED_PORT, RedisProcess, RedisServerNotFound, ping
 
 
 def alive(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""The load benchmark (chaos/load.py): one small run end to end against real processes, and
+"""The load benchmark (bench/load.py): one small run end to end against real processes, and
 the pieces its figures rest on (schedule, percentiles, the WebSocket frame codec, profiles).
 
 The benchmark's own targets (thousands of games, p99 bounds) are measured by running it, not
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos import load, wsproto
-from chaos.procinfo import cpu_seconds, memory_kb, summarize_collapsed
+from bench import load, wsproto
+from bench.procinfo import cpu_seconds, memory_kb, summarize_collapsed
 
 GAMES, PLAYERS, RATE, DURATION = 4, 3, 2.0, 3.0
 
