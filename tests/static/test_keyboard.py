@@ -55,6 +55,9 @@ def test_shortcuts_do_not_fire_while_typing_and_do_outside_a_field(open_app: Ope
     expect(app.card(3)).to_have_class(re.compile(r"\bactive\b"))
     app.page.keyboard.press("p")
     expect(game).to_have_attribute("data-status", "paused")
+    # the broadcast can show "paused" before the reply settles the request, and a second
+    # press while the first is in flight is ignored on purpose (no double toggle)
+    expect(app.page.locator("#btn-pause")).to_be_enabled()
     app.page.keyboard.press("P")
     expect(game).to_have_attribute("data-status", "running")
     app.page.keyboard.press("m")
