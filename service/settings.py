@@ -1,174 +1,48 @@
-"""Service configuration, read once from the environment into a frozen dataclass."""
+"""Service configuration, read once from the environment into a frozen dataclass.
+
+Each field is declared once, with `setting(...)`: its environment variable, default, range or
+allowed values and a one-line doc. `Settings.from_env` reads the fields from those declarations,
+and `markdown_table` renders them as the table in docs/configuration.md
+(`python -m service.settings --write docs/configuration.md` regenerates it).
+
+Standard library only: `make stack-down` imports this module with whatever python3 is at hand.
+"""
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TypeVar
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+TABLE_BEGIN = "<!-- settings-table:begin -->"
+TABLE_END = "<!-- settings-table:end -->"
+
+INSTANCE_ID_MAX = 64
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LOG_FORMATS = ("json", "text")
+_VAR = "env"  # the key of a field's metadata that holds its Var
 
 
 class ConfigError(ValueError):
     """An environment variable is missing a valid value; the message names it."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    #: TCP port for HTTP and WebSocket (the original's PORT, default 3000).
-    port: int = 3000
-    #: Bind address.
-    host: str = "0.0.0.0"
-    #: Redis URL (redis://, rediss://, unix://). Empty: embedded fakeredis, single instance.
-    redis_url: str = field(default="", repr=False)
-    #: REDIS_URL names any node of a Redis Cluster (scripts routed by slot, sharded pub/sub).
-    redis_cluster: bool = False
-    #: Sentinel addresses: Redis is the primary they name REDIS_SENTINEL_MASTER (instead of REDIS_URL).
-    redis_sentinels: tuple[tuple[str, int], ...] = ()
-    #: The primary's name in the Sentinel configuration.
-    redis_sentinel_master: str = "mymaster"
-    #: Password of the primary and replicas found through Sentinel (REDIS_URL carries its own).
-    redis_password: str = field(default="", repr=False)
-    #: Password of the sentinels themselves, if they require one.
-    redis_sentinel_password: str = field(default="", repr=False)
-    #: Comma-separated Origin allow-list; `*.example.com` matches subdomains on a dot boundary.
-    allowed_origins: tuple[str, ...] = ()
-    #: How often each instance sends `tick` messages to its sockets (100 reproduces the original).
-    tick_interval_ms: int = 1000
-    #: How often each instance looks for due timeouts and warnings.
-    deadline_poll_ms: int = 50
-    #: A game with no action for this long is deleted by Redis TTL.
-    game_retention_s: int = 86_400
-    #: Reconnect and host tokens stay valid this long after their last use (longer than retention).
-    token_ttl_s: int = 7 * 86_400
-    #: A cached snapshot of a game is re-read from Redis at least this often.
-    cache_ttl_s: float = 30.0
-    #: Upper bound on one Redis round trip before the action is answered with an error.
-    redis_timeout_ms: int = 2000
-    #: Upper bound on one action (retries included) before the client gets an error.
-    action_timeout_ms: int = 4000
-    #: Largest inbound WebSocket frame; larger frames close the socket with 1009.
-    max_frame_bytes: int = 65_536
-    #: Outbound bytes queued for one socket before it is closed with 1008 "Buffer overflow".
-    max_send_queue_bytes: int = 1_048_576
-    #: Seconds to let clients move elsewhere on SIGTERM before the process exits.
-    drain_timeout_s: float = 10.0
-    #: Seconds between SIGTERM and closing the listener, with /ready at 503 and upgrades refused, so that a
-    #: load balancer checking /ready takes the instance out while it still answers (0: close at once).
-    drain_notice_s: float = 0.0
-    #: An instance silent this long is dead: other instances release its clients' seats.
-    instance_dead_after_s: float = 30.0
-    #: Identity of this instance in logs and client ids.
-    instance_id: str = ""
-    #: Log level and format ("json" for one event per line, "text" for development).
-    log_level: str = "INFO"
-    log_format: str = "text"
-    #: Header a trusted proxy sets to the client address (e.g. Fly-Client-IP); empty: the peer address.
-    client_ip_header: str = ""
-    #: New WebSocket connections per client address per minute, across all instances (0: off).
-    rate_connections_per_min: int = 20
-    #: Frames per client address per second, across all instances (0: off).
-    rate_messages_per_s: int = 30
-    #: Frames per socket per second, on its instance (0: off).
-    rate_socket_messages_per_s: int = 20
-    #: Games created per client address per hour, across all instances (0: off).
-    rate_games_per_hour: int = 120
-    #: Open sockets per client address on one instance (0: off).
-    max_sockets_per_ip: int = 100
-    #: WebSocket ping interval; a peer that does not answer within it is closed.
-    ws_heartbeat_s: float = 30.0
-    #: Bearer token required by /metrics; empty: /metrics is open (on METRICS_PORT if set).
-    metrics_token: str = field(default="", repr=False)
-    #: Serve /metrics on this separate port instead of the main one (0: the main port).
-    metrics_port: int = 0
-    #: Start even if Redis may evict keys (maxmemory-policy other than noeviction).
-    allow_evicting_policy: bool = False
-    #: Strict-Transport-Security max-age; 0 (default) sends no HSTS. Set it when clients reach us over TLS.
-    hsts_max_age_s: int = 0
-    #: Test configurations only: lets POST /_test/clock shift this instance's game clock.
-    test_clock: bool = False
-
-    @property
-    def embedded(self) -> bool:
-        return not self.redis_url and not self.redis_sentinels
-
-    @property
-    def redis_mode(self) -> str:
-        """embedded, single, sentinel or cluster: how the Redis client is built."""
-        if self.redis_sentinels:
-            return "sentinel"
-        if self.redis_cluster:
-            return "cluster"
-        return "embedded" if self.embedded else "single"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        instance = e.get("INSTANCE_ID") or e.get("FLY_ALLOC_ID") or f"i{secrets.token_hex(4)}"
-        s = cls(
-            port=_get(e, "PORT", int, 3000, lo=1, hi=65_535),
-            host=e.get("HOST", "0.0.0.0") or "0.0.0.0",
-            redis_url=e.get("REDIS_URL", "").strip(),
-            redis_cluster=_get(e, "REDIS_CLUSTER", _boolean, False),
-            redis_sentinels=_get(e, "REDIS_SENTINELS", _addresses, ()),
-            redis_sentinel_master=e.get("REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
-            redis_password=e.get("REDIS_PASSWORD", ""),
-            redis_sentinel_password=e.get("REDIS_SENTINEL_PASSWORD", ""),
-            allowed_origins=tuple(o.strip() for o in e.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
-            tick_interval_ms=_get(e, "TICK_INTERVAL_MS", int, 1000, lo=50, hi=60_000),
-            deadline_poll_ms=_get(e, "DEADLINE_POLL_MS", int, 50, lo=10, hi=1000),
-            game_retention_s=_get(e, "GAME_RETENTION_S", int, 86_400, lo=60, hi=30 * 86_400),
-            token_ttl_s=_get(e, "TOKEN_TTL_S", int, 7 * 86_400, lo=60, hi=365 * 86_400),
-            cache_ttl_s=_get(e, "CACHE_TTL_S", float, 30.0, lo=1.0, hi=3600.0),
-            redis_timeout_ms=_get(e, "REDIS_TIMEOUT_MS", int, 2000, lo=50, hi=60_000),
-            action_timeout_ms=_get(e, "ACTION_TIMEOUT_MS", int, 4000, lo=100, hi=60_000),
-            max_frame_bytes=_get(e, "MAX_FRAME_BYTES", int, 65_536, lo=1024, hi=16 * 1_048_576),
-            max_send_queue_bytes=_get(e, "MAX_SEND_QUEUE_BYTES", int, 1_048_576, lo=4096, hi=1 << 30),
-            drain_timeout_s=_get(e, "DRAIN_TIMEOUT_S", float, 10.0, lo=0.0, hi=600.0),
-            drain_notice_s=_get(e, "DRAIN_NOTICE_S", float, 0.0, lo=0.0, hi=600.0),
-            instance_dead_after_s=_get(e, "INSTANCE_DEAD_AFTER_S", float, 30.0, lo=1.0, hi=3600.0),
-            instance_id=instance[:64],
-            log_level=_choice(e, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
-            log_format=_choice(e, "LOG_FORMAT", ("json", "text"), "text"),
-            client_ip_header=e.get("CLIENT_IP_HEADER", "").strip(),
-            rate_connections_per_min=_get(e, "RATE_LIMIT_CONNECTIONS_PER_MIN", int, 20, lo=0, hi=1_000_000),
-            rate_messages_per_s=_get(e, "RATE_LIMIT_MESSAGES_PER_S", int, 30, lo=0, hi=1_000_000),
-            rate_socket_messages_per_s=_get(e, "RATE_LIMIT_SOCKET_MESSAGES_PER_S", int, 20, lo=0, hi=1_000_000),
-            rate_games_per_hour=_get(e, "RATE_LIMIT_GAMES_PER_HOUR", int, 120, lo=0, hi=1_000_000),
-            max_sockets_per_ip=_get(e, "MAX_SOCKETS_PER_IP", int, 100, lo=0, hi=1_000_000),
-            ws_heartbeat_s=_get(e, "WS_HEARTBEAT_S", float, 30.0, lo=1.0, hi=3600.0),
-            metrics_token=e.get("METRICS_TOKEN", "").strip(),
-            metrics_port=_get(e, "METRICS_PORT", int, 0, lo=0, hi=65_535),
-            allow_evicting_policy=_get(e, "ALLOW_EVICTING_POLICY", _boolean, False),
-            hsts_max_age_s=_get(e, "HSTS_MAX_AGE_S", int, 0, lo=0, hi=2 * 365 * 86_400),
-            test_clock=_get(e, "TAPOTARP_TEST_CLOCK", _boolean, False),
-        )
-        if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
-        if s.redis_sentinels and (s.redis_url or s.redis_cluster):
-            raise ConfigError("REDIS_SENTINELS replaces REDIS_URL and cannot be combined with it or REDIS_CLUSTER")
-        if s.redis_cluster and not s.redis_url:
-            raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL naming a node of the cluster")
-        if s.redis_cluster and s.redis_url.startswith("unix://"):
-            raise ConfigError("REDIS_CLUSTER=1 needs a redis:// or rediss:// REDIS_URL: cluster nodes are TCP")
-        if s.metrics_port and s.metrics_port == s.port:
-            raise ConfigError("METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)")
-        if s.token_ttl_s < s.game_retention_s:
-            raise ConfigError(
-                f"TOKEN_TTL_S ({s.token_ttl_s}) must be at least GAME_RETENTION_S ({s.game_retention_s}) "
-                "so that players can come back for as long as their game is kept"
-            )
-        return s
-
-
 def _boolean(raw: str) -> bool:
-    v = raw.strip().lower()
-    if v in ("1", "true", "yes", "on"):
+    v = raw.lower()
+    if v in _TRUE:
         return True
-    if v in ("0", "false", "no", "off", ""):
+    if v in _FALSE:
         return False
     raise ValueError(raw)
 
@@ -190,35 +64,449 @@ def _addresses(raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _get(
-    env: Mapping[str, str],
-    name: str,
-    cast: Callable[[str], T],
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _instance_id(raw: str) -> str:
+    return raw[:INSTANCE_ID_MAX]
+
+
+def _random_instance_id() -> str:
+    return f"i{secrets.token_hex(4)}"
+
+
+# The parser a setting gets from its default's type when it names none.
+_PARSERS: dict[type, Callable[[str], object]] = {bool: _boolean, int: int, float: float, str: str}
+
+
+@dataclass(frozen=True)
+class Var:
+    """How one setting is read from the environment, and how the configuration table shows it."""
+
+    names: tuple[str, ...]  # the first one set wins
+    doc: str
+    parse: Callable[[str], object]
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    # False: the value is taken verbatim (a password may end in a space) and only "" counts as unset
+    strip: bool = True
+    unset: Callable[[], object] | None = None  # the value when no name is set, instead of the default
+    shown_default: str = ""  # the default column, where the default itself says too little
+    values: str = ""  # the range/values column, where lo/hi/choices say nothing
+
+    def read(self, env: Mapping[str, str], default: object) -> object:
+        for name in self.names:
+            raw = env.get(name)
+            if raw is None:
+                continue
+            text = raw.strip() if self.strip else raw
+            if text:
+                return self._parse(name, raw, text)
+        return self.unset() if self.unset is not None else default
+
+    def _parse(self, name: str, raw: str, text: str) -> object:
+        try:
+            value = self.parse(text)
+        except ValueError:
+            kind = getattr(self.parse, "__name__", "value").lstrip("_")
+            raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from None
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{name}={text!r} must be one of {', '.join(self.choices)}")
+        if isinstance(value, float) and math.isnan(value):
+            # NaN passes every range comparison
+            raise ConfigError(f"{name}={raw!r} is not a number")
+        if isinstance(value, int | float) and not isinstance(value, bool) and not self._within(value):
+            raise ConfigError(f"{name}={raw!r} is out of range [{self.lo}, {self.hi}]")
+        return value
+
+    def _within(self, value: float) -> bool:
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
+    def row(self, default: object) -> tuple[str, str, str, str]:
+        """variable, default, range/values, meaning: this setting's line of the configuration table."""
+        return (" / ".join(f"`{n}`" for n in self.names), self._shown_default(default), self._values(), self.doc)
+
+    def _shown_default(self, default: object) -> str:
+        if self.shown_default:
+            return self.shown_default
+        if default in ("", ()):
+            return "unset"
+        if isinstance(default, bool):
+            return f"`{int(default)}`"
+        return f"`{_number(default) if isinstance(default, int | float) else default}`"
+
+    def _values(self) -> str:
+        if self.values:
+            return self.values
+        if self.choices:
+            return ", ".join(f"`{c}`" for c in self.choices)
+        if self.parse is _boolean:
+            return ", ".join(f"`{yes}`/`{no}`" for yes, no in zip(_TRUE, _FALSE, strict=True))
+        if self.lo is not None and self.hi is not None:
+            return f"{_number(self.lo)}–{_number(self.hi)}"
+        return ""
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def setting(
+    names: str | tuple[str, ...],
     default: T,
+    *,
+    doc: str,
+    parse: Callable[[str], object] | None = None,
     lo: float | None = None,
     hi: float | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    strip: bool = True,
+    unset: Callable[[], T] | None = None,
+    shown_default: str = "",
+    values: str = "",
 ) -> T:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+    """A Settings field read from `names` (the first set wins); secret: left out of repr."""
+    var = Var(
+        names=(names,) if isinstance(names, str) else names,
+        doc=doc,
+        parse=parse or _PARSERS[type(default)],
+        lo=lo,
+        hi=hi,
+        choices=choices,
+        strip=strip,
+        unset=unset,
+        shown_default=shown_default,
+        values=values,
+    )
+    return field(default=default, repr=not secret, metadata={_VAR: var})
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = setting("PORT", 3000, lo=1, hi=65_535, doc="TCP port for HTTP and WebSocket (the original's `PORT`)")
+    host: str = setting("HOST", "0.0.0.0", strip=False, doc="bind address")
+    redis_url: str = setting(
+        "REDIS_URL",
+        "",
+        secret=True,
+        values=f"{', '.join(f'`{s}…`' for s in _REDIS_SCHEMES[:-1])} or `{_REDIS_SCHEMES[-1]}…`",
+        doc="URL of Redis. Unset: embedded in-process engine (fakeredis), single instance, state in memory",
+    )
+    redis_cluster: bool = setting(
+        "REDIS_CLUSTER",
+        False,
+        doc="`1`: `REDIS_URL` names any node of a Redis Cluster; the client learns the others, routes each script "
+        "to its game's slot and subscribes with SSUBSCRIBE per shard",
+    )
+    redis_sentinels: tuple[tuple[str, int], ...] = setting(
+        "REDIS_SENTINELS",
+        (),
+        parse=_addresses,
+        values="`host:port,host:port,…` (IPv6 as `[addr]:port`)",
+        doc="addresses of Redis Sentinels; Redis is then the primary they name, found again after every failover. "
+        "Replaces `REDIS_URL`",
+    )
+    redis_sentinel_master: str = setting(
+        "REDIS_SENTINEL_MASTER", "mymaster", doc="the primary's name in the Sentinel configuration"
+    )
+    redis_password: str = setting(
+        "REDIS_PASSWORD",
+        "",
+        secret=True,
+        strip=False,
+        doc="password of the primary and replicas found through Sentinel (with `REDIS_URL`, put it in the URL)",
+    )
+    redis_sentinel_password: str = setting(
+        "REDIS_SENTINEL_PASSWORD",
+        "",
+        secret=True,
+        strip=False,
+        doc="password of the sentinels themselves, if they require one",
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        "ALLOWED_ORIGINS",
+        (),
+        parse=_comma_list,
+        shown_default="unset (all)",
+        values="comma-separated origins",
+        doc="Origin allow-list for WebSocket upgrades: exact origins (`https://play.example.com`) or wildcards "
+        "(`*.example.com`, `https://*.example.com`) matching subdomains on a dot boundary. Others get HTTP 403 "
+        "`Forbidden: Origin not allowed`; a request without Origin (non-browser client) is allowed",
+    )
+    tick_interval_ms: int = setting(
+        "TICK_INTERVAL_MS",
+        1000,
+        lo=50,
+        hi=60_000,
+        doc="interval of the `tick` frames each instance sends to its sockets (`100` reproduces the original)",
+    )
+    deadline_poll_ms: int = setting(
+        "DEADLINE_POLL_MS", 50, lo=10, hi=1000, doc="how often each instance looks for due timeouts and warnings"
+    )
+    game_retention_s: int = setting(
+        "GAME_RETENTION_S",
+        86_400,
+        lo=60,
+        hi=30 * 86_400,
+        doc="a game with no action for this long is deleted by Redis TTL",
+    )
+    token_ttl_s: int = setting(
+        "TOKEN_TTL_S",
+        7 * 86_400,
+        lo=60,
+        hi=365 * 86_400,
+        doc="seat and host tokens stay valid this long after their last use; must be ≥ `GAME_RETENTION_S`",
+    )
+    cache_ttl_s: float = setting(
+        "CACHE_TTL_S", 30.0, lo=1.0, hi=3600.0, doc="a cached game snapshot is re-read from Redis at least this often"
+    )
+    redis_timeout_ms: int = setting(
+        "REDIS_TIMEOUT_MS",
+        2000,
+        lo=50,
+        hi=60_000,
+        doc="connect and socket timeout of one Redis call; an action waiting longer is answered with an error",
+    )
+    action_timeout_ms: int = setting(
+        "ACTION_TIMEOUT_MS",
+        4000,
+        lo=100,
+        hi=60_000,
+        doc="upper bound on one action (retries included) before the client gets an error",
+    )
+    max_frame_bytes: int = setting(
+        "MAX_FRAME_BYTES",
+        65_536,
+        lo=1024,
+        hi=16 * 1_048_576,
+        doc="largest inbound WebSocket frame; a larger one closes the socket with 1009",
+    )
+    max_send_queue_bytes: int = setting(
+        "MAX_SEND_QUEUE_BYTES",
+        1_048_576,
+        lo=4096,
+        hi=1 << 30,
+        doc='outbound bytes queued for one socket before it is closed with 1008 "Buffer overflow"',
+    )
+    drain_timeout_s: float = setting(
+        "DRAIN_TIMEOUT_S",
+        10.0,
+        lo=0.0,
+        hi=600.0,
+        doc="on SIGTERM, upper bound on closing sockets (so that clients move elsewhere) before the process exits",
+    )
+    drain_notice_s: float = setting(
+        "DRAIN_NOTICE_S",
+        0.0,
+        lo=0.0,
+        hi=600.0,
+        doc="on SIGTERM, seconds to keep the listener open with `/ready` answering 503 and WebSocket upgrades "
+        "refused (503) before it closes, so a load balancer health-checking `/ready` takes the instance out first; "
+        "set it above the balancer's check interval × fall count. A second SIGTERM/SIGINT ends it early. "
+        "`0`: close at once",
+    )
+    instance_dead_after_s: float = setting(
+        "INSTANCE_DEAD_AFTER_S",
+        30.0,
+        lo=1.0,
+        hi=3600.0,
+        doc="an instance that has not beaten in Redis for this long is dead: another instance releases the seats "
+        "its clients held (tokens kept)",
+    )
+    instance_id: str = setting(
+        ("INSTANCE_ID", "FLY_ALLOC_ID"),
+        "",
+        parse=_instance_id,
+        strip=False,
+        unset=_random_instance_id,
+        shown_default="random",
+        values=f"up to {INSTANCE_ID_MAX} characters",
+        doc="name of this instance in logs and `/health`",
+    )
+    log_level: str = setting(
+        "LOG_LEVEL", "INFO", parse=str.upper, choices=_LOG_LEVELS, doc="least severe log records written (any case)"
+    )
+    log_format: str = setting(
+        "LOG_FORMAT",
+        "text",
+        parse=str.lower,
+        choices=_LOG_FORMATS,
+        doc="`json` for one JSON object per line, `text` for development",
+    )
+    client_ip_header: str = setting(
+        "CLIENT_IP_HEADER",
+        "",
+        doc="the one header a trusted proxy sets to the client's address (`Fly-Client-IP` on Fly.io; "
+        "`X-Forwarded-For` behind HAProxy/nginx, whose **last** entry is used). Unset: the TCP peer address. "
+        "Set it only when every request comes through that proxy: any client can send any header",
+    )
+    rate_connections_per_min: int = setting(
+        "RATE_LIMIT_CONNECTIONS_PER_MIN",
+        20,
+        lo=0,
+        hi=1_000_000,
+        doc="new WebSocket connections per client address per minute, shared by all instances; over it: HTTP 429 "
+        "`Too Many Requests: Connection rate limit exceeded` with `Retry-After`. `0`: off",
+    )
+    rate_messages_per_s: int = setting(
+        "RATE_LIMIT_MESSAGES_PER_S",
+        30,
+        lo=0,
+        hi=1_000_000,
+        doc="frames per client address per second, shared by all instances; over it the frame is dropped and "
+        'answered `error "Rate limit exceeded"`. `0`: off',
+    )
+    rate_socket_messages_per_s: int = setting(
+        "RATE_LIMIT_SOCKET_MESSAGES_PER_S",
+        20,
+        lo=0,
+        hi=1_000_000,
+        doc="frames per socket per second (checked in the instance, before the shared limit); same answer. `0`: off",
+    )
+    rate_games_per_hour: int = setting(
+        "RATE_LIMIT_GAMES_PER_HOUR",
+        120,
+        lo=0,
+        hi=1_000_000,
+        doc="`create`s per client address per hour, shared by all instances; same answer, no game created. `0`: off",
+    )
+    max_sockets_per_ip: int = setting(
+        "MAX_SOCKETS_PER_IP",
+        100,
+        lo=0,
+        hi=1_000_000,
+        doc="open sockets per client address on one instance; over it: HTTP 429 "
+        "`Too Many Requests: Too many open connections`. `0`: off",
+    )
+    ws_heartbeat_s: float = setting(
+        "WS_HEARTBEAT_S",
+        30.0,
+        lo=1.0,
+        hi=3600.0,
+        doc="WebSocket ping interval; a peer that does not answer a ping within it is closed "
+        "(half-open connections are found)",
+    )
+    metrics_token: str = setting(
+        "METRICS_TOKEN",
+        "",
+        secret=True,
+        doc="when set, `/metrics` requires `Authorization: Bearer <token>` (401 otherwise). Unset: `/metrics` is open",
+    )
+    metrics_port: int = setting(
+        "METRICS_PORT",
+        0,
+        lo=0,
+        hi=65_535,
+        doc="serve `/metrics` on this separate port only (e.g. a private network interface); must differ from "
+        "`PORT`. `0`: on `PORT`",
+    )
+    allow_evicting_policy: bool = setting(
+        "ALLOW_EVICTING_POLICY",
+        False,
+        doc="start even when Redis's `maxmemory-policy` may evict keys (otherwise the process refuses to start, "
+        "exit code 2, and `/ready` stays 503 if Redis changes to such a policy later)",
+    )
+    hsts_max_age_s: int = setting(
+        "HSTS_MAX_AGE_S",
+        0,
+        lo=0,
+        hi=2 * 365 * 86_400,
+        doc="when > 0, every response carries `Strict-Transport-Security: max-age=…; includeSubDomains`; set it "
+        "when clients reach the service over TLS (a proxy terminating it). `0`: no HSTS",
+    )
+    test_clock: bool = setting(
+        "TAPOTARP_TEST_CLOCK",
+        False,
+        doc='test configurations only: enables `POST /_test/clock {"offsetMs": n}`, which shifts this instance\'s '
+        "game time. Never enable in production",
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return not self.redis_url and not self.redis_sentinels
+
+    @property
+    def redis_mode(self) -> str:
+        """embedded, single, sentinel or cluster: how the Redis client is built."""
+        if self.redis_sentinels:
+            return "sentinel"
+        if self.redis_cluster:
+            return "cluster"
+        return "embedded" if self.embedded else "single"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        # Any: each Var's parser returns its own field's type, which the declarations tie together
+        values: dict[str, Any] = {f.name: f.metadata[_VAR].read(e, f.default) for f in fields(cls)}
+        s = cls(**values)
+        if s.redis_url and not s.redis_url.startswith(_REDIS_SCHEMES):
+            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if s.redis_sentinels and (s.redis_url or s.redis_cluster):
+            raise ConfigError("REDIS_SENTINELS replaces REDIS_URL and cannot be combined with it or REDIS_CLUSTER")
+        if s.redis_cluster and not s.redis_url:
+            raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL naming a node of the cluster")
+        if s.redis_cluster and s.redis_url.startswith("unix://"):
+            raise ConfigError("REDIS_CLUSTER=1 needs a redis:// or rediss:// REDIS_URL: cluster nodes are TCP")
+        if s.metrics_port and s.metrics_port == s.port:
+            raise ConfigError("METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)")
+        if s.token_ttl_s < s.game_retention_s:
+            raise ConfigError(
+                f"TOKEN_TTL_S ({s.token_ttl_s}) must be at least GAME_RETENTION_S ({s.game_retention_s}) "
+                "so that players can come back for as long as their game is kept"
+            )
+        return s
+
+
+def declarations() -> list[tuple[str, Var, object]]:
+    """(field name, Var, default) of every setting, in declaration order."""
+    return [(f.name, f.metadata[_VAR], f.default) for f in fields(Settings)]
+
+
+def markdown_table() -> str:
+    """The configuration table: one row a setting, rendered from the declarations."""
+    lines = ["| variable | default | range / values | meaning |", "|---|---|---|---|"]
+    for _, var, default in declarations():
+        lines.append("| " + " | ".join(cell.replace("|", r"\|") for cell in var.row(default)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table_in(text: str) -> str:
+    """What stands between the settings-table markers of a document (ValueError without them)."""
+    start, end = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {TABLE_BEGIN} … {TABLE_END} block")
+    return text[start + len(TABLE_BEGIN) : end].strip("\n") + "\n"
+
+
+def with_table(text: str) -> str:
+    """The document with the rendered table between its markers."""
+    table_in(text)  # the markers are there, in order
+    head, rest = text.split(TABLE_BEGIN, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_BEGIN}\n{markdown_table()}{TABLE_END}{tail}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.settings", description="The configuration table.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    action.add_argument("--write", metavar="FILE", type=Path, help="replace the table between the markers in FILE")
+    args = parser.parse_args(argv)
+    if args.markdown:
+        sys.stdout.write(markdown_table())
+        return 0
+    path: Path = args.write
     try:
-        value = cast(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {getattr(cast, '__name__', 'value').lstrip('_')}") from None
-    if isinstance(value, float) and math.isnan(value):
-        # NaN passes every range comparison
-        raise ConfigError(f"{name}={raw!r} is not a number")
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if numeric and ((lo is not None and value < lo) or (hi is not None and value > hi)):  # type: ignore[operator]
-        raise ConfigError(f"{name}={raw!r} is out of range [{lo}, {hi}]")
-    return value
+        path.write_text(with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
-def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str, upper: bool = False) -> str:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    value = raw.upper() if upper else raw.lower()
-    if value not in allowed:
-        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(allowed)}")
-    return value
+if __name__ == "__main__":
+    raise SystemExit(main())

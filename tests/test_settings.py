@@ -1,13 +1,25 @@
-"""Settings.from_env: defaults, every variable, loud failures naming the variable."""
+"""Settings.from_env: defaults, every variable, loud failures naming the variable; the table in the docs."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 
-from service.settings import ConfigError, Settings
+from service.settings import (
+    TABLE_BEGIN,
+    TABLE_END,
+    ConfigError,
+    Settings,
+    declarations,
+    main,
+    markdown_table,
+    table_in,
+)
+
+CONFIGURATION_DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def config_error(env: dict[str, str]) -> str:
@@ -302,3 +314,77 @@ def test_a_malformed_sentinel_list_names_the_variable(raw: str) -> None:
 )
 def test_contradictory_redis_settings_are_refused(env: dict[str, str], needle: str) -> None:
     assert needle in config_error(env)
+
+
+# -- the declarations and the configuration table --------------------------------------------
+
+
+def test_every_field_is_declared_with_its_own_variables_and_a_one_line_doc() -> None:
+    declared = declarations()
+    assert [name for name, _, _ in declared] == [f.name for f in dataclasses.fields(Settings)]
+    variables = [v for _, var, _ in declared for v in var.names]
+    assert len(variables) == len(set(variables))
+    for name, var, _ in declared:
+        assert var.doc and "\n" not in var.doc, name
+
+
+def test_the_configuration_doc_shows_the_table_rendered_from_the_declarations() -> None:
+    documented = table_in(CONFIGURATION_DOC.read_text(encoding="utf-8"))
+    assert documented == markdown_table(), (
+        "docs/configuration.md's settings table differs from service/settings.py; regenerate it with "
+        "`python -m service.settings --write docs/configuration.md`"
+    )
+
+
+def row(variable: str) -> list[str]:
+    """The cells of one setting's row of the rendered table."""
+    for line in markdown_table().splitlines():
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        if cells[0] == variable:
+            return cells
+    raise AssertionError(f"no row for {variable}")
+
+
+def test_the_table_shows_ranges_choices_and_what_unset_means() -> None:
+    assert row("`PORT`")[1:3] == ["`3000`", "1–65535"]
+    assert row("`CACHE_TTL_S`")[1:3] == ["`30`", "1–3600"]
+    assert row("`LOG_LEVEL`")[1:3] == ["`INFO`", "`DEBUG`, `INFO`, `WARNING`, `ERROR`"]
+    assert row("`REDIS_CLUSTER`")[1:3] == ["`0`", "`1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`"]
+    assert row("`METRICS_TOKEN`")[1] == "unset"
+    assert row("`INSTANCE_ID` / `FLY_ALLOC_ID`")[1:3] == ["random", "up to 64 characters"]
+
+
+def test_the_table_has_a_header_and_one_row_per_setting() -> None:
+    lines = markdown_table().splitlines()
+    assert lines[0] == "| variable | default | range / values | meaning |"
+    assert len(lines) == 2 + len(declarations())
+    assert all(line.count(" | ") == 3 for line in lines[2:])
+
+
+def test_markdown_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--markdown"]) == 0
+    assert capsys.readouterr().out == markdown_table()
+
+
+def test_write_replaces_only_the_marked_table(tmp_path: Path) -> None:
+    doc = tmp_path / "configuration.md"
+    doc.write_text(f"# Title\n\nbefore\n{TABLE_BEGIN}\n| stale |\n{TABLE_END}\nafter\n", encoding="utf-8")
+    assert main(["--write", str(doc)]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith(f"# Title\n\nbefore\n{TABLE_BEGIN}\n| variable |")
+    assert text.endswith(f"|\n{TABLE_END}\nafter\n")
+    assert table_in(text) == markdown_table()
+
+
+def test_write_refuses_a_document_without_the_markers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "other.md"
+    doc.write_text("# no table here\n", encoding="utf-8")
+    assert main(["--write", str(doc)]) == 2
+    assert doc.read_text(encoding="utf-8") == "# no table here\n"
+    assert "settings-table:begin" in capsys.readouterr().err
+
+
+def test_passwords_are_taken_verbatim() -> None:
+    # unlike the other strings, a password may begin or end with a space
+    s = Settings.from_env({"REDIS_PASSWORD": " pw ", "REDIS_SENTINEL_PASSWORD": "  "})
+    assert (s.redis_password, s.redis_sentinel_password) == (" pw ", "  ")
