@@ -879,7 +879,7 @@ def report(r: Result) -> str:
 
 
 def summary_table(results: list[Result]) -> str:
-    """One markdown row per run: the figures the README's table is made of."""
+    """One markdown row per run: the figures docs/benchmark.md's table is made of."""
     names = [p.name for p in results[0].processes] if results else []
     head = (
         "| games | sockets | actions/s | ack p50/p95/p99/max ms | fan-out p50/p95/p99/max ms | errors | "

@@ -85,7 +85,7 @@ async def serve(settings: Settings, reuse_port: bool = False, ready_fd: int | No
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m service",
-        description="Serve Tap or Tarp. Settings come from environment variables (README, Configuration).",
+        description="Serve Tap or Tarp. Settings come from environment variables (docs/configuration.md).",
     )
     parser.add_argument(
         "--workers",

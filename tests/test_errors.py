@@ -19,7 +19,7 @@ from service.errors import (
     is_unavailable,
 )
 
-#: What a client is told for each code: the original's strings where it had one (README).
+#: What a client is told for each code: the original's strings where it had one (docs/protocol.md, Errors).
 EXPECTED: dict[str, tuple[type[GameError], str]] = {
     "GAME_NOT_FOUND": (NotFound, "Game not found"),
     "GAME_EXISTS": (GameIdTaken, "Failed to generate unique game ID"),

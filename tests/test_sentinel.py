@@ -45,7 +45,7 @@ FAILOVER_BOUND_S = 20.0
 def sentinels() -> Iterator[SentinelSet]:
     # down-after (2 s) above min-replicas-max-lag (1 s): a primary that hung long enough to be
     # failed over has no good replica left when it wakes, so it refuses the writes that
-    # arrive before Sentinel demotes it (README, "What asynchronous replication can lose")
+    # arrive before Sentinel demotes it (docs/scaling.md, "What asynchronous replication can lose")
     with SentinelSet(down_after_ms=2000, failover_timeout_ms=2000) as s:
         yield s
 

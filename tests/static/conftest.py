@@ -117,7 +117,7 @@ def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
 
 @pytest.fixture(scope="session")
 def screenshots_dir() -> Path:
-    """Where the tests leave their screenshots (gitignored; the README's come from here)."""
+    """Where the tests leave their screenshots (gitignored; the README's, in docs/img/, are copies)."""
     path = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path

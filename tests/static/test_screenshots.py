@@ -1,5 +1,5 @@
 """Screenshots of the home and game screens at phone and desktop sizes, saved to
-artifacts/screenshots/ (the README's images are copies of these)."""
+artifacts/screenshots/ (docs/img/ holds copies of some, which the README shows)."""
 
 from __future__ import annotations
 
