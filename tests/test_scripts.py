@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -293,29 +294,26 @@ def test_a_file_including_itself_is_refused(tmp_path: Path) -> None:
         read_source("a", root)
 
 
-def test_a_missing_include_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        (["lib/nowhere.lua"], r"missing Lua file .*nowhere\.lua, included by a\.lua"),
+        (["lib/x.lua", "lib/nowhere.lua"], r"missing Lua file .*nowhere\.lua, included by lib/x\.lua"),
+        (["../secret.lua"], r"a\.lua includes \.\./secret\.lua, outside"),
+    ],
+    ids=["missing", "missing-nested", "outside-lua"],
+)
+def test_a_bad_include_is_refused_naming_the_file_that_asked_for_it(
+    tmp_path: Path, chain: list[str], message: str
+) -> None:
     root = lua_root(tmp_path)
-    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/nowhere.lua"\n')
-
-    with pytest.raises(ScriptLoadError, match=r"missing Lua file .*nowhere\.lua, included by a\.lua"):
-        read_source("a", root)
-
-
-def test_a_missing_nested_include_names_the_file_that_asked_for_it(tmp_path: Path) -> None:
-    root = lua_root(tmp_path)
-    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n')
-    write(root, "lib/x.lua", '--- @include "lib/nowhere.lua"\n')
-
-    with pytest.raises(ScriptLoadError, match=r"missing Lua file .*nowhere\.lua, included by lib/x\.lua"):
-        read_source("a", root)
-
-
-def test_an_include_outside_the_lua_folder_is_refused(tmp_path: Path) -> None:
-    root = lua_root(tmp_path)
-    write(root, "a.lua", HEADER.format(name="a") + '--- @include "../secret.lua"\n')
+    # a.lua includes chain[0], which includes chain[1], ...; the last one is not there
+    write(root, "a.lua", HEADER.format(name="a") + f'--- @include "{chain[0]}"\n')
+    for rel, target in pairwise(chain):
+        write(root, rel, f'--- @include "{target}"\n')
     write(tmp_path, "secret.lua", "local S = 1\n")
 
-    with pytest.raises(ScriptLoadError, match=r"a\.lua includes \.\./secret\.lua, outside"):
+    with pytest.raises(ScriptLoadError, match=message):
         read_source("a", root)
 
 
