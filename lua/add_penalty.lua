@@ -4,14 +4,17 @@
   below zero); "game_loss" eliminates the player (the turn passes on, the last player
   standing wins).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_PENALTY, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state.
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

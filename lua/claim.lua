@@ -2,7 +2,7 @@
   claim: take a free seat while the game is waiting. Seats this client held before are
   released (their tokens cleared). Claiming your own seat again rotates its token.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id
     ARGV[9]  SHA-256 hex of the new seat token
@@ -12,7 +12,10 @@
   Errors: GAME_NOT_FOUND, GAME_STARTED, PLAYER_NOT_FOUND, PLAYER_CLAIMED, INVALID_ARGUMENT
   Publishes: the new state.
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

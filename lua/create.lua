@@ -5,7 +5,7 @@
   another. The same action id retried (a lost reply) finds its own game and answers "dup",
   replacing the host token hash with the one it brings (the caller's new token).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
              penaltyTimeDeduction}, every field present and already normalised
@@ -15,7 +15,10 @@
   Errors: GAME_EXISTS, INVALID_ARGUMENT
   Publishes: the new state (version 1).
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/checks.lua"
+--- @include "lib/state.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -3,14 +3,17 @@
   in turn order who is still in; when one player is left the game is "finished" with
   that player as `winner`.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.
   Errors: GAME_NOT_FOUND, NOT_OWNER_ELIMINATE, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

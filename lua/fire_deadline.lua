@@ -1,18 +1,20 @@
 --[[
   fire_deadline: apply whatever is due in one game now: every warning threshold the
-  active clock has crossed and the timeout when it reached zero (lib/game.lua settle).
+  active clock has crossed and the timeout when it reached zero (lib/rules.lua settle).
   The state itself decides what is due, so running this twice, early, or from several
   instances fires each warning and timeout exactly once. When nothing is due the
   deadline entry is rewritten to the game's true next due time (or removed).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments (action id and client id are '').
   Returns: {"ok", state JSON, events JSON} when something fired, {"noop", "", "[]"}
     otherwise (also when the game no longer exists; its entry is removed).
   Errors: INVALID_ARGUMENT
   Publishes: the new state and the warning/timeout events, when something fired.
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -2,13 +2,15 @@
   join: read a game's state for a socket that binds to it, and count the join as
   activity (the game's TTL is refreshed). Nothing is published.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"noop", state JSON, "[]"}
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: nothing.
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -4,14 +4,18 @@
   come back with `reconnect`, except after an explicit leave while the game is waiting,
   when the seat is given up for others. Host rights stay with the host token.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] "leave" (explicit) or "disconnect" (socket gone or rebound)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/seats.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

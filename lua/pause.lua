@@ -2,13 +2,16 @@
   pause: toggle, as the original: "running" -> "paused" (the running clock is charged up
   to now), "paused" -> "running" (as start). Nothing happens while waiting or finished.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -3,7 +3,7 @@
   the seat (from whichever socket held it) and/or host rights. Tokens are not rotated,
   so a lost `reconnected` reply never locks the player out; their expiry slides forward.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id ('' = no seat)
     ARGV[9]  SHA-256 hex of the seat token ('' = none)
@@ -15,7 +15,11 @@
     INVALID_HOST_TOKEN, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/seats.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

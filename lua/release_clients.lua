@@ -4,14 +4,17 @@
   `reconnect`; meanwhile, in a waiting game, others may claim the seats. Run by whichever
   instance first notices the dead one (service/liveness.py).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments (client id ''), then
     ARGV[8] client id prefix of the dead instance ("client_<incarnation>_")
   Returns: {"ok"|"noop", state JSON, events JSON}; "noop" when no seat matched.
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -3,13 +3,15 @@
   counters, eliminations and the winner cleared. Names, seats and tokens are kept so the
   same table can play again at once.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT
   Publishes: the new state.
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

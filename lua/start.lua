@@ -2,13 +2,16 @@
   start: run the clock from "waiting" or "paused". The active player is kept if still in
   the game, otherwise the next one in turn order (never an eliminated player).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -6,7 +6,7 @@
   Who may switch: anyone in the game while waiting; afterwards the host or whoever holds
   the active player's seat.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
@@ -14,7 +14,10 @@
     PLAYER_ELIMINATED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -3,13 +3,17 @@
   token is cleared so another player can take it; once it has started the token is kept,
   so the player can come back with `reconnect` (a started game accepts no new claims).
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/seats.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

@@ -3,7 +3,7 @@
   stored raw (escaping is the renderer's job). Setting the active player's time while
   the clock runs starts its count from the new value.
 
-  KEYS: the four common game keys (lib/game.lua).
+  KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
     ARGV[9] JSON object with any of name (1-50 characters), time (0-86400000 ms),
@@ -12,7 +12,11 @@
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_MODIFY, PLAYER_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
---- @include "lib/game.lua"
+--- @include "lib/context.lua"
+--- @include "lib/checks.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
 
 return run(function()
   local c = context()

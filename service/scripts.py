@@ -33,8 +33,11 @@ def lua_dir() -> Path:
 @dataclass(frozen=True)
 class LuaSource:
     name: str
+    #: the script with every include pasted in, each included file once
     text: str
     header: str
+    #: the files pasted in, relative to lua/, in the order they were first reached
+    includes: tuple[str, ...] = ()
 
     @property
     def error_codes(self) -> list[str]:
@@ -42,18 +45,45 @@ class LuaSource:
         return re.findall(r"[A-Z][A-Z_]+", m.group(1)) if m else []
 
 
-def _expand(path: Path, root: Path, stack: tuple[Path, ...] = ()) -> str:
-    if path in stack:
-        chain = " -> ".join(p.name for p in (*stack, path))
-        raise ScriptLoadError(f"include cycle: {chain}")
-    if not path.is_file():
-        raise ScriptLoadError(f"missing Lua file {path}")
-    text = path.read_text(encoding="utf-8")
+class _Expander:
+    """Pastes includes in place, depth first, so a file's own includes come before its code.
 
-    def replace(m: re.Match[str]) -> str:
-        return _expand(root / m.group(1), root, (*stack, path))
+    A file reached again (a diamond: two libs that both include lib/context.lua) is pasted
+    only where it first appears; every later include line of it becomes empty. Redefining
+    a local there would shadow the first one, and the chunk's locals are capped at 200.
+    """
 
-    return INCLUDE.sub(replace, text)
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.pasted: list[Path] = []
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def resolve(self, include: str, by: Path) -> Path:
+        # resolved, so that two spellings of one file are one file to include-once
+        path = (self.root / include).resolve()
+        if not path.is_relative_to(self.root):
+            raise ScriptLoadError(f"{self.rel(by)} includes {include}, outside {self.root}")
+        return path
+
+    def expand(self, path: Path, stack: tuple[Path, ...] = ()) -> str:
+        if path in stack:
+            chain = " -> ".join(p.name for p in (*stack, path))
+            raise ScriptLoadError(f"include cycle: {chain}")
+        if path in self.pasted:
+            return ""
+        if not path.is_file():
+            by = f", included by {self.rel(stack[-1])}" if stack else ""
+            raise ScriptLoadError(f"missing Lua file {path}{by}")
+        if stack:
+            self.pasted.append(path)
+        text = path.read_text(encoding="utf-8")
+
+        def replace(m: re.Match[str]) -> str:
+            return self.expand(self.resolve(m.group(1), path), (*stack, path))
+
+        return INCLUDE.sub(replace, text)
 
 
 def read_source(name: str, root: Path | None = None) -> LuaSource:
@@ -67,7 +97,9 @@ def read_source(name: str, root: Path | None = None) -> LuaSource:
     missing = [s for s in HEADER_SECTIONS if s not in header]
     if missing:
         raise ScriptLoadError(f"{path}: header lacks {', '.join(missing)}")
-    return LuaSource(name=name, text=_expand(path, root), header=header)
+    expander = _Expander(root)
+    text = expander.expand(path.resolve())
+    return LuaSource(name=name, text=text, header=header, includes=tuple(expander.rel(p) for p in expander.pasted))
 
 
 def script_names(root: Path | None = None) -> list[str]:

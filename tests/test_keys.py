@@ -191,7 +191,7 @@ def lua_files() -> list[Path]:
 
 def test_there_are_lua_files_to_scan() -> None:
     names = {p.name for p in lua_files()}
-    assert {"game.lua", "create.lua", "fire_deadline.lua", "claim_deadlines.lua"} <= names
+    assert {"context.lua", "create.lua", "fire_deadline.lua", "claim_deadlines.lua"} <= names
 
 
 @pytest.mark.parametrize("path", lua_files(), ids=lambda p: p.name)

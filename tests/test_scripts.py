@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,51 @@ def own_body(name: str) -> str:
     return (lua_dir() / f"{name}.lua").read_text(encoding="utf-8")
 
 
+#: comments and string literals, which name no variable
+LUA_NOISE = re.compile(r"--\[(=*)\[.*?\]\1\]|--[^\n]*|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", re.DOTALL)
+#: a local of the chunk itself: only those start in column 0 (bodies are indented)
+TOP_LOCAL = re.compile(r"^local (?:function (\w+)|([\w, ]+?)\s*=)", re.MULTILINE)
+#: Lua 5.1's LUAI_MAXVARS: a function (the chunk too) with more locals does not compile
+MAX_LOCALS = 200
+LIBS = sorted(p.relative_to(lua_dir()).as_posix() for p in (lua_dir() / "lib").glob("*.lua"))
+
+
+def lua_code(text: str) -> str:
+    return LUA_NOISE.sub(" ", text)
+
+
+def top_level_names(text: str) -> list[str]:
+    names: list[str] = []
+    for function, variables in TOP_LOCAL.findall(lua_code(text)):
+        names += [function] if function else [v.strip() for v in variables.split(",")]
+    return names
+
+
+def names_used(text: str) -> set[str]:
+    """Every name the code reads or calls, leaving out fields (`c.now`, `st:x`)."""
+    return set(re.findall(r"(?<![\w.:])[A-Za-z_]\w*", lua_code(text)))
+
+
+def lua_text(rel: str) -> str:
+    return (lua_dir() / rel).read_text(encoding="utf-8")
+
+
+def provider() -> dict[str, str]:
+    """Which lib file defines each name the lib files provide."""
+    return {name: lib for lib in LIBS for name in top_level_names(lua_text(lib))}
+
+
+def reachable(rel: str) -> set[str]:
+    found: set[str] = set()
+    todo = INCLUDE.findall(lua_text(rel))
+    while todo:
+        lib = todo.pop()
+        if lib not in found:
+            found.add(lib)
+            todo += INCLUDE.findall(lua_text(lib))
+    return found
+
+
 # -- headers and error codes --------------------------------------------------------------
 
 
@@ -82,7 +129,59 @@ def test_every_include_is_expanded(name: str) -> None:
 
     assert INCLUDE.search(src.text) is None
     if INCLUDE.search(own_body(name)):
-        assert "local function settle(st, c)" in src.text
+        assert "local function run(main)" in src.text
+    for lib in src.includes:
+        # each included file is pasted once: its header comment appears exactly once
+        header = re.match(r"--\[\[.*?\]\]", lua_text(lib), re.DOTALL)
+        assert header is not None
+        assert src.text.count(header.group(0)) == 1, lib
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_script_defines_each_local_once_and_within_lua_limits(name: str) -> None:
+    text = read_source(name).text
+    names = top_level_names(text)
+    functions = re.findall(r"^\s*local function (\w+)", text, re.MULTILINE)
+
+    assert [n for n, k in Counter(functions).items() if k > 1] == []
+    assert [n for n, k in Counter(names).items() if k > 1] == []
+    assert len(names) <= MAX_LOCALS
+
+
+# -- the lib files ------------------------------------------------------------------------
+
+
+def test_there_are_lib_files() -> None:
+    assert {"lib/context.lua", "lib/state.lua", "lib/rules.lua", "lib/commit.lua"} <= set(LIBS)
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_every_lib_header_names_the_file_and_what_it_provides(lib: str) -> None:
+    header = re.match(r"--\[\[(.*?)\]\]", lua_text(lib), re.DOTALL)
+    assert header is not None, f"{lib} has no --[[ ... ]] header"
+    provides = re.search(r"^\s*Provides: (.*)$", header.group(1), re.MULTILINE)
+
+    assert header.group(1).lstrip().startswith(f"{lib}:")
+    assert provides is not None, f"{lib}'s header has no Provides: line"
+    assert sorted(provides.group(1).split(", ")) == sorted(top_level_names(lua_text(lib)))
+
+
+def test_no_name_is_provided_by_two_lib_files() -> None:
+    defined = [name for lib in LIBS for name in top_level_names(lua_text(lib))]
+
+    assert [n for n, k in Counter(defined).items() if k > 1] == []
+
+
+@pytest.mark.parametrize("rel", [*LIBS, *(f"{n}.lua" for n in NAMES)])
+def test_every_file_includes_exactly_the_lib_files_it_uses(rel: str) -> None:
+    text = lua_text(rel)
+    own = set(top_level_names(text))
+    needed = {lib for name, lib in provider().items() if name in names_used(text) and name not in own}
+
+    # a name from a file not included would be a (forbidden) global when the script runs
+    assert needed <= reachable(rel)
+    # and naming each file it calls into keeps a script's dependencies readable at its top
+    assert set(INCLUDE.findall(text)) == needed
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -154,13 +253,26 @@ def test_a_nested_include_is_pasted_in_place(tmp_path: Path) -> None:
     assert src.text.endswith("]]\nlocal Y = 2\n\nlocal X = 1\n\nreturn X + Y\n")
 
 
-def test_the_same_file_included_twice_is_not_a_cycle(tmp_path: Path) -> None:
+def test_a_diamond_include_is_pasted_once_where_it_is_first_reached(tmp_path: Path) -> None:
     root = lua_root(tmp_path)
-    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n--- @include "lib/y.lua"\n')
-    write(root, "lib/x.lua", '--- @include "lib/y.lua"\n')
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/x.lua"\n--- @include "lib/y.lua"\nreturn X + Y\n')
+    write(root, "lib/x.lua", '--- @include "lib/base.lua"\nlocal X = B\n')
+    write(root, "lib/y.lua", '--- @include "lib/./base.lua"\nlocal Y = B\n')
+    write(root, "lib/base.lua", "local B = 1\n")
+
+    src = read_source("a", root)
+
+    assert src.text.count("local B = 1") == 1
+    assert src.text.index("local B = 1") < src.text.index("local X = B") < src.text.index("local Y = B")
+    assert src.includes == ("lib/x.lua", "lib/base.lua", "lib/y.lua")
+
+
+def test_a_file_included_twice_by_one_file_is_pasted_once(tmp_path: Path) -> None:
+    root = lua_root(tmp_path)
+    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/y.lua"\n--- @include "lib/y.lua"\n')
     write(root, "lib/y.lua", "local Y = 2\n")
 
-    assert read_source("a", root).text.count("local Y = 2") == 2
+    assert read_source("a", root).text.count("local Y = 2") == 1
 
 
 def test_an_include_cycle_is_refused(tmp_path: Path) -> None:
@@ -182,11 +294,26 @@ def test_a_file_including_itself_is_refused(tmp_path: Path) -> None:
         read_source("a", root)
 
 
-def test_a_missing_include_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        (["lib/nowhere.lua"], r"missing Lua file .*nowhere\.lua, included by a\.lua"),
+        (["lib/x.lua", "lib/nowhere.lua"], r"missing Lua file .*nowhere\.lua, included by lib/x\.lua"),
+        (["../secret.lua"], r"a\.lua includes \.\./secret\.lua, outside"),
+    ],
+    ids=["missing", "missing-nested", "outside-lua"],
+)
+def test_a_bad_include_is_refused_naming_the_file_that_asked_for_it(
+    tmp_path: Path, chain: list[str], message: str
+) -> None:
     root = lua_root(tmp_path)
-    write(root, "a.lua", HEADER.format(name="a") + '--- @include "lib/nowhere.lua"\n')
+    # a.lua includes chain[0], which includes chain[1], ...; the last one is not there
+    write(root, "a.lua", HEADER.format(name="a") + f'--- @include "{chain[0]}"\n')
+    for rel, target in pairwise(chain):
+        write(root, rel, f'--- @include "{target}"\n')
+    write(tmp_path, "secret.lua", "local S = 1\n")
 
-    with pytest.raises(ScriptLoadError, match=r"missing Lua file .*nowhere\.lua"):
+    with pytest.raises(ScriptLoadError, match=message):
         read_source("a", root)
 
 

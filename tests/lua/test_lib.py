@@ -1,4 +1,4 @@
-"""Behaviour every game script shares through lib/game.lua."""
+"""Behaviour every game script shares through the lua/lib/ includes."""
 
 from __future__ import annotations
 

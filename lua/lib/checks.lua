@@ -1,0 +1,35 @@
+--[[
+  lib/checks.lua: limits on the values a caller sends (settings, player updates). Pure
+  functions of their arguments: no Redis call, nothing included.
+
+  Provides: MAX_TIME, PENALTIES, is_int, utf8_len, check_thresholds
+]]
+local MAX_TIME = 86400000
+local PENALTIES = { warning = true, time_deduction = true, game_loss = true }
+
+local function is_int(v, lo, hi)
+  return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
+end
+
+local function utf8_len(s)
+  local n = 0
+  for i = 1, #s do
+    local b = string.byte(s, i)
+    if b < 128 or b >= 192 then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+local function check_thresholds(list)
+  if type(list) ~= 'table' or #list < 1 or #list > 10 then
+    return false
+  end
+  for _, t in ipairs(list) do
+    if not is_int(t, 1, MAX_TIME) then
+      return false
+    end
+  end
+  return true
+end

@@ -1,0 +1,68 @@
+--[[
+  lib/commit.lua: the one way a game script writes a game. commit() stores the new state,
+  logs the action, keeps the deadline index and TTLs in step and publishes, all inside the
+  caller's atomic script.
+
+  Provides: LOG_CAP, schedule, expire, commit
+
+  Of the common KEYS and ARGV (lib/context.lua, read into c), a commit writes
+    KEYS[1] the state JSON (field `state`), with `version` + 1 and `lastActivity` = now
+    KEYS[2] the entry {v, t, a, c, at, d}; past LOG_CAP entries the oldest is dropped
+    KEYS[3] action id (ARGV[2], when given) -> version, and the dropped entry's id removed
+    KEYS[4] game id (ARGV[7]) -> next due ms, or no entry when the clock is not running
+  refreshes the TTL of KEYS[1..3] to ARGV[6] seconds (expire() alone does only that), and
+  publishes "version\nevents JSON\nstate JSON" on ARGV[4] with ARGV[5].
+  commit() returns the script's reply {"ok", state JSON, events JSON}.
+]]
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+
+local LOG_CAP = 256
+
+local function schedule(st, c)
+  if st.status == 'running' and not is_null(st.activePlayer) then
+    local p = player(st, st.activePlayer)
+    if p and not p.isEliminated and p.timeRemaining > 0 then
+      local level = 0
+      for _, t in ipairs(st.settings.warningThresholds) do
+        if t < p.timeRemaining and t > level then
+          level = t
+        end
+      end
+      rcall('ZADD', c.kdue, st.serverTime + p.timeRemaining - level, c.gid)
+      return
+    end
+  end
+  rcall('ZREM', c.kdue, c.gid)
+end
+
+local function expire(c)
+  rcall('EXPIRE', c.kgame, c.ttl)
+  rcall('EXPIRE', c.klog, c.ttl)
+  rcall('EXPIRE', c.kacts, c.ttl)
+end
+
+local function commit(st, c, kind, detail)
+  st.version = st.version + 1
+  st.lastActivity = c.now
+  local sj = cjson.encode(st)
+  rcall('HSET', c.kgame, 'state', sj)
+  rcall('LPUSH', c.klog, cjson.encode({ v = st.version, t = kind, a = c.aid, c = c.client, at = c.now, d = detail }))
+  if c.aid ~= '' then
+    rcall('HSET', c.kacts, c.aid, st.version)
+  end
+  if rcall('LLEN', c.klog) > LOG_CAP then
+    local oldest = cjson.decode(rcall('RPOP', c.klog))
+    if type(oldest.a) == 'string' and oldest.a ~= '' then
+      rcall('HDEL', c.kacts, oldest.a)
+    end
+  end
+  schedule(st, c)
+  expire(c)
+  local ev = '[]'
+  if #c.events > 0 then
+    ev = cjson.encode(c.events)
+  end
+  rcall(c.pub, c.channel, st.version .. '\n' .. ev .. '\n' .. sj)
+  return { 'ok', sj, ev }
+end
