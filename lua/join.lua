@@ -14,7 +14,7 @@
 
 return run(function()
   local c = context()
-  local _, raw = load(c)
-  expire(c)
+  local st, raw = load(c)
+  expire(c, st)
   return { 'noop', raw, '[]' }
 end)

@@ -140,6 +140,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         scripts,
         clock,
         retention_s=settings.game_retention_s,
+        idle_retention_s=settings.idle_game_retention_s,
         token_ttl_s=settings.token_ttl_s,
         action_timeout_s=settings.action_timeout_ms / 1000,
         sharded_pubsub=backend.sharded,

@@ -122,12 +122,15 @@ class GameStore:
         action_timeout_s: float,
         sharded_pubsub: bool = False,
         metrics: Metrics | None = None,
+        idle_retention_s: int | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
         self.scripts = scripts
         self.clock = clock
         self.retention_s = retention_s
+        #: for a finished game, or one where nobody holds a seat (lib/commit.lua expire)
+        self.idle_retention_s = retention_s if idle_retention_s is None else idle_retention_s
         self.token_ms = token_ttl_s * 1000
         self.action_timeout_s = action_timeout_s
         self.publish_command = "SPUBLISH" if sharded_pubsub else "PUBLISH"
@@ -141,7 +144,7 @@ class GameStore:
             client_id,
             keys.channel(game_id),
             self.publish_command,
-            self.retention_s,
+            f"{self.retention_s}:{self.idle_retention_s}",
             game_id,
             *extra,
         ]

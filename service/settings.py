@@ -253,6 +253,14 @@ class Settings:
         hi=30 * 86_400,
         doc="a game with no action for this long is deleted by Redis TTL",
     )
+    idle_game_retention_s: int = setting(
+        "IDLE_GAME_RETENTION_S",
+        3600,
+        lo=60,
+        hi=30 * 86_400,
+        doc="a finished game, or one where nobody holds a seat, is deleted this long after its last action "
+        "(at most `GAME_RETENTION_S`); a player who comes back within it still finds the game",
+    )
     token_ttl_s: int = setting(
         "TOKEN_TTL_S",
         7 * 86_400,

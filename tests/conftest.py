@@ -66,7 +66,9 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
 @pytest.fixture
 def store(engine: Redis) -> tuple[GameStore, GameClock]:
     clock = GameClock()
-    game_store = GameStore(engine, Scripts(engine), clock, retention_s=3600, token_ttl_s=7200, action_timeout_s=5)
+    game_store = GameStore(
+        engine, Scripts(engine), clock, retention_s=3600, idle_retention_s=600, token_ttl_s=7200, action_timeout_s=5
+    )
     return game_store, clock
 
 

@@ -39,6 +39,7 @@ def test_from_env_with_nothing_set_gives_the_documented_defaults() -> None:
     assert s.tick_interval_ms == 1000
     assert s.deadline_poll_ms == 50
     assert s.game_retention_s == 86_400
+    assert s.idle_game_retention_s == 3600
     assert s.token_ttl_s == 7 * 86_400
     assert s.cache_ttl_s == 30.0
     assert s.redis_timeout_ms == 2000
@@ -110,6 +111,7 @@ def test_blank_values_count_as_unset() -> None:
         ("TICK_INTERVAL_MS", "50", "tick_interval_ms", 50),
         ("DEADLINE_POLL_MS", "10", "deadline_poll_ms", 10),
         ("DEADLINE_POLL_MS", "1000", "deadline_poll_ms", 1000),
+        ("IDLE_GAME_RETENTION_S", "600", "idle_game_retention_s", 600),
         ("GAME_RETENTION_S", "3600", "game_retention_s", 3600),
         ("TOKEN_TTL_S", "31536000", "token_ttl_s", 365 * 86_400),
         ("CACHE_TTL_S", "2.5", "cache_ttl_s", 2.5),
@@ -181,6 +183,7 @@ def test_test_clock_accepts_false_spellings(raw: str) -> None:
         ("TICK_INTERVAL_MS", "1e3", "TICK_INTERVAL_MS='1e3' is not a valid int"),
         ("DEADLINE_POLL_MS", "9", "DEADLINE_POLL_MS='9' is out of range [10, 1000]"),
         ("DEADLINE_POLL_MS", "1001", "DEADLINE_POLL_MS='1001' is out of range [10, 1000]"),
+        ("IDLE_GAME_RETENTION_S", "59", "IDLE_GAME_RETENTION_S='59' is out of range [60, 2592000]"),
         ("GAME_RETENTION_S", "59", "GAME_RETENTION_S='59' is out of range [60, 2592000]"),
         ("TOKEN_TTL_S", "-1", "TOKEN_TTL_S='-1' is out of range [60, 31536000]"),
         ("CACHE_TTL_S", "0.5", "CACHE_TTL_S='0.5' is out of range [1.0, 3600.0]"),

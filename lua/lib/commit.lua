@@ -10,7 +10,8 @@
     KEYS[2] the entry {v, t, a, c, at, d}; past LOG_CAP entries the oldest is dropped
     KEYS[3] action id (ARGV[2], when given) -> version, and the dropped entry's id removed
     KEYS[4] game id (ARGV[7]) -> next due ms, or no entry when the clock is not running
-  refreshes the TTL of KEYS[1..3] to ARGV[6] seconds (expire() alone does only that), and
+  refreshes the TTL of KEYS[1..3] (expire() alone does only that: the live retention of
+  ARGV[6], or its idle one once the game is finished or nobody holds a seat), and
   publishes "version\nevents JSON\nstate JSON" on ARGV[4] with ARGV[5].
   commit() returns the script's reply {"ok", state JSON, events JSON}.
 ]]
@@ -36,10 +37,16 @@ local function schedule(st, c)
   rcall('ZREM', c.kdue, c.gid)
 end
 
-local function expire(c)
-  rcall('EXPIRE', c.kgame, c.ttl)
-  rcall('EXPIRE', c.klog, c.ttl)
-  rcall('EXPIRE', c.kacts, c.ttl)
+-- A game nobody plays any more (finished, or every seat released) is kept only long enough
+-- for its players to come back; at real churn the full retention would hold most of Redis.
+local function expire(c, st)
+  local ttl = c.ttl
+  if st.status == 'finished' or not anyone_seated(st) then
+    ttl = c.idle_ttl
+  end
+  rcall('EXPIRE', c.kgame, ttl)
+  rcall('EXPIRE', c.klog, ttl)
+  rcall('EXPIRE', c.kacts, ttl)
 end
 
 local function commit(st, c, kind, detail)
@@ -58,7 +65,7 @@ local function commit(st, c, kind, detail)
     end
   end
   schedule(st, c)
-  expire(c)
+  expire(c, st)
   local ev = '[]'
   if #c.events > 0 then
     ev = cjson.encode(c.events)

@@ -15,7 +15,8 @@
     ARGV[3] client id of the caller ('' for the deadline loop)
     ARGV[4] channel to publish on
     ARGV[5] "PUBLISH" or "SPUBLISH"
-    ARGV[6] retention in seconds (TTL refreshed on every commit)
+    ARGV[6] retention in seconds, "LIVE:IDLE" (or one number for both): the TTL every commit
+            refreshes, IDLE for a finished game or one where no seat is held
     ARGV[7] game id
   A script's own arguments follow from ARGV[8]. context() reads the common ones, and the
   time now, into the table `c` that every other helper takes.
@@ -41,11 +42,16 @@ local function context()
   if pub ~= 'PUBLISH' and pub ~= 'SPUBLISH' then
     fail('INVALID_ARGUMENT')
   end
+  local live, idle = string.match(ARGV[6] or '', '^(%d+):(%d+)$')
+  live, idle = tonumber(live or ARGV[6]), tonumber(idle or ARGV[6])
+  if not live or not idle or live < 1 or idle < 1 then
+    fail('INVALID_ARGUMENT')
+  end
   return {
     kgame = KEYS[1], klog = KEYS[2], kacts = KEYS[3], kdue = KEYS[4],
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + offset,
     aid = ARGV[2], client = ARGV[3], channel = ARGV[4], pub = pub,
-    ttl = tonumber(ARGV[6]), gid = ARGV[7],
+    ttl = live, idle_ttl = math.min(idle, live), gid = ARGV[7],
     events = {},
   }
 end

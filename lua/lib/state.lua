@@ -2,7 +2,7 @@
   lib/state.lua: reading a game and asking about its players and the caller's role.
   Nothing here writes.
 
-  Provides: load, is_dup, player, alive_count, next_alive, holds_any, is_host
+  Provides: load, is_dup, player, alive_count, next_alive, holds_any, anyone_seated, is_host
 ]]
 --- @include "lib/context.lua"
 
@@ -54,6 +54,15 @@ local function next_alive(st, from_id)
     end
   end
   return nil
+end
+
+local function anyone_seated(st)
+  for _, p in ipairs(st.players) do
+    if not is_null(p.claimedBy) then
+      return true
+    end
+  end
+  return false
 end
 
 local function holds_any(st, client)

@@ -7,7 +7,7 @@ import pytest
 
 from service import keys
 from service.game import GameSettings, new_token, token_digest
-from tests.support.lua_harness import HOST, RETENTION_MS, TOKEN_MS, Harness, new_aid
+from tests.support.lua_harness import HOST, IDLE_RETENTION_MS, TOKEN_MS, Harness, new_aid
 
 VALID: dict[str, Any] = {
     "playerCount": 3,
@@ -96,10 +96,10 @@ async def test_create_stores_only_the_digest_of_the_host_token(h: Harness) -> No
     assert token not in everything
 
 
-async def test_create_sets_the_retention_ttl_on_game_log_and_actions(h: Harness) -> None:
+async def test_create_sets_the_idle_retention_until_someone_takes_a_seat(h: Harness) -> None:
     gid, _, _ = await h.store.create(HOST, GameSettings(), new_aid())
 
-    assert all(RETENTION_MS - 5_000 < t <= RETENTION_MS for t in await h.pttls(gid))
+    await h.assert_ttl(gid, IDLE_RETENTION_MS)
 
 
 async def test_create_retried_with_the_same_action_id_answers_dup_and_takes_the_new_host_token(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from service import keys
@@ -209,3 +210,25 @@ async def test_a_clock_set_exactly_on_a_threshold_does_not_warn_for_it(h: Harnes
     h.clock.offset_ms = 3_500
     c = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
     assert c.events == [{"type": "warning", "data": {"playerId": 1, "threshold": 2_000}}]
+
+
+async def test_a_running_game_everyone_left_keeps_running_and_stops_asking_after_its_timeout(h: Harness) -> None:
+    """Abandoned games cannot fill the deadline loop: each fires its warnings and its timeout
+    once, the timeout stops the clock, and the game then holds no deadline entry at all."""
+    g = await h.new_game(2, initial_time=10_000, thresholds=(5_000, 2_000))
+    await h.claim(g, "p1", 1)
+    await h.claim(g, "p2", 2)
+    await h.store.start(g.gid, g.host, new_aid())
+    for client in ("p1", "p2"):
+        await h.store.leave(g.gid, client, new_aid(), "disconnect")
+    assert (await h.state(g.gid))["status"] == "running"
+
+    fired: list[str] = []
+    for offset in range(1_000, 30_001, 1_000):
+        h.clock.offset_ms = offset
+        out = await h.store.fire_deadline(g.gid)
+        fired += [e["type"] for e in json.loads(out.events_json)]
+
+    assert fired == ["warning", "warning", "timeout"]
+    assert (await h.state(g.gid))["status"] == "paused"
+    assert await h.due(g.gid) is None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from service import keys
-from tests.support.lua_harness import RETENTION_MS, Harness
+from tests.support.lua_harness import IDLE_RETENTION_MS, RETENTION_MS, Harness
 
 
 async def test_join_returns_the_stored_state_without_committing(h: Harness) -> None:
@@ -14,12 +14,23 @@ async def test_join_returns_the_stored_state_without_committing(h: Harness) -> N
 
 async def test_join_refreshes_the_ttl_of_the_game_keys(h: Harness) -> None:
     g = await h.new_game()
+    await h.claim(g, "p1", 1)
     for key in keys.GameKeys(g.gid).as_list()[:3]:
         await h.client.expire(key, 10)
 
     await h.store.join(g.gid)
 
-    assert all(RETENTION_MS - 5_000 < t <= RETENTION_MS for t in await h.pttls(g.gid))
+    await h.assert_ttl(g.gid, RETENTION_MS)
+
+
+async def test_join_of_a_game_nobody_is_seated_in_refreshes_only_the_idle_retention(h: Harness) -> None:
+    g = await h.new_game()
+    for key in keys.GameKeys(g.gid).as_list()[:3]:
+        await h.client.expire(key, 10)
+
+    await h.store.join(g.gid)
+
+    await h.assert_ttl(g.gid, IDLE_RETENTION_MS)
 
 
 async def test_join_of_a_missing_game_fails_and_creates_nothing(h: Harness) -> None:

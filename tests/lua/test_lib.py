@@ -11,7 +11,7 @@ import pytest
 from service import keys
 from service.game import GameStore, new_token, token_digest
 from service.scripts import script_names
-from tests.support.lua_harness import TOKEN_MS, Harness, new_aid, player
+from tests.support.lua_harness import IDLE_RETENTION_MS, RETENTION_MS, TOKEN_MS, Harness, new_aid, player
 
 #: rate_limit touches no game; claim_deadlines only the deadline index
 GAME_SCRIPTS = [n for n in script_names() if n not in ("claim_deadlines", "rate_limit")]
@@ -51,6 +51,66 @@ async def test_every_game_script_refuses_an_unknown_publish_command(h: Harness, 
         "INVALID_ARGUMENT",
         h.run_script(name, g.gid, *EXTRA.get(name, []), action_id=new_aid(), client_id=g.host, pub="publish"),
     )
+
+
+@pytest.mark.parametrize("name", GAME_SCRIPTS)
+@pytest.mark.parametrize("retention", ["", "0", "3600:", ":600", "3600:0", "1h", "3600:600:60"])
+async def test_every_game_script_refuses_a_malformed_retention(h: Harness, name: str, retention: str) -> None:
+    g = await h.running_game()
+    h.clock.offset_ms = 400_000
+
+    await h.raw_fails(
+        g.gid,
+        "INVALID_ARGUMENT",
+        h.run_script(name, g.gid, *EXTRA.get(name, []), action_id=new_aid(), client_id=g.host, retention=retention),
+    )
+
+
+async def test_a_seated_game_keeps_the_live_retention_and_an_emptied_one_the_idle_one(h: Harness) -> None:
+    g = await h.new_game(2)
+    token = await h.claim(g, "p1", 1)
+    await h.claim(g, "p2", 2)
+    await h.store.start(g.gid, g.host, new_aid())
+    await h.assert_ttl(g.gid, RETENTION_MS)
+
+    await h.store.leave(g.gid, "p1", new_aid(), "disconnect")
+    await h.assert_ttl(g.gid, RETENTION_MS)
+    await h.store.leave(g.gid, "p2", new_aid(), "disconnect")
+    await h.assert_ttl(g.gid, IDLE_RETENTION_MS)
+
+    # a player who comes back within the idle retention finds the game, and it is live again
+    out = await h.store.reconnect(g.gid, "p1-again", new_aid(), 1, token, None)
+    assert player(out.state, 1)["claimedBy"] == "p1-again"
+    await h.assert_ttl(g.gid, RETENTION_MS)
+
+
+async def test_a_finished_game_gets_the_idle_retention_even_with_its_seats_held(h: Harness) -> None:
+    g = await h.new_game(2)
+    await h.claim(g, "p1", 1)
+    await h.claim(g, "p2", 2)
+    await h.store.start(g.gid, g.host, new_aid())
+
+    out = await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    assert out.state["status"] == "finished"
+    await h.assert_ttl(g.gid, IDLE_RETENTION_MS)
+
+
+async def test_one_retention_number_still_serves_as_both(h: Harness) -> None:
+    g = await h.new_game()
+
+    reply = await h.run_script("join", g.gid, retention=1234)
+
+    assert reply[0] == "noop"
+    await h.assert_ttl(g.gid, 1_234_000)
+
+
+async def test_the_idle_retention_never_outlasts_the_live_one(h: Harness) -> None:
+    g = await h.new_game()
+
+    await h.run_script("join", g.gid, retention="100:900")
+
+    await h.assert_ttl(g.gid, 100_000)
 
 
 async def test_a_store_with_sharded_pubsub_commits_through_spublish(h: Harness) -> None:
