@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import keys
-from service.errors import GameIdTaken, ServiceError, StorageUnavailable, from_lua, is_unavailable
+from service.errors import GameIdTaken, StorageUnavailable, error_for, from_lua, is_unavailable
 from service.scripts import Scripts
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ class GameStore:
             except GameIdTaken:
                 continue
             return game_id, host_token, out
-        raise ServiceError("Failed to generate unique game ID", "CREATE_FAILED")
+        raise error_for("CREATE_FAILED")
 
     async def join(self, game_id: str) -> Outcome:
         return await self._run("join", game_id, "", "")

@@ -1,7 +1,8 @@
 """Inbound frames: parse and validate into typed messages. Pure: no I/O.
 
-Every rejection is an InvalidInput whose message is what the client sees; the original's
-strings are kept where it had one.
+Every rejection is an InvalidInput whose message is what the client sees (the original's
+strings are kept where it had one), with a code from service/errors.py's table where a client
+must tell it apart from other invalid input.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import msgpack
 
 from service import keys
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, ServiceError, error_data, error_for, malformed
 from service.game import GameSettings
 
 MAX_TIME = 86_400_000
@@ -83,7 +84,7 @@ def parse_obj(obj: Any) -> Message:
     if not isinstance(mtype, str) or not mtype:
         raise InvalidInput("Invalid message type")
     if mtype not in TYPES:
-        raise InvalidInput("Unknown message type")
+        raise malformed("UNKNOWN_TYPE")
     data = obj.get("data")
     if data is None:
         data = {}
@@ -112,17 +113,17 @@ def integer(value: Any, lo: int, hi: int) -> int | None:
 def player_id(data: dict[str, Any]) -> int:
     pid = integer(data.get("playerId"), 1, 8)
     if pid is None:
-        raise InvalidInput("Invalid player ID")
+        raise malformed("INVALID_PLAYER_ID")
     return pid
 
 
 def game_id(data: dict[str, Any]) -> str:
     raw = data.get("gameId")
     if not isinstance(raw, str):
-        raise InvalidInput("Invalid game code")
+        raise malformed("INVALID_GAME_CODE")
     gid = keys.normalize_game_id(raw)
     if not keys.is_valid_game_id(gid):
-        raise NotFound("Game not found", "GAME_NOT_FOUND")
+        raise error_for("GAME_NOT_FOUND")
     return gid
 
 
@@ -219,9 +220,11 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def token(value: Any, message: str) -> str:
+def token(value: Any, code: str) -> str:
+    """A token that can be one (the script checks whether it is right); else `code`, as the
+    script would answer for a wrong one."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_TOKEN:
-        raise InvalidInput(message)
+        raise malformed(code)
     return value
 
 
@@ -235,11 +238,11 @@ class Reconnect:
 
 def reconnect(data: dict[str, Any]) -> Reconnect:
     gid = game_id(data)
-    host = token(data["hostToken"], "Invalid host token") if data.get("hostToken") is not None else None
+    host = token(data["hostToken"], "INVALID_HOST_TOKEN") if data.get("hostToken") is not None else None
     if host is not None and data.get("playerId") is None:
         return Reconnect(gid, None, None, host)
     pid = player_id(data)
-    return Reconnect(gid, pid, token(data.get("token"), "Invalid token"), host)
+    return Reconnect(gid, pid, token(data.get("token"), "INVALID_TOKEN"), host)
 
 
 def frame(mtype: str, data: dict[str, Any], request_id: str | None = None) -> str:
@@ -247,6 +250,11 @@ def frame(mtype: str, data: dict[str, Any], request_id: str | None = None) -> st
     if request_id is not None:
         out["requestId"] = request_id
     return json.dumps(out, separators=(",", ":"))
+
+
+def error_frame(err: ServiceError, request_id: str | None = None) -> str:
+    """The one way to build an `error` frame: `err`'s code from the table, next to its message."""
+    return frame("error", error_data(err), request_id)
 
 
 def state_frame(state_json: str, request_id: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """The WebSocket endpoint: one receive loop per socket, dispatching each frame to a script call.
 
 Every inbound frame gets its documented reply or an `error` frame (with the frame's
-requestId when it had one); no exception text reaches a client.
+requestId when it had one), built by protocol.error_frame so it always carries a code from
+the error table; no exception text reaches a client.
 """
 
 from __future__ import annotations
@@ -16,15 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from service import protocol
-from service.errors import (
-    RATE_LIMIT_MESSAGE,
-    STORAGE_UNAVAILABLE_MESSAGE,
-    InvalidInput,
-    NotAuthorized,
-    RateLimited,
-    ServiceError,
-    StorageUnavailable,
-)
+from service.errors import InvalidInput, NotAuthorized, ServiceError, error_for, metric_label
 from service.game import GameStore, Outcome, new_action_id
 from service.hub import Ack, Conn, Hub
 from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
@@ -32,12 +25,11 @@ from service.liveness import Liveness
 from service.logs import CLIENT_ID, GAME_ID
 from service.metrics import Metrics, message_label
 from service.origins import origin_allowed
-from service.protocol import Message, frame
+from service.protocol import Message, error_frame, frame
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOT_IN_GAME = "Not in a game: send create, join or reconnect first"
 SHUTDOWN_MESSAGE = "Server is shutting down. Please save your game state."
 #: Optional subprotocol for native clients: the same frames, MessagePack-encoded, as binary frames.
 MSGPACK_SUBPROTOCOL = "msgpack"
@@ -125,7 +117,7 @@ class Session:
 
     def game(self) -> str:
         if self.conn.game_id is None:
-            raise InvalidInput(NOT_IN_GAME)
+            raise error_for("NOT_IN_GAME")
         return self.conn.game_id
 
     async def release(self, mode: str, action_id: str | None = None) -> None:
@@ -153,7 +145,7 @@ class Session:
         settings = protocol.create_settings(msg.data)
         if await self.deps.limiter.check(self.ip, self.deps.create_limit) is not None:
             self.deps.metrics.rate_limited.labels("create").inc()
-            raise RateLimited(RATE_LIMIT_MESSAGE)
+            raise error_for("RATE_LIMITED")
         seed = None if msg.request_id is None else f"{self.client_id}\0{msg.request_id}".encode()
         gid, host_token, out = await self.store.create(self.client_id, settings, self.action_id(msg), seed)
         await self.bind(gid)
@@ -287,27 +279,26 @@ class Session:
             refused = "ip"
         if refused is not None:
             metrics.rate_limited.labels(refused).inc()
-            self.conn.send(frame("error", {"message": RATE_LIMIT_MESSAGE}, request_id))
+            self.conn.send(error_frame(error_for("RATE_LIMITED"), request_id))
             return
         if msg is None:
             assert bad is not None
-            metrics.errors.labels(bad.code).inc()
-            self.conn.send(frame("error", {"message": bad.message}, request_id))
+            metrics.errors.labels(metric_label(bad)).inc()
+            self.conn.send(error_frame(bad, request_id))
             return
         GAME_ID.set(self.conn.game_id)
         started = time.perf_counter()
         try:
             await self.HANDLERS[msg.type](self, msg)
         except ServiceError as exc:
-            metrics.errors.labels(exc.code).inc()
+            metrics.errors.labels(metric_label(exc)).inc()
             if isinstance(exc, NotAuthorized):
                 metrics.authorization_denied.labels(msg.type).inc()
-            text = STORAGE_UNAVAILABLE_MESSAGE if isinstance(exc, StorageUnavailable) else exc.message
-            self.reply(msg, "error", {"message": text})
+            self.conn.send(error_frame(exc, msg.request_id))
         except Exception:
             metrics.errors.labels("INTERNAL").inc()
             log.exception("handler %s failed", msg.type)
-            self.reply(msg, "error", {"message": "Internal server error"})
+            self.conn.send(error_frame(error_for("INTERNAL"), msg.request_id))
         finally:
             metrics.action_seconds.labels(msg.type).observe(time.perf_counter() - started)
 
@@ -368,7 +359,7 @@ async def run_socket(conn: Conn, session: Session) -> None:
             if m.type == WSMsgType.TEXT or m.type == WSMsgType.BINARY and conn.binary:
                 await session.handle(m.data)
             elif m.type == WSMsgType.BINARY:
-                conn.send(frame("error", {"message": "Binary frames are not supported"}))
+                conn.send(error_frame(error_for("BINARY_UNSUPPORTED")))
             elif m.type == WSMsgType.ERROR:
                 break
     finally:

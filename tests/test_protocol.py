@@ -8,16 +8,19 @@ from typing import Any
 import pytest
 
 from service import keys, protocol
-from service.errors import InvalidInput, NotFound
+from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
+from service.errors import InvalidInput, NotFound, ServiceError, StorageUnavailable, error_for, malformed
 from service.game import GameSettings
 
 GID = keys.new_game_id(b"protocol-tests")
 
 
-def invalid(fn: Any, *args: Any) -> str:
-    """The client-facing message of the InvalidInput that `fn(*args)` raises."""
+def invalid(fn: Any, *args: Any, code: str = "INVALID_INPUT") -> str:
+    """The client-facing message of the InvalidInput that `fn(*args)` raises, whose code
+    must be `code`."""
     with pytest.raises(InvalidInput) as info:
         fn(*args)
+    assert info.value.code == code
     return info.value.message
 
 
@@ -44,7 +47,7 @@ def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
 def test_parse_rejects_an_unknown_type(mtype: str) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": mtype})) == "Unknown message type"
+    assert invalid(protocol.parse, json.dumps({"type": mtype}), code="UNKNOWN_TYPE") == "Unknown message type"
 
 
 @pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
@@ -62,7 +65,10 @@ def test_parse_checks_the_request_id_before_the_type() -> None:
 
 
 def test_parse_checks_the_type_before_the_data() -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "bogus", "data": []})) == "Unknown message type"
+    assert (
+        invalid(protocol.parse, json.dumps({"type": "bogus", "data": []}), code="UNKNOWN_TYPE")
+        == "Unknown message type"
+    )
 
 
 def test_parse_accepts_every_documented_type() -> None:
@@ -147,11 +153,11 @@ def test_player_id_accepts_1_to_8(pid: Any) -> None:
 
 @pytest.mark.parametrize("pid", [0, 9, -1, 1.5, "1", True, None, [1]])
 def test_player_id_rejects_anything_else(pid: Any) -> None:
-    assert invalid(protocol.player_id, {"playerId": pid}) == "Invalid player ID"
+    assert invalid(protocol.player_id, {"playerId": pid}, code="INVALID_PLAYER_ID") == "Invalid player ID"
 
 
 def test_player_id_rejects_a_missing_field() -> None:
-    assert invalid(protocol.player_id, {}) == "Invalid player ID"
+    assert invalid(protocol.player_id, {}, code="INVALID_PLAYER_ID") == "Invalid player ID"
 
 
 @pytest.mark.parametrize("raw", [GID, GID.lower(), f"  {GID}  ", f"\t{GID.lower()}\n", GID[:3].lower() + GID[3:]])
@@ -161,11 +167,11 @@ def test_game_id_normalises_case_and_surrounding_blanks(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", [None, 123, ["ABCDEF"], {"id": GID}, True])
 def test_game_id_rejects_a_non_string_code(raw: Any) -> None:
-    assert invalid(protocol.game_id, {"gameId": raw}) == "Invalid game code"
+    assert invalid(protocol.game_id, {"gameId": raw}, code="INVALID_GAME_CODE") == "Invalid game code"
 
 
 def test_game_id_rejects_a_missing_code() -> None:
-    assert invalid(protocol.game_id, {}) == "Invalid game code"
+    assert invalid(protocol.game_id, {}, code="INVALID_GAME_CODE") == "Invalid game code"
 
 
 def _unissued_id() -> str:
@@ -428,19 +434,25 @@ def test_reconnect_treats_a_null_host_token_as_absent() -> None:
 
 
 def test_reconnect_checks_the_game_code_first() -> None:
-    assert invalid(protocol.reconnect, {"playerId": 0, "token": 5}) == "Invalid game code"
+    assert invalid(protocol.reconnect, {"playerId": 0, "token": 5}, code="INVALID_GAME_CODE") == "Invalid game code"
     with pytest.raises(NotFound):
         protocol.reconnect({"gameId": "nope", "playerId": 0, "token": 5})
 
 
 @pytest.mark.parametrize("pid", [None, 0, 9, "1", True, 1.5])
 def test_reconnect_rejects_a_bad_player_id(pid: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": pid, "token": "t"}) == "Invalid player ID"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "playerId": pid, "token": "t"}, code="INVALID_PLAYER_ID")
+        == "Invalid player ID"
+    )
 
 
 @pytest.mark.parametrize("tok", [None, "", 5, "t" * 129, ["t"]])
 def test_reconnect_rejects_a_bad_seat_token(tok: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": 1, "token": tok}) == "Invalid token"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "playerId": 1, "token": tok}, code="INVALID_TOKEN")
+        == "Invalid token"
+    )
 
 
 def test_reconnect_accepts_a_token_of_128_characters() -> None:
@@ -449,7 +461,10 @@ def test_reconnect_accepts_a_token_of_128_characters() -> None:
 
 @pytest.mark.parametrize("tok", ["", 5, "h" * 129, ["h"], False])
 def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}) == "Invalid host token"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}, code="INVALID_HOST_TOKEN")
+        == "Invalid host token"
+    )
 
 
 # -- outbound frames -------------------------------------------------------------------
@@ -458,6 +473,37 @@ def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
 def test_frame_is_compact_json_with_type_data_and_optional_request_id() -> None:
     assert protocol.frame("time", {"serverTime": 1}) == '{"type":"time","data":{"serverTime":1}}'
     assert protocol.frame("error", {"message": "x"}, "r1") == '{"type":"error","data":{"message":"x"},"requestId":"r1"}'
+
+
+def test_an_error_frame_carries_the_code_next_to_the_message_and_the_request_id() -> None:
+    assert protocol.error_frame(error_for("GAME_NOT_FOUND"), "r1") == (
+        '{"type":"error","data":{"message":"Game not found","code":"GAME_NOT_FOUND"},"requestId":"r1"}'
+    )
+    assert json.loads(protocol.error_frame(malformed("INVALID_TOKEN"))) == {
+        "type": "error",
+        "data": {"message": "Invalid token", "code": "INVALID_TOKEN"},
+    }
+
+
+SETTING_TEXT = "Invalid settings: playerCount must be an integer from 2 to 8"
+
+
+@pytest.mark.parametrize(
+    ("err", "data"),
+    [
+        # invalid input keeps the check's own text
+        (InvalidInput(SETTING_TEXT), {"message": SETTING_TEXT, "code": "INVALID_INPUT"}),
+        # an outage's or a failure's own text names Redis: the client gets the table's
+        (StorageUnavailable("redis unavailable: ConnectionError"), {"message": STORAGE, "code": "STORAGE_UNAVAILABLE"}),
+        (ServiceError("redis unavailable: TimeoutError"), {"message": "Internal server error", "code": "INTERNAL"}),
+        (NotFound("seat 9 of game X", "PLAYER_NOT_FOUND"), {"message": "Player not found", "code": "PLAYER_NOT_FOUND"}),
+        # a code outside the table never goes out: the class's own stands in
+        (InvalidInput("Invalid JSON", "BAD_JSON"), {"message": "Invalid JSON", "code": "INVALID_INPUT"}),
+        (NotFound("Game not found", "NO_SUCH_CODE"), {"message": "Internal server error", "code": "INTERNAL"}),
+    ],
+)
+def test_an_error_frame_shows_only_text_the_table_lets_through(err: ServiceError, data: dict[str, str]) -> None:
+    assert json.loads(protocol.error_frame(err)) == {"type": "error", "data": data}
 
 
 def test_state_frame_wraps_the_state_json_unchanged() -> None:
