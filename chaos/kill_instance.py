@@ -110,8 +110,8 @@ async def play(game: list[Player], instances: list[ServiceProcess], until: float
                 p.acked.add(rid)
                 active = reply["data"]["activePlayer"] or active
             else:
-                p.errors.append(reply["data"]["message"])
-                if reply["data"]["message"] == "Not authorized to switch players":
+                p.errors.append(reply["data"]["code"])
+                if reply["data"]["code"] == "NOT_AUTHORIZED_SWITCH":
                     active = active % len(game) + 1
         except Exception as exc:
             p.errors.append(type(exc).__name__)
