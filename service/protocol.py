@@ -15,7 +15,6 @@ import msgpack
 
 from service import keys
 from service.errors import InvalidInput, NotFound
-from service.game import GameSettings
 
 MAX_TIME = 86_400_000
 MAX_NAME = 50
@@ -44,6 +43,11 @@ TYPES = frozenset(
         "time",
     }
 )
+
+
+def message_label(mtype: object) -> str:
+    """A metrics label for a frame's type: one of TYPES, or `unknown` (a client cannot grow the label space)."""
+    return mtype if isinstance(mtype, str) and mtype in TYPES else "unknown"
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,28 @@ def thresholds(value: Any) -> tuple[int, ...] | None:
     if any(v is None for v in out):
         return None
     return tuple(sorted({v for v in out if v is not None}, reverse=True))
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """Validated creation settings, every field present."""
+
+    player_count: int = 2
+    initial_time: int = 600_000
+    warning_thresholds: tuple[int, ...] = (300_000, 60_000, 30_000)
+    penalty_type: str = "warning"
+    penalty_time_deduction: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "playerCount": self.player_count,
+                "initialTime": self.initial_time,
+                "warningThresholds": list(self.warning_thresholds),
+                "penaltyType": self.penalty_type,
+                "penaltyTimeDeduction": self.penalty_time_deduction,
+            }
+        )
 
 
 SETTING_KEYS = ("playerCount", "initialTime", "warningThresholds", "penaltyType", "penaltyTimeDeduction")
@@ -240,17 +266,3 @@ def reconnect(data: dict[str, Any]) -> Reconnect:
         return Reconnect(gid, None, None, host)
     pid = player_id(data)
     return Reconnect(gid, pid, token(data.get("token"), "Invalid token"), host)
-
-
-def frame(mtype: str, data: dict[str, Any], request_id: str | None = None) -> str:
-    out: dict[str, Any] = {"type": mtype, "data": data}
-    if request_id is not None:
-        out["requestId"] = request_id
-    return json.dumps(out, separators=(",", ":"))
-
-
-def state_frame(state_json: str, request_id: str | None = None) -> str:
-    """The `state` frame around state JSON exactly as the script encoded it (no re-encoding)."""
-    if request_id is None:
-        return '{"type":"state","data":' + state_json + "}"
-    return '{"type":"state","data":' + state_json + ',"requestId":' + json.dumps(request_id) + "}"

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from service import protocol
+from service.clock import GameClock
 from service.errors import (
     RATE_LIMIT_MESSAGE,
     STORAGE_UNAVAILABLE_MESSAGE,
@@ -26,13 +27,14 @@ from service.errors import (
     StorageUnavailable,
 )
 from service.game import GameStore, Outcome, new_action_id
-from service.hub import Ack, Conn, Hub
+from service.hub import Hub
 from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
 from service.liveness import Liveness
 from service.logs import CLIENT_ID, GAME_ID
-from service.metrics import Metrics, message_label
+from service.metrics import Metrics
 from service.origins import origin_allowed
-from service.protocol import Message, frame
+from service.outbound import Ack, Conn, Outgoing, outgoing
+from service.protocol import Message, message_label
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Deps:
     """What every socket of one instance shares."""
 
     settings: Settings
+    clock: GameClock
     store: GameStore
     hub: Hub
     liveness: Liveness
@@ -118,10 +121,10 @@ class Session:
         return action_id_for(actor, msg.type, msg.request_id)
 
     def reply(self, msg: Message, mtype: str, data: dict[str, Any]) -> None:
-        self.conn.send(frame(mtype, data, msg.request_id))
+        self.conn.send(outgoing(mtype, data, msg.request_id))
 
-    def reply_state(self, msg: Message, out: Outcome, *then: str) -> None:
-        self.hub.reply_state(self.conn, out.state_json, out.version, Ack(msg.request_id, then))
+    def reply_state(self, msg: Message, out: Outcome, *then: Outgoing) -> None:
+        self.hub.reply_state(self.conn, out, Ack(msg.request_id, then))
 
     def game(self) -> str:
         if self.conn.game_id is None:
@@ -192,7 +195,9 @@ class Session:
         token, out = await self.store.claim(gid, self.client_id, pid, self.action_id(msg))
         self.seat = pid
         await self.liveness.seated(gid)
-        self.reply_state(msg, out, frame("claimed", {"playerId": pid, "token": token, "gameId": gid}, msg.request_id))
+        self.reply_state(
+            msg, out, outgoing("claimed", {"playerId": pid, "token": token, "gameId": gid}, msg.request_id)
+        )
 
     async def on_unclaim(self, msg: Message) -> None:
         out = await self.store.unclaim(self.game(), self.client_id, self.action_id(msg))
@@ -208,7 +213,7 @@ class Session:
         client_time = msg.data.get("clientTime")
         if client_time is not None and (isinstance(client_time, bool) or not isinstance(client_time, int | float)):
             raise InvalidInput("Invalid clientTime")
-        self.reply(msg, "time", {"serverTime": self.store.clock.now_ms(), "clientTime": client_time})
+        self.reply(msg, "time", {"serverTime": self.deps.clock.now_ms(), "clientTime": client_time})
 
     async def simple(self, msg: Message, call: Callable[..., Awaitable[Outcome]], *args: Any) -> None:
         """A game action answered with its state: `call(game, client, action id, *args)`."""
@@ -287,12 +292,12 @@ class Session:
             refused = "ip"
         if refused is not None:
             metrics.rate_limited.labels(refused).inc()
-            self.conn.send(frame("error", {"message": RATE_LIMIT_MESSAGE}, request_id))
+            self.conn.send(outgoing("error", {"message": RATE_LIMIT_MESSAGE}, request_id))
             return
         if msg is None:
             assert bad is not None
             metrics.errors.labels(bad.code).inc()
-            self.conn.send(frame("error", {"message": bad.message}, request_id))
+            self.conn.send(outgoing("error", {"message": bad.message}, request_id))
             return
         GAME_ID.set(self.conn.game_id)
         started = time.perf_counter()
@@ -361,18 +366,18 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
 async def run_socket(conn: Conn, session: Session) -> None:
     hub = session.hub
     ws = conn.ws
-    hub.conns.add(conn)
-    conn.send(frame("clientId", {"clientId": conn.client_id}))
+    hub.add(conn)
+    conn.send(outgoing("clientId", {"clientId": conn.client_id}))
     try:
         async for m in ws:
             if m.type == WSMsgType.TEXT or m.type == WSMsgType.BINARY and conn.binary:
                 await session.handle(m.data)
             elif m.type == WSMsgType.BINARY:
-                conn.send(frame("error", {"message": "Binary frames are not supported"}))
+                conn.send(outgoing("error", {"message": "Binary frames are not supported"}))
             elif m.type == WSMsgType.ERROR:
                 break
     finally:
-        hub.conns.discard(conn)
+        hub.remove(conn)
         try:
             await session.release("disconnect")
         except ServiceError as exc:

@@ -9,7 +9,7 @@ import pytest
 
 from service import keys, protocol
 from service.errors import InvalidInput, NotFound
-from service.game import GameSettings
+from service.protocol import GameSettings
 
 GID = keys.new_game_id(b"protocol-tests")
 
@@ -452,26 +452,11 @@ def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
     assert invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}) == "Invalid host token"
 
 
-# -- outbound frames -------------------------------------------------------------------
-
-
-def test_frame_is_compact_json_with_type_data_and_optional_request_id() -> None:
-    assert protocol.frame("time", {"serverTime": 1}) == '{"type":"time","data":{"serverTime":1}}'
-    assert protocol.frame("error", {"message": "x"}, "r1") == '{"type":"error","data":{"message":"x"},"requestId":"r1"}'
-
-
-def test_state_frame_wraps_the_state_json_unchanged() -> None:
-    state_json = '{"version":3,"serverTime":17,"players":{}}'
-    text = protocol.state_frame(state_json)
-    assert text == '{"type":"state","data":' + state_json + "}"
-    assert json.loads(text) == {"type": "state", "data": {"version": 3, "serverTime": 17, "players": {}}}
-
-
-@pytest.mark.parametrize("rid", ["r1", 'quote"and\\backslash', "ünï\u2028", "x" * 64])
-def test_state_frame_with_a_request_id_is_valid_json(rid: str) -> None:
-    state_json = '{"version":1,"name":"a\\/b"}'
-    assert json.loads(protocol.state_frame(state_json, rid)) == {
-        "type": "state",
-        "data": {"version": 1, "name": "a/b"},
-        "requestId": rid,
+def test_game_settings_serialise_with_the_scripts_field_names() -> None:
+    assert json.loads(GameSettings().to_json()) == {
+        "playerCount": 2,
+        "initialTime": 600_000,
+        "warningThresholds": [300_000, 60_000, 30_000],
+        "penaltyType": "warning",
+        "penaltyTimeDeduction": 0,
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import inspect
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +31,7 @@ from service.ws import NOT_IN_GAME
 from stack.client import Client
 from stack.presets import UNLIMITED
 from stack.redis_server import free_port
+from tests.support.waits import eventually
 
 Connect = Callable[..., Awaitable[Client]]
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -42,15 +42,6 @@ LONG_CLOCK = 600_000  # long enough that no deadline fires while a test runs
 
 
 # -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def rdb(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest_asyncio.fixture
@@ -101,21 +92,6 @@ async def connect(server: TestServer) -> AsyncIterator[Connect]:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT) -> None:
-    """Poll `check` (sync or async) until it is true."""
-
-    async def holds() -> bool:
-        result = check()
-        return bool(await result) if inspect.isawaitable(result) else bool(result)
-
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await holds():
-        if loop.time() > end:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def replies(c: Client, rid: str, count: int) -> list[dict[str, Any]]:
@@ -332,9 +308,9 @@ async def test_heartbeat_closes_a_peer_that_stops_answering_pings(make_server: S
     reader, writer = await raw_upgrade(server)
     live = await Client.connect(str(server.make_url("/ws")))
     try:
-        await eventually(lambda: len(hub.conns) == 2)
+        await eventually(lambda: hub.socket_count == 2)
         # ping at 1 s, no pong within half of it: closed well before 3 s
-        await eventually(lambda: len(hub.conns) == 1, timeout=3.0)
+        await eventually(lambda: hub.socket_count == 1, timeout=3.0)
         # the client that answers pings (aiohttp does it by itself) is still served
         assert (await live.request("time", {"clientTime": 1}))["type"] == "time"
         assert live.closed_code is None
