@@ -21,6 +21,7 @@ from service.headers import security_headers
 from service.hub import Hub
 from service.limits import SharedLimiter
 from service.liveness import Liveness
+from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
 from service.outbound import outgoing
 from service.periodic import Periodic
@@ -64,7 +65,7 @@ class Runtime:
     hub: Hub
     deadlines: DeadlineLoop
     liveness: Liveness
-    deps: ws.Deps
+    deps: Deps
     started: float
     redis_ok: bool = False
     redis_checked: float = 0.0
@@ -158,7 +159,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     deadlines = DeadlineLoop(store, clock, settings.deadline_poll_ms / 1000, metrics)
     liveness = Liveness(store, clock, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
     limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
-    deps = ws.Deps(settings, clock, store, hub, liveness, metrics, limiter)
+    deps = Deps(settings, clock, store, hub, liveness, metrics, limiter)
     rt = Runtime(settings, client, clock, store, hub, deadlines, liveness, deps, time.time())
     app[RUNTIME] = rt
     expose_runtime(metrics, rt)

@@ -1,5 +1,8 @@
 """Inbound frames: parse and validate into typed messages. Pure: no I/O.
 
+The message types themselves, each with the validator it uses from here, are declared once
+in service/messages.
+
 Every rejection is an InvalidInput whose message is what the client sees; the original's
 strings are kept where it had one.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,33 +25,6 @@ MAX_NAME = 50
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 128
 PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
-
-#: Message types this server understands (client -> server).
-TYPES = frozenset(
-    {
-        "create",
-        "join",
-        "reconnect",
-        "claim",
-        "unclaim",
-        "leave",
-        "start",
-        "pause",
-        "reset",
-        "switch",
-        "passTurn",
-        "updatePlayer",
-        "addPenalty",
-        "eliminate",
-        "updateSettings",
-        "time",
-    }
-)
-
-
-def message_label(mtype: object) -> str:
-    """A metrics label for a frame's type: one of TYPES, or `unknown` (a client cannot grow the label space)."""
-    return mtype if isinstance(mtype, str) and mtype in TYPES else "unknown"
 
 
 @dataclass(frozen=True)
@@ -72,12 +49,13 @@ def decode_msgpack(data: bytes) -> Any:
         raise InvalidInput("Invalid msgpack") from None
 
 
-def parse(text: str) -> Message:
-    """Envelope checks shared by every type: JSON object, `type`, `data`, `requestId`."""
-    return parse_obj(decode(text))
+def parse(text: str, known: Container[str]) -> Message:
+    """Envelope checks shared by every type: JSON object, `type` (one of `known`), `data`,
+    `requestId`. The known types are the registry's (service/messages: parse)."""
+    return parse_obj(decode(text), known)
 
 
-def parse_obj(obj: Any) -> Message:
+def parse_obj(obj: Any, known: Container[str]) -> Message:
     if not isinstance(obj, dict):
         raise InvalidInput("Invalid message format")
     rid = obj.get("requestId")
@@ -86,7 +64,7 @@ def parse_obj(obj: Any) -> Message:
     mtype = obj.get("type")
     if not isinstance(mtype, str) or not mtype:
         raise InvalidInput("Invalid message type")
-    if mtype not in TYPES:
+    if mtype not in known:
         raise InvalidInput("Unknown message type")
     data = obj.get("data")
     if data is None:
@@ -243,6 +221,16 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     if not out:
         raise InvalidInput("Nothing to update")
     return out
+
+
+def client_time(data: dict[str, Any]) -> float | None:
+    """The `time` request's clientTime, echoed back as sent: a number, or absent."""
+    value = data.get("clientTime")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput("Invalid clientTime")
+    return value
 
 
 def token(value: Any, message: str) -> str:

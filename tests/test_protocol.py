@@ -1,4 +1,5 @@
-"""Pure tests of service/protocol.py: envelope parsing, every validator and the frame encoders."""
+"""Pure tests of service/protocol.py: decoding, every validator and GameSettings (envelope parsing
+against the declared types: tests/test_messages.py; frames: tests/test_outbound.py)."""
 
 from __future__ import annotations
 
@@ -19,83 +20,6 @@ def invalid(fn: Any, *args: Any) -> str:
     with pytest.raises(InvalidInput) as info:
         fn(*args)
     return info.value.message
-
-
-# -- parse: the envelope ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text", ["", "not json", "{", '{"type": "time",}', "{'type': 'time'}", "[" * 100_000])
-def test_parse_rejects_text_that_is_not_json(text: str) -> None:
-    assert invalid(protocol.parse, text) == "Invalid JSON"
-
-
-@pytest.mark.parametrize("text", ["[]", '["time"]', "1", "null", '"time"', "true"])
-def test_parse_rejects_json_that_is_not_an_object(text: str) -> None:
-    assert invalid(protocol.parse, text) == "Invalid message format"
-
-
-@pytest.mark.parametrize(
-    "obj",
-    [{}, {"type": None}, {"type": ""}, {"type": 1}, {"type": True}, {"type": ["time"]}, {"data": {}}],
-)
-def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None:
-    assert invalid(protocol.parse, json.dumps(obj)) == "Invalid message type"
-
-
-@pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
-def test_parse_rejects_an_unknown_type(mtype: str) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": mtype})) == "Unknown message type"
-
-
-@pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
-def test_parse_rejects_data_that_is_not_an_object(data: Any) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "time", "data": data})) == "Invalid message data"
-
-
-@pytest.mark.parametrize("rid", [1, 0, True, "", "x" * 65, ["r1"], {"id": "r1"}])
-def test_parse_rejects_a_bad_request_id(rid: Any) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "time", "requestId": rid})) == "Invalid requestId"
-
-
-def test_parse_checks_the_request_id_before_the_type() -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "bogus", "requestId": 5})) == "Invalid requestId"
-
-
-def test_parse_checks_the_type_before_the_data() -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "bogus", "data": []})) == "Unknown message type"
-
-
-def test_parse_accepts_every_documented_type() -> None:
-    documented = {
-        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
-        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
-    }  # fmt: skip
-    assert set(protocol.TYPES) == documented
-    for mtype in sorted(documented):
-        assert protocol.parse(json.dumps({"type": mtype})).type == mtype
-
-
-def test_parse_returns_type_data_and_request_id() -> None:
-    msg = protocol.parse(json.dumps({"type": "claim", "data": {"playerId": 2}, "requestId": "abc"}))
-    assert msg == protocol.Message("claim", {"playerId": 2}, "abc")
-
-
-def test_parse_treats_missing_or_null_data_as_an_empty_object() -> None:
-    assert protocol.parse('{"type":"start"}') == protocol.Message("start", {}, None)
-    assert protocol.parse('{"type":"start","data":null}') == protocol.Message("start", {}, None)
-
-
-def test_parse_accepts_a_null_request_id_as_absent() -> None:
-    assert protocol.parse('{"type":"start","requestId":null}').request_id is None
-
-
-def test_parse_accepts_request_ids_up_to_64_characters() -> None:
-    rid = "r" * 64
-    assert protocol.parse(json.dumps({"type": "time", "requestId": rid})).request_id == rid
-
-
-def test_parse_ignores_unknown_envelope_keys() -> None:
-    assert protocol.parse('{"type":"time","extra":1}') == protocol.Message("time", {}, None)
 
 
 # -- request_id_in ---------------------------------------------------------------------

@@ -26,8 +26,8 @@ from redis.asyncio import Redis
 from service import keys
 from service.app import RUNTIME, create_app
 from service.errors import ERROR_CODES
+from service.messages.session import NOT_IN_GAME
 from service.settings import Settings
-from service.ws import NOT_IN_GAME
 from stack.client import Client
 from stack.presets import UNLIMITED
 from stack.redis_server import free_port
