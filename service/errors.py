@@ -1,4 +1,4 @@
-"""Exception tree, and the one table mapping Lua error codes to exceptions and client text."""
+"""Exception tree, and the one table of error codes: for each, its exception and the text a client sees."""
 
 from __future__ import annotations
 
@@ -56,13 +56,12 @@ class RateLimited(ServiceError):
 
 
 RATE_LIMIT_MESSAGE = "Rate limit exceeded"
-
-
 STORAGE_UNAVAILABLE_MESSAGE = "Game storage is unavailable, please try again"
+NOT_IN_GAME_MESSAGE = "Not in a game: send create, join or reconnect first"
 
-#: Lua error code -> (exception class, message sent to the client). The original's
-#: error strings are kept verbatim where it had one.
-ERROR_CODES: dict[str, tuple[type[GameError], str]] = {
+#: The codes a Lua script answers with (each script's header lists its own) -> (exception
+#: class, message sent to the client). The original's error strings are kept verbatim.
+SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "GAME_NOT_FOUND": (NotFound, "Game not found"),
     "GAME_EXISTS": (GameIdTaken, "Failed to generate unique game ID"),
     "PLAYER_NOT_FOUND": (NotFound, "Player not found"),
@@ -84,6 +83,61 @@ ERROR_CODES: dict[str, tuple[type[GameError], str]] = {
     "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
     "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
 }
+
+#: The codes the service answers with itself, before or around a script call.
+SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
+    "INVALID_INPUT": (InvalidInput, "Invalid input"),
+    "UNKNOWN_TYPE": (InvalidInput, "Unknown message type"),
+    "INVALID_GAME_CODE": (InvalidInput, "Invalid game code"),
+    "INVALID_PLAYER_ID": (InvalidInput, "Invalid player ID"),
+    "NOT_IN_GAME": (InvalidInput, NOT_IN_GAME_MESSAGE),
+    "BINARY_UNSUPPORTED": (InvalidInput, "Binary frames are not supported"),
+    "RATE_LIMITED": (RateLimited, RATE_LIMIT_MESSAGE),
+    "STORAGE_UNAVAILABLE": (StorageUnavailable, STORAGE_UNAVAILABLE_MESSAGE),
+    "CREATE_FAILED": (ServiceError, "Failed to generate unique game ID"),
+    "INTERNAL": (ServiceError, "Internal server error"),
+}
+
+#: Every code an `error` frame can carry -> (exception class, message): docs/errors.md
+#: documents each one for clients.
+ERROR_CODES: dict[str, tuple[type[ServiceError], str]] = {**SCRIPT_CODES, **SERVICE_CODES}
+
+#: Codes whose message the raiser words (the check that failed); every other code's
+#: message on the wire is the table's, whatever text the exception holds.
+WORDED_BY_RAISER = frozenset({"INVALID_INPUT"})
+
+
+def error_for(code: str) -> ServiceError:
+    """The exception the table gives for `code`, with the code's message."""
+    cls, message = ERROR_CODES[code]
+    return cls(message, code)
+
+
+def malformed(code: str) -> InvalidInput:
+    """A malformed value, refused before any script ran, that means what `code` means (a
+    seat token that cannot be one is an INVALID_TOKEN, as the script would say)."""
+    return InvalidInput(ERROR_CODES[code][1], code)
+
+
+def wire_code(err: ServiceError) -> str:
+    """The code a client is sent for `err`: its own if the table has it, else its class's
+    (INTERNAL for anything that is not a refusal), so no code outside the table goes out."""
+    return err.code if err.code in ERROR_CODES else type(err).code
+
+
+def error_data(err: ServiceError) -> dict[str, str]:
+    """The `data` of the `error` frame for `err`: the code and the text a client may show.
+    An outage's or an internal failure's own text (which names Redis) never reaches a client."""
+    code = wire_code(err)
+    return {"message": err.message if code in WORDED_BY_RAISER else ERROR_CODES[code][1], "code": code}
+
+
+def metric_label(err: ServiceError) -> str:
+    """The `tapotarp_errors` label for `err`: a code from the table, with every validation
+    failure the service refuses itself under INVALID_INPUT, the label set the metric had
+    before codes reached the wire (dashboards keep working; the wire code is finer)."""
+    code = wire_code(err)
+    return InvalidInput.code if isinstance(err, InvalidInput) and code not in SCRIPT_CODES else code
 
 
 #: Redis refusals meaning "not writable right now": a failover or partition (NOREPLICAS under
@@ -107,7 +161,8 @@ def is_unavailable(reply_text: str) -> bool:
 def from_lua(reply_text: str) -> GameError | None:
     """The domain error for a Redis error reply raised by one of our scripts, if it is one."""
     code = reply_text.split(" ", 1)[0] if reply_text else ""
-    entry = ERROR_CODES.get(code)
+    # only a script's own codes: a reply can never pass for a refusal of the service's
+    entry = SCRIPT_CODES.get(code)
     if entry is None:
         return None
     cls, message = entry

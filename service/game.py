@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 
 from service import keys
 from service.clock import GameClock
-from service.errors import GameIdTaken, ServiceError, from_lua
+from service.errors import GameIdTaken, error_for, from_lua
 from service.protocol import GameSettings
 from service.redis_errors import storage_errors
 from service.scripts import Scripts
@@ -139,7 +139,7 @@ class GameStore:
             except GameIdTaken:
                 continue
             return game_id, host_token, out
-        raise ServiceError("Failed to generate unique game ID", "CREATE_FAILED")
+        raise error_for("CREATE_FAILED")
 
     async def join(self, game_id: str) -> Outcome:
         return await self._run("join", game_id, "", "")

@@ -3,8 +3,9 @@
 The message types themselves, each with the validator it uses from here, are declared once
 in service/messages.
 
-Every rejection is an InvalidInput whose message is what the client sees; the original's
-strings are kept where it had one.
+Every rejection is an InvalidInput whose message is what the client sees (the original's
+strings are kept where it had one), with a code from service/errors.py's table where a client
+must tell it apart from other invalid input.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import msgpack
 
 from service import keys
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, error_for, malformed
 
 MAX_TIME = 86_400_000
 MAX_NAME = 50
@@ -65,7 +66,7 @@ def parse_obj(obj: Any, known: Container[str]) -> Message:
     if not isinstance(mtype, str) or not mtype:
         raise InvalidInput("Invalid message type")
     if mtype not in known:
-        raise InvalidInput("Unknown message type")
+        raise malformed("UNKNOWN_TYPE")
     data = obj.get("data")
     if data is None:
         data = {}
@@ -94,17 +95,17 @@ def integer(value: Any, lo: int, hi: int) -> int | None:
 def player_id(data: dict[str, Any]) -> int:
     pid = integer(data.get("playerId"), 1, 8)
     if pid is None:
-        raise InvalidInput("Invalid player ID")
+        raise malformed("INVALID_PLAYER_ID")
     return pid
 
 
 def game_id(data: dict[str, Any]) -> str:
     raw = data.get("gameId")
     if not isinstance(raw, str):
-        raise InvalidInput("Invalid game code")
+        raise malformed("INVALID_GAME_CODE")
     gid = keys.normalize_game_id(raw)
     if not keys.is_valid_game_id(gid):
-        raise NotFound("Game not found", "GAME_NOT_FOUND")
+        raise error_for("GAME_NOT_FOUND")
     return gid
 
 
@@ -233,9 +234,11 @@ def client_time(data: dict[str, Any]) -> float | None:
     return value
 
 
-def token(value: Any, message: str) -> str:
+def token(value: Any, code: str) -> str:
+    """A token that can be one (the script checks whether it is right); else `code`, as the
+    script would answer for a wrong one."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_TOKEN:
-        raise InvalidInput(message)
+        raise malformed(code)
     return value
 
 
@@ -249,8 +252,8 @@ class Reconnect:
 
 def reconnect(data: dict[str, Any]) -> Reconnect:
     gid = game_id(data)
-    host = token(data["hostToken"], "Invalid host token") if data.get("hostToken") is not None else None
+    host = token(data["hostToken"], "INVALID_HOST_TOKEN") if data.get("hostToken") is not None else None
     if host is not None and data.get("playerId") is None:
         return Reconnect(gid, None, None, host)
     pid = player_id(data)
-    return Reconnect(gid, pid, token(data.get("token"), "Invalid token"), host)
+    return Reconnect(gid, pid, token(data.get("token"), "INVALID_TOKEN"), host)

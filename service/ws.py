@@ -2,7 +2,8 @@
 it sends, and the dispatch of each frame to its message type (service/messages).
 
 Every inbound frame gets its documented reply or an `error` frame (with the frame's
-requestId when it had one), built by error_frame alone; no exception text reaches a client.
+requestId when it had one), built by error_frame alone so it always carries a code from the
+error table; no exception text reaches a client.
 """
 
 from __future__ import annotations
@@ -14,15 +15,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from service import messages, protocol
-from service.errors import (
-    RATE_LIMIT_MESSAGE,
-    STORAGE_UNAVAILABLE_MESSAGE,
-    InvalidInput,
-    NotAuthorized,
-    RateLimited,
-    ServiceError,
-    StorageUnavailable,
-)
+from service.errors import NotAuthorized, ServiceError, error_data, error_for, metric_label
 from service.limits import client_ip
 from service.logs import CLIENT_ID, GAME_ID
 from service.messages.session import Deps, Session
@@ -38,9 +31,8 @@ MSGPACK_SUBPROTOCOL = "msgpack"
 
 
 def error_frame(err: ServiceError, request_id: str | None = None) -> Outgoing:
-    """The one builder of `error` frames: what the client may see of `err`."""
-    text = STORAGE_UNAVAILABLE_MESSAGE if isinstance(err, StorageUnavailable) else err.message
-    return outgoing("error", {"message": text}, request_id)
+    """The one builder of `error` frames: `err`'s code from the table, next to its message."""
+    return outgoing("error", error_data(err), request_id)
 
 
 async def handle(session: Session, raw: str | bytes) -> None:
@@ -69,11 +61,11 @@ async def handle(session: Session, raw: str | bytes) -> None:
         refused = "ip"
     if refused is not None:
         metrics.rate_limited.labels(refused).inc()
-        conn.send(error_frame(RateLimited(RATE_LIMIT_MESSAGE), request_id))
+        conn.send(error_frame(error_for("RATE_LIMITED"), request_id))
         return
     if msg is None:
         assert bad is not None
-        metrics.errors.labels(bad.code).inc()
+        metrics.errors.labels(metric_label(bad)).inc()
         conn.send(error_frame(bad, request_id))
         return
     GAME_ID.set(conn.game_id)
@@ -81,14 +73,14 @@ async def handle(session: Session, raw: str | bytes) -> None:
     try:
         await messages.dispatch(session, msg)
     except ServiceError as exc:
-        metrics.errors.labels(exc.code).inc()
+        metrics.errors.labels(metric_label(exc)).inc()
         if isinstance(exc, NotAuthorized):
             metrics.authorization_denied.labels(msg.type).inc()
         conn.send(error_frame(exc, msg.request_id))
     except Exception:
         metrics.errors.labels("INTERNAL").inc()
         log.exception("handler %s failed", msg.type)
-        conn.send(error_frame(ServiceError("Internal server error"), msg.request_id))
+        conn.send(error_frame(error_for("INTERNAL"), msg.request_id))
     finally:
         metrics.action_seconds.labels(msg.type).observe(time.perf_counter() - started)
 
@@ -149,7 +141,7 @@ async def run_socket(conn: Conn, session: Session) -> None:
             if m.type == WSMsgType.TEXT or m.type == WSMsgType.BINARY and conn.binary:
                 await handle(session, m.data)
             elif m.type == WSMsgType.BINARY:
-                conn.send(error_frame(InvalidInput("Binary frames are not supported")))
+                conn.send(error_frame(error_for("BINARY_UNSUPPORTED")))
             elif m.type == WSMsgType.ERROR:
                 break
     finally:

@@ -388,7 +388,10 @@ async def test_while_redis_is_down_actions_get_a_clear_error_and_service_resumes
         for c in (host, watcher):
             t0 = loop.time()
             reply = await c.request("passTurn", timeout=10)
-            assert (reply["type"], reply["data"]) == ("error", {"message": STORAGE_UNAVAILABLE}), reply
+            assert (reply["type"], reply["data"]) == (
+                "error",
+                {"message": STORAGE_UNAVAILABLE, "code": "STORAGE_UNAVAILABLE"},
+            ), reply
             assert loop.time() - t0 < 6.0
         await wait_status(svc.url + "/ready", 503, timeout=10)
         assert await http_status(svc.url + "/health") == 200

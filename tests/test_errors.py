@@ -1,67 +1,224 @@
-"""The exception tree and the table from Lua error codes to exceptions and client messages."""
+"""The exception tree and the one table of error codes, checked against what uses it.
+
+Not a copy of the table: the Lua headers say which codes the scripts raise, the service's
+source which codes it raises itself, each code's name what kind of refusal it is, and
+docs/errors.md (the human-reviewed contract) which message every code carries.
+"""
 
 from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
 
 import pytest
 
 from service.errors import (
     ERROR_CODES,
+    SCRIPT_CODES,
+    SERVICE_CODES,
     STORAGE_UNAVAILABLE_MESSAGE,
+    WORDED_BY_RAISER,
     Conflict,
     GameError,
     GameIdTaken,
     InvalidInput,
     NotAuthorized,
     NotFound,
+    RateLimited,
     ServiceError,
     StorageUnavailable,
+    error_data,
+    error_for,
     from_lua,
     is_unavailable,
+    malformed,
+    metric_label,
 )
+from service.scripts import read_source, script_names
 
-#: What a client is told for each code: the original's strings where it had one (README).
-EXPECTED: dict[str, tuple[type[GameError], str]] = {
-    "GAME_NOT_FOUND": (NotFound, "Game not found"),
-    "GAME_EXISTS": (GameIdTaken, "Failed to generate unique game ID"),
-    "PLAYER_NOT_FOUND": (NotFound, "Player not found"),
-    "NOT_AUTHORIZED_START": (NotAuthorized, "Not authorized to start game"),
-    "NOT_AUTHORIZED_PAUSE": (NotAuthorized, "Not authorized to pause/resume"),
-    "NOT_OWNER_RESET": (NotAuthorized, "Only the game owner can reset"),
-    "NOT_AUTHORIZED_SWITCH": (NotAuthorized, "Not authorized to switch players"),
-    "NOT_AUTHORIZED_MODIFY": (NotAuthorized, "Not authorized to modify this player"),
-    "NOT_OWNER_PENALTY": (NotAuthorized, "Only the game owner can add penalties"),
-    "NOT_OWNER_ELIMINATE": (NotAuthorized, "Only the game owner can eliminate players"),
-    "NOT_OWNER_SETTINGS": (NotAuthorized, "Only the game owner can change settings"),
-    "GAME_STARTED": (Conflict, "Game already started"),
-    "PLAYER_CLAIMED": (Conflict, "Player already claimed"),
-    "PLAYER_ELIMINATED": (Conflict, "Player is eliminated"),
-    "GAME_FINISHED": (Conflict, "Game is finished"),
-    "NO_TOKEN": (NotAuthorized, "No reconnection token for this player"),
-    "INVALID_TOKEN": (NotAuthorized, "Invalid token"),
-    "TOKEN_EXPIRED": (NotAuthorized, "Token expired"),
-    "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
-    "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
-}
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "errors.md"
+#: a row of the doc's table: code, message cell, meaning, what a client should do
+DOC_ROW = re.compile(r"^\| `([A-Z_]+)` \| (.+?) \| (.+?) \| (.+?) \|$", re.MULTILINE)
+SPAN = re.compile(r"`([^`]+)`")
+
+#: What a code's name says about the refusal, first match wins: the class it must raise.
+KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
+    (r"_NOT_FOUND$", NotFound),
+    (r"^NOT_AUTHORIZED_|^NOT_OWNER_|TOKEN", NotAuthorized),
+    (r"^(GAME|PLAYER)_(STARTED|FINISHED|CLAIMED|ELIMINATED)$", Conflict),
+    (r"^GAME_EXISTS$", GameIdTaken),
+    (r"^INVALID_|^UNKNOWN_|^NOT_IN_GAME$|_UNSUPPORTED$", InvalidInput),
+    (r"^RATE_LIMITED$", RateLimited),
+    (r"^STORAGE_UNAVAILABLE$", StorageUnavailable),
+    (r"^INTERNAL$|_FAILED$", ServiceError),
+]
 
 
-def test_the_table_maps_exactly_the_expected_codes() -> None:
-    assert ERROR_CODES == EXPECTED
+def doc_rows() -> dict[str, tuple[str, str, str]]:
+    rows = DOC_ROW.findall(DOC.read_text(encoding="utf-8"))
+    codes = [code for code, *_ in rows]
+    assert len(codes) == len(set(codes)), "a code has two rows"
+    return {code: (message, meaning, action) for code, message, meaning, action in rows}
 
 
-@pytest.mark.parametrize("code", sorted(EXPECTED))
+def service_sources() -> dict[Path, str]:
+    return {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "service").rglob("*.py")) if p.name != "errors.py"}
+
+
+def calls(name: str) -> list[ast.Call]:
+    """Every call of `name(...)` in the service outside errors.py."""
+    found = []
+    for source in service_sources().values():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
+                found.append(node)
+    return found
+
+
+def literal_args(name: str) -> list[str]:
+    return [
+        c.args[0].value
+        for c in calls(name)
+        if c.args and isinstance(c.args[0], ast.Constant) and isinstance(c.args[0].value, str)
+    ]
+
+
+# -- the table against the scripts and the service ----------------------------------------
+
+
+def test_the_script_codes_are_exactly_those_the_lua_headers_list() -> None:
+    listed = {code for name in script_names() for code in read_source(name).error_codes}
+    assert set(SCRIPT_CODES) == listed
+
+
+def test_the_table_is_the_script_codes_and_the_service_codes_none_twice() -> None:
+    assert set(SCRIPT_CODES) & set(SERVICE_CODES) == set()
+    assert ERROR_CODES == {**SCRIPT_CODES, **SERVICE_CODES}
+
+
+def test_every_service_code_is_raised_somewhere_in_the_service() -> None:
+    # by name (error_for, malformed, an InvalidInput's code) or as the class's own code
+    sources = "\n".join(service_sources().values())
+    unraised = [code for code, (cls, _) in SERVICE_CODES.items() if f'"{code}"' not in sources and cls.code != code]
+    assert unraised == []
+
+
+def test_every_code_the_service_raises_by_name_is_in_the_table() -> None:
+    named = literal_args("error_for") + literal_args("malformed")
+    assert named, "the scan found no call: it no longer sees how the service raises"
+    assert set(named) - set(ERROR_CODES) == set()
+    # a code outside the table would reach no client as itself: wire_code would replace it
+    assert [
+        c.args[1].value
+        for c in calls("InvalidInput")
+        if len(c.args) > 1 and isinstance(c.args[1], ast.Constant) and c.args[1].value not in ERROR_CODES
+    ] == []
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_each_code_raises_the_class_its_name_means(code: str) -> None:
+    kind = next((cls for pattern, cls in KIND_BY_NAME if re.search(pattern, code)), None)
+    assert kind is not None, f"{code}: name a kind for it in KIND_BY_NAME"
+    assert ERROR_CODES[code][0] is kind
+    err = error_for(code)
+    assert (type(err), err.code, err.message) == (kind, code, ERROR_CODES[code][1])
+
+
+def test_every_class_own_code_is_in_the_table() -> None:
+    # the fallback of a code outside the table is its class's own code
+    for cls in (ServiceError, GameError, NotFound, NotAuthorized, Conflict, InvalidInput, RateLimited):
+        assert cls.code in ERROR_CODES, cls
+    assert StorageUnavailable.code in ERROR_CODES
+
+
+def test_a_malformed_value_keeps_its_code_and_message_but_is_invalid_input() -> None:
+    err = malformed("INVALID_TOKEN")
+    assert (type(err), err.code, err.message) == (InvalidInput, "INVALID_TOKEN", "Invalid token")
+
+
+# -- the doc against the table -------------------------------------------------------------
+
+
+def test_the_doc_has_one_row_for_every_code_and_no_other() -> None:
+    assert sorted(doc_rows()) == sorted(ERROR_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_the_doc_gives_each_code_the_message_of_the_table(code: str) -> None:
+    # the messages old clients match on: a change here is a change to the reviewed contract
+    message_cell, meaning, action = doc_rows()[code]
+    assert SPAN.findall(message_cell)[0] == ERROR_CODES[code][1]
+    assert meaning.strip() and action.strip()
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_the_doc_says_retry_exactly_for_the_codes_that_are_not_the_clients_fault(code: str) -> None:
+    # a GameError is a refusal of what the client asked; anything else left the game as it was
+    # and may succeed later
+    action = doc_rows()[code][2]
+    assert action.startswith("Retry") == (not issubclass(ERROR_CODES[code][0], GameError)), action
+
+
+def test_every_invalid_input_text_the_service_writes_is_listed_in_the_doc() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## INVALID_INPUT messages") :]
+    listed = set(SPAN.findall(section.split("\n## ", 1)[0]))
+    written = set(literal_args("InvalidInput"))
+    assert written, "the scan found no InvalidInput: it no longer sees how the service raises"
+    assert written - listed == set()
+
+
+# -- the frame data and the metric label ---------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_the_frame_data_of_each_code_is_its_code_and_the_table_message(code: str) -> None:
+    assert error_data(error_for(code)) == {"message": ERROR_CODES[code][1], "code": code}
+
+
+def test_only_invalid_input_carries_the_raisers_own_text() -> None:
+    assert {"INVALID_INPUT"} == WORDED_BY_RAISER
+    assert error_data(InvalidInput("Invalid JSON")) == {"message": "Invalid JSON", "code": "INVALID_INPUT"}
+    assert error_data(StorageUnavailable("redis unavailable: OSError")) == {
+        "message": STORAGE_UNAVAILABLE_MESSAGE,
+        "code": "STORAGE_UNAVAILABLE",
+    }
+
+
+def test_the_metric_labels_stay_the_set_the_metric_documents() -> None:
+    labels = {metric_label(error_for(code)) for code in ERROR_CODES}
+    labels |= {metric_label(malformed(code)) for code in ERROR_CODES}
+    service = {"INVALID_INPUT", "STORAGE_UNAVAILABLE", "RATE_LIMITED", "CREATE_FAILED", "INTERNAL"}
+    assert labels == set(SCRIPT_CODES) | service
+    assert metric_label(error_for("NOT_IN_GAME")) == "INVALID_INPUT"
+    assert metric_label(malformed("INVALID_TOKEN")) == "INVALID_TOKEN"
+    assert metric_label(ServiceError("x", "NOT_A_CODE")) == "INTERNAL"
+
+
+# -- from_lua and the exception tree -------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(SCRIPT_CODES))
 def test_from_lua_turns_each_code_into_its_exception_with_its_message(code: str) -> None:
-    cls, message = EXPECTED[code]
+    cls, message = SCRIPT_CODES[code]
     err = from_lua(code)
     assert type(err) is cls
     assert err is not None
     assert (err.code, err.message, str(err)) == (code, message, message)
 
 
-@pytest.mark.parametrize("code", sorted(EXPECTED))
+@pytest.mark.parametrize("code", sorted(SCRIPT_CODES))
 def test_from_lua_reads_the_code_before_any_text_redis_appends(code: str) -> None:
     err = from_lua(f"{code} script: 4a5b6c, on @user_script:12.")
     assert err is not None
-    assert (type(err), err.code, err.message) == (EXPECTED[code][0], code, EXPECTED[code][1])
+    assert (type(err), err.code, err.message) == (SCRIPT_CODES[code][0], code, SCRIPT_CODES[code][1])
+
+
+@pytest.mark.parametrize("code", sorted(SERVICE_CODES))
+def test_from_lua_never_takes_a_reply_for_a_refusal_of_the_service(code: str) -> None:
+    assert from_lua(code) is None
 
 
 @pytest.mark.parametrize(

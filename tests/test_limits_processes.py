@@ -203,7 +203,7 @@ async def burst(senders: list[tuple[Client, int]]) -> Burst:
         if m["type"] == "time":
             out.accepted.append(m["requestId"])
         else:
-            assert (m["type"], m["data"]) == ("error", {"message": RATE_LIMITED}), m
+            assert (m["type"], m["data"]) == ("error", {"message": RATE_LIMITED, "code": "RATE_LIMITED"}), m
             out.refused.append(m["requestId"])
     # one reply per frame, none lost, none doubled
     for (c, _), ids in zip(senders, rids, strict=True):
@@ -374,7 +374,7 @@ async def test_the_third_game_of_the_hour_is_refused_and_not_created(
     # the third, from another socket of the same address
     rid = await second.send("create", {"settings": {"playerCount": 3}})
     refusal = await second.reply(rid)
-    assert refusal == {"type": "error", "data": {"message": RATE_LIMITED}, "requestId": rid}
+    assert refusal == {"type": "error", "data": {"message": RATE_LIMITED, "code": "RATE_LIMITED"}, "requestId": rid}
     assert [m for m in second.messages if m["type"] in ("created", "state")] == []
     after = {k for k in await scan(fresh, "tot:{*}") if GAME_KEY.fullmatch(k)}
     assert after - before == set(created)

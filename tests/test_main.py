@@ -368,7 +368,7 @@ async def test_json_logs_are_one_object_per_line_name_the_client_and_never_conta
                 rid = await back.send("reconnect", {"gameId": gid, "playerId": 1, "token": tokens[1]})
                 assert (await back.reply(rid))["type"] == "reconnected"
                 bad = await back.request("reconnect", {"gameId": gid, "hostToken": tokens[2]})
-                assert bad["data"] == {"message": "Invalid host token"}
+                assert bad["data"] == {"message": "Invalid host token", "code": "INVALID_HOST_TOKEN"}
 
                 # Redis goes away: the next frame's rate check fails open and logs it
                 redis.stop()

@@ -9,16 +9,8 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.errors import InvalidInput
 from service.messages import base, clock, players, seats, settings, turns
-
-
-def invalid(fn: Any, *args: Any) -> str:
-    """The client-facing message of the InvalidInput that `fn(*args)` raises."""
-    with pytest.raises(InvalidInput) as info:
-        fn(*args)
-    return info.value.message
-
+from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
 
@@ -43,7 +35,7 @@ def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
 def test_parse_rejects_an_unknown_type(mtype: str) -> None:
-    assert invalid(messages.parse, json.dumps({"type": mtype})) == "Unknown message type"
+    assert invalid(messages.parse, json.dumps({"type": mtype}), code="UNKNOWN_TYPE") == "Unknown message type"
 
 
 @pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
@@ -61,7 +53,10 @@ def test_parse_checks_the_request_id_before_the_type() -> None:
 
 
 def test_parse_checks_the_type_before_the_data() -> None:
-    assert invalid(messages.parse, json.dumps({"type": "bogus", "data": []})) == "Unknown message type"
+    assert (
+        invalid(messages.parse, json.dumps({"type": "bogus", "data": []}), code="UNKNOWN_TYPE")
+        == "Unknown message type"
+    )
 
 
 def test_parse_accepts_every_documented_type() -> None:
@@ -131,7 +126,7 @@ def test_message_labels_are_the_declared_types_or_unknown() -> None:
 
 def test_the_envelope_is_checked_against_the_types_given() -> None:
     assert protocol.parse('{"type":"x"}', {"x"}) == protocol.Message("x", {}, None)
-    assert invalid(protocol.parse, '{"type":"time"}', set()) == "Unknown message type"
+    assert invalid(protocol.parse, '{"type":"time"}', set(), code="UNKNOWN_TYPE") == "Unknown message type"
 
 
 def test_frames_after_the_state_need_a_state() -> None:

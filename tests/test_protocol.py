@@ -11,15 +11,9 @@ import pytest
 from service import keys, protocol
 from service.errors import InvalidInput, NotFound
 from service.protocol import GameSettings
+from tests.support.refusals import invalid
 
 GID = keys.new_game_id(b"protocol-tests")
-
-
-def invalid(fn: Any, *args: Any) -> str:
-    """The client-facing message of the InvalidInput that `fn(*args)` raises."""
-    with pytest.raises(InvalidInput) as info:
-        fn(*args)
-    return info.value.message
 
 
 # -- request_id_in ---------------------------------------------------------------------
@@ -71,11 +65,11 @@ def test_player_id_accepts_1_to_8(pid: Any) -> None:
 
 @pytest.mark.parametrize("pid", [0, 9, -1, 1.5, "1", True, None, [1]])
 def test_player_id_rejects_anything_else(pid: Any) -> None:
-    assert invalid(protocol.player_id, {"playerId": pid}) == "Invalid player ID"
+    assert invalid(protocol.player_id, {"playerId": pid}, code="INVALID_PLAYER_ID") == "Invalid player ID"
 
 
 def test_player_id_rejects_a_missing_field() -> None:
-    assert invalid(protocol.player_id, {}) == "Invalid player ID"
+    assert invalid(protocol.player_id, {}, code="INVALID_PLAYER_ID") == "Invalid player ID"
 
 
 @pytest.mark.parametrize("raw", [GID, GID.lower(), f"  {GID}  ", f"\t{GID.lower()}\n", GID[:3].lower() + GID[3:]])
@@ -85,11 +79,11 @@ def test_game_id_normalises_case_and_surrounding_blanks(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", [None, 123, ["ABCDEF"], {"id": GID}, True])
 def test_game_id_rejects_a_non_string_code(raw: Any) -> None:
-    assert invalid(protocol.game_id, {"gameId": raw}) == "Invalid game code"
+    assert invalid(protocol.game_id, {"gameId": raw}, code="INVALID_GAME_CODE") == "Invalid game code"
 
 
 def test_game_id_rejects_a_missing_code() -> None:
-    assert invalid(protocol.game_id, {}) == "Invalid game code"
+    assert invalid(protocol.game_id, {}, code="INVALID_GAME_CODE") == "Invalid game code"
 
 
 def _unissued_id() -> str:
@@ -352,19 +346,25 @@ def test_reconnect_treats_a_null_host_token_as_absent() -> None:
 
 
 def test_reconnect_checks_the_game_code_first() -> None:
-    assert invalid(protocol.reconnect, {"playerId": 0, "token": 5}) == "Invalid game code"
+    assert invalid(protocol.reconnect, {"playerId": 0, "token": 5}, code="INVALID_GAME_CODE") == "Invalid game code"
     with pytest.raises(NotFound):
         protocol.reconnect({"gameId": "nope", "playerId": 0, "token": 5})
 
 
 @pytest.mark.parametrize("pid", [None, 0, 9, "1", True, 1.5])
 def test_reconnect_rejects_a_bad_player_id(pid: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": pid, "token": "t"}) == "Invalid player ID"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "playerId": pid, "token": "t"}, code="INVALID_PLAYER_ID")
+        == "Invalid player ID"
+    )
 
 
 @pytest.mark.parametrize("tok", [None, "", 5, "t" * 129, ["t"]])
 def test_reconnect_rejects_a_bad_seat_token(tok: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "playerId": 1, "token": tok}) == "Invalid token"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "playerId": 1, "token": tok}, code="INVALID_TOKEN")
+        == "Invalid token"
+    )
 
 
 def test_reconnect_accepts_a_token_of_128_characters() -> None:
@@ -373,7 +373,10 @@ def test_reconnect_accepts_a_token_of_128_characters() -> None:
 
 @pytest.mark.parametrize("tok", ["", 5, "h" * 129, ["h"], False])
 def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
-    assert invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}) == "Invalid host token"
+    assert (
+        invalid(protocol.reconnect, {"gameId": GID, "hostToken": tok}, code="INVALID_HOST_TOKEN")
+        == "Invalid host token"
+    )
 
 
 def test_game_settings_serialise_with_the_scripts_field_names() -> None:

@@ -7,7 +7,7 @@ import pytest
 from redis.asyncio import Redis
 
 from service.clock import GameClock
-from service.errors import ERROR_CODES, GameError, from_lua
+from service.errors import ERROR_CODES, SCRIPT_CODES, GameError, from_lua
 from service.game import GameStore, new_action_id
 from service.protocol import GameSettings
 from service.scripts import HEADER_SECTIONS, INCLUDE, ScriptLoadError, Scripts, lua_dir, read_source, script_names
@@ -95,7 +95,7 @@ def test_every_error_code_in_a_header_is_mapped_to_an_exception(name: str) -> No
 def test_every_mapped_error_code_appears_in_some_header() -> None:
     listed = {code for name in NAMES for code in read_source(name).error_codes}
 
-    assert set(ERROR_CODES) - listed == set()
+    assert set(SCRIPT_CODES) - listed == set()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -127,11 +127,11 @@ def test_the_header_parser_reads_codes_across_lines() -> None:
     ]
 
 
-@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+@pytest.mark.parametrize("code", sorted(SCRIPT_CODES))
 def test_every_error_reply_maps_to_its_exception_and_message(code: str) -> None:
     err = from_lua(code)
 
-    cls, message = ERROR_CODES[code]
+    cls, message = SCRIPT_CODES[code]
     assert isinstance(err, GameError)
     assert (type(err), err.code, err.message) == (cls, code, message)
 

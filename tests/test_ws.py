@@ -23,11 +23,23 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import keys
+from service import keys, protocol
 from service.app import RUNTIME, create_app
-from service.errors import ERROR_CODES
-from service.messages.session import NOT_IN_GAME
+from service.errors import (
+    ERROR_CODES,
+    SCRIPT_CODES,
+    SERVICE_CODES,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StorageUnavailable,
+    error_for,
+    malformed,
+)
+from service.errors import NOT_IN_GAME_MESSAGE as NOT_IN_GAME
+from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
 from service.settings import Settings
+from service.ws import error_frame
 from stack.client import Client
 from stack.presets import UNLIMITED
 from stack.redis_server import free_port
@@ -112,12 +124,30 @@ async def act(c: Client, mtype: str, data: dict[str, Any] | None = None) -> dict
     return dict(reply["data"])
 
 
-async def error_of(c: Client, mtype: str, data: dict[str, Any] | None = None) -> str:
+#: the code each message a client can get stands for (GAME_EXISTS never reaches a client);
+#: any other text is a check the raiser worded, sent as INVALID_INPUT
+CODE_OF_MESSAGE = {message: code for code, (_, message) in ERROR_CODES.items() if code != "GAME_EXISTS"}
+assert len(CODE_OF_MESSAGE) == len(ERROR_CODES) - 1, "two codes a client can get share a message"
+
+
+def code_of(message: str) -> str:
+    return CODE_OF_MESSAGE.get(message, "INVALID_INPUT")
+
+
+async def coded_error_of(c: Client, mtype: str, data: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(code, message) of the error answering the message; the code is the one the table
+    gives that message."""
     rid = await c.send(mtype, data)
     reply = await c.reply(rid)
     assert reply["type"] == "error", reply
-    assert set(reply["data"]) == {"message"}
-    return str(reply["data"]["message"])
+    assert set(reply["data"]) == {"message", "code"}
+    code, message = str(reply["data"]["code"]), str(reply["data"]["message"])
+    assert code == code_of(message), reply
+    return code, message
+
+
+async def error_of(c: Client, mtype: str, data: dict[str, Any] | None = None) -> str:
+    return (await coded_error_of(c, mtype, data))[1]
 
 
 async def raw_error(c: Client, text: str) -> dict[str, Any]:
@@ -321,23 +351,23 @@ async def test_heartbeat_closes_a_peer_that_stops_answering_pings(make_server: S
 
 # -- envelope and frame errors -----------------------------------------------------------
 
-ENVELOPE_ERRORS: list[tuple[str, str, str | None]] = [
-    ("not json", "Invalid JSON", None),
-    ('{"type":"start","requestId":"e1"', "Invalid JSON", None),
-    ("", "Invalid JSON", None),
-    ("[1,2]", "Invalid message format", None),
-    ("42", "Invalid message format", None),
-    ('"start"', "Invalid message format", None),
-    ('{"data":{},"requestId":"e2"}', "Invalid message type", "e2"),
-    ('{"type":"","requestId":"e3"}', "Invalid message type", "e3"),
-    ('{"type":7,"requestId":"e4"}', "Invalid message type", "e4"),
-    ('{"type":"explode","requestId":"e5"}', "Unknown message type", "e5"),
-    ('{"type":"state","data":{}}', "Unknown message type", None),
-    ('{"type":"start","data":[],"requestId":"e6"}', "Invalid message data", "e6"),
-    ('{"type":"reset","data":"x","requestId":"e7"}', "Invalid message data", "e7"),
-    ('{"type":"start","requestId":7}', "Invalid requestId", None),
-    ('{"type":"start","requestId":""}', "Invalid requestId", None),
-    (json.dumps({"type": "start", "requestId": "x" * 65}), "Invalid requestId", None),
+ENVELOPE_ERRORS: list[tuple[str, str, str | None, str]] = [
+    ("not json", "Invalid JSON", None, "INVALID_INPUT"),
+    ('{"type":"start","requestId":"e1"', "Invalid JSON", None, "INVALID_INPUT"),
+    ("", "Invalid JSON", None, "INVALID_INPUT"),
+    ("[1,2]", "Invalid message format", None, "INVALID_INPUT"),
+    ("42", "Invalid message format", None, "INVALID_INPUT"),
+    ('"start"', "Invalid message format", None, "INVALID_INPUT"),
+    ('{"data":{},"requestId":"e2"}', "Invalid message type", "e2", "INVALID_INPUT"),
+    ('{"type":"","requestId":"e3"}', "Invalid message type", "e3", "INVALID_INPUT"),
+    ('{"type":7,"requestId":"e4"}', "Invalid message type", "e4", "INVALID_INPUT"),
+    ('{"type":"explode","requestId":"e5"}', "Unknown message type", "e5", "UNKNOWN_TYPE"),
+    ('{"type":"state","data":{}}', "Unknown message type", None, "UNKNOWN_TYPE"),
+    ('{"type":"start","data":[],"requestId":"e6"}', "Invalid message data", "e6", "INVALID_INPUT"),
+    ('{"type":"reset","data":"x","requestId":"e7"}', "Invalid message data", "e7", "INVALID_INPUT"),
+    ('{"type":"start","requestId":7}', "Invalid requestId", None, "INVALID_INPUT"),
+    ('{"type":"start","requestId":""}', "Invalid requestId", None, "INVALID_INPUT"),
+    (json.dumps({"type": "start", "requestId": "x" * 65}), "Invalid requestId", None, "INVALID_INPUT"),
 ]
 
 
@@ -345,10 +375,10 @@ async def test_malformed_frames_get_an_error_and_leave_the_game_unchanged(connec
     a, _, gid, _ = await table(connect)
     before = await snapshot(rdb, gid)
     observed = []
-    for text, _, _ in ENVELOPE_ERRORS:
+    for text, _, _, _ in ENVELOPE_ERRORS:
         e = await raw_error(a, text)
         observed.append((text, e["data"], e.get("requestId")))
-    assert observed == [(text, {"message": message}, rid) for text, message, rid in ENVELOPE_ERRORS]
+    assert observed == [(text, {"message": message, "code": code}, rid) for text, message, rid, code in ENVELOPE_ERRORS]
     assert await snapshot(rdb, gid) == before
     assert (await act(a, "pause"))["version"] == version_of(before)
 
@@ -359,7 +389,7 @@ async def test_a_binary_frame_gets_an_error_and_the_socket_stays_open(connect: C
     start = len(a.messages)
     await a.ws.send_bytes(b'{"type":"start"}')
     e = await a.wait_for(lambda m: m["type"] == "error", start=start)
-    assert e == {"type": "error", "data": {"message": "Binary frames are not supported"}}
+    assert e == {"type": "error", "data": {"message": "Binary frames are not supported", "code": "BINARY_UNSUPPORTED"}}
     assert await snapshot(rdb, gid) == before
     assert (await a.request("time", {}))["type"] == "time"
 
@@ -386,7 +416,41 @@ async def test_a_frame_of_exactly_64_kib_is_accepted(connect: Connect) -> None:
     await c.send_raw(" " * 65_536)
     await eventually(lambda: len(c.messages) > start or c.closed_code is not None)
     assert c.closed_code is None
-    assert c.messages[start:] == [{"type": "error", "data": {"message": "Invalid JSON"}}]
+    assert c.messages[start:] == [{"type": "error", "data": {"message": "Invalid JSON", "code": "INVALID_INPUT"}}]
+
+
+# -- error frames: one builder ---------------------------------------------------------
+
+
+def test_an_error_frame_carries_the_code_next_to_the_message_and_the_request_id() -> None:
+    assert error_frame(error_for("GAME_NOT_FOUND"), "r1").text == (
+        '{"type":"error","data":{"message":"Game not found","code":"GAME_NOT_FOUND"},"requestId":"r1"}'
+    )
+    assert json.loads(error_frame(malformed("INVALID_TOKEN")).text) == {
+        "type": "error",
+        "data": {"message": "Invalid token", "code": "INVALID_TOKEN"},
+    }
+
+
+SETTING_TEXT = "Invalid settings: playerCount must be an integer from 2 to 8"
+
+
+@pytest.mark.parametrize(
+    ("err", "data"),
+    [
+        # invalid input keeps the check's own text
+        (InvalidInput(SETTING_TEXT), {"message": SETTING_TEXT, "code": "INVALID_INPUT"}),
+        # an outage's or a failure's own text names Redis: the client gets the table's
+        (StorageUnavailable("redis unavailable: ConnectionError"), {"message": STORAGE, "code": "STORAGE_UNAVAILABLE"}),
+        (ServiceError("redis unavailable: TimeoutError"), {"message": "Internal server error", "code": "INTERNAL"}),
+        (NotFound("seat 9 of game X", "PLAYER_NOT_FOUND"), {"message": "Player not found", "code": "PLAYER_NOT_FOUND"}),
+        # a code outside the table never goes out: the class's own stands in
+        (InvalidInput("Invalid JSON", "BAD_JSON"), {"message": "Invalid JSON", "code": "INVALID_INPUT"}),
+        (NotFound("Game not found", "NO_SUCH_CODE"), {"message": "Internal server error", "code": "INTERNAL"}),
+    ],
+)
+def test_an_error_frame_shows_only_text_the_table_lets_through(err: ServiceError, data: dict[str, str]) -> None:
+    assert json.loads(error_frame(err).text) == {"type": "error", "data": data}
 
 
 # -- create ------------------------------------------------------------------------------
@@ -497,7 +561,7 @@ async def test_create_with_a_repeated_request_id_returns_the_same_game(connect: 
     b = await connect()
     gid = again["data"]["gameId"]
     stale = await b.request("reconnect", {"gameId": gid, "hostToken": first["data"]["hostToken"]})
-    assert stale["data"] == {"message": "Invalid host token"}
+    assert stale["data"] == {"message": "Invalid host token", "code": "INVALID_HOST_TOKEN"}
     reply = await b.request("reconnect", {"gameId": gid, "hostToken": again["data"]["hostToken"]})
     assert reply["type"] == "reconnected"
 
@@ -809,6 +873,32 @@ async def test_reconnect_errors_leave_the_game_unchanged(connect: Connect, rdb: 
     assert await error_of(c, "start") == NOT_IN_GAME
 
 
+async def test_the_refusals_a_client_recovers_from_carry_their_codes(connect: Connect, rdb: Redis) -> None:
+    """What static/js/session.js and main.js decide on: a malformed value that means what a
+    script's refusal means gets the script's code."""
+    a, _, gid, _ = await table(connect)
+    digest = (await rdb.hgetall(keys.game(gid)))["tok:1"]
+    missing = next(g for g in (keys.new_game_id(bytes([i])) for i in range(50)) if g != gid)
+    c = await connect()
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("reconnect", {"gameId": gid, "playerId": 1, "token": digest}, "INVALID_TOKEN"),
+        ("reconnect", {"gameId": gid, "playerId": 1, "token": ""}, "INVALID_TOKEN"),
+        ("reconnect", {"gameId": gid, "playerId": 2, "token": "x" * 64}, "NO_TOKEN"),
+        ("reconnect", {"gameId": gid, "playerId": 3, "token": "x" * 64}, "PLAYER_NOT_FOUND"),
+        ("reconnect", {"gameId": gid, "playerId": 0, "token": "x"}, "INVALID_PLAYER_ID"),
+        ("reconnect", {"gameId": gid, "hostToken": "h" * 64}, "INVALID_HOST_TOKEN"),
+        ("reconnect", {"gameId": gid, "hostToken": 5}, "INVALID_HOST_TOKEN"),
+        ("reconnect", {"gameId": missing, "playerId": 1, "token": "x"}, "GAME_NOT_FOUND"),
+        ("join", {"gameId": "ZZ"}, "GAME_NOT_FOUND"),
+        ("join", {"gameId": 7}, "INVALID_GAME_CODE"),
+        ("start", {}, "NOT_IN_GAME"),
+        ("explode", {}, "UNKNOWN_TYPE"),
+        ("time", {"clientTime": "soon"}, "INVALID_INPUT"),
+    ]
+    observed = [(mtype, data, (await coded_error_of(c, mtype, data))[0]) for mtype, data, _ in cases]
+    assert observed == cases
+
+
 async def test_reconnect_after_the_token_lifetime_says_token_expired(
     server: TestServer, http: aiohttp.ClientSession, connect: Connect, rdb: Redis
 ) -> None:
@@ -822,6 +912,10 @@ async def test_reconnect_after_the_token_lifetime_says_token_expired(
     c = await connect()
     assert await error_of(c, "reconnect", {"gameId": gid, "playerId": 1, "token": token}) == "Token expired"
     assert await error_of(c, "reconnect", {"gameId": gid, "hostToken": host_token}) == "Token expired"
+    assert await coded_error_of(c, "reconnect", {"gameId": gid, "hostToken": host_token}) == (
+        "TOKEN_EXPIRED",
+        "Token expired",
+    )
     assert await snapshot(rdb, gid) == before
 
 
@@ -1037,7 +1131,11 @@ async def test_a_name_with_an_unpaired_surrogate_is_rejected_as_an_invalid_name(
     a, _, gid, _ = await table(connect)
     before = await snapshot(rdb, gid)
     e = await raw_error(a, '{"type":"updatePlayer","data":{"playerId":1,"name":"a\\ud800b"},"requestId":"sur"}')
-    assert e == {"type": "error", "data": {"message": "Invalid player name"}, "requestId": "sur"}
+    assert e == {
+        "type": "error",
+        "data": {"message": "Invalid player name", "code": "INVALID_INPUT"},
+        "requestId": "sur",
+    }
     assert await snapshot(rdb, gid) == before
 
 
@@ -1238,7 +1336,7 @@ async def test_replies_echo_the_request_id_and_broadcasts_carry_none(connect: Co
     broadcast = await b.state_at_least(reply["data"]["version"])
     assert "requestId" not in broadcast
     await a.send("addPenalty", {"playerId": 7}, request_id="err-id")
-    assert (await a.reply("err-id"))["data"] == {"message": "Player not found"}
+    assert (await a.reply("err-id"))["data"] == {"message": "Player not found", "code": "PLAYER_NOT_FOUND"}
     await a.send("time", {}, request_id="t" * 64)
     assert (await a.reply("t" * 64))["type"] == "time"
 
@@ -1503,12 +1601,61 @@ async def test_with_redis_unreachable_actions_get_a_clear_error_and_ready_is_503
     c = await Client.connect(str(server.make_url("/")))
     try:
         assert await error_of(c, "create") == "Game storage is unavailable, please try again"
+        assert (await coded_error_of(c, "create"))[0] == "STORAGE_UNAVAILABLE"
         assert await error_of(c, "join", {"gameId": keys.new_game_id(b"x")}) == (
             "Game storage is unavailable, please try again"
         )
         assert (await c.request("time"))["type"] == "time"
     finally:
         await c.close()
+
+
+# -- refusals outside the protocol's checks ----------------------------------------------
+
+
+async def test_a_frame_over_the_socket_rate_is_refused_with_its_request_id_and_code(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server(rate_socket_messages_per_s=1)
+    c = await Client.connect(str(server.make_url("/")))
+    try:
+        assert (await c.request("time"))["type"] == "time"
+        rid = await c.send("time")
+        assert await c.reply(rid) == {
+            "type": "error",
+            "data": {"message": "Rate limit exceeded", "code": "RATE_LIMITED"},
+            "requestId": rid,
+        }
+    finally:
+        await c.close()
+
+
+async def test_a_create_over_the_game_rate_is_refused_with_its_code(make_server: ServerFactory) -> None:
+    server = await make_server(rate_games_per_hour=1)
+    c = await Client.connect(str(server.make_url("/")))
+    try:
+        await create_game(c)
+        assert await coded_error_of(c, "create") == ("RATE_LIMITED", "Rate limit exceeded")
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom at 0x7f"), ServiceError("redis unavailable: ConnectionError")])
+async def test_a_handler_failure_is_internal_and_its_text_stays_on_the_server(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    a, _, _, _ = await table(connect)
+
+    def fail(data: dict[str, Any]) -> dict[str, Any]:
+        raise failure
+
+    monkeypatch.setattr(protocol, "player_updates", fail)
+    rid = await a.send("updatePlayer", {"playerId": 1, "life": 3})
+    assert await a.reply(rid) == {
+        "type": "error",
+        "data": {"message": "Internal server error", "code": "INTERNAL"},
+        "requestId": rid,
+    }
 
 
 # -- coverage of the error table ---------------------------------------------------------
@@ -1524,8 +1671,22 @@ def test_every_script_error_a_client_can_provoke_is_asserted_in_this_module() ->
     source = Path(__file__).read_text(encoding="utf-8")
     untested = [
         code
-        for code, (_, message) in ERROR_CODES.items()
+        for code, (_, message) in SCRIPT_CODES.items()
         if code not in UNREACHABLE_FROM_THE_WIRE and f'"{message}"' not in source
     ]
     assert untested == []
-    assert set(UNREACHABLE_FROM_THE_WIRE) <= set(ERROR_CODES)
+    assert set(UNREACHABLE_FROM_THE_WIRE) <= set(SCRIPT_CODES)
+
+
+#: Codes of the service's own that no test here provokes, and where they are tested instead.
+TESTED_ELSEWHERE = {
+    "CREATE_FAILED": "tests/test_game.py: every drawn id taken; a client cannot make ids collide",
+}
+
+
+def test_every_code_of_the_service_is_asserted_on_the_wire_in_this_module() -> None:
+    # a script's codes are asserted by their message, which coded_error_of checks the code of
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = [code for code in SERVICE_CODES if code not in TESTED_ELSEWHERE and f'"{code}"' not in source]
+    assert untested == []
+    assert set(TESTED_ELSEWHERE) <= set(SERVICE_CODES)

@@ -13,6 +13,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from service.app import create_app
+from service.errors import NOT_IN_GAME_MESSAGE
 from service.outbound import outgoing
 from service.settings import Settings
 from stack.client import Client
@@ -99,10 +100,17 @@ async def test_a_msgpack_client_plays_alongside_a_json_client(packed: PackedClie
 async def test_a_bad_msgpack_frame_gets_an_error_and_the_socket_stays_open(packed: PackedClient) -> None:
     await packed.recv()
     await packed.ws.send_bytes(b"\xc1not msgpack")
-    assert (await packed.recv())["data"] == {"message": "Invalid msgpack"}
+    assert (await packed.recv())["data"] == {"message": "Invalid msgpack", "code": "INVALID_INPUT"}
     await packed.send({"type": "nope", "requestId": "x"})
     err = await packed.recv()
-    assert (err["type"], err["data"], err["requestId"]) == ("error", {"message": "Unknown message type"}, "x")
+    assert (err["type"], err["data"], err["requestId"]) == (
+        "error",
+        {"message": "Unknown message type", "code": "UNKNOWN_TYPE"},
+        "x",
+    )
+    await packed.send({"type": "start", "requestId": "y"})
+    err = await packed.recv()
+    assert (err["data"], err["requestId"]) == ({"message": NOT_IN_GAME_MESSAGE, "code": "NOT_IN_GAME"}, "y")
     await packed.send({"type": "time", "data": {"clientTime": 5}})
     assert (await packed.recv())["type"] == "time"
 
@@ -112,7 +120,7 @@ async def test_a_json_client_sending_binary_is_told_binary_is_not_supported(serv
     try:
         await c.ws.send_bytes(msgpack.packb({"type": "time"}))
         err = await c.next("error")
-        assert err["data"] == {"message": "Binary frames are not supported"}
+        assert err["data"] == {"message": "Binary frames are not supported", "code": "BINARY_UNSUPPORTED"}
     finally:
         await c.close()
 

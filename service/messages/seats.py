@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import protocol
-from service.errors import RATE_LIMIT_MESSAGE, RateLimited
+from service.errors import error_for
 from service.messages.base import Call, MessageType, Reply, Sender, no_args
 from service.protocol import GameSettings, Reconnect
 
@@ -18,7 +18,7 @@ async def create(call: Call, settings: GameSettings) -> Reply:
     s = call.session
     if await s.deps.limiter.check(s.ip, s.deps.create_limit) is not None:
         s.deps.metrics.rate_limited.labels("create").inc()
-        raise RateLimited(RATE_LIMIT_MESSAGE)
+        raise error_for("RATE_LIMITED")
     rid = call.msg.request_id
     seed = None if rid is None else f"{call.client_id}\0{rid}".encode()
     gid, host_token, out = await call.store.create(call.client_id, settings, call.action_id(), seed)

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from service.clock import GameClock
-from service.errors import InvalidInput
+from service.errors import error_for
 from service.game import GameStore, new_action_id
 from service.hub import Hub
 from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts
@@ -15,8 +15,6 @@ from service.liveness import Liveness
 from service.metrics import Metrics
 from service.outbound import Conn
 from service.settings import Settings
-
-NOT_IN_GAME = "Not in a game: send create, join or reconnect first"
 
 
 @dataclass
@@ -91,7 +89,7 @@ class Session:
 
     def game(self) -> str:
         if self.conn.game_id is None:
-            raise InvalidInput(NOT_IN_GAME)
+            raise error_for("NOT_IN_GAME")
         return self.conn.game_id
 
     async def release(self, mode: str, action_id: str | None = None) -> None:

@@ -81,7 +81,7 @@ def test_a_late_refusal_from_the_previous_game_does_not_throw_the_page_out_of_th
     # the first game's answer comes last, and says that game is gone
     wire.release(drop=claim)
     expect(b.page.locator("#game-code")).to_have_text(second)
-    wire.inject({"type": "error", "requestId": claim, "data": {"message": "Game not found"}})
+    wire.inject({"type": "error", "requestId": claim, "data": {"message": "Game not found", "code": "GAME_NOT_FOUND"}})
     expect(b.page.locator("#game")).to_be_visible()
     expect(b.cards()).to_have_count(2)
     b.page.wait_for_timeout(200)

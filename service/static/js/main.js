@@ -10,6 +10,7 @@ import { Board, seatOf } from './board.js';
 import { ServerClock, speakDuration } from './clock.js';
 import { Dialogs } from './dialogs.js';
 import { byId, h, hydrateIcons } from './dom.js';
+import { GAME_NOT_FOUND, NOT_IN_GAME } from './errors.js';
 import { announce, flashError, showNotice } from './feedback.js';
 import { Home, isCode, normaliseCode } from './home.js';
 import { HostControls } from './host.js';
@@ -19,8 +20,6 @@ import { Connection, ServerError } from './net.js';
 import { Session } from './session.js';
 import * as store from './store.js';
 import { TimeSync } from './timesync.js';
-
-const NOT_IN_GAME = 'Not in a game: send create, join or reconnect first';
 
 hydrateIcons();
 
@@ -125,10 +124,10 @@ async function act(type, data = {}, errorNode = byId('game-error'), busyKey = nu
     // the person has moved on: this answer is about a game no longer shown, and must not
     // throw them out of (or forget) the one they are in now
     if (app.gameId !== gid) return null;
-    if (err instanceof ServerError && err.message === 'Game not found' && gid) {
+    if (err instanceof ServerError && err.code === GAME_NOT_FOUND && gid) {
       store.forgetGame(gid);
       exitToHome(`Game ${gid} no longer exists.`);
-    } else if (err instanceof ServerError && err.message === NOT_IN_GAME && app.gameId) {
+    } else if (err instanceof ServerError && err.code === NOT_IN_GAME && app.gameId) {
       session.resume();
       flashError(errorNode, 'Rejoining the game… please try again.');
     } else {

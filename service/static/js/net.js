@@ -11,8 +11,14 @@ const REQUEST_TIMEOUT_MS = 8_000;
  * delivered to the frame handler like any other frame. */
 const FINAL_REPLY = { create: 'state', claim: 'claimed', leave: 'left', time: 'time' };
 
-/** The server refused the action: `message` is the server's text, fit to show as is. */
-export class ServerError extends Error {}
+/** The server refused the action: `message` is the server's text, fit to show as is;
+ * `code` (one of errors.js, or another code of the server's table) is what to decide on. */
+export class ServerError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** The action's fate is unknown (connection lost, or no answer in time). */
 export class ConnectionError extends Error {}
@@ -172,7 +178,7 @@ export class Connection {
     if (msg.type === 'error') {
       this.pending.delete(msg.requestId);
       clearTimeout(p.timer);
-      p.reject(new ServerError(String(msg.data.message ?? 'Error')));
+      p.reject(new ServerError(String(msg.data.message ?? 'Error'), String(msg.data.code ?? '')));
     } else if (msg.type === p.final) {
       this.pending.delete(msg.requestId);
       clearTimeout(p.timer);

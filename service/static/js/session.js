@@ -3,14 +3,26 @@
 // spectator). A token the server refuses is forgotten and the next attempt goes without it.
 
 import { byId } from './dom.js';
+import {
+  GAME_NOT_FOUND,
+  INTERNAL,
+  INVALID_GAME_CODE,
+  INVALID_HOST_TOKEN,
+  INVALID_PLAYER_ID,
+  INVALID_TOKEN,
+  NO_TOKEN,
+  PLAYER_NOT_FOUND,
+  STORAGE_UNAVAILABLE,
+  TOKEN_EXPIRED,
+} from './errors.js';
 import { flashError } from './feedback.js';
 import { isCode } from './home.js';
 import { ServerError } from './net.js';
 import * as store from './store.js';
 
 // reconnect errors that mean "this seat token is no good": forget it and carry on without
-const SEAT_REJECTED = new Set(['Invalid token', 'Token expired', 'Player not found', 'No reconnection token for this player', 'Invalid player ID']);
-const TRANSIENT = new Set(['Game storage is unavailable, please try again', 'Internal server error']);
+const SEAT_REJECTED = new Set([INVALID_TOKEN, TOKEN_EXPIRED, PLAYER_NOT_FOUND, NO_TOKEN, INVALID_PLAYER_ID]);
+const TRANSIENT = new Set([STORAGE_UNAVAILABLE, INTERNAL]);
 // seat and host token each dropped once, then a plain join: never more than this
 const MAX_ATTEMPTS = 4;
 const TRANSIENT_RETRY_MS = 2_000;
@@ -57,20 +69,22 @@ export class Session {
         return;
       } catch (err) {
         if (seq !== app.resumeSeq || app.gameId !== gid || !(err instanceof ServerError)) return;
-        if (!this.recover(err.message, type, data, gid, seq)) return;
+        if (!this.recover(err, type, data, gid, seq)) return;
       }
     }
   }
 
-  /** Whether another attempt may succeed (a token was dropped). */
-  recover(message, type, data, gid, seq) {
+  /** Whether another attempt may succeed (a token was dropped). Decided on the error's
+   * code; its message is only shown. */
+  recover(err, type, data, gid, seq) {
+    const { code, message } = err;
     const gameError = byId('game-error');
-    if (message === 'Game not found' || message === 'Invalid game code') {
+    if (code === GAME_NOT_FOUND || code === INVALID_GAME_CODE) {
       store.forgetGame(gid);
       this.exitToHome(`Game ${gid} was not found. It may have ended or expired.`);
       return false;
     }
-    if (TRANSIENT.has(message)) {
+    if (TRANSIENT.has(code)) {
       flashError(gameError, `${message}. Retrying…`);
       setTimeout(() => seq === this.app.resumeSeq && this.resume(), TRANSIENT_RETRY_MS);
       return false;
@@ -79,12 +93,12 @@ export class Session {
       flashError(this.app.entryError ?? gameError, message);
       return false;
     }
-    if (message === 'Invalid host token' || (SEAT_REJECTED.has(message) && !data.token)) {
+    if (code === INVALID_HOST_TOKEN || (SEAT_REJECTED.has(code) && !data.token)) {
       store.dropHostToken(gid);
       flashError(gameError, `Host rights could not be restored (${message}).`);
       return true;
     }
-    if (SEAT_REJECTED.has(message)) {
+    if (SEAT_REJECTED.has(code)) {
       store.dropSeat(gid);
       flashError(gameError, `Your seat could not be restored (${message}).`);
       return true;
