@@ -30,7 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service import keys
-from service.ws import action_id_for
+from service.messages.session import action_id_for
 from stack.client import Client
 from stack.instance import ServiceProcess
 from stack.redis_server import RedisProcess

@@ -14,15 +14,17 @@ from typing import Any
 from aiohttp import web
 
 from service import __version__, ws
+from service.clock import GameClock
 from service.deadlines import DeadlineLoop
-from service.game import GameClock, GameStore
+from service.game import GameStore
 from service.headers import security_headers
 from service.hub import Hub
 from service.limits import SharedLimiter
 from service.liveness import Liveness
+from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
+from service.outbound import outgoing
 from service.periodic import Periodic
-from service.protocol import frame
 from service.redis_client import NON_EVICTING_POLICIES, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings
@@ -58,11 +60,12 @@ class Runtime:
 
     settings: Settings
     client: Any
+    clock: GameClock
     store: GameStore
     hub: Hub
     deadlines: DeadlineLoop
     liveness: Liveness
-    deps: ws.Deps
+    deps: Deps
     started: float
     redis_ok: bool = False
     redis_checked: float = 0.0
@@ -98,7 +101,7 @@ async def check_redis(rt: Runtime) -> None:
     rt.redis_checked = now
     try:
         started = time.perf_counter()
-        await rt.store.clock.sync(rt.client)
+        await rt.clock.sync(rt.client)
         rt.deps.metrics.redis_rtt.observe(time.perf_counter() - started)
         if rt.redis_info is None:
             rt.redis_info = await describe_redis(rt.client, rt.settings)
@@ -113,8 +116,8 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
     """Counts the modules keep for /health, read again at each scrape."""
     hub, limiter = rt.hub, rt.deps.limiter
     readings: list[tuple[str, str, str, Callable[[], float]]] = [
-        ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: len(hub.conns)),
-        ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: len(hub.games)),
+        ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: hub.socket_count),
+        ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: hub.game_count),
         ("gauge", "tapotarp_ready", "1 while /ready answers 200", lambda: float(ready(rt))),
         ("counter", "tapotarp_pubsub_messages", "Game commits received on pub/sub", lambda: hub.pubsub_messages),
         ("counter", "tapotarp_version_gaps", "Commits missed on pub/sub, then re-read", lambda: hub.version_gaps),
@@ -149,15 +152,16 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = Hub(
         store,
         client,
+        clock,
         tick_interval_s=settings.tick_interval_ms / 1000,
         cache_ttl_s=settings.cache_ttl_s,
         channels=backend.channels,
     )
-    deadlines = DeadlineLoop(store, settings.deadline_poll_ms / 1000, metrics)
-    liveness = Liveness(store, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
+    deadlines = DeadlineLoop(store, clock, settings.deadline_poll_ms / 1000, metrics)
+    liveness = Liveness(store, clock, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
     limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
-    deps = ws.Deps(settings, store, hub, liveness, metrics, limiter)
-    rt = Runtime(settings, client, store, hub, deadlines, liveness, deps, time.time())
+    deps = Deps(settings, clock, store, hub, liveness, metrics, limiter)
+    rt = Runtime(settings, client, clock, store, hub, deadlines, liveness, deps, time.time())
     app[RUNTIME] = rt
     expose_runtime(metrics, rt)
     try:
@@ -193,7 +197,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def close_all(hub: Hub, code: int = 1012, reason: bytes = b"Server restarting") -> None:
-    await asyncio.gather(*(c.shut(code, reason) for c in list(hub.conns)), return_exceptions=True)
+    await hub.close_all(code, reason)
 
 
 async def on_shutdown(app: web.Application) -> None:
@@ -201,9 +205,7 @@ async def on_shutdown(app: web.Application) -> None:
     rt = app[RUNTIME]
     rt.start_draining()
     timeout_ms = int(rt.settings.drain_timeout_s * 1000)
-    warning = frame("shutdown_warning", {"message": ws.SHUTDOWN_MESSAGE, "timeout": timeout_ms})
-    for conn in rt.hub.conns:
-        conn.send(warning)
+    rt.hub.send_all(outgoing("shutdown_warning", {"message": ws.SHUTDOWN_MESSAGE, "timeout": timeout_ms}))
     await asyncio.sleep(min(0.2, rt.settings.drain_timeout_s))
     await close_all(rt.hub)
 
@@ -227,8 +229,8 @@ async def handle_health(request: web.Request) -> web.Response:
             "instanceId": rt.settings.instance_id,
             "version": __version__,
             "uptime": round(time.time() - rt.started, 3),
-            "activeConnections": len(rt.hub.conns),
-            "activeSessions": len(rt.hub.games),
+            "activeConnections": rt.hub.socket_count,
+            "activeSessions": rt.hub.game_count,
             "pubsubMessages": rt.hub.pubsub_messages,
             "versionGaps": rt.hub.version_gaps,
             "deadlinesFired": rt.deadlines.fired,
@@ -251,8 +253,8 @@ async def handle_ready(request: web.Request) -> web.Response:
         "version": __version__,
         "redis": {"reachable": rt.redis_ok, "evictingPolicy": rt.evicting, **(rt.redis_info or {})},
         "embedded": rt.settings.embedded,
-        "connections": len(rt.hub.conns),
-        "gamesServed": len(rt.hub.games),
+        "connections": rt.hub.socket_count,
+        "gamesServed": rt.hub.game_count,
     }
     return web.json_response(body, status=200 if is_ready else 503)
 
@@ -283,7 +285,7 @@ async def handle_test_clock(request: web.Request) -> web.Response:
     offset = body.get("offsetMs") if isinstance(body, dict) else None
     if not isinstance(offset, int) or isinstance(offset, bool):
         raise web.HTTPBadRequest(text="offsetMs must be an integer")
-    rt.store.clock.offset_ms = offset
+    rt.clock.offset_ms = offset
     return web.json_response({"offsetMs": offset})
 
 

@@ -7,40 +7,32 @@ game's state, so with any number of instances each deadline fires exactly once.
 
 from __future__ import annotations
 
-import asyncio
-
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from service import keys
-from service.errors import ServiceError
+from service.clock import GameClock
 from service.game import GameStore
 from service.metrics import Metrics
 from service.periodic import Periodic
+from service.redis_errors import storage_errors
 
 CLAIM_LIMIT = 100
 LEASE_MS = 2000
 
 
 class DeadlineLoop:
-    def __init__(self, store: GameStore, poll_s: float, metrics: Metrics | None = None) -> None:
+    def __init__(self, store: GameStore, clock: GameClock, poll_s: float, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.clock = clock
         self.metrics = metrics
         self.fired = 0
         self.loop = Periodic("deadlines", poll_s, self.poll_once)
 
     async def due_partitions(self) -> list[int]:
-        now = self.store.clock.now_ms()
+        now = self.clock.now_ms()
         client = self.store.client
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # lands as the pipeline completes, and the loop would never stop
-            async with asyncio.timeout(self.store.action_timeout_s), client.pipeline(transaction=False) as pipe:
-                for p in range(keys.PARTITIONS):
-                    pipe.zrangebyscore(keys.deadline_partition(p), "-inf", now, start=0, num=1)
-                replies = await pipe.execute()
-        except (OSError, RedisConnectionError, RedisTimeoutError, TimeoutError) as exc:
-            raise ServiceError(f"redis unavailable: {type(exc).__name__}") from exc
+        async with storage_errors(self.store.action_timeout_s), client.pipeline(transaction=False) as pipe:
+            for p in range(keys.PARTITIONS):
+                pipe.zrangebyscore(keys.deadline_partition(p), "-inf", now, start=0, num=1)
+            replies = await pipe.execute()
         return [p for p, r in enumerate(replies) if r]
 
     async def poll_once(self) -> int:
@@ -52,7 +44,7 @@ class DeadlineLoop:
                     fired += 1
                     if self.metrics is not None:
                         # due_ms is the lease's end when an earlier claimant died: lag since then
-                        lag_ms = self.store.clock.now_ms() - due_ms
+                        lag_ms = self.clock.now_ms() - due_ms
                         self.metrics.deadline_lag.observe(max(0, lag_ms) / 1000)
         self.fired += fired
         return fired

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import keys
-from service.errors import GameIdTaken, StorageUnavailable, error_for, from_lua, is_unavailable
+from service.clock import GameClock
+from service.errors import GameIdTaken, error_for, from_lua
+from service.protocol import GameSettings
+from service.redis_errors import storage_errors
 from service.scripts import Scripts
 
 if TYPE_CHECKING:
-    # metrics reads the protocol's message types, and the protocol builds on this module
     from service.metrics import Metrics
 
 T = TypeVar("T")
@@ -43,28 +41,6 @@ def new_action_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(frozen=True)
-class GameSettings:
-    """Validated creation settings, every field present."""
-
-    player_count: int = 2
-    initial_time: int = 600_000
-    warning_thresholds: tuple[int, ...] = (300_000, 60_000, 30_000)
-    penalty_type: str = "warning"
-    penalty_time_deduction: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "playerCount": self.player_count,
-                "initialTime": self.initial_time,
-                "warningThresholds": list(self.warning_thresholds),
-                "penaltyType": self.penalty_type,
-                "penaltyTimeDeduction": self.penalty_time_deduction,
-            }
-        )
-
-
 @dataclass
 class Outcome:
     """What a script answered: whether it committed, and the game's state JSON."""
@@ -83,31 +59,6 @@ class Outcome:
     @property
     def version(self) -> int:
         return int(self.state["version"])
-
-
-class GameClock:
-    """This instance's view of Redis time, for ticks and `time` replies (rules use Redis TIME).
-
-    The offset is zero except in a test configuration, where it shifts game time for every
-    script this instance runs.
-    """
-
-    def __init__(self) -> None:
-        self.offset_ms = 0
-        self._redis_ms = time.time() * 1000
-        self._mono = time.monotonic()
-
-    def observe(self, redis_ms: float, rtt_s: float) -> None:
-        self._redis_ms = redis_ms + rtt_s * 500
-        self._mono = time.monotonic()
-
-    def now_ms(self) -> int:
-        return int(self._redis_ms + (time.monotonic() - self._mono) * 1000) + self.offset_ms
-
-    async def sync(self, client: Any) -> None:
-        t0 = time.monotonic()
-        sec, usec = await client.time()
-        self.observe(sec * 1000 + usec / 1000, time.monotonic() - t0)
 
 
 class GameStore:
@@ -150,20 +101,17 @@ class GameStore:
         ]
 
     async def _guard(self, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            async with asyncio.timeout(self.action_timeout_s):
+        """A script's own error codes become the domain errors; Redis failures StorageUnavailable."""
+        async with storage_errors(self.action_timeout_s):
+            try:
                 return await call()
-        except ResponseError as exc:
-            err = from_lua(str(exc))
-            if err is None:
-                if is_unavailable(str(exc)):
-                    raise StorageUnavailable("redis refused the write") from exc
-                raise
-            if self.metrics is not None:
-                self.metrics.script_errors.labels(err.code).inc()
-            raise err from None
-        except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
-            raise StorageUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+            except ResponseError as exc:
+                err = from_lua(str(exc))
+                if err is None:
+                    raise
+                if self.metrics is not None:
+                    self.metrics.script_errors.labels(err.code).inc()
+                raise err from None
 
     async def _run(self, name: str, game_id: str, action_id: str, client_id: str, *extra: str | int) -> Outcome:
         script = self.scripts[name]

@@ -4,7 +4,8 @@ Each instance subscribes to a game's channel while it has sockets in that game. 
 message on the channel is a whole committed state, `version\\nevents\\nstate`, so the cache
 is replaced, never patched; a version gap only means events were missed, and the game is
 re-read from Redis to be sure nothing newer was missed as well. Each frame is encoded once
-per instance (JSON, and MessagePack only if a socket asked for it) and shared by every socket.
+per instance (JSON, and MessagePack only if a socket asked for it: service/outbound.py) and
+shared by every socket.
 """
 
 from __future__ import annotations
@@ -16,20 +17,18 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
-
-import msgpack
-from aiohttp import web
 
 from service import keys
 from service.channels import Channels, SingleChannels
+from service.clock import GameClock
 from service.errors import ServiceError
-from service.game import GameStore
-from service.metrics import Metrics
+from service.game import GameStore, Outcome
+from service.outbound import Ack, Conn, Outgoing, StateFrame, outgoing
 from service.periodic import Periodic
-from service.protocol import frame, state_frame
 
 log = logging.getLogger(__name__)
 
@@ -37,144 +36,6 @@ log = logging.getLogger(__name__)
 ACK_WAIT_S = 1.0
 #: The tick interval is cut in this many runs, each sending the ticks of a tenth of the games.
 TICK_SLICES = 10
-#: How long a socket being closed may take to accept its close frame before the connection
-#: is dropped outright: a peer that stopped reading will never take it.
-CLOSE_GRACE_S = 1.0
-
-
-@dataclass(frozen=True)
-class Ack:
-    """A reply to send with the state of a given version: its requestId and the frames after it."""
-
-    request_id: str | None
-    then: tuple[str, ...] = ()
-
-
-class Outgoing:
-    """One frame for many sockets: its JSON text, and its MessagePack form made at most once,
-    from the object the instance already holds (no re-parse of the JSON)."""
-
-    __slots__ = ("_obj", "_packed", "text")
-
-    def __init__(self, text: str, obj: dict[str, Any]) -> None:
-        self.text = text
-        self._obj = obj
-        self._packed: bytes | None = None
-
-    def packed(self) -> bytes:
-        if self._packed is None:
-            self._packed = msgpack.packb(self._obj)
-        return self._packed
-
-
-def outgoing(mtype: str, data: dict[str, Any]) -> Outgoing:
-    return Outgoing(frame(mtype, data), {"type": mtype, "data": data})
-
-
-class Conn:
-    """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
-
-    def __init__(
-        self,
-        ws: web.WebSocketResponse,
-        client_id: str,
-        max_queue_bytes: int,
-        binary: bool = False,
-        metrics: Metrics | None = None,
-        transport: asyncio.Transport | None = None,
-    ) -> None:
-        self.ws = ws
-        self.metrics = metrics
-        #: the socket's TCP transport, aborted when a closing handshake cannot get through
-        self.transport = transport
-        #: the close started on overflow, held so the loop cannot drop the task half-way
-        self._closing: asyncio.Task[None] | None = None
-        #: whether this socket speaks the msgpack subprotocol (binary frames)
-        self.binary = binary
-        self.client_id = client_id
-        self.game_id: str | None = None
-        self.last_version = 0
-        #: replies waiting for the broadcast of their version, by version
-        self.pending: dict[int, list[Ack]] = {}
-        self.max_queue_bytes = max_queue_bytes
-        self.queued_bytes = 0
-        self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
-        self._writer = asyncio.create_task(self._drain())
-        self.overflowed = False
-
-    def send(self, out: str | Outgoing) -> None:
-        if self.overflowed or self.ws.closed:
-            return
-        data: str | bytes
-        if not self.binary:
-            data = out if isinstance(out, str) else out.text
-        elif isinstance(out, Outgoing):
-            data = out.packed()
-        else:
-            # a reply to this socket alone: converting it here costs no more than encoding it
-            data = msgpack.packb(json.loads(out))
-        if self.queued_bytes + len(data) > self.max_queue_bytes:
-            # a reader that stopped reading must not hold memory or slow anyone else down
-            self.overflowed = True
-            # explicit ids: this runs in whichever task broadcast the frame, not this socket's
-            log.warning(
-                "closing a socket that stopped reading: %d bytes unsent",
-                self.queued_bytes + len(data),
-                extra={"clientId": self.client_id, "gameId": self.game_id},
-            )
-            if self.metrics is not None:
-                self.metrics.buffer_overflows.inc()
-            self._closing = asyncio.get_running_loop().create_task(self.shut(1008, b"Buffer overflow"))
-            return
-        self.queued_bytes += len(data)
-        self._queue.put_nowait(data)
-
-    async def shut(self, code: int, reason: bytes) -> None:
-        """Close with `code`, or drop the connection if the peer will not even take that.
-
-        aiohttp's close() waits for the close frame to be written, behind everything queued
-        in the kernel for a peer that reads nothing, and stops the heartbeat first: without
-        the abort the socket, and its buffers, would stay forever (and a shutdown would wait
-        for it until DRAIN_TIMEOUT_S).
-        """
-        try:
-            async with asyncio.timeout(CLOSE_GRACE_S):
-                await self.ws.close(code=code, message=reason)
-        except TimeoutError:
-            pass
-        finally:
-            if self.transport is not None:
-                self.transport.abort()
-
-    def send_reply(self, state_json: str, version: int, ack: Ack) -> None:
-        """A state carrying the requestId of the action it answers, then the reply's other frames."""
-        self.last_version = max(self.last_version, version)
-        self.send(state_frame(state_json, ack.request_id))
-        for text in ack.then:
-            self.send(text)
-
-    async def _drain(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data is None:
-                return
-            self.queued_bytes -= len(data)
-            try:
-                if isinstance(data, bytes):
-                    await self.ws.send_bytes(data)
-                else:
-                    await self.ws.send_str(data)
-            except (ConnectionError, RuntimeError):
-                if self.metrics is not None:
-                    self.metrics.messages_dropped.inc()
-                return
-
-    async def close_writer(self) -> None:
-        self._queue.put_nowait(None)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._writer, timeout=1.0)
-        if not self._writer.done():
-            self._writer.cancel()
 
 
 @dataclass
@@ -199,16 +60,19 @@ class Hub:
         self,
         store: GameStore,
         client: Any,
+        clock: GameClock,
         *,
         tick_interval_s: float,
         cache_ttl_s: float,
         channels: Channels | None = None,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.cache_ttl_s = cache_ttl_s
         self.tick_interval_s = tick_interval_s
-        self.games: dict[str, Entry] = {}
-        self.conns: set[Conn] = set()
+        self._games: dict[str, Entry] = {}
+        #: every open socket of this instance, in a game or not
+        self._conns: set[Conn] = set()
         self.channels: Channels = channels or SingleChannels(client)
         self.version_gaps = 0
         self.pubsub_messages = 0
@@ -247,16 +111,47 @@ class Hub:
             await loop.stop()
         await self.channels.stop()
 
+    # -- sockets ----------------------------------------------------------------------
+
+    def add(self, conn: Conn) -> None:
+        """A socket opened: it gets `send_all` and `close_all` until it is removed."""
+        self._conns.add(conn)
+
+    def remove(self, conn: Conn) -> None:
+        self._conns.discard(conn)
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._conns)
+
+    @property
+    def game_count(self) -> int:
+        """Games with a socket on this instance."""
+        return len(self._games)
+
+    @property
+    def games(self) -> Mapping[str, Entry]:
+        """A read-only view of the games served, for inspection."""
+        return MappingProxyType(self._games)
+
+    def send_all(self, out: Outgoing) -> None:
+        for conn in self._conns:
+            conn.send(out)
+
+    async def close_all(self, code: int, reason: bytes) -> None:
+        """Close every socket, each within its grace (Conn.shut), all at once."""
+        await asyncio.gather(*(c.shut(code, reason) for c in list(self._conns)), return_exceptions=True)
+
     # -- binding ----------------------------------------------------------------------
 
     async def bind(self, conn: Conn, game_id: str) -> None:
         """Attach a socket to a game; the first socket of a game subscribes this instance."""
         first = False
         async with self._sub_lock:
-            entry = self.games.get(game_id)
+            entry = self._games.get(game_id)
             if entry is None:
                 await self.channels.add(keys.channel(game_id))
-                entry = self.games[game_id] = Entry(tick_slice=zlib.crc32(game_id.encode()) % self._tick_slices)
+                entry = self._games[game_id] = Entry(tick_slice=zlib.crc32(game_id.encode()) % self._tick_slices)
                 self._slice_games[entry.tick_slice][game_id] = entry
                 first = True
         if first:
@@ -287,7 +182,7 @@ class Hub:
         conn.pending.clear()
         if gid is None:
             return
-        entry = self.games.get(gid)
+        entry = self._games.get(gid)
         if entry is None:
             return
         entry.conns.discard(conn)
@@ -299,16 +194,16 @@ class Hub:
         async with self._sub_lock:
             # checked again under the lock: a bind may have taken the entry meanwhile, and
             # unsubscribing then would leave its socket without broadcasts
-            if entry.conns or self.games.get(game_id) is not entry:
+            if entry.conns or self._games.get(game_id) is not entry:
                 return
-            del self.games[game_id]
+            del self._games[game_id]
             del self._slice_games[entry.tick_slice][game_id]
             with contextlib.suppress(Exception):
                 await self.channels.remove(keys.channel(game_id))
 
     # -- fan-out ----------------------------------------------------------------------
 
-    def reply_state(self, conn: Conn, state_json: str, version: int, ack: Ack) -> None:
+    def reply_state(self, conn: Conn, out: Outcome, ack: Ack) -> None:
         """Answer an action with the state of `version`, in order with the broadcasts.
 
         The script's reply usually reaches this instance before the broadcasts of earlier
@@ -316,21 +211,23 @@ class Hub:
         they would be skipped. So the reply waits until this instance has delivered that
         version (the broadcast then carries the requestId), at most ACK_WAIT_S.
         """
-        entry = self.games.get(conn.game_id) if conn.game_id else None
+        entry = self._games.get(conn.game_id) if conn.game_id else None
+        version = out.version
         if entry is None or entry.version >= version:
-            if entry is not None and entry.version > version:
-                state_json, version = entry.state_json, entry.version
-            conn.send_reply(state_json, version, ack)
+            if entry is not None and entry.state is not None and entry.version > version:
+                conn.send_reply(entry.state_json, entry.state, ack)
+            else:
+                conn.send_reply(out.state_json, out.state, ack)
             return
         conn.pending.setdefault(version, []).append(ack)
-        asyncio.get_running_loop().call_later(ACK_WAIT_S, self._ack_overdue, conn, version, state_json)
+        asyncio.get_running_loop().call_later(ACK_WAIT_S, self._ack_overdue, conn, out)
 
-    def _ack_overdue(self, conn: Conn, version: int, state_json: str) -> None:
-        acks = conn.pending.pop(version, None)
+    def _ack_overdue(self, conn: Conn, out: Outcome) -> None:
+        acks = conn.pending.pop(out.version, None)
         if not acks:
             return
         for ack in acks:
-            conn.send_reply(state_json, version, ack)
+            conn.send_reply(out.state_json, out.state, ack)
         if conn.game_id is not None:
             # the broadcast was lost or is very late: make sure nothing newer was missed
             self._spawn(self._repair(conn.game_id))
@@ -346,7 +243,7 @@ class Hub:
 
     def deliver(self, game_id: str, payload: str) -> None:
         """Forward one channel message to this instance's sockets in the game."""
-        entry = self.games.get(game_id)
+        entry = self._games.get(game_id)
         if entry is None:
             return
         head, events_json, state_json = payload.split("\n", 2)
@@ -358,7 +255,7 @@ class Hub:
             self._spawn(self._repair(game_id))
         state = self._apply(entry, state_json)
         events = [] if events_json == "[]" else [outgoing(e["type"], e["data"]) for e in json.loads(events_json)]
-        state_out = Outgoing(state_frame(state_json), {"type": "state", "data": state})
+        state_out = StateFrame(state_json, state)
         entry.broadcast_at = time.monotonic()
         for conn in entry.conns:
             for ev in events:
@@ -366,7 +263,7 @@ class Hub:
             acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
             if acks:
                 for ack in acks:
-                    conn.send_reply(state_json, version, ack)
+                    conn.send_reply(state_json, state, ack)
             elif version > conn.last_version:
                 conn.last_version = version
                 conn.send(state_out)
@@ -377,7 +274,7 @@ class Hub:
         except ServiceError as exc:
             log.warning("repair of %s failed: %s", game_id, exc)
             return
-        entry = self.games.get(game_id)
+        entry = self._games.get(game_id)
         if fresh is None or entry is None:
             return
         version = int(json.loads(fresh)["version"])
@@ -387,15 +284,15 @@ class Hub:
     async def refresh_stale(self) -> None:
         """Re-read games whose snapshot is older than the cache TTL (pub/sub is at-most-once)."""
         limit = time.monotonic() - self.cache_ttl_s
-        for gid in [g for g, e in self.games.items() if e.fetched < limit]:
+        for gid in [g for g, e in self._games.items() if e.fetched < limit]:
             await self._repair(gid)
-            entry = self.games.get(gid)
+            entry = self._games.get(gid)
             if entry is not None:
                 entry.fetched = time.monotonic()
 
     async def resync_all(self) -> None:
         """After a pub/sub reconnect: subscribe again and re-read every game served."""
-        for gid in list(self.games):
+        for gid in list(self._games):
             await self._repair(gid)
 
     def on_message(self, channel: str, payload: str) -> None:
@@ -422,9 +319,9 @@ class Hub:
         the client computes its clocks from that state, and a tick is only its drift check.
         Under load that drops about half the frames of a game with an action every 2 s.
         """
-        now = self.store.clock.now_ms()
+        now = self.clock.now_ms()
         fresh_after = time.monotonic() - self.tick_interval_s
-        games = self.games if tick_slice is None else self._slice_games[tick_slice]
+        games = self._games if tick_slice is None else self._slice_games[tick_slice]
         for entry in games.values():
             if skip_fresh and entry.broadcast_at > fresh_after:
                 continue

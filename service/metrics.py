@@ -2,8 +2,9 @@
 run several apps in one process).
 
 Names follow the original where it had one. Every label takes values from a fixed set:
-message types outside the protocol count as `unknown`, errors are counted by code (the
-table in service/errors.py), never by free text, so a client cannot grow the label space.
+message types outside the protocol count as `unknown` (the caller labels them: this module
+knows no protocol), errors are counted by code (the table in service/errors.py), never by
+free text, so a client cannot grow the label space.
 """
 
 from __future__ import annotations
@@ -21,18 +22,12 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from service.protocol import TYPES
-
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Actions answer within a few ms on a healthy Redis; the tail buckets show retries and timeouts.
 ACTION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 #: How late a timeout or warning fired after its due time; the poll interval is 50 ms.
 LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RTT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-
-
-def message_label(mtype: object) -> str:
-    return mtype if isinstance(mtype, str) and mtype in TYPES else "unknown"
 
 
 class Readings(Collector):

@@ -1,5 +1,8 @@
 """Inbound frames: parse and validate into typed messages. Pure: no I/O.
 
+The message types themselves, each with the validator it uses from here, are declared once
+in service/messages.
+
 Every rejection is an InvalidInput whose message is what the client sees (the original's
 strings are kept where it had one), with a code from service/errors.py's table where a client
 must tell it apart from other invalid input.
@@ -9,42 +12,20 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 
 from service import keys
-from service.errors import InvalidInput, ServiceError, error_data, error_for, malformed
-from service.game import GameSettings
+from service.errors import InvalidInput, error_for, malformed
 
 MAX_TIME = 86_400_000
 MAX_NAME = 50
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 128
 PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
-
-#: Message types this server understands (client -> server).
-TYPES = frozenset(
-    {
-        "create",
-        "join",
-        "reconnect",
-        "claim",
-        "unclaim",
-        "leave",
-        "start",
-        "pause",
-        "reset",
-        "switch",
-        "passTurn",
-        "updatePlayer",
-        "addPenalty",
-        "eliminate",
-        "updateSettings",
-        "time",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -69,12 +50,13 @@ def decode_msgpack(data: bytes) -> Any:
         raise InvalidInput("Invalid msgpack") from None
 
 
-def parse(text: str) -> Message:
-    """Envelope checks shared by every type: JSON object, `type`, `data`, `requestId`."""
-    return parse_obj(decode(text))
+def parse(text: str, known: Container[str]) -> Message:
+    """Envelope checks shared by every type: JSON object, `type` (one of `known`), `data`,
+    `requestId`. The known types are the registry's (service/messages: parse)."""
+    return parse_obj(decode(text), known)
 
 
-def parse_obj(obj: Any) -> Message:
+def parse_obj(obj: Any, known: Container[str]) -> Message:
     if not isinstance(obj, dict):
         raise InvalidInput("Invalid message format")
     rid = obj.get("requestId")
@@ -83,7 +65,7 @@ def parse_obj(obj: Any) -> Message:
     mtype = obj.get("type")
     if not isinstance(mtype, str) or not mtype:
         raise InvalidInput("Invalid message type")
-    if mtype not in TYPES:
+    if mtype not in known:
         raise malformed("UNKNOWN_TYPE")
     data = obj.get("data")
     if data is None:
@@ -134,6 +116,28 @@ def thresholds(value: Any) -> tuple[int, ...] | None:
     if any(v is None for v in out):
         return None
     return tuple(sorted({v for v in out if v is not None}, reverse=True))
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """Validated creation settings, every field present."""
+
+    player_count: int = 2
+    initial_time: int = 600_000
+    warning_thresholds: tuple[int, ...] = (300_000, 60_000, 30_000)
+    penalty_type: str = "warning"
+    penalty_time_deduction: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "playerCount": self.player_count,
+                "initialTime": self.initial_time,
+                "warningThresholds": list(self.warning_thresholds),
+                "penaltyType": self.penalty_type,
+                "penaltyTimeDeduction": self.penalty_time_deduction,
+            }
+        )
 
 
 SETTING_KEYS = ("playerCount", "initialTime", "warningThresholds", "penaltyType", "penaltyTimeDeduction")
@@ -220,6 +224,16 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def client_time(data: dict[str, Any]) -> float | None:
+    """The `time` request's clientTime, echoed back as sent: a number, or absent."""
+    value = data.get("clientTime")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput("Invalid clientTime")
+    return value
+
+
 def token(value: Any, code: str) -> str:
     """A token that can be one (the script checks whether it is right); else `code`, as the
     script would answer for a wrong one."""
@@ -243,22 +257,3 @@ def reconnect(data: dict[str, Any]) -> Reconnect:
         return Reconnect(gid, None, None, host)
     pid = player_id(data)
     return Reconnect(gid, pid, token(data.get("token"), "INVALID_TOKEN"), host)
-
-
-def frame(mtype: str, data: dict[str, Any], request_id: str | None = None) -> str:
-    out: dict[str, Any] = {"type": mtype, "data": data}
-    if request_id is not None:
-        out["requestId"] = request_id
-    return json.dumps(out, separators=(",", ":"))
-
-
-def error_frame(err: ServiceError, request_id: str | None = None) -> str:
-    """The one way to build an `error` frame: `err`'s code from the table, next to its message."""
-    return frame("error", error_data(err), request_id)
-
-
-def state_frame(state_json: str, request_id: str | None = None) -> str:
-    """The `state` frame around state JSON exactly as the script encoded it (no re-encoding)."""
-    if request_id is None:
-        return '{"type":"state","data":' + state_json + "}"
-    return '{"type":"state","data":' + state_json + ',"requestId":' + json.dumps(request_id) + "}"

@@ -1,17 +1,24 @@
-"""Fixtures shared by the whole suite: a real redis-server, and each test run on two engines."""
+"""Fixtures shared by the whole suite: a real redis-server, each test run on two engines, and
+sockets (Conn) on a recording fake."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import cast
 
 import fakeredis
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from redis.asyncio import Redis
 
-from service.game import GameClock, GameStore
+from service.clock import GameClock
+from service.game import GameStore
+from service.outbound import Conn
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess, RedisServerNotFound
+from tests.support.fakes import FakeSocket, MakeConn
 from tests.support.instances import Clients, clients
 
 ENGINES = ("redis", "fakeredis")
@@ -42,6 +49,16 @@ async def redis_url(redis_proc: RedisProcess) -> str:
     finally:
         await client.aclose()
     return redis_proc.url
+
+
+@pytest_asyncio.fixture
+async def rdb(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the shared test redis-server, emptied before the test."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest_asyncio.fixture(params=ENGINES, ids=ENGINES)
@@ -87,3 +104,22 @@ async def pool() -> AsyncIterator[Clients]:
     """Test clients, every one closed at teardown."""
     async with clients() as p:
         yield p
+
+
+@pytest_asyncio.fixture
+async def make_conn() -> AsyncIterator[MakeConn]:
+    """Conns on FakeSockets; every writer is stopped at teardown."""
+    made: list[Conn] = []
+
+    def make(max_queue_bytes: int = 1 << 20, gate: asyncio.Event | None = None) -> tuple[Conn, FakeSocket]:
+        ws = FakeSocket(gate)
+        conn = Conn(cast(web.WebSocketResponse, ws), f"client_{len(made)}", max_queue_bytes)
+        made.append(conn)
+        return conn, ws
+
+    yield make
+    for conn in made:
+        ws = cast(FakeSocket, conn.ws)
+        if ws.gate is not None:
+            ws.gate.set()
+        await conn.close_writer()

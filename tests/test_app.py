@@ -18,10 +18,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import __version__
-from service import hub as hub_module
+from service import __version__, outbound
 from service.app import RUNTIME, close_all, create_app, on_shutdown
-from service.hub import Conn
+from service.outbound import Conn
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
 from stack.client import Client
@@ -252,11 +251,11 @@ async def test_closing_every_socket_does_not_wait_on_a_peer_that_reads_nothing(
 ) -> None:
     """Shutdown closes sockets with Conn.shut: a socket whose close frame cannot get through
     is dropped after the grace, so one stuck phone cannot hold the drain to its timeout."""
-    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.2)
+    monkeypatch.setattr(outbound, "CLOSE_GRACE_S", 0.2)
     server = await make_server()
     hub = server.app[RUNTIME].hub
     stuck = Conn(cast(web.WebSocketResponse, StuckClose()), "client_stuck", 1 << 20)
-    hub.conns.add(stuck)
+    hub.add(stuck)
     live = await Client.connect(str(server.make_url("/ws")))
     try:
         async with asyncio.timeout(2.0):
@@ -264,6 +263,6 @@ async def test_closing_every_socket_does_not_wait_on_a_peer_that_reads_nothing(
         assert await live.closed_with() == 1012
         assert cast(StuckClose, stuck.ws).close_codes == [1012]
     finally:
-        hub.conns.discard(stuck)
+        hub.remove(stuck)
         await stuck.close_writer()
         await live.close()

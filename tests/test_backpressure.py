@@ -286,7 +286,7 @@ async def test_a_client_that_stops_reading_is_cut_off_without_its_cooperation(
     """The overflowed socket is gone within a bounded time even though its client never
     reads: aiohttp's close() waits for the close frame to drain behind everything the
     kernel holds for that client (and stops the heartbeat first), so the service must drop
-    the connection itself when the close cannot get through (hub.Conn.shut)."""
+    the connection itself when the close cannot get through (outbound.Conn.shut)."""
     async with aiohttp.ClientSession() as session:
         flood = await flood_until_overflow(service, pool, session)
         try:

@@ -6,12 +6,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from service import keys
+from service.clock import GameClock
 from service.deadlines import DeadlineLoop
-from service.game import GameClock, GameSettings, GameStore
+from service.errors import StorageUnavailable
+from service.game import GameStore
+from service.protocol import GameSettings
 from service.scripts import Scripts
+from stack.redis_server import RedisProcess
 
 
 class _InstantPipeline:
@@ -52,15 +57,16 @@ async def test_the_deadline_loop_stops_when_cancelled_just_as_a_poll_completes()
         assert deadlines is not None and deadlines.loop._task is not None
         loop.call_soon(deadlines.loop._task.cancel)
 
+    clock = GameClock()
     store = GameStore(
         _FakeClient(_InstantPipeline(cancel_soon)),
         Scripts.__new__(Scripts),
-        GameClock(),
+        clock,
         retention_s=60,
         token_ttl_s=60,
         action_timeout_s=4.0,
     )
-    deadlines = DeadlineLoop(store, poll_s=0.01)
+    deadlines = DeadlineLoop(store, clock, poll_s=0.01)
     deadlines.loop.start()
     task = deadlines.loop._task
     assert task is not None
@@ -79,7 +85,7 @@ async def test_two_loops_polling_together_fire_a_due_timeout_once(
     game_store, clock = store
     gid, _, _ = await game_store.create("host", GameSettings(initial_time=1000, warning_thresholds=(500,)), "a1")
     await game_store.start(gid, "host", "a2")
-    a, b = DeadlineLoop(game_store, 0.05), DeadlineLoop(game_store, 0.05)
+    a, b = DeadlineLoop(game_store, clock, 0.05), DeadlineLoop(game_store, clock, 0.05)
     assert await a.poll_once() + await b.poll_once() == 0
 
     clock.offset_ms = 600
@@ -93,3 +99,18 @@ async def test_two_loops_polling_together_fire_a_due_timeout_once(
     kinds = [e for e in await engine.lrange(keys.log(gid), 0, -1) if '"t":"deadline"' in e]
     assert len(kinds) == 2
     assert await engine.zscore(keys.deadline_partition(keys.partition_of(gid) or 0), gid) is None
+
+
+async def test_a_poll_against_a_stopped_redis_raises_storage_unavailable() -> None:
+    proc = RedisProcess().start()
+    client = Redis.from_url(proc.url, decode_responses=True)
+    clock = GameClock()
+    store = GameStore(client, Scripts(client), clock, retention_s=60, token_ttl_s=60, action_timeout_s=2.0)
+    try:
+        assert await DeadlineLoop(store, clock, 0.05).poll_once() == 0
+        proc.stop()
+        with pytest.raises(StorageUnavailable):
+            await DeadlineLoop(store, clock, 0.05).poll_once()
+    finally:
+        await client.aclose()
+        proc.close()

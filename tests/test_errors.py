@@ -64,7 +64,7 @@ def doc_rows() -> dict[str, tuple[str, str, str]]:
 
 
 def service_sources() -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "service").glob("*.py")) if p.name != "errors.py"}
+    return {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "service").rglob("*.py")) if p.name != "errors.py"}
 
 
 def calls(name: str) -> list[ast.Call]:

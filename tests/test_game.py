@@ -1,5 +1,5 @@
-"""GameStore and GameClock on a real redis-server: id draws on create, error mapping, tokens,
-script arguments, and the instance's view of Redis time."""
+"""GameStore on a real redis-server: id draws on create, error mapping, tokens and
+script arguments."""
 
 from __future__ import annotations
 
@@ -17,23 +17,21 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from service import keys
+from service.clock import GameClock
 from service.errors import NotAuthorized, NotFound, ServiceError, StorageUnavailable
 from service.game import (
     MAX_CREATE_ATTEMPTS,
-    GameClock,
-    GameSettings,
     GameStore,
     Outcome,
     new_action_id,
     new_token,
     token_digest,
 )
+from service.protocol import GameSettings
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess, free_port
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
-#: Allowed distance between two readings of Redis time on a loaded machine.
-CLOCK_TOLERANCE_MS = 50
 
 
 def candidate(seed: bytes, n: int) -> str:
@@ -210,16 +208,6 @@ def test_an_outcome_decodes_its_state_once_and_reads_the_version() -> None:
     assert out.events_json == "[]"
 
 
-def test_game_settings_serialise_with_the_scripts_field_names() -> None:
-    assert json.loads(GameSettings().to_json()) == {
-        "playerCount": 2,
-        "initialTime": 600_000,
-        "warningThresholds": [300_000, 60_000, 30_000],
-        "penaltyType": "warning",
-        "penaltyTimeDeduction": 0,
-    }
-
-
 # -- errors ------------------------------------------------------------------------------
 
 
@@ -307,40 +295,3 @@ async def test_an_action_that_outlasts_the_action_timeout_is_storage_unavailable
     assert info.value.message == "redis unavailable: TimeoutError"
     # bounded by the action timeout, not by the 30 s socket timeout
     assert time.monotonic() - t0 < 10
-
-
-# -- GameClock ---------------------------------------------------------------------------
-
-
-def test_observe_adds_half_the_round_trip_to_the_observed_redis_time() -> None:
-    clock = GameClock()
-    clock.observe(1_000_000.0, 0.010)
-    now = clock.now_ms()
-    assert 1_000_005 <= now <= 1_000_005 + CLOCK_TOLERANCE_MS
-
-
-def test_now_ms_advances_with_the_monotonic_clock() -> None:
-    clock = GameClock()
-    clock.observe(1_000_000.0, 0.0)
-    time.sleep(0.1)
-    assert 1_000_100 <= clock.now_ms() <= 1_000_100 + 1_000
-
-
-def test_the_offset_shifts_now_ms() -> None:
-    clock = GameClock()
-    clock.observe(1_000_000.0, 0.0)
-    clock.offset_ms = 60_000
-    assert 1_060_000 <= clock.now_ms() <= 1_060_000 + CLOCK_TOLERANCE_MS
-
-
-async def test_sync_sets_the_clock_to_redis_time(rdb: Redis) -> None:
-    clock = GameClock()
-    # far from any real time: only a sync can bring it back
-    clock.observe(0.0, 0.0)
-    assert clock.now_ms() < 60_000
-
-    await clock.sync(rdb)
-
-    sec, usec = await rdb.time()
-    redis_ms = sec * 1000 + usec / 1000
-    assert abs(clock.now_ms() - redis_ms) <= CLOCK_TOLERANCE_MS

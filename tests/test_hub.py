@@ -8,34 +8,30 @@ games in which nothing is committed, so no real broadcast can interleave with th
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from service import hub as hub_module
 from service import keys
-from service.game import GameClock, GameSettings, GameStore, new_action_id
-from service.hub import Ack, Conn, Hub
+from service.clock import GameClock
+from service.game import GameStore, Outcome, new_action_id
+from service.hub import Hub
 from service.logs import CLIENT_ID
-from service.metrics import Metrics
-from service.protocol import frame, state_frame
+from service.outbound import Ack, frame, outgoing, state_frame
+from service.protocol import GameSettings
 from service.redis_client import connect
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
-from tests.support.fakes import FakeSocket, RecordingTransport, StuckClose
+from tests.support.fakes import FakeSocket, MakeConn
+from tests.support.waits import eventually, settle
 
-WAIT = 10.0
 HOST = "client_host"
-
-
-MakeConn = Callable[..., tuple[Conn, FakeSocket]]
 
 
 class FrozenClock(GameClock):
@@ -47,24 +43,6 @@ class FrozenClock(GameClock):
 
     def now_ms(self) -> int:
         return super().now_ms() if self.frozen_ms is None else self.frozen_ms
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        result = check()
-        if await result if inspect.isawaitable(result) else result:
-            return
-        if loop.time() > end:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def settle() -> None:
-    """Lets queued writes and scheduled tasks run (enough for anything already due)."""
-    for _ in range(5):
-        await asyncio.sleep(0.01)
 
 
 def payload(state: dict[str, Any], version: int, events: list[dict[str, Any]] | None = None) -> tuple[str, str]:
@@ -100,32 +78,14 @@ def store(client: Any, clock: FrozenClock) -> GameStore:
 
 
 @pytest_asyncio.fixture
-async def hub(store: GameStore, client: Any) -> AsyncIterator[Hub]:
+async def hub(store: GameStore, client: Any, clock: FrozenClock) -> AsyncIterator[Hub]:
     # long intervals: only the tests call tick() and nothing goes stale on its own
-    h = Hub(store, client, tick_interval_s=3600, cache_ttl_s=3600)
+    h = Hub(store, client, clock, tick_interval_s=3600, cache_ttl_s=3600)
     await h.start()
     try:
         yield h
     finally:
         await h.stop()
-
-
-@pytest_asyncio.fixture
-async def make_conn() -> AsyncIterator[MakeConn]:
-    made: list[Conn] = []
-
-    def make(max_queue_bytes: int = 1 << 20, gate: asyncio.Event | None = None) -> tuple[Conn, FakeSocket]:
-        ws = FakeSocket(gate)
-        conn = Conn(cast(web.WebSocketResponse, ws), f"client_{len(made)}", max_queue_bytes)
-        made.append(conn)
-        return conn, ws
-
-    yield make
-    for conn in made:
-        ws = cast(FakeSocket, conn.ws)
-        if ws.gate is not None:
-            ws.gate.set()
-        await conn.close_writer()
 
 
 async def new_game(store: GameStore) -> tuple[str, dict[str, Any]]:
@@ -145,98 +105,7 @@ def channels_are(client: Any, expected: list[str]) -> Callable[[], Awaitable[boo
     return check
 
 
-# -- Conn --------------------------------------------------------------------------------
-
-
-async def test_a_conn_writes_its_frames_in_the_order_they_were_sent(make_conn: MakeConn) -> None:
-    conn, ws = make_conn()
-    texts = [frame("tick", {"n": i}) for i in range(50)]
-    for text in texts:
-        conn.send(text)
-    await eventually(lambda: len(ws.frames) == len(texts))
-    assert ws.frames == texts
-    assert conn.queued_bytes == 0
-    assert ws.close_codes == []
-
-
-async def test_a_conn_over_its_byte_limit_closes_with_1008_and_drops_later_frames_without_waiting(
-    make_conn: MakeConn,
-) -> None:
-    gate = asyncio.Event()
-    conn, ws = make_conn(max_queue_bytes=10, gate=gate)
-    conn.send("0123456789")
-    # the writer takes the first frame and hangs in the stalled reader's socket
-    await eventually(lambda: ws.writing)
-    conn.send("aaaa")
-    conn.send("bbbb")
-    conn.send("cc")
-    assert conn.queued_bytes == 10
-    conn.send("d")
-    assert conn.overflowed is True
-    conn.send("e")
-    assert conn.queued_bytes == 10
-    # closed while the writer is still stuck: the close does not wait for the reader
-    await eventually(lambda: ws.close_codes == [1008])
-    assert ws.writing and ws.frames == []
-    assert ws.close_messages == [b"Buffer overflow"]
-    gate.set()
-    await eventually(lambda: len(ws.frames) == 4)
-    await settle()
-    assert ws.frames == ["0123456789", "aaaa", "bbbb", "cc"]
-    assert ws.close_codes == [1008]
-
-
-@pytest.mark.parametrize("close_completes", [True, False])
-async def test_an_overflowed_conn_is_dropped_whether_or_not_its_close_gets_through(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, close_completes: bool
-) -> None:
-    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.1)
-    ws = FakeSocket() if close_completes else StuckClose()
-    transport = RecordingTransport()
-    conn = Conn(cast(web.WebSocketResponse, ws), "client_x", 4, transport=cast(asyncio.Transport, transport))
-    try:
-        conn.send("12345")
-        assert conn.overflowed
-        await eventually(lambda: transport.aborted == 1, timeout=2.0)
-        assert ws.close_codes == [1008]
-        [warning] = [r for r in caplog.records if r.name == "service.hub"]
-        assert (warning.getMessage(), getattr(warning, "clientId", None)) == (
-            "closing a socket that stopped reading: 5 bytes unsent",
-            "client_x",
-        )
-    finally:
-        await conn.close_writer()
-
-
-async def test_shutting_a_conn_whose_peer_reads_nothing_returns_within_the_grace(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(hub_module, "CLOSE_GRACE_S", 0.1)
-    ws, transport = StuckClose(), RecordingTransport()
-    conn = Conn(cast(web.WebSocketResponse, ws), "client_x", 1 << 20, transport=cast(asyncio.Transport, transport))
-    try:
-        async with asyncio.timeout(2.0):
-            await conn.shut(1012, b"Server restarting")
-        assert (ws.close_codes, transport.aborted) == ([1012], 1)
-    finally:
-        await conn.close_writer()
-
-
-class BrokenSocket(FakeSocket):
-    """A socket whose peer went away under the writer."""
-
-    async def send_str(self, data: str) -> None:
-        raise ConnectionResetError("peer gone")
-
-
-async def test_a_frame_the_socket_cannot_take_is_counted_as_dropped() -> None:
-    metrics = Metrics()
-    conn = Conn(cast(web.WebSocketResponse, BrokenSocket()), "client_x", 1 << 20, metrics=metrics)
-    try:
-        conn.send("hello")
-        await eventually(lambda: metrics.registry.get_sample_value("tapotarp_websocket_messages_dropped_total") == 1)
-    finally:
-        await conn.close_writer()
+# -- background work ------------------------------------------------------------------
 
 
 async def test_background_work_does_not_inherit_the_context_of_the_socket_that_started_it(hub: Hub) -> None:
@@ -251,14 +120,6 @@ async def test_background_work_does_not_inherit_the_context_of_the_socket_that_s
     finally:
         CLIENT_ID.reset(token)
     await eventually(lambda: seen == [None])
-
-
-async def test_a_conn_sends_nothing_once_its_socket_is_closed(make_conn: MakeConn) -> None:
-    conn, ws = make_conn()
-    ws.closed = True
-    conn.send("late")
-    await settle()
-    assert ws.frames == [] and conn.queued_bytes == 0
 
 
 # -- bind / unbind -----------------------------------------------------------------------
@@ -332,8 +193,8 @@ async def test_a_socket_bound_while_another_bind_still_reads_the_game_gets_its_r
     gate.set()
     await first
     await second
-    hub.reply_state(b, state_json, 1, Ack("rq-b"))
-    hub.reply_state(a, state_json, 1, Ack("rq-a"))
+    hub.reply_state(b, Outcome("ok", state_json), Ack("rq-b"))
+    hub.reply_state(a, Outcome("ok", state_json), Ack("rq-a"))
     await eventually(lambda: len(ws_a.frames) == 1)
     await settle()
     assert ws_a.frames == [state_frame(state_json, "rq-a")]
@@ -407,8 +268,8 @@ async def test_a_reply_ahead_of_the_cache_waits_for_its_broadcast_which_carries_
     await hub.bind(actor, gid)
     await hub.bind(watcher, gid)
     message, state_json = payload(state, 2, [{"type": "warning", "data": {"playerId": 2, "threshold": 60000}}])
-    claimed = frame("claimed", {"playerId": 1, "token": "t", "gameId": gid}, "rq1")
-    hub.reply_state(actor, state_json, 2, Ack("rq1", (claimed,)))
+    claimed = outgoing("claimed", {"playerId": 1, "token": "t", "gameId": gid}, "rq1")
+    hub.reply_state(actor, Outcome("ok", state_json), Ack("rq1", (claimed,)))
     await settle()
     assert ws.frames == []
     assert actor.pending == {2: [Ack("rq1", (claimed,))]}
@@ -418,7 +279,7 @@ async def test_a_reply_ahead_of_the_cache_waits_for_its_broadcast_which_carries_
     assert ws.frames == [
         frame("warning", {"playerId": 2, "threshold": 60000}),
         state_frame(state_json, "rq1"),
-        claimed,
+        claimed.text,
     ]
     assert ws_watcher.states() == [(2, None)]
     assert actor.pending == {}
@@ -433,7 +294,7 @@ async def test_a_reply_the_cache_already_has_is_sent_at_once(hub: Hub, store: Ga
     await hub.bind(conn, gid)
     message, state_json = payload(state, 2)
     hub.deliver(gid, message)
-    hub.reply_state(conn, state_json, 2, Ack("rq1"))
+    hub.reply_state(conn, Outcome("ok", state_json), Ack("rq1"))
     assert conn.pending == {}
     await settle()
     assert ws.states() == [(2, None), (2, "rq1")]
@@ -448,7 +309,7 @@ async def test_a_reply_older_than_the_cache_is_answered_with_the_newer_state(
     _, old_json = payload(state, 2)
     message, new_json = payload(state, 3)
     hub.deliver(gid, message)
-    hub.reply_state(conn, old_json, 2, Ack("rq1"))
+    hub.reply_state(conn, Outcome("ok", old_json), Ack("rq1"))
     await settle()
     assert ws.frames == [state_frame(new_json), state_frame(new_json, "rq1")]
 
@@ -460,16 +321,16 @@ async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
     conn, ws = make_conn()
     await hub.bind(conn, gid)
     _, state_json = payload(state, 2)
-    left = frame("left", {"gameId": gid}, "rq1")
+    left = outgoing("left", {"gameId": gid}, "rq1")
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    hub.reply_state(conn, state_json, 2, Ack("rq1", (left,)))
+    hub.reply_state(conn, Outcome("ok", state_json), Ack("rq1", (left,)))
     await asyncio.sleep(hub_module.ACK_WAIT_S / 2)
     assert ws.frames == []
     await eventually(lambda: len(ws.frames) == 2)
     # asyncio may run a timer up to its clock resolution early
     assert loop.time() - t0 >= hub_module.ACK_WAIT_S - 0.001
-    assert ws.frames == [state_frame(state_json, "rq1"), left]
+    assert ws.frames == [state_frame(state_json, "rq1"), left.text]
     assert conn.pending == {} and conn.last_version == 2
 
 
@@ -547,9 +408,9 @@ async def test_the_tick_loop_runs_in_ten_slices_that_together_tick_every_running
     assert len(set(slices)) > 1
     clock.frozen_ms = 5_000_500
     for entry in hub.games.values():
-        # their states went out long ago, so every game is due a tick (not 0.0: on a machine
-        # up for less than an interval, monotonic time itself is below one interval)
-        entry.broadcast_at = float("-inf")
+        # their states went out long ago, so every game is due a tick (monotonic time may
+        # itself be less than an interval: a machine booted within the hour)
+        entry.broadcast_at -= 2 * hub.tick_interval_s
     first = hub.next_tick_slice
     done: set[int] = set()
     for run in range(10):

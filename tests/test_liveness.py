@@ -1,19 +1,24 @@
-"""Seats held through an instance that dies without closing its sockets are released (defect C4)."""
+"""Seats held through an instance that dies without closing its sockets are released (defect C4),
+and the liveness round reports a Redis it cannot use as StorageUnavailable, as GameStore does."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from redis.asyncio import Redis
 
 from service import keys
+from service.clock import GameClock
+from service.errors import StorageUnavailable
+from service.game import GameStore
+from service.liveness import Liveness
+from service.scripts import Scripts
 from stack.redis_server import RedisProcess
 from tests.support.instances import claim, clients, create_game, game_state, ok, services
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -25,6 +30,7 @@ def redis_server() -> Iterator[RedisProcess]:
         proc.close()
 
 
+@pytest.mark.slow
 async def test_a_killed_instances_seats_are_released_and_its_tokens_still_work(
     redis_server: RedisProcess, tmp_path: Path
 ) -> None:
@@ -66,6 +72,7 @@ async def test_a_killed_instances_seats_are_released_and_its_tokens_still_work(
         await r.aclose()
 
 
+@pytest.mark.slow
 async def test_a_cleanly_stopped_instance_leaves_the_registry(redis_server: RedisProcess, tmp_path: Path) -> None:
     r = Redis.from_url(redis_server.url, decode_responses=True)
     try:
@@ -80,6 +87,7 @@ async def test_a_cleanly_stopped_instance_leaves_the_registry(redis_server: Redi
         await r.aclose()
 
 
+@pytest.mark.slow
 async def test_an_instance_that_finds_itself_declared_dead_sends_its_clients_to_reconnect(
     redis_server: RedisProcess, tmp_path: Path
 ) -> None:
@@ -104,3 +112,45 @@ async def test_an_instance_that_finds_itself_declared_dead_sends_its_clients_to_
                 assert (await game_state(r, gid))["id"] == gid
     finally:
         await r.aclose()
+
+
+# -- Redis failures ----------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def liveness(redis_server: RedisProcess) -> AsyncIterator[Liveness]:
+    """An instance's liveness on its own redis-server, which the test may stop or fill."""
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    clock = GameClock()
+    store = GameStore(client, Scripts(client), clock, retention_s=60, token_ttl_s=60, action_timeout_s=2.0)
+    try:
+        yield Liveness(store, clock, dead_after_s=1.0, games_ttl_s=60)
+    finally:
+        await client.aclose()
+
+
+async def test_a_round_against_a_stopped_redis_raises_storage_unavailable(
+    liveness: Liveness, redis_server: RedisProcess
+) -> None:
+    await liveness.round()
+    redis_server.stop()
+    with pytest.raises(StorageUnavailable):
+        await liveness.round()
+    with pytest.raises(StorageUnavailable):
+        await liveness.reap()
+    with pytest.raises(StorageUnavailable):
+        await liveness.seated("ABCDEF")
+
+
+async def test_a_beat_redis_refuses_to_write_raises_storage_unavailable(
+    liveness: Liveness, redis_server: RedisProcess
+) -> None:
+    admin = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        await admin.config_set("maxmemory-policy", "noeviction")
+        await admin.config_set("maxmemory", "1")
+        with pytest.raises(StorageUnavailable, match="refused"):
+            await liveness.beat()
+    finally:
+        await admin.config_set("maxmemory", "0")
+        await admin.aclose()

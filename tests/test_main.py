@@ -28,7 +28,8 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.__main__ import run
-from service.ws import IDENTITY_ACTIONS, SHUTDOWN_MESSAGE
+from service.messages import IDENTITY_ACTIONS
+from service.ws import SHUTDOWN_MESSAGE
 from stack.client import Client
 from stack.instance import ServiceProcess, free_port
 from stack.redis_server import RedisProcess

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import RUNTIME, create_app
 from service.errors import ERROR_CODES
-from service.metrics import Metrics, message_label
-from service.protocol import TYPES
+from service.messages import TYPES, message_label
+from service.metrics import Metrics
 from service.settings import Settings
 from stack.client import Client
 from stack.presets import UNLIMITED

@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.errors import ERROR_CODES
-from service.protocol import TYPES
+from service.messages import TYPES
 from stack.instance import ServiceProcess
 from stack.redis_server import RedisProcess
 from tests.support.instances import Clients, claim, create_game, ok

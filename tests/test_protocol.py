@@ -1,4 +1,5 @@
-"""Pure tests of service/protocol.py: envelope parsing, every validator and the frame encoders."""
+"""Pure tests of service/protocol.py: decoding, every validator and GameSettings (envelope parsing
+against the declared types: tests/test_messages.py; frames: tests/test_outbound.py)."""
 
 from __future__ import annotations
 
@@ -8,100 +9,11 @@ from typing import Any
 import pytest
 
 from service import keys, protocol
-from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
-from service.errors import InvalidInput, NotFound, ServiceError, StorageUnavailable, error_for, malformed
-from service.game import GameSettings
+from service.errors import InvalidInput, NotFound
+from service.protocol import GameSettings
+from tests.support.refusals import invalid
 
 GID = keys.new_game_id(b"protocol-tests")
-
-
-def invalid(fn: Any, *args: Any, code: str = "INVALID_INPUT") -> str:
-    """The client-facing message of the InvalidInput that `fn(*args)` raises, whose code
-    must be `code`."""
-    with pytest.raises(InvalidInput) as info:
-        fn(*args)
-    assert info.value.code == code
-    return info.value.message
-
-
-# -- parse: the envelope ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text", ["", "not json", "{", '{"type": "time",}', "{'type': 'time'}", "[" * 100_000])
-def test_parse_rejects_text_that_is_not_json(text: str) -> None:
-    assert invalid(protocol.parse, text) == "Invalid JSON"
-
-
-@pytest.mark.parametrize("text", ["[]", '["time"]', "1", "null", '"time"', "true"])
-def test_parse_rejects_json_that_is_not_an_object(text: str) -> None:
-    assert invalid(protocol.parse, text) == "Invalid message format"
-
-
-@pytest.mark.parametrize(
-    "obj",
-    [{}, {"type": None}, {"type": ""}, {"type": 1}, {"type": True}, {"type": ["time"]}, {"data": {}}],
-)
-def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None:
-    assert invalid(protocol.parse, json.dumps(obj)) == "Invalid message type"
-
-
-@pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
-def test_parse_rejects_an_unknown_type(mtype: str) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": mtype}), code="UNKNOWN_TYPE") == "Unknown message type"
-
-
-@pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
-def test_parse_rejects_data_that_is_not_an_object(data: Any) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "time", "data": data})) == "Invalid message data"
-
-
-@pytest.mark.parametrize("rid", [1, 0, True, "", "x" * 65, ["r1"], {"id": "r1"}])
-def test_parse_rejects_a_bad_request_id(rid: Any) -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "time", "requestId": rid})) == "Invalid requestId"
-
-
-def test_parse_checks_the_request_id_before_the_type() -> None:
-    assert invalid(protocol.parse, json.dumps({"type": "bogus", "requestId": 5})) == "Invalid requestId"
-
-
-def test_parse_checks_the_type_before_the_data() -> None:
-    assert (
-        invalid(protocol.parse, json.dumps({"type": "bogus", "data": []}), code="UNKNOWN_TYPE")
-        == "Unknown message type"
-    )
-
-
-def test_parse_accepts_every_documented_type() -> None:
-    documented = {
-        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
-        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
-    }  # fmt: skip
-    assert set(protocol.TYPES) == documented
-    for mtype in sorted(documented):
-        assert protocol.parse(json.dumps({"type": mtype})).type == mtype
-
-
-def test_parse_returns_type_data_and_request_id() -> None:
-    msg = protocol.parse(json.dumps({"type": "claim", "data": {"playerId": 2}, "requestId": "abc"}))
-    assert msg == protocol.Message("claim", {"playerId": 2}, "abc")
-
-
-def test_parse_treats_missing_or_null_data_as_an_empty_object() -> None:
-    assert protocol.parse('{"type":"start"}') == protocol.Message("start", {}, None)
-    assert protocol.parse('{"type":"start","data":null}') == protocol.Message("start", {}, None)
-
-
-def test_parse_accepts_a_null_request_id_as_absent() -> None:
-    assert protocol.parse('{"type":"start","requestId":null}').request_id is None
-
-
-def test_parse_accepts_request_ids_up_to_64_characters() -> None:
-    rid = "r" * 64
-    assert protocol.parse(json.dumps({"type": "time", "requestId": rid})).request_id == rid
-
-
-def test_parse_ignores_unknown_envelope_keys() -> None:
-    assert protocol.parse('{"type":"time","extra":1}') == protocol.Message("time", {}, None)
 
 
 # -- request_id_in ---------------------------------------------------------------------
@@ -467,57 +379,11 @@ def test_reconnect_rejects_a_bad_host_token(tok: Any) -> None:
     )
 
 
-# -- outbound frames -------------------------------------------------------------------
-
-
-def test_frame_is_compact_json_with_type_data_and_optional_request_id() -> None:
-    assert protocol.frame("time", {"serverTime": 1}) == '{"type":"time","data":{"serverTime":1}}'
-    assert protocol.frame("error", {"message": "x"}, "r1") == '{"type":"error","data":{"message":"x"},"requestId":"r1"}'
-
-
-def test_an_error_frame_carries_the_code_next_to_the_message_and_the_request_id() -> None:
-    assert protocol.error_frame(error_for("GAME_NOT_FOUND"), "r1") == (
-        '{"type":"error","data":{"message":"Game not found","code":"GAME_NOT_FOUND"},"requestId":"r1"}'
-    )
-    assert json.loads(protocol.error_frame(malformed("INVALID_TOKEN"))) == {
-        "type": "error",
-        "data": {"message": "Invalid token", "code": "INVALID_TOKEN"},
-    }
-
-
-SETTING_TEXT = "Invalid settings: playerCount must be an integer from 2 to 8"
-
-
-@pytest.mark.parametrize(
-    ("err", "data"),
-    [
-        # invalid input keeps the check's own text
-        (InvalidInput(SETTING_TEXT), {"message": SETTING_TEXT, "code": "INVALID_INPUT"}),
-        # an outage's or a failure's own text names Redis: the client gets the table's
-        (StorageUnavailable("redis unavailable: ConnectionError"), {"message": STORAGE, "code": "STORAGE_UNAVAILABLE"}),
-        (ServiceError("redis unavailable: TimeoutError"), {"message": "Internal server error", "code": "INTERNAL"}),
-        (NotFound("seat 9 of game X", "PLAYER_NOT_FOUND"), {"message": "Player not found", "code": "PLAYER_NOT_FOUND"}),
-        # a code outside the table never goes out: the class's own stands in
-        (InvalidInput("Invalid JSON", "BAD_JSON"), {"message": "Invalid JSON", "code": "INVALID_INPUT"}),
-        (NotFound("Game not found", "NO_SUCH_CODE"), {"message": "Internal server error", "code": "INTERNAL"}),
-    ],
-)
-def test_an_error_frame_shows_only_text_the_table_lets_through(err: ServiceError, data: dict[str, str]) -> None:
-    assert json.loads(protocol.error_frame(err)) == {"type": "error", "data": data}
-
-
-def test_state_frame_wraps_the_state_json_unchanged() -> None:
-    state_json = '{"version":3,"serverTime":17,"players":{}}'
-    text = protocol.state_frame(state_json)
-    assert text == '{"type":"state","data":' + state_json + "}"
-    assert json.loads(text) == {"type": "state", "data": {"version": 3, "serverTime": 17, "players": {}}}
-
-
-@pytest.mark.parametrize("rid", ["r1", 'quote"and\\backslash', "ünï\u2028", "x" * 64])
-def test_state_frame_with_a_request_id_is_valid_json(rid: str) -> None:
-    state_json = '{"version":1,"name":"a\\/b"}'
-    assert json.loads(protocol.state_frame(state_json, rid)) == {
-        "type": "state",
-        "data": {"version": 1, "name": "a/b"},
-        "requestId": rid,
+def test_game_settings_serialise_with_the_scripts_field_names() -> None:
+    assert json.loads(GameSettings().to_json()) == {
+        "playerCount": 2,
+        "initialTime": 600_000,
+        "warningThresholds": [300_000, 60_000, 30_000],
+        "penaltyType": "warning",
+        "penaltyTimeDeduction": 0,
     }

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from service.clock import GameClock
 from service.errors import ERROR_CODES, SCRIPT_CODES, GameError, from_lua
-from service.game import GameClock, GameSettings, GameStore, new_action_id
+from service.game import GameStore, new_action_id
+from service.protocol import GameSettings
 from service.scripts import HEADER_SECTIONS, INCLUDE, ScriptLoadError, Scripts, lua_dir, read_source, script_names
 
 NAMES = script_names()

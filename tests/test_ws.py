@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import inspect
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,12 +25,25 @@ from redis.asyncio import Redis
 
 from service import keys, protocol
 from service.app import RUNTIME, create_app
-from service.errors import ERROR_CODES, SCRIPT_CODES, SERVICE_CODES, ServiceError
+from service.errors import (
+    ERROR_CODES,
+    SCRIPT_CODES,
+    SERVICE_CODES,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StorageUnavailable,
+    error_for,
+    malformed,
+)
 from service.errors import NOT_IN_GAME_MESSAGE as NOT_IN_GAME
+from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
 from service.settings import Settings
+from service.ws import error_frame
 from stack.client import Client
 from stack.presets import UNLIMITED
 from stack.redis_server import free_port
+from tests.support.waits import eventually
 
 Connect = Callable[..., Awaitable[Client]]
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -42,15 +54,6 @@ LONG_CLOCK = 600_000  # long enough that no deadline fires while a test runs
 
 
 # -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def rdb(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest_asyncio.fixture
@@ -101,21 +104,6 @@ async def connect(server: TestServer) -> AsyncIterator[Connect]:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT) -> None:
-    """Poll `check` (sync or async) until it is true."""
-
-    async def holds() -> bool:
-        result = check()
-        return bool(await result) if inspect.isawaitable(result) else bool(result)
-
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await holds():
-        if loop.time() > end:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def replies(c: Client, rid: str, count: int) -> list[dict[str, Any]]:
@@ -350,9 +338,9 @@ async def test_heartbeat_closes_a_peer_that_stops_answering_pings(make_server: S
     reader, writer = await raw_upgrade(server)
     live = await Client.connect(str(server.make_url("/ws")))
     try:
-        await eventually(lambda: len(hub.conns) == 2)
+        await eventually(lambda: hub.socket_count == 2)
         # ping at 1 s, no pong within half of it: closed well before 3 s
-        await eventually(lambda: len(hub.conns) == 1, timeout=3.0)
+        await eventually(lambda: hub.socket_count == 1, timeout=3.0)
         # the client that answers pings (aiohttp does it by itself) is still served
         assert (await live.request("time", {"clientTime": 1}))["type"] == "time"
         assert live.closed_code is None
@@ -429,6 +417,40 @@ async def test_a_frame_of_exactly_64_kib_is_accepted(connect: Connect) -> None:
     await eventually(lambda: len(c.messages) > start or c.closed_code is not None)
     assert c.closed_code is None
     assert c.messages[start:] == [{"type": "error", "data": {"message": "Invalid JSON", "code": "INVALID_INPUT"}}]
+
+
+# -- error frames: one builder ---------------------------------------------------------
+
+
+def test_an_error_frame_carries_the_code_next_to_the_message_and_the_request_id() -> None:
+    assert error_frame(error_for("GAME_NOT_FOUND"), "r1").text == (
+        '{"type":"error","data":{"message":"Game not found","code":"GAME_NOT_FOUND"},"requestId":"r1"}'
+    )
+    assert json.loads(error_frame(malformed("INVALID_TOKEN")).text) == {
+        "type": "error",
+        "data": {"message": "Invalid token", "code": "INVALID_TOKEN"},
+    }
+
+
+SETTING_TEXT = "Invalid settings: playerCount must be an integer from 2 to 8"
+
+
+@pytest.mark.parametrize(
+    ("err", "data"),
+    [
+        # invalid input keeps the check's own text
+        (InvalidInput(SETTING_TEXT), {"message": SETTING_TEXT, "code": "INVALID_INPUT"}),
+        # an outage's or a failure's own text names Redis: the client gets the table's
+        (StorageUnavailable("redis unavailable: ConnectionError"), {"message": STORAGE, "code": "STORAGE_UNAVAILABLE"}),
+        (ServiceError("redis unavailable: TimeoutError"), {"message": "Internal server error", "code": "INTERNAL"}),
+        (NotFound("seat 9 of game X", "PLAYER_NOT_FOUND"), {"message": "Player not found", "code": "PLAYER_NOT_FOUND"}),
+        # a code outside the table never goes out: the class's own stands in
+        (InvalidInput("Invalid JSON", "BAD_JSON"), {"message": "Invalid JSON", "code": "INVALID_INPUT"}),
+        (NotFound("Game not found", "NO_SUCH_CODE"), {"message": "Internal server error", "code": "INTERNAL"}),
+    ],
+)
+def test_an_error_frame_shows_only_text_the_table_lets_through(err: ServiceError, data: dict[str, str]) -> None:
+    assert json.loads(error_frame(err).text) == {"type": "error", "data": data}
 
 
 # -- create ------------------------------------------------------------------------------

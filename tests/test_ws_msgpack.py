@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from service.app import create_app
 from service.errors import NOT_IN_GAME_MESSAGE
-from service.hub import Outgoing
+from service.outbound import outgoing
 from service.settings import Settings
 from stack.client import Client
 from stack.presets import UNLIMITED
@@ -136,9 +136,7 @@ def test_a_broadcast_frame_is_packed_once_however_many_sockets_get_it(monkeypatc
         return packed
 
     monkeypatch.setattr(msgpack, "packb", counting)
-    out = Outgoing(
-        json.dumps({"type": "tick", "data": {"times": {"1": 5}}}), {"type": "tick", "data": {"times": {"1": 5}}}
-    )
+    out = outgoing("tick", {"times": {"1": 5}})
     frames = [out.packed() for _ in range(10)]
     assert calls == 1
     assert msgpack.unpackb(frames[0]) == json.loads(out.text)

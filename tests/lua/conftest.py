@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from service.game import GameClock, GameStore
+from service.clock import GameClock
+from service.game import GameStore
 from tests.support.lua_harness import Harness, Published
 
 

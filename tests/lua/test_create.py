@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from service import keys
-from service.game import GameSettings, new_token, token_digest
+from service.game import new_token, token_digest
+from service.protocol import GameSettings
 from tests.support.lua_harness import HOST, IDLE_RETENTION_MS, TOKEN_MS, Harness, new_aid
 
 VALID: dict[str, Any] = {

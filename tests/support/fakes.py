@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
+
+from service.outbound import Conn
 
 
 class FakeSocket:
@@ -16,6 +19,8 @@ class FakeSocket:
     def __init__(self, gate: asyncio.Event | None = None) -> None:
         self.closed = False
         self.frames: list[str] = []
+        #: what a msgpack socket wrote
+        self.binary_frames: list[bytes] = []
         self.close_codes: list[int] = []
         self.close_messages: list[bytes] = []
         self.gate = gate
@@ -27,6 +32,9 @@ class FakeSocket:
             await self.gate.wait()
         self.frames.append(data)
         self.writing = False
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.binary_frames.append(data)
 
     async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
         self.close_codes.append(code)
@@ -57,3 +65,7 @@ class RecordingTransport:
 
     def abort(self) -> None:
         self.aborted += 1
+
+
+#: make_conn(max_queue_bytes=..., gate=...): a Conn writing to a new FakeSocket (tests/conftest.py)
+MakeConn = Callable[..., tuple[Conn, FakeSocket]]

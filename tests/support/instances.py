@@ -18,7 +18,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from service import keys
-from service.ws import action_id_for
+from service.messages.session import action_id_for
 from stack.client import Client
 from stack.instance import ServiceProcess
 

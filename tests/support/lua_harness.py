@@ -15,8 +15,10 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from service import keys
+from service.clock import GameClock
 from service.errors import ERROR_CODES, GameError
-from service.game import GameClock, GameSettings, GameStore, Outcome
+from service.game import GameStore, Outcome
+from service.protocol import GameSettings
 
 RETENTION_MS = 3_600_000
 #: the retention of a finished game or one where nobody holds a seat (tests/conftest.py's store)

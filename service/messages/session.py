@@ -1,0 +1,112 @@
+"""The protocol state of one socket (its seat, its host rights, its game) and what every
+socket of an instance shares; the message handlers act through these."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from service.clock import GameClock
+from service.errors import error_for
+from service.game import GameStore, new_action_id
+from service.hub import Hub
+from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts
+from service.liveness import Liveness
+from service.metrics import Metrics
+from service.outbound import Conn
+from service.settings import Settings
+
+
+@dataclass
+class Deps:
+    """What every socket of one instance shares."""
+
+    settings: Settings
+    clock: GameClock
+    store: GameStore
+    hub: Hub
+    liveness: Liveness
+    metrics: Metrics
+    limiter: SharedLimiter
+    #: set when the instance starts draining: new upgrades are refused with 503
+    draining: bool = False
+    # derived from settings:
+    sockets: SocketCounts = field(init=False)
+    connection_limit: Limit = field(init=False)
+    message_limit: Limit = field(init=False)
+    create_limit: Limit = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.sockets = SocketCounts(s.max_sockets_per_ip)
+        self.connection_limit = Limit("connection", s.rate_connections_per_min, 60.0)
+        self.message_limit = Limit("ip", s.rate_messages_per_s, 1.0)
+        self.create_limit = Limit("create", s.rate_games_per_hour, 3600.0)
+
+
+def action_id_for(actor: str, mtype: str, request_id: str) -> str:
+    """The action id recorded in the game log for a client's requestId.
+
+    The actor is who acts, as stable as the protocol allows: for game actions the seat
+    ("seat3") or "host" when the socket holds one, so a retry from a new connection after a
+    reconnect finds the first attempt; else, and for the actions that change the socket's
+    seat or role, the socket's client id, so two spectators' "1"s never clash.
+    """
+    return hashlib.sha256(f"{actor}\0{mtype}\0{request_id}".encode()).hexdigest()[:32]
+
+
+class Session:
+    """The protocol state of one socket."""
+
+    def __init__(self, conn: Conn, deps: Deps, ip: str) -> None:
+        self.conn = conn
+        self.deps = deps
+        self.store = deps.store
+        self.hub = deps.hub
+        self.liveness = deps.liveness
+        self.ip = ip
+        self.rate = LocalRate(deps.settings.rate_socket_messages_per_s, 1.0)
+        #: the seat this socket holds in its game (leaving must release it), if any
+        self.seat: int | None = None
+        #: whether this socket proved host rights in its game
+        self.host = False
+
+    @property
+    def client_id(self) -> str:
+        return self.conn.client_id
+
+    def action_id(self, mtype: str, request_id: str | None, identity: bool) -> str:
+        """A client's requestId names the action (so its retries apply once); else a fresh id,
+        which still makes redis-py's own retry of the same call harmless. `identity`: the
+        action changes which seat or role the socket has, so its retry must not see a new actor."""
+        if request_id is None:
+            return new_action_id()
+        if identity or (self.seat is None and not self.host):
+            actor = self.client_id
+        else:
+            actor = f"seat{self.seat}" if self.seat is not None else "host"
+        return action_id_for(actor, mtype, request_id)
+
+    def game(self) -> str:
+        if self.conn.game_id is None:
+            raise error_for("NOT_IN_GAME")
+        return self.conn.game_id
+
+    async def release(self, mode: str, action_id: str | None = None) -> None:
+        """Give up this socket's seats in its current game and unbind (leave.lua says which
+        tokens are kept)."""
+        gid = self.conn.game_id
+        if gid is None:
+            return
+        try:
+            if self.seat is not None:
+                await self.store.leave(gid, self.client_id, action_id or new_action_id(), mode)
+        finally:
+            self.seat = None
+            self.host = False
+            await self.hub.unbind(self.conn)
+
+    async def bind(self, gid: str) -> None:
+        if self.conn.game_id != gid:
+            await self.release("disconnect")
+            await self.hub.bind(self.conn, gid)

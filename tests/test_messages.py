@@ -1,0 +1,134 @@
+"""The message types, each declared once (service/messages): envelope parsing against them,
+what the registry derives from the declarations, and their grouping by domain."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from service import messages, protocol
+from service.messages import base, clock, players, seats, settings, turns
+from tests.support.refusals import invalid
+
+# -- parse: the envelope ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "not json", "{", '{"type": "time",}', "{'type': 'time'}", "[" * 100_000])
+def test_parse_rejects_text_that_is_not_json(text: str) -> None:
+    assert invalid(messages.parse, text) == "Invalid JSON"
+
+
+@pytest.mark.parametrize("text", ["[]", '["time"]', "1", "null", '"time"', "true"])
+def test_parse_rejects_json_that_is_not_an_object(text: str) -> None:
+    assert invalid(messages.parse, text) == "Invalid message format"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [{}, {"type": None}, {"type": ""}, {"type": 1}, {"type": True}, {"type": ["time"]}, {"data": {}}],
+)
+def test_parse_rejects_a_missing_or_non_string_type(obj: dict[str, Any]) -> None:
+    assert invalid(messages.parse, json.dumps(obj)) == "Invalid message type"
+
+
+@pytest.mark.parametrize("mtype", ["bogus", "Time", "TIME", "state", "tick", "clientId", "ping", "time "])
+def test_parse_rejects_an_unknown_type(mtype: str) -> None:
+    assert invalid(messages.parse, json.dumps({"type": mtype}), code="UNKNOWN_TYPE") == "Unknown message type"
+
+
+@pytest.mark.parametrize("data", [[], [1], "x", 1, 0, True, False, 1.5])
+def test_parse_rejects_data_that_is_not_an_object(data: Any) -> None:
+    assert invalid(messages.parse, json.dumps({"type": "time", "data": data})) == "Invalid message data"
+
+
+@pytest.mark.parametrize("rid", [1, 0, True, "", "x" * 65, ["r1"], {"id": "r1"}])
+def test_parse_rejects_a_bad_request_id(rid: Any) -> None:
+    assert invalid(messages.parse, json.dumps({"type": "time", "requestId": rid})) == "Invalid requestId"
+
+
+def test_parse_checks_the_request_id_before_the_type() -> None:
+    assert invalid(messages.parse, json.dumps({"type": "bogus", "requestId": 5})) == "Invalid requestId"
+
+
+def test_parse_checks_the_type_before_the_data() -> None:
+    assert (
+        invalid(messages.parse, json.dumps({"type": "bogus", "data": []}), code="UNKNOWN_TYPE")
+        == "Unknown message type"
+    )
+
+
+def test_parse_accepts_every_documented_type() -> None:
+    documented = {
+        "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
+        "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+    }  # fmt: skip
+    assert set(messages.TYPES) == documented
+    for mtype in sorted(documented):
+        assert messages.parse(json.dumps({"type": mtype})).type == mtype
+
+
+def test_parse_returns_type_data_and_request_id() -> None:
+    msg = messages.parse(json.dumps({"type": "claim", "data": {"playerId": 2}, "requestId": "abc"}))
+    assert msg == protocol.Message("claim", {"playerId": 2}, "abc")
+
+
+def test_parse_treats_missing_or_null_data_as_an_empty_object() -> None:
+    assert messages.parse('{"type":"start"}') == protocol.Message("start", {}, None)
+    assert messages.parse('{"type":"start","data":null}') == protocol.Message("start", {}, None)
+
+
+def test_parse_accepts_a_null_request_id_as_absent() -> None:
+    assert messages.parse('{"type":"start","requestId":null}').request_id is None
+
+
+def test_parse_accepts_request_ids_up_to_64_characters() -> None:
+    rid = "r" * 64
+    assert messages.parse(json.dumps({"type": "time", "requestId": rid})).request_id == rid
+
+
+def test_parse_ignores_unknown_envelope_keys() -> None:
+    assert messages.parse('{"type":"time","extra":1}') == protocol.Message("time", {}, None)
+
+
+# -- the registry ------------------------------------------------------------------------
+
+
+def test_each_domain_declares_its_own_types() -> None:
+    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock)}
+    assert names == {
+        seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
+        turns: {"start", "pause", "reset", "switch", "passTurn"},
+        players: {"updatePlayer", "addPenalty", "eliminate"},
+        settings: {"updateSettings"},
+        clock: {"time"},
+    }
+    assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
+
+
+def test_the_seat_actions_are_the_identity_actions_and_only_they_take_anyone() -> None:
+    assert {t.name for t in seats.TYPES} == messages.IDENTITY_ACTIONS
+    anyone = {name for name, t in messages.REGISTRY.items() if t.sender is base.Sender.ANYONE}
+    assert anyone == {"create", "join", "reconnect", "time"}
+
+
+def test_a_type_declared_twice_is_refused() -> None:
+    again: base.MessageType[Any] = base.MessageType("time", protocol.client_time, base.Sender.ANYONE, clock.server_time)
+    with pytest.raises(ValueError, match="'time' declared twice"):
+        messages._registry(clock.TYPES, (again,))
+
+
+def test_message_labels_are_the_declared_types_or_unknown() -> None:
+    assert {messages.message_label(t) for t in messages.TYPES} == set(messages.TYPES)
+    assert messages.message_label("bogus") == messages.message_label(None) == "unknown"
+
+
+def test_the_envelope_is_checked_against_the_types_given() -> None:
+    assert protocol.parse('{"type":"x"}', {"x"}) == protocol.Message("x", {}, None)
+    assert invalid(protocol.parse, '{"type":"time"}', set(), code="UNKNOWN_TYPE") == "Unknown message type"
+
+
+def test_frames_after_the_state_need_a_state() -> None:
+    with pytest.raises(ValueError):
+        base.Reply(then=(("claimed", {}),))

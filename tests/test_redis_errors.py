@@ -1,0 +1,66 @@
+"""The one translation of Redis failures: what becomes StorageUnavailable and what passes through.
+
+Real refusals and a stopped server are exercised through its callers (tests/test_liveness.py,
+tests/test_deadlines.py, tests/test_game.py); here, each kind of failure redis-py can raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service.errors import StorageUnavailable
+from service.redis_errors import storage_errors
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        # redis-py strips the code from these: known by their class
+        OutOfMemoryError("command not allowed when used memory > 'maxmemory'."),
+        ReadOnlyError("You can't write against a read only replica."),
+        TryAgainError("Multiple keys request during rehashing of slot"),
+        ClusterDownError("The cluster is down"),
+        MasterDownError("Link with MASTER is down"),
+        # these keep it in their text
+        ResponseError("NOREPLICAS Not enough good replicas to write."),
+        ResponseError("user_script:12: OOM command not allowed when used memory > 'maxmemory'."),
+        ResponseError("BUSY Redis is busy running a script."),
+        BusyLoadingError("Redis is loading the dataset in memory"),
+        RedisConnectionError("Connection refused"),
+        RedisTimeoutError("Timeout reading from socket"),
+        ConnectionResetError("peer gone"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+async def test_a_redis_failure_becomes_storage_unavailable(exc: Exception) -> None:
+    with pytest.raises(StorageUnavailable) as raised:
+        async with storage_errors():
+            raise exc
+    assert raised.value.__cause__ is exc
+
+
+async def test_another_error_reply_passes_through() -> None:
+    exc = ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    with pytest.raises(ResponseError) as raised:
+        async with storage_errors():
+            raise exc
+    assert raised.value is exc
+
+
+async def test_a_block_over_its_timeout_becomes_storage_unavailable() -> None:
+    with pytest.raises(StorageUnavailable, match="TimeoutError"):
+        async with storage_errors(0.01):
+            await asyncio.sleep(1)
