@@ -19,8 +19,15 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_never, wait_exponential, wait_random
 
 log = logging.getLogger(__name__)
+
+#: pauses between attempts to subscribe again: 0.1 s doubling up to 5 s, each with up to
+#: 0.25 s added at random so that the instances that lost one Redis do not all return at once
+# (wait_exponential plus wait_random, not wait_exponential_jitter: its `initial` is deprecated
+# in tenacity 9 and its `multiplier` missing from 8, which pyproject allows)
+RESUBSCRIBE_WAIT = wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.25)
 
 #: channel, payload
 OnMessage = Callable[[str, str], None]
@@ -103,6 +110,15 @@ class Listener:
         if register is not None:
             register(self._on_reconnect)
 
+    def _unwatch_connection(self) -> None:
+        """Before the pub/sub object is closed: its connection goes back to the client's pool,
+        and the next pub/sub taking it would otherwise report its first connect as a reconnect
+        (a second gap, and a second line, after every outage)."""
+        connection = getattr(self.pubsub, "connection", None)
+        deregister = getattr(connection, "deregister_connect_callback", None)
+        if deregister is not None:
+            deregister(self._on_reconnect)
+
     def _on_reconnect(self, connection: Any) -> None:
         log.warning("pub/sub connection %s re-established; re-reading every game served", self.name)
         # a fresh context: the reconnect may happen inside some client's action, whose ids
@@ -112,29 +128,51 @@ class Listener:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self) -> None:
-        backoff = 0.1
+        """Read until the connection fails, then subscribe again until that works, forever.
+
+        Each outage is one run of the retry loop: its first attempt is the reading that failed,
+        the later ones the attempts to recover. A cancellation is no Exception: it ends the
+        task at once, during an attempt or a pause."""
         while True:
-            try:
-                if not self.channels:
-                    # get_message on a connection with no subscription returns at once
-                    self._busy.clear()
-                    await self._busy.wait()
-                    continue
-                if self.dirty:
-                    raise ConnectionError("channels waiting for a subscription")
-                msg = await self.pubsub.get_message(timeout=1.0)
-                backoff = 0.1
-                if msg is None or msg.get("type") not in ("message", "smessage"):
-                    continue
-                self.on_message(str(msg["channel"]), str(msg["data"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("pub/sub %s lost (%s); retrying in %.1fs", self.name, type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                if not await self.on_failure(self):
-                    return
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(Exception),
+                stop=stop_never,
+                wait=RESUBSCRIBE_WAIT,
+                before_sleep=self._before_sleep,
+            ):
+                with attempt:
+                    if attempt.retry_state.attempt_number == 1:
+                        await self._read()
+                    elif not await self.on_failure(self):
+                        return
+                    elif self.dirty:
+                        raise ConnectionError("channels waiting for a subscription")
+            log.info("pub/sub %s subscribed again", self.name)
+
+    async def _read(self) -> None:
+        """Hand each message on until the connection fails (this never returns otherwise)."""
+        while True:
+            if not self.channels:
+                # get_message on a connection with no subscription returns at once
+                self._busy.clear()
+                await self._busy.wait()
+                continue
+            if self.dirty:
+                raise ConnectionError("channels waiting for a subscription")
+            msg = await self.pubsub.get_message(timeout=1.0)
+            if msg is None or msg.get("type") not in ("message", "smessage"):
+                continue
+            self.on_message(str(msg["channel"]), str(msg["data"]))
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        # one line when the connection goes away (and one when it is back, in _run); the
+        # attempts in between only for whoever asked for DEBUG
+        assert state.outcome is not None and state.next_action is not None
+        reason = _reason(state.outcome.exception())
+        if state.attempt_number == 1:
+            log.warning("pub/sub %s lost (%s); subscribing again", self.name, reason)
+        else:
+            log.debug("pub/sub %s still down (%s); next attempt in %.2fs", self.name, reason, state.next_action.sleep)
 
     async def recover(self) -> bool:
         """On its own connection: subscribe again, then report the gap. Keeps running."""
@@ -145,6 +183,7 @@ class Listener:
     async def reset(self) -> bool:
         """A fresh connection with every channel subscribed again; False if that failed."""
         async with self._lock:
+            self._unwatch_connection()
             with contextlib.suppress(Exception):
                 await self.pubsub.aclose()
             self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
@@ -153,7 +192,8 @@ class Listener:
                 try:
                     await self._subscribe(*sorted(self.channels))
                 except Exception as exc:
-                    log.warning("resubscribe on %s failed: %s", self.name, type(exc).__name__)
+                    # the retry loop says the listener is still down; this is the why, for DEBUG
+                    log.debug("resubscribe on %s failed: %s", self.name, _reason(exc))
                     return False
             self.dirty = False
         return True
@@ -165,6 +205,7 @@ class Listener:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        self._unwatch_connection()
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()
 
@@ -275,29 +316,48 @@ class ClusterChannels:
         """A node's connection failed, or a subscription did: maybe a node died and its
         slots moved. Re-read the slot map and subscribe every wanted channel where it now
         lives, until that succeeds, reporting the gap after each attempt."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            stop=stop_never,
+            wait=RESUBSCRIBE_WAIT,
+            before_sleep=self._before_sleep,
+        ):
+            with attempt:
+                await self._resubscribe_all()
+        log.info("pub/sub resubscribed on %d nodes after a cluster change", len(self.listeners))
+
+    async def _resubscribe_all(self) -> None:
         assert self._on_gap is not None
-        backoff = 0.1
-        while True:
-            async with self._route_lock:
-                await self._drop_listeners()
-                with contextlib.suppress(Exception):
-                    await self.cluster.nodes_manager.initialize()
-                missing = 0
-                for ch in sorted(self.wanted):
-                    try:
-                        await self._listener_for(ch).add(ch)
-                    except Exception:
-                        missing += 1
-            try:
-                await self._on_gap()
-            except Exception as exc:
-                log.warning("re-reading games after a cluster change failed: %s", type(exc).__name__)
-            if not missing:
-                log.info("pub/sub resubscribed on %d nodes after a cluster change", len(self.listeners))
-                return
-            log.warning("%d channels not resubscribed after a cluster change; retrying in %.1fs", missing, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+        async with self._route_lock:
+            await self._drop_listeners()
+            with contextlib.suppress(Exception):
+                await self.cluster.nodes_manager.initialize()
+            missing = 0
+            for ch in sorted(self.wanted):
+                try:
+                    await self._listener_for(ch).add(ch)
+                except Exception:
+                    missing += 1
+        try:
+            await self._on_gap()
+        except Exception as exc:
+            # while channels are missing another attempt (and re-read) follows anyway
+            log.log(
+                logging.DEBUG if missing else logging.WARNING,
+                "re-reading games after a cluster change failed: %s",
+                _reason(exc),
+            )
+        if missing:
+            raise ConnectionError(f"{missing} channels not resubscribed")
+
+    @staticmethod
+    def _before_sleep(state: RetryCallState) -> None:
+        assert state.outcome is not None and state.next_action is not None
+        reason = _reason(state.outcome.exception())
+        if state.attempt_number == 1:
+            log.warning("pub/sub after a cluster change: %s; retrying", reason)
+        else:
+            log.debug("pub/sub after a cluster change: %s; next attempt in %.2fs", reason, state.next_action.sleep)
 
     async def _drop_listeners(self) -> None:
         for li in self.listeners.values():
@@ -313,6 +373,14 @@ class ClusterChannels:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._rebuilder
         await self._drop_listeners()
+
+
+def _reason(exc: BaseException | None) -> str:
+    """An error in a few words for a log line: its type, and its text when it has one."""
+    if exc is None:
+        return "no error"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def node_url(url: str, host: str, port: int) -> str:

@@ -11,14 +11,15 @@ separately.
 The supervisor only starts, watches and stops. A worker reports that it listens by writing
 to a pipe it inherits (`--ready-fd`); if one fails before that at start-up, the supervisor
 stops the others and exits with that worker's code (2 for a refused configuration). A worker
-that dies later is restarted after 0.5, 1, 2, 4 and 8 s; a sixth exit in a row, without 30 s
-of service in between, stops every worker and exits 1, so a crash loop reaches whoever runs
-the supervisor (systemd, Kubernetes) instead of being hidden behind the live workers. SIGTERM
-or SIGINT is forwarded to every worker, which then drains as usual; a worker still running
-DRAIN_NOTICE_S + DRAIN_TIMEOUT_S + 5 s later is killed. Workers run in their own process
-group, so a terminal's Ctrl-C reaches them once, through the supervisor; a second signal is
-forwarded too and ends their drain notice early. If the supervisor itself is killed (SIGKILL),
-Linux sends each worker SIGTERM (PR_SET_PDEATHSIG) and they drain and exit on their own.
+that dies later is restarted after about 0.5, 1, 2, 4 and 8 s (each pause with up to 0.25 s
+added at random); a sixth exit in a row, without 30 s of service in between, stops every
+worker and exits 1, so a crash loop reaches whoever runs the supervisor (systemd,
+Kubernetes) instead of being hidden behind the live workers. SIGTERM or SIGINT is forwarded
+to every worker, which then drains as usual; a worker still running DRAIN_NOTICE_S +
+DRAIN_TIMEOUT_S + 5 s later is killed. Workers run in their own process group, so a
+terminal's Ctrl-C reaches them once, through the supervisor; a second signal is forwarded
+too and ends their drain notice early. If the supervisor itself is killed (SIGKILL), Linux
+sends each worker SIGTERM (PR_SET_PDEATHSIG) and they drain and exit on their own.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
 from service.settings import ConfigError, Settings
 
 log = logging.getLogger("service.workers")
@@ -43,8 +53,14 @@ MAX_WORKERS = 64
 START_TIMEOUT_S = 60.0
 #: beyond its own drain bound, how long a stopping worker gets before SIGKILL
 EXIT_MARGIN_S = 5.0
-#: pauses before restarting a worker that died 1, 2, … times in a row; one more exit gives up
-RESTART_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: the pause before restarting a worker that died, doubling with each exit in a row up to RESTART_MAX_S
+#: (then RESTART_JITTER_S more at random)
+RESTART_FIRST_S = 0.5
+RESTART_MAX_S = 8.0
+#: added at random to each pause, so that workers that died together are not all started at once
+RESTART_JITTER_S = 0.25
+#: restarts in a row before the supervisor gives up: one more exit stops everything
+QUICK_RESTARTS = 5
 #: a worker that served this long before dying starts a new series of restarts
 STABLE_AFTER_S = 30.0
 #: exit codes of a worker that stopped because it was told to
@@ -146,10 +162,16 @@ class Slot:
     index: int
     proc: asyncio.subprocess.Process | None = None
     started: float = 0.0
-    #: exits in a row without STABLE_AFTER_S of service in between
-    crashes: int = 0
     #: the process whose unexpected exit was already dealt with (restart or give up)
     handled: asyncio.subprocess.Process | None = None
+
+
+class WorkerExited(Exception):
+    """A worker exited without being told to: the retry loop's failed attempt."""
+
+    def __init__(self, pid: int, code: int, served: float) -> None:
+        super().__init__(f"pid {pid} exited with {code} after {served:.1f}s")
+        self.pid, self.code, self.served = pid, code, served
 
 
 class Supervisor:
@@ -259,35 +281,70 @@ class Supervisor:
 
     async def keep(self, slot: Slot) -> bool:
         """Restart the slot's worker each time it dies; True when it died too often in a row,
-        False when it exited because the supervisor is stopping."""
+        False when it exited because the supervisor is stopping.
+
+        Each series of quick exits is one run of the retry loop: its first attempt is the
+        process already running, each later one a restart. A process that serves
+        STABLE_AFTER_S ends the series, and its exit begins a new one."""
+        first_series = True
         while True:
-            assert slot.proc is not None
-            code = await slot.proc.wait()
-            if self.stopping.is_set():
-                return False
-            slot.handled = slot.proc
-            served = time.monotonic() - slot.started
-            slot.crashes = 1 if served >= STABLE_AFTER_S else slot.crashes + 1
-            if slot.crashes > len(RESTART_DELAYS_S):
+            try:
+                async for attempt in self.restarts(slot):
+                    with attempt:
+                        restart = attempt.retry_state.attempt_number > 1
+                        if restart:
+                            # a start that fails shows up as the exit _watch reports
+                            await self.start(slot)
+                        await self._watch(slot, until_stable=restart or first_series)
+            except WorkerExited as exc:
                 log.error(
                     "worker %d exited %d times in a row (last: %s); stopping all workers",
                     slot.index,
-                    slot.crashes,
-                    code,
+                    QUICK_RESTARTS + 1,
+                    exc.code,
                 )
                 return True
-            delay = RESTART_DELAYS_S[slot.crashes - 1]
+            if self.stopping.is_set():
+                return False
+            first_series = False
+
+    def restarts(self, slot: Slot) -> AsyncRetrying:
+        def before_sleep(state: RetryCallState) -> None:
+            assert state.outcome is not None and state.next_action is not None
+            exc = state.outcome.exception()
+            assert isinstance(exc, WorkerExited)
             log.warning(
                 "worker %d (pid %d) exited with %s after %.1fs; restarting it in %.1fs",
                 slot.index,
-                slot.proc.pid,
-                code,
-                served,
-                delay,
+                exc.pid,
+                exc.code,
+                exc.served,
+                state.next_action.sleep,
             )
-            await asyncio.sleep(delay)
-            # a start that fails shows up as the next exit
-            await self.start(slot)
+
+        return AsyncRetrying(
+            retry=retry_if_exception_type(WorkerExited),
+            stop=stop_after_attempt(QUICK_RESTARTS + 1),
+            wait=wait_exponential(multiplier=RESTART_FIRST_S, max=RESTART_MAX_S) + wait_random(0, RESTART_JITTER_S),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    async def _watch(self, slot: Slot, until_stable: bool) -> None:
+        """Wait for the slot's process to exit: raise WorkerExited if nobody told it to. With
+        `until_stable`, return instead once it has served STABLE_AFTER_S (or exits after that)."""
+        proc = slot.proc
+        assert proc is not None
+        left = STABLE_AFTER_S - (time.monotonic() - slot.started) if until_stable else None
+        try:
+            code = await asyncio.wait_for(proc.wait(), left)
+        except TimeoutError:
+            return
+        served = time.monotonic() - slot.started
+        if self.stopping.is_set() or (until_stable and served >= STABLE_AFTER_S):
+            return
+        slot.handled = proc
+        raise WorkerExited(proc.pid, code, served)
 
     async def stop_all(self) -> int:
         """Stop every worker within the drain bound: 0 when all stopped as told, else 1 (one had

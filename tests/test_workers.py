@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,10 +23,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tenacity import AsyncRetrying, RetryCallState
 
 from service import workers
 from service.settings import ConfigError, Settings
-from service.workers import EXIT_MARGIN_S, RESTART_DELAYS_S, Plan, Supervisor
+from service.workers import EXIT_MARGIN_S, RESTART_FIRST_S, RESTART_JITTER_S, Plan, Supervisor
 from stack.client import Client
 from stack.instance import free_port, get_json
 from stack.presets import UNLIMITED_ENV
@@ -219,7 +221,7 @@ async def test_a_worker_that_dies_is_restarted_on_its_port_under_its_name(
         os.kill(pids[doomed], signal.SIGKILL)
 
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + RESTART_DELAYS_S[0] + 15
+        deadline = loop.time() + RESTART_FIRST_S + RESTART_JITTER_S + 15
         while True:
             now = workers_of(sup.name)
             status, body = await get_json(f"http://127.0.0.1:{port + 1}/ready")
@@ -230,7 +232,10 @@ async def test_a_worker_that_dies_is_restarted_on_its_port_under_its_name(
         assert body["instanceId"] == doomed
         assert now[spared] == pids[spared]
         assert f"worker 1 (pid {pids[doomed]}) exited with -9" in sup.log
-        assert f"restarting it in {RESTART_DELAYS_S[0]:.1f}s" in sup.log
+        # the first pause, jittered (it was exactly 0.5 s before the restarts went through tenacity)
+        pause = re.search(r"restarting it in ([0-9.]+)s", sup.log)
+        assert pause is not None, sup.log
+        assert RESTART_FIRST_S <= float(pause[1]) <= RESTART_FIRST_S + RESTART_JITTER_S + 0.05
         code, _ = await asyncio.to_thread(sup.terminate)
     assert code == 0, sup.log
     assert not workers_of(sup.name)
@@ -370,6 +375,13 @@ CRASHING_WORKER = (
 )
 
 
+def fast_restarts(monkeypatch: pytest.MonkeyPatch, restarts: int) -> None:
+    """Give up after `restarts` quick restarts, each after 10 ms or so."""
+    monkeypatch.setattr(workers, "QUICK_RESTARTS", restarts)
+    monkeypatch.setattr(workers, "RESTART_FIRST_S", 0.01)
+    monkeypatch.setattr(workers, "RESTART_JITTER_S", 0.01)
+
+
 @dataclass(frozen=True)
 class CrashingPlan(Plan):
     lifetime_s: float = 0.05
@@ -381,7 +393,7 @@ class CrashingPlan(Plan):
 async def test_a_worker_that_keeps_crashing_is_given_up_and_the_supervisor_exits_1(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(workers, "RESTART_DELAYS_S", (0.01, 0.02))
+    fast_restarts(monkeypatch, 2)
     sup = Supervisor(CrashingPlan.build(settings(), 1))
     with caplog.at_level(logging.INFO, logger="service.workers"):
         code = await asyncio.wait_for(sup.run(), 20)
@@ -396,7 +408,7 @@ async def test_a_worker_that_served_long_enough_is_always_restarted_and_a_stop_i
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # every run counts as long enough: each crash starts a new series of one allowed restart
-    monkeypatch.setattr(workers, "RESTART_DELAYS_S", (0.01,))
+    fast_restarts(monkeypatch, 1)
     monkeypatch.setattr(workers, "STABLE_AFTER_S", 0.0)
     sup = Supervisor(CrashingPlan.build(settings(), 2))
     running = asyncio.create_task(sup.run())
@@ -412,3 +424,52 @@ async def test_a_worker_that_served_long_enough_is_always_restarted_and_a_stop_i
     sup.on_signal(signal.SIGTERM)
     assert await asyncio.wait_for(running, 10) == 0
     assert not [pid for pid in pids if alive(pid)]
+
+
+async def test_restart_pauses_double_with_jitter_and_each_restart_is_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(workers, "QUICK_RESTARTS", 4)
+    monkeypatch.setattr(workers, "RESTART_FIRST_S", 0.02)
+    monkeypatch.setattr(workers, "RESTART_JITTER_S", 0.01)
+    sup = Supervisor(CrashingPlan.build(settings(), 1))
+    with caplog.at_level(logging.DEBUG, logger="service.workers"):
+        assert await asyncio.wait_for(sup.run(), 20) == 1
+    restarts = [r for r in caplog.records if "restarting it in" in r.getMessage()]
+    assert {r.levelname for r in restarts} == {"WARNING"}
+    pauses = [float(r.getMessage().rsplit(" in ", 1)[1].rstrip("s")) for r in restarts]
+    assert len(pauses) == 4
+    # 0.02 doubling, plus up to 0.01 at random, as the log line rounds it (to 0.1 s)
+    for n, pause in enumerate(pauses):
+        assert round(0.02 * 2**n, 1) - 0.05 <= pause <= round(0.02 * 2**n + 0.01, 1) + 0.05, pauses
+    # and the policy itself: doubling from the first pause, jittered, bounded
+    policy = sup.restarts(sup.slots[0])
+    draws = [[policy.wait(retry_state(policy, n)) for _ in range(20)] for n in range(1, 5)]
+    for n, values in enumerate(draws):
+        assert all(0.02 * 2**n <= v <= 0.02 * 2**n + 0.01 for v in values), values
+        assert len(set(values)) > 1, "no jitter"
+
+
+def retry_state(policy: AsyncRetrying, attempt: int) -> RetryCallState:
+    state = RetryCallState(policy, fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return state
+
+
+async def test_a_supervisor_stopped_while_it_waits_to_restart_a_worker_stops_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a long pause before the restart: the stop must not wait for it
+    monkeypatch.setattr(workers, "RESTART_FIRST_S", 30.0)
+    sup = Supervisor(CrashingPlan.build(settings(), 1))
+    running = asyncio.create_task(sup.run())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while sup.slots[0].handled is None:
+        assert not running.done() and loop.time() < deadline
+        await asyncio.sleep(0.01)
+    t0 = loop.time()
+    sup.on_signal(signal.SIGTERM)
+    # the crash was dealt with (and logged); nothing else ran: a clean stop
+    assert await asyncio.wait_for(running, 5) == 0
+    assert loop.time() - t0 < 2
