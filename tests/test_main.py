@@ -413,3 +413,74 @@ def test_the_service_runs_on_uvloop_when_it_is_installed() -> None:
 
     run(probe())
     assert seen == ["uvloop"]
+
+
+# -- outages -------------------------------------------------------------------------------
+
+#: loggers of the Redis watcher and the background loops; the pub/sub listener (service.channels)
+#: tells its own outage, and the limiter logs only when a frame arrives
+LOOP_LOGGERS = ("service.app", "service.periodic", "service.liveness", "service.deadlines", "service.hub")
+
+
+def log_records(svc: ServiceProcess) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in svc.log_path.read_text().splitlines()]
+
+
+async def wait_for_record(svc: ServiceProcess, words: str, timeout: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        found = [m for m in log_records(svc) if m["logger"] == "service.app" and words in m["msg"]]
+        if found:
+            return found[0]
+        assert loop.time() < end, f"no line with {words!r}: {svc.log_path.read_text()}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_redis_outage_logs_one_warning_and_one_info_and_no_traceback(tmp_path: Path) -> None:
+    # an AOF written at each command: the restarted server still knows this instance and its game
+    with RedisProcess("--appendonly", "yes", "--appendfsync", "always") as redis:
+        # short intervals, so that every loop meets the outage several times within a few seconds
+        svc = ServiceProcess(
+            redis.url,
+            tmp_path,
+            "outage",
+            LOG_FORMAT="json",
+            LOG_LEVEL="DEBUG",
+            INSTANCE_DEAD_AFTER_S="1",
+            CACHE_TTL_S="1",
+            DEADLINE_POLL_MS="50",
+        )
+        with started(svc):
+            async with clients() as pool:
+                # a game served here, so that the hub has a snapshot to refresh during the outage
+                host = await pool.connect(svc.ws_url)
+                await create_game(host, playerCount=2)
+                before = len(log_records(svc))
+                redis.kill()
+                await wait_for_record(svc, "unreachable", 10)
+                await asyncio.sleep(3)
+                redis.start()
+                back = await wait_for_record(svc, "back after", 10)
+                await wait_for_status(svc.url + "/ready", 200)
+                # the loops run again on their own
+                await asyncio.sleep(1.5)
+            assert svc.terminate() == 0
+
+    records = log_records(svc)[before:]
+    text = svc.log_path.read_text()
+    assert "Traceback" not in text and not [m for m in records if "exc" in m], text
+    loud = [
+        (m["level"], m["logger"], m["msg"]) for m in records if m["level"] != "debug" and m["logger"] in LOOP_LOGGERS
+    ]
+    warned = [m for m in loud if m[0] != "info"]
+    assert len(warned) == 1 and warned[0][:2] == ("warning", "service.app"), loud
+    assert "redis unreachable (ConnectionError" in warned[0][2], warned
+    assert [m for m in loud if m[0] == "info" and m[1] == "service.app"] == [("info", "service.app", back["msg"])]
+    away = float(back["msg"].split("back after ")[1].split("s")[0])
+    assert 3 <= away < 15, back
+    # the loops did meet the outage, and said so at DEBUG
+    quiet = {
+        m["msg"].split(" failed")[0] for m in records if m["level"] == "debug" and m["logger"] == "service.periodic"
+    }
+    assert {"liveness", "deadlines"} <= quiet, quiet
