@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,13 +49,13 @@ def redis_server() -> Iterator[RedisProcess]:
 
 
 @contextlib.contextmanager
-def started(*procs: ServiceProcess) -> Iterator[None]:
+def started(*procs: ServiceProcess) -> Iterator[tuple[ServiceProcess, ...]]:
     """Start every process in parallel and wait until each is ready; SIGKILL them all at exit."""
     try:
         with ThreadPoolExecutor(max_workers=len(procs)) as pool:
             for fut in [pool.submit(p.start) for p in procs]:
                 fut.result()
-        yield
+        yield procs
     finally:
         for p in procs:
             p.kill()
@@ -264,6 +265,52 @@ def test_a_bad_drain_notice_stops_start_up_with_code_2() -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "configuration error: DRAIN_NOTICE_S='-1' is out of range [0.0, 600.0]\n"
+
+
+def run_service(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m service` to its end, with the embedded engine unless REDIS_URL is given."""
+    base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        env={**base, "HOST": "127.0.0.1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def refusals(output: str) -> list[str]:
+    """The messages of the ERROR lines in a text log."""
+    return [m.group(1) for line in output.splitlines() if (m := re.search(r" ERROR \[[^]]*\] [\w.]+: (.*)", line))]
+
+
+@pytest.mark.parametrize("variable", ["PORT", "METRICS_PORT"])
+def test_a_port_in_use_stops_start_up_with_one_line_naming_it_and_code_2(variable: str, tmp_path: Path) -> None:
+    with started(ServiceProcess("", tmp_path, "holder")) as (holder,):
+        env = {"PORT": str(free_port()), variable: str(holder.port)}
+        result = run_service(**env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert refusals(result.stderr) == [
+        f"refusing to start: {variable} {holder.port} is already in use on 127.0.0.1: stop the process listening "
+        f"there, or set {variable} to a free port"
+    ], result.stderr
+    assert "refusing to start" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("mode", [(), ("--port-per-worker",)], ids=["shared-port", "port-per-worker"])
+def test_a_port_in_use_stops_the_workers_and_the_supervisor_with_code_2(
+    mode: tuple[str, ...], redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    """Worker 0 cannot bind PORT (with SO_REUSEPORT, or alone): it says so in one line and exits 2,
+    and the supervisor stops the other worker and exits with that code."""
+    with started(ServiceProcess("", tmp_path, "holder")) as (holder,):
+        result = run_service("--workers", "2", *mode, PORT=str(holder.port), REDIS_URL=redis_server.url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = refusals(result.stderr)
+    assert f"refusing to start: PORT {holder.port} is already in use on 127.0.0.1: stop the process" in lines[0]
+    assert "worker 0 exited with 2 while starting; stopping the others" in lines[-1], result.stderr
 
 
 async def wait_for_status(url: str, status: int, timeout: float = 5.0) -> None:
