@@ -31,7 +31,7 @@ from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client
 from service.liveness import Liveness
 from service.logs import CLIENT_ID, GAME_ID
 from service.metrics import Metrics, message_label
-from service.origins import origin_allowed
+from service.origins import upgrade_allowed
 from service.protocol import Message, frame
 from service.settings import Settings
 
@@ -318,7 +318,7 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
     if deps.draining:
         raise web.HTTPServiceUnavailable(text="Server is shutting down")
     s = deps.settings
-    if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+    if not upgrade_allowed(request.headers, s.allowed_origins):
         raise web.HTTPForbidden(text="Forbidden: Origin not allowed")
     ip = client_ip(request, s.client_ip_header)
     # the slot is taken before any await, so a burst of upgrades cannot all pass the cap
