@@ -7,7 +7,11 @@ DRAIN_TIMEOUT_S, the listener closes, every socket gets `shutdown_warning` and i
 with 1012 so its client reconnects to another instance, and the process exits. Nothing needs
 saving: every game already lives in Redis.
 
-`--workers N` runs N such processes under a supervisor (service/workers.py).
+A configuration that cannot start (a bad variable, a port in use, an evicting Redis) is told in
+one line, and the process exits with code 2.
+
+`--workers N` runs N such processes under a supervisor (service/workers.py), which exits with
+that code too when a worker refuses to start.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -45,12 +51,18 @@ async def serve(settings: Settings, reuse_port: bool = False, ready_fd: int | No
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.drain_timeout_s)
     await runner.setup()
     runners = [runner]
-    await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None).start()
-    if settings.metrics_port:
-        metrics_runner = web.AppRunner(create_metrics_app(metrics, settings), access_log=None)
-        await metrics_runner.setup()
-        await web.TCPSite(metrics_runner, settings.host, settings.metrics_port).start()
-        runners.append(metrics_runner)
+    try:
+        await listen(runner, settings.host, settings.port, "PORT", reuse_port)
+        if settings.metrics_port:
+            metrics_runner = web.AppRunner(create_metrics_app(metrics, settings), access_log=None)
+            await metrics_runner.setup()
+            runners.append(metrics_runner)
+            await listen(metrics_runner, settings.host, settings.metrics_port, "METRICS_PORT")
+    except ConfigError:
+        # stop the loops and close Redis before main() says why and exits
+        for r in runners:
+            await r.cleanup()
+        raise
     log.info("serving on %s:%d", settings.host, settings.port)
 
     stop = asyncio.Event()
@@ -80,6 +92,23 @@ async def serve(settings: Settings, reuse_port: bool = False, ready_fd: int | No
                 await r.cleanup()
     except TimeoutError:
         log.warning("drain did not finish within %.1fs; exiting anyway", settings.drain_timeout_s)
+
+
+async def listen(runner: web.AppRunner, host: str, port: int, variable: str, reuse_port: bool = False) -> None:
+    """Listen on host:port, or raise a ConfigError naming the port and its variable: a port in
+    use (or a HOST that is no address here) is a matter of configuration, told in one line."""
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"{variable} {port} is already in use on {host}: stop the process listening there, "
+                f"or set {variable} to a free port"
+            ) from None
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        # uvloop's own text repeats the address; the system's is enough after ours
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+        raise ConfigError(f"cannot listen on {where} (HOST {host!r}, {variable} {port}): {reason}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -140,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run(serve(settings, reuse_port=args.reuse_port, ready_fd=args.ready_fd))
     except ConfigError as exc:
-        # found at start-up against Redis (e.g. an evicting maxmemory-policy)
+        # found at start-up: against Redis (e.g. an evicting maxmemory-policy), or a port in use
         log.error("refusing to start: %s", exc)
         raise SystemExit(2) from None
 

@@ -24,7 +24,7 @@ from service.liveness import Liveness
 from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
 from service.outbound import outgoing
-from service.periodic import Periodic
+from service.periodic import Periodic, unavailable_since
 from service.redis_client import NON_EVICTING_POLICIES, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings
@@ -70,6 +70,8 @@ class Runtime:
     redis_ok: bool = False
     redis_checked: float = 0.0
     redis_info: dict[str, Any] | None = None
+    #: when the Redis watcher last found Redis gone (monotonic), until it answers again
+    redis_lost_at: float | None = None
 
     @property
     def draining(self) -> bool:
@@ -94,9 +96,13 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 async def check_redis(rt: Runtime) -> None:
     """Keeps readiness and this instance's view of Redis time current: every 5 s while Redis
-    answers, every round (0.5 s) while it does not, so readiness returns quickly."""
+    answers (or at once when a background loop found it gone), every round (0.5 s) while it
+    does not, so readiness returns quickly.
+
+    An outage is told here once, at WARNING when it starts and at INFO when it ends; the
+    background loops that fail meanwhile say so at DEBUG only (service/periodic.py)."""
     now = time.monotonic()
-    if rt.redis_ok and now - rt.redis_checked < 5.0:
+    if rt.redis_ok and now - rt.redis_checked < 5.0 and not unavailable_since(rt.redis_checked):
         return
     rt.redis_checked = now
     try:
@@ -108,8 +114,13 @@ async def check_redis(rt: Runtime) -> None:
         rt.redis_ok = True
     except Exception as exc:
         if rt.redis_ok:
-            log.warning("redis unreachable: %s", type(exc).__name__)
+            log.warning("redis unreachable (%s: %s); /ready answers 503 until it is back", type(exc).__name__, exc)
+            rt.redis_lost_at = now
         rt.redis_ok = False
+        return
+    if rt.redis_lost_at is not None:
+        log.info("redis is back after %.1fs unreachable", time.monotonic() - rt.redis_lost_at)
+        rt.redis_lost_at = None
 
 
 def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
@@ -172,6 +183,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     except Exception as exc:
         # start anyway: readiness stays 503 and actions get clear errors until Redis answers
         log.error("redis not reachable at start-up (%s); will keep trying", type(exc).__name__)
+        rt.redis_lost_at = time.monotonic()
     if rt.evicting:
         await backend.aclose()
         raise ConfigError(

@@ -25,7 +25,7 @@ from typing import Any
 from service import keys
 from service.channels import Channels, SingleChannels
 from service.clock import GameClock
-from service.errors import ServiceError
+from service.errors import ServiceError, StorageUnavailable
 from service.game import GameStore, Outcome
 from service.outbound import Ack, Conn, Outgoing, StateFrame, outgoing
 from service.periodic import Periodic
@@ -271,6 +271,10 @@ class Hub:
     async def _repair(self, game_id: str) -> None:
         try:
             fresh = await self.store.read_state(game_id)
+        except StorageUnavailable as exc:
+            # the Redis watcher tells the outage once (service/app.py check_redis)
+            log.debug("repair of %s failed: %s", game_id, exc)
+            return
         except ServiceError as exc:
             log.warning("repair of %s failed: %s", game_id, exc)
             return

@@ -19,7 +19,7 @@ from service.errors import NotAuthorized, ServiceError, error_data, error_for, m
 from service.limits import client_ip
 from service.logs import CLIENT_ID, GAME_ID
 from service.messages.session import Deps, Session
-from service.origins import origin_allowed
+from service.origins import upgrade_allowed
 from service.outbound import Conn, Outgoing, outgoing
 from service.protocol import Message
 
@@ -91,7 +91,7 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
     if deps.draining:
         raise web.HTTPServiceUnavailable(text="Server is shutting down")
     s = deps.settings
-    if not origin_allowed(request.headers.get("Origin"), s.allowed_origins):
+    if not upgrade_allowed(request.headers, s.allowed_origins):
         raise web.HTTPForbidden(text="Forbidden: Origin not allowed")
     ip = client_ip(request, s.client_ip_header)
     # the slot is taken before any await, so a burst of upgrades cannot all pass the cap

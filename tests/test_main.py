@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,13 +50,13 @@ def redis_server() -> Iterator[RedisProcess]:
 
 
 @contextlib.contextmanager
-def started(*procs: ServiceProcess) -> Iterator[None]:
+def started(*procs: ServiceProcess) -> Iterator[tuple[ServiceProcess, ...]]:
     """Start every process in parallel and wait until each is ready; SIGKILL them all at exit."""
     try:
         with ThreadPoolExecutor(max_workers=len(procs)) as pool:
             for fut in [pool.submit(p.start) for p in procs]:
                 fut.result()
-        yield
+        yield procs
     finally:
         for p in procs:
             p.kill()
@@ -267,6 +268,52 @@ def test_a_bad_drain_notice_stops_start_up_with_code_2() -> None:
     assert result.stderr == "configuration error: DRAIN_NOTICE_S='-1' is out of range [0.0, 600.0]\n"
 
 
+def run_service(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m service` to its end, with the embedded engine unless REDIS_URL is given."""
+    base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        env={**base, "HOST": "127.0.0.1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def refusals(output: str) -> list[str]:
+    """The messages of the ERROR lines in a text log."""
+    return [m.group(1) for line in output.splitlines() if (m := re.search(r" ERROR \[[^]]*\] [\w.]+: (.*)", line))]
+
+
+@pytest.mark.parametrize("variable", ["PORT", "METRICS_PORT"])
+def test_a_port_in_use_stops_start_up_with_one_line_naming_it_and_code_2(variable: str, tmp_path: Path) -> None:
+    with started(ServiceProcess("", tmp_path, "holder")) as (holder,):
+        env = {"PORT": str(free_port()), variable: str(holder.port)}
+        result = run_service(**env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert refusals(result.stderr) == [
+        f"refusing to start: {variable} {holder.port} is already in use on 127.0.0.1: stop the process listening "
+        f"there, or set {variable} to a free port"
+    ], result.stderr
+    assert "refusing to start" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("mode", [(), ("--port-per-worker",)], ids=["shared-port", "port-per-worker"])
+def test_a_port_in_use_stops_the_workers_and_the_supervisor_with_code_2(
+    mode: tuple[str, ...], redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    """Worker 0 cannot bind PORT (with SO_REUSEPORT, or alone): it says so in one line and exits 2,
+    and the supervisor stops the other worker and exits with that code."""
+    with started(ServiceProcess("", tmp_path, "holder")) as (holder,):
+        result = run_service("--workers", "2", *mode, PORT=str(holder.port), REDIS_URL=redis_server.url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = refusals(result.stderr)
+    assert f"refusing to start: PORT {holder.port} is already in use on 127.0.0.1: stop the process" in lines[0]
+    assert "worker 0 exited with 2 while starting; stopping the others" in lines[-1], result.stderr
+
+
 async def wait_for_status(url: str, status: int, timeout: float = 5.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -414,3 +461,74 @@ def test_the_service_runs_on_uvloop_when_it_is_installed() -> None:
 
     run(probe())
     assert seen == ["uvloop"]
+
+
+# -- outages -------------------------------------------------------------------------------
+
+#: loggers of the Redis watcher and the background loops; the pub/sub listener (service.channels)
+#: tells its own outage, and the limiter logs only when a frame arrives
+LOOP_LOGGERS = ("service.app", "service.periodic", "service.liveness", "service.deadlines", "service.hub")
+
+
+def log_records(svc: ServiceProcess) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in svc.log_path.read_text().splitlines()]
+
+
+async def wait_for_record(svc: ServiceProcess, words: str, timeout: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        found = [m for m in log_records(svc) if m["logger"] == "service.app" and words in m["msg"]]
+        if found:
+            return found[0]
+        assert loop.time() < end, f"no line with {words!r}: {svc.log_path.read_text()}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_redis_outage_logs_one_warning_and_one_info_and_no_traceback(tmp_path: Path) -> None:
+    # an AOF written at each command: the restarted server still knows this instance and its game
+    with RedisProcess("--appendonly", "yes", "--appendfsync", "always") as redis:
+        # short intervals, so that every loop meets the outage several times within a few seconds
+        svc = ServiceProcess(
+            redis.url,
+            tmp_path,
+            "outage",
+            LOG_FORMAT="json",
+            LOG_LEVEL="DEBUG",
+            INSTANCE_DEAD_AFTER_S="1",
+            CACHE_TTL_S="1",
+            DEADLINE_POLL_MS="50",
+        )
+        with started(svc):
+            async with clients() as pool:
+                # a game served here, so that the hub has a snapshot to refresh during the outage
+                host = await pool.connect(svc.ws_url)
+                await create_game(host, playerCount=2)
+                before = len(log_records(svc))
+                redis.kill()
+                await wait_for_record(svc, "unreachable", 10)
+                await asyncio.sleep(3)
+                redis.start()
+                back = await wait_for_record(svc, "back after", 10)
+                await wait_for_status(svc.url + "/ready", 200)
+                # the loops run again on their own
+                await asyncio.sleep(1.5)
+            assert svc.terminate() == 0
+
+    records = log_records(svc)[before:]
+    text = svc.log_path.read_text()
+    assert "Traceback" not in text and not [m for m in records if "exc" in m], text
+    loud = [
+        (m["level"], m["logger"], m["msg"]) for m in records if m["level"] != "debug" and m["logger"] in LOOP_LOGGERS
+    ]
+    warned = [m for m in loud if m[0] != "info"]
+    assert len(warned) == 1 and warned[0][:2] == ("warning", "service.app"), loud
+    assert "redis unreachable (ConnectionError" in warned[0][2], warned
+    assert [m for m in loud if m[0] == "info" and m[1] == "service.app"] == [("info", "service.app", back["msg"])]
+    away = float(back["msg"].split("back after ")[1].split("s")[0])
+    assert 3 <= away < 15, back
+    # the loops did meet the outage, and said so at DEBUG
+    quiet = {
+        m["msg"].split(" failed")[0] for m in records if m["level"] == "debug" and m["logger"] == "service.periodic"
+    }
+    assert {"liveness", "deadlines"} <= quiet, quiet

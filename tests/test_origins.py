@@ -1,13 +1,15 @@
-"""ALLOWED_ORIGINS matching: exact origins and dot-boundary wildcards (defect C25)."""
+"""ALLOWED_ORIGINS matching: exact origins and dot-boundary wildcards (defect C25); unset, the
+app's own origin only; `*`, any origin; no Origin header, always allowed."""
 
 from __future__ import annotations
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
 
 from service.app import create_app
-from service.origins import origin_allowed
+from service.origins import origin_allowed, upgrade_allowed
 from service.settings import Settings
 
 ALLOWED = ("https://play.example.com", "*.tapotarp.app", "https://*.secure.dev")
@@ -37,8 +39,102 @@ def test_origins_match_exactly_or_on_a_dot_boundary(origin: str | None, expected
     assert origin_allowed(origin, ALLOWED) is expected
 
 
-def test_an_empty_allow_list_allows_every_origin() -> None:
-    assert origin_allowed("https://anything.example", ())
+def test_an_empty_allow_list_allows_only_the_apps_own_origin() -> None:
+    """Changed by issue 10: unset used to allow every origin."""
+    assert not origin_allowed("https://anything.example", (), "play.local:3000")
+    assert origin_allowed("http://play.local:3000", (), "play.local:3000")
+    assert origin_allowed(None, (), "play.local:3000")
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "expected"),
+    [
+        ("http://play.local:3000", "play.local:3000", True),
+        ("http://PLAY.Local:3000", "play.LOCAL:3000", True),
+        # TLS may end at a proxy: the page is https, the upgrade reaches us as plain http
+        ("https://play.local:3000", "play.local:3000", True),
+        ("https://play.example.com", "play.example.com", True),
+        ("https://play.example.com:443", "play.example.com", True),
+        ("http://play.example.com", "play.example.com:80", True),
+        ("https://play.example.com", "play.example.com:443", True),
+        ("http://192.168.1.20:3000", "192.168.1.20:3000", True),
+        ("http://[::1]:3000", "[::1]:3000", True),
+        ("http://evil.example", "play.local:3000", False),
+        ("http://play.local:3001", "play.local:3000", False),
+        ("http://play.local", "play.local:3000", False),
+        ("http://play.local:3000", "play.local", False),
+        ("http://play.local.evil.example:3000", "play.local:3000", False),
+        ("http://evil.play.local:3000", "play.local:3000", False),
+        ("http://localhost:3000", "127.0.0.1:3000", False),
+        ("ws://play.local:3000", "play.local:3000", False),
+        ("file://", "play.local:3000", False),
+        ("null", "play.local:3000", False),
+        ("http://play.local:99999", "play.local:99999", False),
+        ("http://[::1:3000", "[::1:3000", False),
+        ("http://play.local:3000", None, False),
+        (None, None, True),
+    ],
+)
+def test_unset_the_origin_must_name_the_host_the_request_was_sent_to(
+    origin: str | None, host: str | None, expected: bool
+) -> None:
+    assert origin_allowed(origin, (), host) is expected
+
+
+def test_a_list_allows_only_its_entries_not_the_own_host() -> None:
+    assert not origin_allowed("http://play.local:3000", ("https://play.example.com",), "play.local:3000")
+    assert origin_allowed("https://play.example.com", ("https://play.example.com",), "play.local:3000")
+
+
+@pytest.mark.parametrize("allowed", [("*",), (" * ",), ("https://play.example.com", "*")])
+def test_a_star_allows_every_origin(allowed: tuple[str, ...]) -> None:
+    assert origin_allowed("http://evil.example", allowed, "play.local:3000")
+    assert origin_allowed("null", allowed)
+    assert origin_allowed(None, allowed)
+
+
+def test_upgrade_allowed_reads_origin_and_host_from_the_headers() -> None:
+    assert upgrade_allowed(CIMultiDict({"host": "play.local:3000", "origin": "http://play.local:3000"}), ())
+    assert not upgrade_allowed(CIMultiDict({"Host": "play.local:3000", "Origin": "http://evil.example"}), ())
+    assert upgrade_allowed(CIMultiDict({"Host": "play.local:3000"}), ())
+
+
+async def upgrade_status(server: TestServer, origin: str | None) -> int:
+    """The status of a WebSocket upgrade sent with `origin` (101 when it connects)."""
+    async with aiohttp.ClientSession() as session:
+        try:
+            ws = await session.ws_connect(server.make_url("/"), origin=origin)
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+        hello = await ws.receive_json(timeout=5)
+        assert hello["type"] == "clientId"
+        await ws.close()
+        return 101
+
+
+async def test_unset_a_foreign_page_is_refused_and_the_apps_own_page_and_native_clients_connect() -> None:
+    server = TestServer(create_app(Settings()), host="127.0.0.1")
+    await server.start_server()
+    try:
+        assert server.port is not None
+        own = f"http://127.0.0.1:{server.port}"
+        assert await upgrade_status(server, "http://evil.example") == 403
+        assert await upgrade_status(server, f"http://127.0.0.1:{server.port + 1}") == 403
+        assert await upgrade_status(server, own) == 101
+        assert await upgrade_status(server, own.replace("http:", "https:")) == 101
+        assert await upgrade_status(server, None) == 101
+    finally:
+        await server.close()
+
+
+async def test_a_star_lets_any_page_connect() -> None:
+    server = TestServer(create_app(Settings(allowed_origins=("*",))), host="127.0.0.1")
+    await server.start_server()
+    try:
+        assert await upgrade_status(server, "http://evil.example") == 101
+        assert await upgrade_status(server, None) == 101
+    finally:
+        await server.close()
 
 
 async def test_a_foreign_origin_is_refused_with_403_and_an_allowed_one_connects() -> None:
