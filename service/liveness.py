@@ -3,7 +3,9 @@
 A socket's seat is released when the socket closes, but an instance killed with SIGKILL
 never runs that code, and its clients' ids would keep their seats "claimed" forever. So
 each process has an incarnation id, baked into its client ids, and beats in a Redis sorted
-set; the games where its clients took seats are recorded. Any instance that sees an
+set; the games where its clients hold seats right now are kept in a set (only those: a set of
+every game ever seated grows for as long as the process lives, and a dead instance's
+successor would walk all of it). Any instance that sees an
 incarnation silent for `dead_after_s` removes it (ZREM: only one instance wins) and runs
 release_clients on each of its games: seats cleared, tokens kept. Redis failures are
 raised as StorageUnavailable, as by every other caller (service/redis_errors.py).
@@ -11,10 +13,13 @@ raised as StorageUnavailable, as by every other caller (service/redis_errors.py)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from service import keys
@@ -25,6 +30,14 @@ from service.periodic import Periodic
 from service.redis_errors import storage_errors
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _SharedLock:
+    """A lock kept only while someone holds or awaits it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class Liveness:
@@ -44,6 +57,10 @@ class Liveness:
         self.dead_after_s = dead_after_s
         self.games_ttl_s = games_ttl_s
         self.released = 0
+        #: sockets of this process holding a seat, per game
+        self.seats: Counter[str] = Counter()
+        #: one set update at a time per game, so the last one to run reflects the last count
+        self._set_locks: dict[str, _SharedLock] = {}
         self.loop = Periodic("liveness", max(0.2, dead_after_s / 3), self.round)
 
     @property
@@ -59,12 +76,42 @@ class Liveness:
         return self.store.client
 
     async def seated(self, game_id: str) -> None:
-        """Remember that a client of this process holds a seat in `game_id`."""
+        """A socket of this process took a seat in `game_id`."""
+        self.seats[game_id] += 1
+        await self._record(game_id)
+
+    async def unseated(self, game_id: str) -> None:
+        """A socket of this process gave its seat in `game_id` up (or lost it with its socket)."""
+        if self.seats[game_id] <= 1:
+            del self.seats[game_id]
+        else:
+            self.seats[game_id] -= 1
+        await self._record(game_id)
+
+    async def _record(self, game_id: str) -> None:
+        """Make the game's membership of this instance's set match the local count.
+
+        Each call decides under the game's lock from the count as it is then, so whatever order
+        concurrent claims and leaves finish in, the last update written is the current one.
+        """
         key = keys.instance_games(self.incarnation)
-        async with storage_errors(), self.client.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, game_id)
-            pipe.expire(key, self.games_ttl_s)
-            await pipe.execute()
+        lock = self._set_locks.get(game_id)
+        if lock is None:
+            lock = self._set_locks[game_id] = _SharedLock()
+        lock.users += 1
+        try:
+            async with lock.lock, storage_errors():
+                if self.seats[game_id] > 0:
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        pipe.sadd(key, game_id)
+                        pipe.expire(key, self.games_ttl_s)
+                        await pipe.execute()
+                else:
+                    await self.client.srem(key, game_id)
+        finally:
+            lock.users -= 1
+            if lock.users == 0:
+                del self._set_locks[game_id]
 
     async def beat(self) -> None:
         async with storage_errors():

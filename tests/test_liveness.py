@@ -154,3 +154,41 @@ async def test_a_beat_redis_refuses_to_write_raises_storage_unavailable(
     finally:
         await admin.config_set("maxmemory", "0")
         await admin.aclose()
+
+
+# -- the instance's games set ------------------------------------------------------------
+
+
+async def members(liveness: Liveness) -> set[str]:
+    found: set[str] = await liveness.client.smembers(keys.instance_games(liveness.incarnation))
+    return found
+
+
+async def test_the_games_set_holds_a_game_only_while_a_socket_of_this_instance_is_seated(liveness: Liveness) -> None:
+    await liveness.seated("AAAAAA")
+    await liveness.seated("AAAAAA")
+    await liveness.seated("BBBBBB")
+    assert await members(liveness) == {"AAAAAA", "BBBBBB"}
+
+    await liveness.unseated("AAAAAA")
+    assert await members(liveness) == {"AAAAAA", "BBBBBB"}
+    await liveness.unseated("AAAAAA")
+    await liveness.unseated("BBBBBB")
+
+    assert await members(liveness) == set()
+    assert (dict(liveness.seats), liveness._set_locks) == ({}, {})
+
+
+async def test_concurrent_seats_and_leaves_leave_exactly_the_games_still_seated(liveness: Liveness) -> None:
+    """Claims and leaves of one game finish in any order; the set must end as the counts do."""
+    games = [f"G{i:05d}" for i in range(40)]
+    await asyncio.gather(*(liveness.seated(g) for g in games for _ in range(3)))
+    # every game loses its three seats, and odd games take one more, all at once
+    await asyncio.gather(
+        *(liveness.unseated(g) for g in games for _ in range(3)),
+        *(liveness.seated(g) for g in games[1::2]),
+    )
+
+    assert await members(liveness) == set(games[1::2])
+    assert dict(liveness.seats) == dict.fromkeys(games[1::2], 1)
+    assert liveness._set_locks == {}

@@ -131,6 +131,7 @@ async def test_readings_mirror_the_hub_and_the_loops_and_the_redis_probe_is_time
         assert parsed[("tapotarp_version_gaps_total", ())] == rt.hub.version_gaps == 0
         assert parsed[("tapotarp_deadlines_fired_total", ())] == rt.deadlines.fired == 0
         assert parsed[("tapotarp_seats_released_total", ())] == rt.liveness.released == 0
+        assert parsed[("tapotarp_games_seated", ())] == len(rt.liveness.seats) == 1
         assert parsed[("tapotarp_rate_limiter_errors_total", ())] == 0
     finally:
         await a.close()

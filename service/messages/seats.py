@@ -41,8 +41,7 @@ async def reconnect(call: Call, r: Reconnect) -> Reply:
     await s.bind(r.game_id)
     s.host = s.host or r.host_token is not None
     if r.player_id is not None:
-        s.seat = r.player_id
-        await s.liveness.seated(r.game_id)
+        await s.take_seat(r.game_id, r.player_id)
     data: dict[str, Any] = {
         "playerId": r.player_id,
         "token": r.token,
@@ -55,14 +54,13 @@ async def reconnect(call: Call, r: Reconnect) -> Reply:
 async def claim(call: Call, pid: int) -> Reply:
     gid = call.game_id
     token, out = await call.store.claim(gid, call.client_id, pid, call.action_id())
-    call.session.seat = pid
-    await call.session.liveness.seated(gid)
+    await call.session.take_seat(gid, pid)
     return Reply(out, then=(("claimed", {"playerId": pid, "token": token, "gameId": gid}),))
 
 
 async def unclaim(call: Call, _: tuple[()]) -> Reply:
     out = await call.store.unclaim(call.game_id, call.client_id, call.action_id())
-    call.session.seat = None
+    await call.session.drop_seat(call.game_id)
     return Reply(out)
 
 

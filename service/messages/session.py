@@ -66,7 +66,8 @@ class Session:
         self.liveness = deps.liveness
         self.ip = ip
         self.rate = LocalRate(deps.settings.rate_socket_messages_per_s, 1.0)
-        #: the seat this socket holds in its game (leaving must release it), if any
+        #: the seat this socket holds in its game (leaving must release it), if any; set only
+        #: through take_seat/drop_seat, which keep the instance's games set in step
         self.seat: int | None = None
         #: whether this socket proved host rights in its game
         self.host = False
@@ -92,6 +93,19 @@ class Session:
             raise error_for("NOT_IN_GAME")
         return self.conn.game_id
 
+    async def take_seat(self, game_id: str, player_id: int) -> None:
+        """This socket now holds `player_id` in `game_id` (its current game)."""
+        had = self.seat is not None
+        self.seat = player_id
+        if not had:
+            await self.liveness.seated(game_id)
+
+    async def drop_seat(self, game_id: str) -> None:
+        if self.seat is None:
+            return
+        self.seat = None
+        await self.liveness.unseated(game_id)
+
     async def release(self, mode: str, action_id: str | None = None) -> None:
         """Give up this socket's seats in its current game and unbind (leave.lua says which
         tokens are kept)."""
@@ -102,9 +116,11 @@ class Session:
             if self.seat is not None:
                 await self.store.leave(gid, self.client_id, action_id or new_action_id(), mode)
         finally:
-            self.seat = None
             self.host = False
-            await self.hub.unbind(self.conn)
+            try:
+                await self.drop_seat(gid)
+            finally:
+                await self.hub.unbind(self.conn)
 
     async def bind(self, gid: str) -> None:
         if self.conn.game_id != gid:
