@@ -230,11 +230,13 @@ class Settings:
         "ALLOWED_ORIGINS",
         (),
         parse=_comma_list,
-        shown_default="unset (all)",
-        values="comma-separated origins",
-        doc="Origin allow-list for WebSocket upgrades: exact origins (`https://play.example.com`) or wildcards "
-        "(`*.example.com`, `https://*.example.com`) matching subdomains on a dot boundary. Others get HTTP 403 "
-        "`Forbidden: Origin not allowed`; a request without Origin (non-browser client) is allowed",
+        shown_default="unset (this app's own origin)",
+        values="comma-separated origins, or `*`",
+        doc="origins whose pages may open a WebSocket: exact (`https://play.example.com`) or wildcards "
+        "(`*.example.com`, `https://*.example.com`, subdomains on a dot boundary); `*` allows any origin. Unset: "
+        "only pages whose Origin names the request's own Host (http or https; ports 80/443 may be omitted); "
+        "behind a proxy that rewrites Host, list the public origin. A request without Origin (a non-browser "
+        "client) is always allowed; others get HTTP 403 `Forbidden: Origin not allowed`",
     )
     tick_interval_ms: int = setting(
         "TICK_INTERVAL_MS",
