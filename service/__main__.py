@@ -44,7 +44,8 @@ async def serve(settings: Settings, reuse_port: bool = False, ready_fd: int | No
     `ready_fd` is the supervisor's pipe, told once the listeners are up."""
     if ready_fd is not None:
         workers.follow_supervisor()
-    FreezeSurvivors().install()
+    if settings.gc_freeze:
+        FreezeSurvivors().install()
     metrics = Metrics()
     app = create_app(settings, metrics)
     # the drain below bounds the whole shutdown; aiohttp's own wait for handlers gets what is left

@@ -427,6 +427,12 @@ class Settings:
         doc="when > 0, every response carries `Strict-Transport-Security: max-age=…; includeSubDomains`; set it "
         "when clients reach the service over TLS (a proxy terminating it). `0`: no HSTS",
     )
+    gc_freeze: bool = setting(
+        "GC_FREEZE",
+        True,
+        doc="freeze the survivors of each full garbage collection (service/gcpolicy.py): shorter pauses under "
+        "load, for about 12 MB more resident memory at 60 live games (docs/soak.md). `0`: CPython's default",
+    )
     test_clock: bool = setting(
         "TAPOTARP_TEST_CLOCK",
         False,
