@@ -191,13 +191,15 @@ def test_game_args_are_the_seven_common_arguments_then_the_scripts_own() -> None
         "client_a",
         keys.channel("ABCDEF"),
         "PUBLISH",
-        3600,
+        "3600:3600",
         "ABCDEF",
         3,
         "x",
     ]
     sharded = make_store(client, sharded_pubsub=True)
     assert sharded.game_args("ABCDEF", "", "")[4] == "SPUBLISH"
+    # a finished or seatless game is kept for the idle retention (lib/commit.lua expire)
+    assert make_store(client, idle_retention_s=600).game_args("ABCDEF", "", "")[5] == "3600:600"
 
 
 def test_an_outcome_decodes_its_state_once_and_reads_the_version() -> None:
