@@ -252,8 +252,9 @@ async def test_a_worker_that_cannot_start_stops_the_others_and_the_supervisor_fa
         with supervised(redis_server.url, tmp_path, 2, "--port-per-worker", PORT=str(port)) as sup:
             assert sup.proc is not None
             code = await asyncio.to_thread(sup.proc.wait, 30)
-        assert code == 1, sup.log
-        assert "worker 1 exited with 1 while starting; stopping the others" in sup.log
+        # a port in use is a refused start-up (exit 2, one line), and the supervisor passes it on
+        assert code == 2, sup.log
+        assert "worker 1 exited with 2 while starting; stopping the others" in sup.log
         assert not workers_of(sup.name)
 
 
