@@ -811,6 +811,9 @@ def analyse(stats: Stats, samples: list[Sample], drained: Sample | None) -> tupl
         if over:
             t, v, b = max(over, key=lambda o: o[1] - o[2])
             detail = f"{len(over)} of {len(seen)} samples over; worst {v:g} > {b:g} at {t:.0f} s"
+            end = [s for s in churn if name in s.figures and name in s.bounds]
+            if end:
+                detail += f"; {end[-1].figures[name]:g} (bound {end[-1].bounds[name]:g}) at the end of the churn"
         else:
             detail = f"max {max(seen):g}, always within the live games' bound"
         checks.append(Check(f"bound:{name}", not over, detail))
@@ -1102,7 +1105,11 @@ async def main(config: Config) -> int:
         f"retention {config.retention} s",
         file=sys.stderr,
     )
-    result = await run(config)
+    try:
+        result = await run(config)
+    except asyncio.CancelledError:
+        print("soak: terminated; what it started is stopped", file=sys.stderr)
+        return 143
     print(report(result), flush=True)
     if config.json is not None:
         config.json.parent.mkdir(parents=True, exist_ok=True)
