@@ -1096,9 +1096,16 @@ def parse_args(argv: list[str] | None = None) -> Config:
 async def main(config: Config) -> int:
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    if task is not None:
-        # SIGTERM stops the run as Ctrl-C does: through run()'s finally, which stops the stack
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        if task is not None:
+            task.cancel()
+
+    # SIGTERM stops the run as Ctrl-C does: through run()'s finally, which stops the stack
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     print(
         f"soak: {config.games_per_minute:g} games/min for {config.minutes:g} min, ~{config.alive} alive "
         f"({config.lifetime_s:.0f} s each), {config.players} players, {config.instances} instances, "
@@ -1108,6 +1115,8 @@ async def main(config: Config) -> int:
     try:
         result = await run(config)
     except asyncio.CancelledError:
+        if not terminated:
+            raise  # Ctrl-C: asyncio.run turns it back into KeyboardInterrupt
         print("soak: terminated; what it started is stopped", file=sys.stderr)
         return 143
     print(report(result), flush=True)
