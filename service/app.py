@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 import time
@@ -138,6 +139,9 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
         ("gauge", "tapotarp_games_seated", "Games a socket here holds a seat in", lambda: len(rt.liveness.seats)),
         ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through, no Redis", lambda: limiter.errors),
+        # the soak (bench/soak.py) watches these for growth that does not level off
+        ("gauge", "tapotarp_asyncio_tasks", "Tasks of the event loop", lambda: len(asyncio.all_tasks())),
+        ("gauge", "tapotarp_gc_frozen_objects", "Objects frozen by the GC policy", lambda: gc.get_freeze_count()),
     ]
     for reading in readings:
         metrics.read(*reading)

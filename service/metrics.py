@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    GCCollector,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -49,6 +50,8 @@ class Metrics:
         r = self.registry = CollectorRegistry()
         ProcessCollector(namespace="tapotarp", registry=r)
         PlatformCollector(registry=r)
+        # collections per generation: the soak (bench/soak.py) watches them next to RSS
+        GCCollector(registry=r)
         self.readings = Readings()
         r.register(self.readings)
         self.connections_created = Counter(
