@@ -75,6 +75,8 @@ REQUEST_TIMEOUT_S = 15.0
 #: GAME_RETENTION_S of the instances the soak starts, unless --env sets it: short enough that
 #: the key families reach their steady state within a run (the service's minimum is 60 s)
 DEFAULT_RETENTION_S = 120
+#: the service's IDLE_GAME_RETENTION_S default: how long it keeps a game everyone has left
+DEFAULT_IDLE_RETENTION_S = 3600
 #: how late Redis may still list a key after its TTL, and how far apart the soak's clock and
 #: the server's commit may be: the key families' bound counts a game this much longer
 EXPIRY_SLACK_S = 5.0
@@ -441,7 +443,7 @@ class Config:
     redis_pid: int | None = None
     #: environment of the instances the soak starts (on top of its own defaults)
     env: dict[str, str] = field(default_factory=dict)
-    #: GAME_RETENTION_S of running instances (--url); started ones take it from env
+    #: how long running instances (--url) keep a game everyone has left; started ones: from env
     retention_s: int | None = None
     sample_s: float = 5.0
     initial_time_s: float = 120.0
@@ -456,9 +458,12 @@ class Config:
 
     @property
     def retention(self) -> int:
+        """How long Redis keeps a game every socket has left, as every soak game ends: the idle
+        retention (IDLE_GAME_RETENTION_S), never more than GAME_RETENTION_S."""
         if self.retention_s is not None:
             return self.retention_s
-        return int(self.env.get("GAME_RETENTION_S", DEFAULT_RETENTION_S))
+        live = int(self.env.get("GAME_RETENTION_S", DEFAULT_RETENTION_S))
+        return min(live, int(self.env.get("IDLE_GAME_RETENTION_S", DEFAULT_IDLE_RETENTION_S)))
 
 
 async def sleep_until(at: float) -> None:
@@ -1031,7 +1036,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
     ap.add_argument("--pid", action="append", type=int, default=[], help="with --url: its pid, same order")
     ap.add_argument("--redis-url", default="", help="with --url: the instances' Redis, for its figures")
     ap.add_argument("--redis-pid", type=int, default=None, help="with --url: Redis's pid, for its RSS")
-    ap.add_argument("--retention-s", type=int, default=None, help="with --url: the instances' GAME_RETENTION_S")
+    ap.add_argument(
+        "--retention-s",
+        type=int,
+        default=None,
+        help="with --url: how long the instances keep a game everyone left (IDLE_GAME_RETENTION_S, at most "
+        "GAME_RETENTION_S)",
+    )
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the started instances (repeat)")
     ap.add_argument("--sample-s", type=float, default=5.0, help="seconds between samples (default 5)")
     ap.add_argument("--initial-time-s", type=float, default=120.0, help="each player's clock (default 120)")
@@ -1084,7 +1095,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         redis_url=a.redis_url,
         redis_pid=a.redis_pid,
         env=env,
-        retention_s=(a.retention_s or 86_400) if urls else None,
+        retention_s=(a.retention_s or DEFAULT_IDLE_RETENTION_S) if urls else None,
         sample_s=a.sample_s,
         initial_time_s=a.initial_time_s,
         actions=a.actions,
