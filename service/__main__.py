@@ -39,13 +39,21 @@ from service.settings import ConfigError, Settings
 log = logging.getLogger("service")
 
 
+def install_gc_policy(settings: Settings) -> FreezeSurvivors | None:
+    """The garbage collector's freeze policy (service/gcpolicy.py), unless GC_FREEZE=0."""
+    if not settings.gc_freeze:
+        return None
+    policy = FreezeSurvivors()
+    policy.install()
+    return policy
+
+
 async def serve(settings: Settings, reuse_port: bool = False, ready_fd: int | None = None) -> None:
     """Serve until a signal, then drain. `reuse_port` lets other processes bind the same port;
     `ready_fd` is the supervisor's pipe, told once the listeners are up."""
     if ready_fd is not None:
         workers.follow_supervisor()
-    if settings.gc_freeze:
-        FreezeSurvivors().install()
+    install_gc_policy(settings)
     metrics = Metrics()
     app = create_app(settings, metrics)
     # the drain below bounds the whole shutdown; aiohttp's own wait for handlers gets what is left

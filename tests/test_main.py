@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import re
@@ -28,8 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from service import keys
-from service.__main__ import run
+from service.__main__ import install_gc_policy, run
 from service.messages import IDENTITY_ACTIONS
+from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
 from stack.client import Client
 from stack.instance import ServiceProcess, free_port
@@ -532,3 +534,16 @@ async def test_a_redis_outage_logs_one_warning_and_one_info_and_no_traceback(tmp
         m["msg"].split(" failed")[0] for m in records if m["level"] == "debug" and m["logger"] == "service.periodic"
     }
     assert {"liveness", "deadlines"} <= quiet, quiet
+
+
+@pytest.mark.parametrize(("env", "installed"), [({}, True), ({"GC_FREEZE": "1"}, True), ({"GC_FREEZE": "0"}, False)])
+def test_the_gc_freeze_policy_is_installed_unless_gc_freeze_is_off(env: dict[str, str], installed: bool) -> None:
+    before = list(gc.callbacks)
+    policy = install_gc_policy(Settings.from_env(env))
+    try:
+        assert (policy is not None) == installed
+        assert len(gc.callbacks) == len(before) + installed
+    finally:
+        if policy is not None:
+            policy.uninstall()
+    assert gc.callbacks == before
