@@ -244,15 +244,8 @@ class Player:
                 waiter.done.set_result(waiter.frames)
 
     async def close(self, timeout: float = 5.0) -> None:
-        ws = self.ws
-        if ws is None:
-            return
-        ws.close()
-        try:
-            async with asyncio.timeout(timeout):
-                await self.closed
-        except TimeoutError:
-            ws.abort()
+        if self.ws is not None:
+            await wsproto.close_within(self.ws, self.closed, timeout)
 
 
 class Inflight:

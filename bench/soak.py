@@ -346,15 +346,8 @@ class Sock:
         return {f["type"]: f.get("data", {}) for f in frames}
 
     async def close(self, timeout: float = 5.0) -> None:
-        ws = self.ws
-        if ws is None or self.closed.done():
-            return
-        ws.close()
-        try:
-            async with asyncio.timeout(timeout):
-                await self.closed
-        except TimeoutError:
-            ws.abort()
+        if self.ws is not None and not self.closed.done():
+            await wsproto.close_within(self.ws, self.closed, timeout)
 
 
 class GameRun:

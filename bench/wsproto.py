@@ -22,7 +22,7 @@ import asyncio
 import base64
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -229,6 +229,17 @@ class WsClient(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+
+
+async def close_within(ws: WsClient, closed: Awaitable[object], timeout: float) -> None:
+    """Start the closing handshake, and drop the connection if `closed` (the caller's signal
+    that the connection is gone) has not come within `timeout`."""
+    ws.close()
+    try:
+        async with asyncio.timeout(timeout):
+            await closed
+    except TimeoutError:
+        ws.abort()
 
 
 async def connect(

@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 # in tenacity 9 and its `multiplier` missing from 8, which pyproject allows)
 RESUBSCRIBE_WAIT = wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.25)
 
+
+def resubscribing(before_sleep: Callable[[RetryCallState], Awaitable[None] | None]) -> AsyncRetrying:
+    """The retry loop of one pub/sub outage: every Exception retried, forever, with the pauses
+    above; a cancellation is no Exception, so it ends the loop at once."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(Exception), stop=stop_never, wait=RESUBSCRIBE_WAIT, before_sleep=before_sleep
+    )
+
+
 #: channel, payload
 OnMessage = Callable[[str, str], None]
 #: called after a listener lost its connection and subscribed again
@@ -134,12 +143,7 @@ class Listener:
         the later ones the attempts to recover. A cancellation is no Exception: it ends the
         task at once, during an attempt or a pause."""
         while True:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(Exception),
-                stop=stop_never,
-                wait=RESUBSCRIBE_WAIT,
-                before_sleep=self._before_sleep,
-            ):
+            async for attempt in resubscribing(self._before_sleep):
                 with attempt:
                     if attempt.retry_state.attempt_number == 1:
                         await self._read()
@@ -316,12 +320,7 @@ class ClusterChannels:
         """A node's connection failed, or a subscription did: maybe a node died and its
         slots moved. Re-read the slot map and subscribe every wanted channel where it now
         lives, until that succeeds, reporting the gap after each attempt."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(Exception),
-            stop=stop_never,
-            wait=RESUBSCRIBE_WAIT,
-            before_sleep=self._before_sleep,
-        ):
+        async for attempt in resubscribing(self._before_sleep):
             with attempt:
                 await self._resubscribe_all()
         log.info("pub/sub resubscribed on %d nodes after a cluster change", len(self.listeners))
