@@ -82,6 +82,13 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "TOKEN_EXPIRED": (NotAuthorized, "Token expired"),
     "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
     "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
+    "NOT_AUTHORIZED_DICE": (NotAuthorized, "Only seated players and the host can roll dice"),
+    "NOT_OWNER_RANDOM_START": (NotAuthorized, "Only the game owner can select a random player"),
+    "NOT_OWNER_PLAY_ORDER": (NotAuthorized, "Only the game owner can roll for play order"),
+    "RANDOM_START_NOT_WAITING": (Conflict, "Can only select random player before game starts"),
+    "NO_ELIGIBLE_PLAYERS": (Conflict, "No eligible players to select from"),
+    "PLAY_ORDER_NOT_WAITING": (Conflict, "Can only roll for play order before game starts"),
+    "PLAY_ORDER_TOO_FEW_PLAYERS": (Conflict, "Need at least 2 players to roll for play order"),
 }
 
 #: The codes the service answers with itself, before or around a script call.
@@ -96,6 +103,8 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "STORAGE_UNAVAILABLE": (StorageUnavailable, STORAGE_UNAVAILABLE_MESSAGE),
     "CREATE_FAILED": (ServiceError, "Failed to generate unique game ID"),
     "INTERNAL": (ServiceError, "Internal server error"),
+    "INVALID_DICE_SIDES": (InvalidInput, "Dice sides must be an integer"),
+    "INVALID_DICE_RANGE": (InvalidInput, "Dice sides must be between 2 and 999"),
 }
 
 #: Every code an `error` frame can carry -> (exception class, message): docs/errors.md

@@ -41,6 +41,31 @@ def new_action_id() -> str:
     return uuid.uuid4().hex
 
 
+#: rounds of d20 re-rolls for ties in the play order (HEAD's bound), so the pool
+#: roll_play_order.lua consumes holds enough rolls for every round of the largest table
+PLAY_ORDER_ROUNDS = 100
+MAX_PLAYERS = 8
+#: random_start_player.lua takes a draw below this: a multiple of every player count 1..8,
+#: so the draw modulo the eligible count is exactly uniform
+START_DRAW_RANGE = 840
+
+
+#: a random byte b below 240 (12 x 20) is the face "A" + b mod 20; the 16 above are dropped
+_D20_FACES = bytes(65 + b % 20 for b in range(256))
+_D20_DROP = bytes(range(240, 256))
+
+
+def d20_pool() -> str:
+    """Enough d20 rolls from the OS CSPRNG for any play-order roll, one character each
+    ("A" = 1 .. "T" = 20, the encoding roll_play_order.lua reads), every face exactly equally
+    likely. One draw of random bytes for the whole pool: 800 randbelow calls cost milliseconds."""
+    size = PLAY_ORDER_ROUNDS * MAX_PLAYERS
+    pool = b""
+    while len(pool) < size:
+        pool += secrets.token_bytes(size).translate(_D20_FACES, _D20_DROP)
+    return pool[:size].decode("ascii")
+
+
 @dataclass
 class Outcome:
     """What a script answered: whether it committed, and the game's state JSON."""
@@ -203,6 +228,18 @@ class GameStore:
 
     async def update_settings(self, game_id: str, client_id: str, action_id: str, updates: dict[str, Any]) -> Outcome:
         return await self._run("update_settings", game_id, action_id, client_id, json.dumps(updates))
+
+    async def roll_dice(self, game_id: str, client_id: str, action_id: str, sides: int) -> Outcome:
+        """The result is drawn here, from `secrets`, and committed by the script with the roll."""
+        return await self._run("roll_dice", game_id, action_id, client_id, sides, secrets.randbelow(sides) + 1)
+
+    async def random_start_player(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run(
+            "random_start_player", game_id, action_id, client_id, secrets.randbelow(START_DRAW_RANGE)
+        )
+
+    async def roll_play_order(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("roll_play_order", game_id, action_id, client_id, d20_pool())
 
     async def release_clients(self, game_id: str, client_prefix: str) -> Outcome:
         return await self._run("release_clients", game_id, "", "", client_prefix)

@@ -26,6 +26,7 @@ MAX_NAME = 50
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 128
 PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
+DICE_SIDES = (2, 999)
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,18 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     if not out:
         raise InvalidInput("Nothing to update")
     return out
+
+
+def dice_sides(data: dict[str, Any]) -> int:
+    """The `sides` of a rollDice message: an integral number (HEAD's first check), then 2..999."""
+    value = data.get("sides")
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not integral:
+        raise malformed("INVALID_DICE_SIDES")
+    sides = integer(value, *DICE_SIDES)
+    if sides is None:
+        raise malformed("INVALID_DICE_RANGE")
+    return sides
 
 
 def client_time(data: dict[str, Any]) -> float | None:
