@@ -387,3 +387,28 @@ def test_game_settings_serialise_with_the_scripts_field_names() -> None:
         "penaltyType": "warning",
         "penaltyTimeDeduction": 0,
     }
+
+
+# -- dice_sides ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sides", "expected"), [(2, 2), (6, 6), (999, 999), (20.0, 20)])
+def test_dice_sides_accepts_integral_numbers_from_2_to_999(sides: Any, expected: int) -> None:
+    result = protocol.dice_sides({"sides": sides})
+    assert (result, type(result)) == (expected, int)
+
+
+@pytest.mark.parametrize("sides", [None, "6", 2.5, True, False, [6], {"n": 6}, float("nan"), float("inf")])
+def test_dice_sides_rejects_what_is_not_an_integer_with_heads_message(sides: Any) -> None:
+    message = invalid(protocol.dice_sides, {"sides": sides}, code="INVALID_DICE_SIDES")
+    assert message == "Dice sides must be an integer"
+
+
+@pytest.mark.parametrize("sides", [1, 0, -6, 1000, 10**20, 1e300])
+def test_dice_sides_rejects_integers_out_of_range_with_heads_message(sides: Any) -> None:
+    message = invalid(protocol.dice_sides, {"sides": sides}, code="INVALID_DICE_RANGE")
+    assert message == "Dice sides must be between 2 and 999"
+
+
+def test_dice_sides_rejects_a_missing_field_as_not_an_integer() -> None:
+    assert invalid(protocol.dice_sides, {}, code="INVALID_DICE_SIDES") == "Dice sides must be an integer"
