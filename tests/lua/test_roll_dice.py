@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +150,9 @@ async def test_the_result_is_drawn_from_secrets(h: Harness, monkeypatch: pytest.
     assert asked == [12]
     assert (await h.log(g.gid))[0]["d"]["result"] == 12
     assert '"result":12' in out.events_json
+
+
+def test_no_script_draws_its_own_random_numbers() -> None:
+    # the service draws from secrets and the scripts commit what it drew (lua/README.md)
+    lua = Path(__file__).resolve().parents[2] / "lua"
+    assert [p.name for p in sorted(lua.rglob("*.lua")) if "math.random" in p.read_text(encoding="utf-8")] == []
