@@ -33,6 +33,9 @@ EXTRA: dict[str, list[str | int]] = {
     "eliminate": [1],
     "update_settings": ['{"penaltyType":"game_loss"}'],
     "release_clients": ["client_0123456789_"],
+    "roll_dice": [6, 3],
+    "random_start_player": [0],
+    "roll_play_order": ["A" * 800],
 }
 NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
 
