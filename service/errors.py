@@ -82,6 +82,10 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "TOKEN_EXPIRED": (NotAuthorized, "Token expired"),
     "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
     "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
+    # admin controls (HEAD let any seated player use them: ours are the host's alone)
+    "NOT_OWNER_ADMIN": (NotAuthorized, "Only the game owner can use admin controls"),
+    "PLAYER_NOT_CLAIMED": (Conflict, "Player is not claimed"),
+    "PLAYER_NOT_ELIMINATED": (Conflict, "Player is not eliminated"),
 }
 
 #: The codes the service answers with itself, before or around a script call.
