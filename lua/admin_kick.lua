@@ -4,16 +4,18 @@
   eliminated as by `eliminate` (the turn passes on, the last player standing wins). In a
   finished game the result stands: the seat and token are cleared, nobody is eliminated.
 
-  The `kicked` event is addressed to the kicked client alone (its `to` field, which the
-  hub removes before sending: lua/README.md "Events"); it comes before any event of the
-  elimination, and the state after them.
+  The `kicked {playerId}` event is addressed to the kicked client alone (its `to` field,
+  which the hub removes before sending: lua/README.md "Events"); it comes before any event
+  of the elimination, and the state after them. HEAD's `kicked` carried `{}`: the seat is
+  named so that the client knows which one it lost (and an empty Lua table would encode as
+  `[]` on fakeredis).
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_ADMIN, PLAYER_NOT_FOUND, PLAYER_NOT_CLAIMED, INVALID_ARGUMENT
-  Publishes: `kicked {}` to the kicked client, then the new state.
+  Publishes: `kicked {playerId}` to the kicked client, then the new state.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -41,7 +43,7 @@ return run(function()
   local kicked = p.claimedBy
   p.claimedBy = NULL
   rcall('HDEL', c.kgame, 'tok:' .. pid, 'exp:' .. pid)
-  c.events[#c.events + 1] = { type = 'kicked', data = {}, to = kicked }
+  c.events[#c.events + 1] = { type = 'kicked', data = { playerId = pid }, to = kicked }
   if st.status ~= 'finished' and not p.isEliminated then
     eliminate(st, p)
   end
