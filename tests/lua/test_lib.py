@@ -33,6 +33,9 @@ EXTRA: dict[str, list[str | int]] = {
     "eliminate": [1],
     "update_settings": ['{"penaltyType":"game_loss"}'],
     "release_clients": ["client_0123456789_"],
+    "admin_add_time": [1, 60_000],
+    "admin_kick": [1],
+    "admin_revive": [1],
 }
 NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
 
