@@ -89,6 +89,10 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NO_ELIGIBLE_PLAYERS": (Conflict, "No eligible players to select from"),
     "PLAY_ORDER_NOT_WAITING": (Conflict, "Can only roll for play order before game starts"),
     "PLAY_ORDER_TOO_FEW_PLAYERS": (Conflict, "Need at least 2 players to roll for play order"),
+    # admin controls (HEAD let any seated player use them: ours are the host's alone)
+    "NOT_OWNER_ADMIN": (NotAuthorized, "Only the game owner can use admin controls"),
+    "PLAYER_NOT_CLAIMED": (Conflict, "Player is not claimed"),
+    "PLAYER_NOT_ELIMINATED": (Conflict, "Player is not eliminated"),
 }
 
 #: The codes the service answers with itself, before or around a script call.

@@ -241,6 +241,15 @@ class GameStore:
     async def roll_play_order(self, game_id: str, client_id: str, action_id: str) -> Outcome:
         return await self._run("roll_play_order", game_id, action_id, client_id, d20_pool())
 
+    async def admin_add_time(self, game_id: str, client_id: str, action_id: str, player_id: int, ms: int) -> Outcome:
+        return await self._run("admin_add_time", game_id, action_id, client_id, player_id, ms)
+
+    async def admin_kick(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("admin_kick", game_id, action_id, client_id, player_id)
+
+    async def admin_revive(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("admin_revive", game_id, action_id, client_id, player_id)
+
     async def release_clients(self, game_id: str, client_prefix: str) -> Outcome:
         return await self._run("release_clients", game_id, "", "", client_prefix)
 

@@ -5,7 +5,9 @@ message on the channel is a whole committed state, `version\\nevents\\nstate`, s
 is replaced, never patched; a version gap only means events were missed, and the game is
 re-read from Redis to be sure nothing newer was missed as well. Each frame is encoded once
 per instance (JSON, and MessagePack only if a socket asked for it: service/outbound.py) and
-shared by every socket.
+shared by every socket. An event may name one client id (`to`, lua/README.md "Events"): only
+that client's socket gets it, on whichever instance it is, and its session is told
+(Conn.on_addressed).
 """
 
 from __future__ import annotations
@@ -254,12 +256,20 @@ class Hub:
             self.version_gaps += 1
             self._spawn(self._repair(game_id))
         state = self._apply(entry, state_json)
-        events = [] if events_json == "[]" else [outgoing(e["type"], e["data"]) for e in json.loads(events_json)]
+        # (recipient, frame): an event with a `to` is for that client id's socket alone
+        events: list[tuple[str | None, Outgoing]] = []
+        if events_json != "[]":
+            events = [(e.get("to"), outgoing(e["type"], e["data"])) for e in json.loads(events_json)]
         state_out = StateFrame(state_json, state)
         entry.broadcast_at = time.monotonic()
         for conn in entry.conns:
-            for ev in events:
-                conn.send(ev)
+            for to, ev in events:
+                if to is None:
+                    conn.send(ev)
+                elif to == conn.client_id:
+                    conn.send(ev)
+                    if conn.on_addressed is not None:
+                        conn.on_addressed(ev.obj["type"])
             acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
             if acks:
                 for ack in acks:

@@ -61,6 +61,8 @@ class Liveness:
         self.seats: Counter[str] = Counter()
         #: one set update at a time per game, so the last one to run reflects the last count
         self._set_locks: dict[str, _SharedLock] = {}
+        #: set updates started by unseated_soon, referenced until done
+        self._background: set[asyncio.Task[None]] = set()
         self.loop = Periodic("liveness", max(0.2, dead_after_s / 3), self.round)
 
     @property
@@ -82,11 +84,29 @@ class Liveness:
 
     async def unseated(self, game_id: str) -> None:
         """A socket of this process gave its seat in `game_id` up (or lost it with its socket)."""
+        self._count_down(game_id)
+        await self._record(game_id)
+
+    def unseated_soon(self, game_id: str) -> None:
+        """As unseated, for a caller that cannot wait (a channel delivery: a kicked socket). The
+        count changes now, so a seat taken right after is counted against it; the set follows."""
+        self._count_down(game_id)
+        task = asyncio.get_running_loop().create_task(self._record_or_log(game_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _count_down(self, game_id: str) -> None:
         if self.seats[game_id] <= 1:
             del self.seats[game_id]
         else:
             self.seats[game_id] -= 1
-        await self._record(game_id)
+
+    async def _record_or_log(self, game_id: str) -> None:
+        try:
+            await self._record(game_id)
+        except ServiceError as exc:
+            # the next seat change in the game, or the set's TTL, puts it right
+            log.warning("could not update this instance's games set for %s: %s", game_id, exc)
 
     async def _record(self, game_id: str) -> None:
         """Make the game's membership of this instance's set match the local count.

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,9 @@ class Conn:
         self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._drain())
         self.overflowed = False
+        #: told the type of each event addressed to this socket alone, once it is queued
+        #: (Hub.deliver), so the socket's session can act on it: `kicked` loses the seat
+        self.on_addressed: Callable[[str], None] | None = None
 
     def send(self, out: Outgoing) -> None:
         if self.overflowed or self.ws.closed:

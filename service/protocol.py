@@ -11,6 +11,7 @@ must tell it apart from other invalid input.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
@@ -235,6 +236,21 @@ def dice_sides(data: dict[str, Any]) -> int:
     if sides is None:
         raise malformed("INVALID_DICE_RANGE")
     return sides
+
+
+def admin_add_time(data: dict[str, Any]) -> tuple[int, int]:
+    """adminAddTime's player and its `minutes` (1 to 60, fractions allowed, HEAD's rule) as
+    whole milliseconds to add."""
+    pid = player_id(data)
+    minutes = data.get("minutes")
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not math.isfinite(minutes)
+        or not 1 <= minutes <= 60
+    ):
+        raise InvalidInput("Minutes must be between 1 and 60")
+    return pid, round(minutes * 60_000)
 
 
 def client_time(data: dict[str, Any]) -> float | None:

@@ -224,6 +224,30 @@ async def test_deliver_sends_the_events_before_the_state(hub: Hub, store: GameSt
     assert hub.games[gid].state_json == state_json
 
 
+async def test_an_event_addressed_to_one_client_goes_to_its_socket_alone_without_the_address(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    (kicked, kicked_ws), (other, other_ws) = make_conn(), make_conn()
+    told: list[tuple[str, str]] = []
+    for conn in (kicked, other):
+        await hub.bind(conn, gid)
+        conn.on_addressed = lambda mtype, conn=conn: told.append((conn.client_id, mtype))
+    events = [
+        {"type": "kicked", "data": {"playerId": 2}, "to": kicked.client_id},
+        {"type": "warning", "data": {"playerId": 1, "threshold": 300000}},
+    ]
+    message, state_json = payload(state, 2, events)
+
+    hub.deliver(gid, message)
+
+    await eventually(lambda: len(kicked_ws.frames) == 3 and len(other_ws.frames) == 2)
+    warning = frame("warning", {"playerId": 1, "threshold": 300000})
+    assert kicked_ws.frames == [frame("kicked", {"playerId": 2}), warning, state_frame(state_json)]
+    assert other_ws.frames == [warning, state_frame(state_json)]
+    assert told == [(kicked.client_id, "kicked")]
+
+
 async def test_deliver_sends_each_version_once_per_socket_and_skips_older_or_equal_ones(
     hub: Hub, store: GameStore, make_conn: MakeConn
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import base, clock, dice, players, seats, settings, turns
+from service.messages import admin, base, clock, dice, players, seats, settings, turns
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -64,6 +64,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
         "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
         "rollDice", "rollPlayOrder", "randomStartPlayer",
+        "adminAddTime", "adminKick", "adminRevive",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -97,7 +98,7 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 
 
 def test_each_domain_declares_its_own_types() -> None:
-    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice)}
+    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice, admin)}
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
@@ -105,6 +106,7 @@ def test_each_domain_declares_its_own_types() -> None:
         settings: {"updateSettings"},
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
+        admin: {"adminAddTime", "adminKick", "adminRevive"},
     }
     assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
 

@@ -67,10 +67,12 @@ class Session:
         self.ip = ip
         self.rate = LocalRate(deps.settings.rate_socket_messages_per_s, 1.0)
         #: the seat this socket holds in its game (leaving must release it), if any; set only
-        #: through take_seat/drop_seat, which keep the instance's games set in step
+        #: through take_seat/drop_seat (and addressed, on a kick), which keep the instance's games
+        #: set in step
         self.seat: int | None = None
         #: whether this socket proved host rights in its game
         self.host = False
+        conn.on_addressed = self.addressed
 
     @property
     def client_id(self) -> str:
@@ -105,6 +107,14 @@ class Session:
             return
         self.seat = None
         await self.liveness.unseated(game_id)
+
+    def addressed(self, mtype: str) -> None:
+        """An event for this socket alone came through its game's channel (Hub.deliver)."""
+        if mtype == "kicked" and self.seat is not None and self.conn.game_id is not None:
+            # the host's commit already took the seat: forget it here, so leaving or closing
+            # later does not release it again and the instance's games set stays exact
+            self.seat = None
+            self.liveness.unseated_soon(self.conn.game_id)
 
     async def release(self, mode: str, action_id: str | None = None) -> None:
         """Give up this socket's seats in its current game and unbind (leave.lua says which

@@ -36,6 +36,9 @@ EXTRA: dict[str, list[str | int]] = {
     "roll_dice": [6, 3],
     "random_start_player": [0],
     "roll_play_order": ["A" * 800],
+    "admin_add_time": [1, 60_000],
+    "admin_kick": [1],
+    "admin_revive": [1],
 }
 NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
 

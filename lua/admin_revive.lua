@@ -1,0 +1,52 @@
+--[[
+  admin_revive: the host brings an eliminated player back (HEAD's adminRevive). A clock at
+  zero restarts from the game's initialTime and a life at or below zero from the starting
+  life. A game that this player's elimination had finished is paused with no winner, to be
+  resumed by `start` or `pause`.
+
+  KEYS: the four common game keys (lib/context.lua).
+  ARGV: the seven common arguments, then
+    ARGV[8] player id
+  Returns: {"ok"|"dup", state JSON, events JSON}
+  Errors: GAME_NOT_FOUND, NOT_OWNER_ADMIN, PLAYER_NOT_FOUND, PLAYER_NOT_ELIMINATED, INVALID_ARGUMENT
+  Publishes: the new state.
+]]
+--- @include "lib/context.lua"
+--- @include "lib/state.lua"
+--- @include "lib/rules.lua"
+--- @include "lib/commit.lua"
+
+-- every player's life in a new game (create.lua)
+local START_LIFE = 20
+
+return run(function()
+  local c = context()
+  local pid = tonumber(ARGV[8])
+  local st, raw = load(c)
+  if is_dup(c) then
+    return { 'dup', raw, '[]' }
+  end
+  if not is_host(st, c.client) then
+    fail('NOT_OWNER_ADMIN')
+  end
+  local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  if not p.isEliminated then
+    fail('PLAYER_NOT_ELIMINATED')
+  end
+  settle(st, c)
+  p.isEliminated = false
+  if p.timeRemaining <= 0 then
+    p.timeRemaining = st.settings.initialTime
+  end
+  if p.life <= 0 then
+    p.life = START_LIFE
+  end
+  if st.status == 'finished' and alive_count(st) >= 2 then
+    st.status = 'paused'
+    st.winner = NULL
+  end
+  return commit(st, c, 'adminRevive', { playerId = pid })
+end)
