@@ -82,6 +82,9 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "TOKEN_EXPIRED": (NotAuthorized, "Token expired"),
     "INVALID_HOST_TOKEN": (NotAuthorized, "Invalid host token"),
     "INVALID_ARGUMENT": (InvalidInput, "Invalid request"),
+    "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
+    "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
+    "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),
 }
 
 #: The codes the service answers with itself, before or around a script call.
@@ -96,6 +99,11 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "STORAGE_UNAVAILABLE": (StorageUnavailable, STORAGE_UNAVAILABLE_MESSAGE),
     "CREATE_FAILED": (ServiceError, "Failed to generate unique game ID"),
     "INTERNAL": (ServiceError, "Internal server error"),
+    "INVALID_FEEDBACK_TEXT": (InvalidInput, "Invalid feedback text"),
+    "FEEDBACK_EMPTY": (InvalidInput, "Feedback cannot be empty"),
+    "FEEDBACK_TOO_LONG": (InvalidInput, "Feedback exceeds maximum length"),
+    "INVALID_UPDATE_REQUEST": (InvalidInput, "Invalid update request"),
+    "INVALID_DELETE_REQUEST": (InvalidInput, "Invalid delete request"),
 }
 
 #: Every code an `error` frame can carry -> (exception class, message): docs/errors.md

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import base, clock, players, seats, settings, turns
+from service.messages import base, clock, feedback, players, seats, settings, turns
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -63,6 +63,7 @@ def test_parse_accepts_every_documented_type() -> None:
     documented = {
         "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
         "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+        "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -96,13 +97,14 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 
 
 def test_each_domain_declares_its_own_types() -> None:
-    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock)}
+    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, feedback)}
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         players: {"updatePlayer", "addPenalty", "eliminate"},
         settings: {"updateSettings"},
         clock: {"time"},
+        feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
     }
     assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
 
@@ -110,7 +112,17 @@ def test_each_domain_declares_its_own_types() -> None:
 def test_the_seat_actions_are_the_identity_actions_and_only_they_take_anyone() -> None:
     assert {t.name for t in seats.TYPES} == messages.IDENTITY_ACTIONS
     anyone = {name for name, t in messages.REGISTRY.items() if t.sender is base.Sender.ANYONE}
-    assert anyone == {"create", "join", "reconnect", "time"}
+    # the feedback types need no game (as in the original)
+    assert anyone == {
+        "create",
+        "join",
+        "reconnect",
+        "time",
+        "feedback",
+        "loadFeedbacks",
+        "updateFeedback",
+        "deleteFeedback",
+    }
 
 
 def test_a_type_declared_twice_is_refused() -> None:

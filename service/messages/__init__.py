@@ -1,7 +1,7 @@
 """Every client -> server message type, declared once, and the dispatch of a frame to its handler.
 
 Each domain module lists its types (name, validator, sender, handler): seats, turns, players,
-settings, clock. Adding a type is adding one MessageType to one of those lists; the set of
+settings, clock, feedback. Adding a type is adding one MessageType to one of those lists; the set of
 known types (protocol parsing), the metrics labels and dispatch all come from REGISTRY.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import protocol
-from service.messages import clock, players, seats, settings, turns
+from service.messages import clock, feedback, players, seats, settings, turns
 from service.messages.base import Call, MessageType, Reply, Sender
 from service.messages.session import Session
 from service.outbound import Ack, outgoing
@@ -27,7 +27,7 @@ def _registry(*groups: tuple[MessageType[Any], ...]) -> dict[str, MessageType[An
     return out
 
 
-REGISTRY = _registry(seats.TYPES, turns.TYPES, players.TYPES, settings.TYPES, clock.TYPES)
+REGISTRY = _registry(seats.TYPES, turns.TYPES, players.TYPES, settings.TYPES, clock.TYPES, feedback.TYPES)
 #: Message types this server understands (client -> server).
 TYPES = frozenset(REGISTRY)
 #: Types that change which seat or role the socket has: their retry must not see a new actor.
