@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
@@ -173,7 +173,7 @@ async def everything(rdb: Redis) -> dict[str, Any]:
 
 
 async def stored(rdb: Redis, token: str) -> dict[str, dict[str, Any]]:
-    raw: dict[str, str] = await rdb.hgetall(keys.feedback(author_of(token)))  # type: ignore[assignment]
+    raw = cast(dict[str, str], await rdb.hgetall(keys.feedback(author_of(token))))
     return {fid: json.loads(entry) for fid, entry in raw.items()}
 
 
