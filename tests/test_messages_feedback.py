@@ -6,6 +6,7 @@ rate limit and retries."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
@@ -334,3 +335,21 @@ async def test_feedback_writes_are_rate_limited_per_address_and_listing_is_not(
     assert await everything(rdb) == before
     for _ in range(3):
         assert (await a.request("loadFeedbacks"))["type"] == "feedbackList"
+
+
+async def test_a_full_bucket_refuses_a_new_author_and_stores_nothing(
+    make_server: ServerFactory, make_connect: Callable[[TestServer], Awaitable[Client]], rdb: Redis
+) -> None:
+    # one feedback per bucket of authors; two tokens whose authors share a bucket
+    srv = await make_server(feedback_max_total=keys.FEEDBACK_BUCKETS)
+    tokens = iter(secrets.token_hex(32) for _ in range(10_000))
+    first = next(tokens)
+    second = next(t for t in tokens if keys.feedback_bucket(author_of(t)) == keys.feedback_bucket(author_of(first)))
+    a, b = await make_connect(srv), await make_connect(srv)
+    await c_submit(a, "fits", authorToken=first)
+    before = await everything(rdb)
+    assert await refused(b, "feedback", {"text": "no room", "authorToken": second}) == {
+        "code": "FEEDBACK_FULL",
+        "message": "Feedback is not being accepted right now",
+    }
+    assert await everything(rdb) == before
