@@ -93,6 +93,9 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_OWNER_ADMIN": (NotAuthorized, "Only the game owner can use admin controls"),
     "PLAYER_NOT_CLAIMED": (Conflict, "Player is not claimed"),
     "PLAYER_NOT_ELIMINATED": (Conflict, "Player is not eliminated"),
+    "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
+    "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
+    "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),
 }
 
 #: The codes the service answers with itself, before or around a script call.
@@ -109,6 +112,11 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "INTERNAL": (ServiceError, "Internal server error"),
     "INVALID_DICE_SIDES": (InvalidInput, "Dice sides must be an integer"),
     "INVALID_DICE_RANGE": (InvalidInput, "Dice sides must be between 2 and 999"),
+    "INVALID_FEEDBACK_TEXT": (InvalidInput, "Invalid feedback text"),
+    "FEEDBACK_EMPTY": (InvalidInput, "Feedback cannot be empty"),
+    "FEEDBACK_TOO_LONG": (InvalidInput, "Feedback exceeds maximum length"),
+    "INVALID_UPDATE_REQUEST": (InvalidInput, "Invalid update request"),
+    "INVALID_DELETE_REQUEST": (InvalidInput, "Invalid delete request"),
 }
 
 #: Every code an `error` frame can carry -> (exception class, message): docs/errors.md

@@ -114,6 +114,37 @@ def rate_limit(client_ip: str, kind: str) -> str:
     return f"{PREFIX}:rl:{{{client_ip}}}:{kind}"
 
 
+#: Feedback authors are spread over this many hash tags (`{fb0}` … `{fb15}`): one author's
+#: keys share a slot, and the total cap is kept exactly per bucket, in the same script.
+FEEDBACK_BUCKETS = 16
+
+
+def feedback_bucket(author: str) -> int:
+    """The bucket of an author, named by the hex digest of its feedback token."""
+    return int(author[:8], 16) % FEEDBACK_BUCKETS
+
+
+def feedback(author: str) -> str:
+    """Hash: feedback id -> `{id, text, timestamp}` JSON, one author's feedback only."""
+    return f"{PREFIX}:fb:{{fb{feedback_bucket(author)}}}:{author}"
+
+
+def feedback_index(bucket: int) -> str:
+    """Sorted set: feedback id -> timestamp (ms) of every feedback of the bucket's authors,
+    so the bucket's count is one ZCOUNT and entries past retention go by score."""
+    return f"{PREFIX}:fb:{{fb{bucket}}}:idx"
+
+
+@dataclass(frozen=True)
+class FeedbackKeys:
+    """KEYS of the feedback scripts: the author's hash, then its bucket's index (one slot)."""
+
+    author: str
+
+    def as_list(self) -> list[str]:
+        return [feedback(self.author), feedback_index(feedback_bucket(self.author))]
+
+
 @dataclass(frozen=True)
 class GameKeys:
     """KEYS of every game script, in the order the scripts expect them."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ MAX_REQUEST_ID = 64
 MAX_TOKEN = 128
 PENALTY_TYPES = ("warning", "time_deduction", "game_loss")
 DICE_SIDES = (2, 999)
+#: the original's limit, in characters (code points: a text the original took is never longer here)
+MAX_FEEDBACK = 255
+MAX_FEEDBACK_ID = 64
+#: feedback tokens are the 64 hex characters service/feedback.py issues
+FEEDBACK_TOKEN = re.compile(r"[0-9a-f]{64}")
+#: line breaks and tabs are part of a written text; other control characters are not
+FEEDBACK_CONTROLS_ALLOWED = frozenset("\n\r\t")
 
 
 @dataclass(frozen=True)
@@ -286,3 +294,91 @@ def reconnect(data: dict[str, Any]) -> Reconnect:
         return Reconnect(gid, None, None, host)
     pid = player_id(data)
     return Reconnect(gid, pid, token(data.get("token"), "INVALID_TOKEN"), host)
+
+
+# -- feedback ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewFeedback:
+    text: str
+    author_token: str | None
+
+
+@dataclass(frozen=True)
+class FeedbackEdit:
+    feedback_id: str
+    text: str
+    author_token: str | None
+
+
+@dataclass(frozen=True)
+class FeedbackRef:
+    feedback_id: str
+    author_token: str | None
+
+
+def _js_falsy(value: Any) -> bool:
+    """What the original's `!value` refused: absent, null, false, "", 0 and NaN."""
+    if value is None or value is False or value == "":
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and (value == 0 or value != value)
+
+
+def feedback_text(value: str) -> str:
+    """The text as stored: trimmed, raw (never HTML-encoded: whoever shows it escapes it)."""
+    text = value.strip()
+    if not text:
+        raise error_for("FEEDBACK_EMPTY")
+    if len(text) > MAX_FEEDBACK:
+        raise error_for("FEEDBACK_TOO_LONG")
+    # lone surrogates cannot be stored as UTF-8; other control characters are never text
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in FEEDBACK_CONTROLS_ALLOWED for ch in text):
+        raise error_for("INVALID_FEEDBACK_TEXT")
+    return text
+
+
+def author_token(data: dict[str, Any]) -> str | None:
+    """The optional `authorToken` (our addition) naming the author across connections."""
+    value = data.get("authorToken")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not FEEDBACK_TOKEN.fullmatch(value):
+        raise InvalidInput("Invalid feedback token")
+    return value
+
+
+def _feedback_id(value: Any) -> str:
+    # an id this service never issues is not found, as the original answered for any unknown id
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_FEEDBACK_ID:
+        raise error_for("FEEDBACK_NOT_FOUND")
+    return value
+
+
+def new_feedback(data: dict[str, Any]) -> NewFeedback:
+    value = data.get("text")
+    if not isinstance(value, str) or not value:
+        raise error_for("INVALID_FEEDBACK_TEXT")
+    return NewFeedback(feedback_text(value), author_token(data))
+
+
+def feedback_edit(data: dict[str, Any]) -> FeedbackEdit:
+    fid, value = data.get("id"), data.get("text")
+    if _js_falsy(fid) or _js_falsy(value):
+        raise error_for("INVALID_UPDATE_REQUEST")
+    if not isinstance(value, str):
+        raise error_for("FEEDBACK_EMPTY")
+    text = feedback_text(value)
+    return FeedbackEdit(_feedback_id(fid), text, author_token(data))
+
+
+def feedback_ref(data: dict[str, Any]) -> FeedbackRef:
+    fid = data.get("id")
+    if _js_falsy(fid):
+        raise error_for("INVALID_DELETE_REQUEST")
+    return FeedbackRef(_feedback_id(fid), author_token(data))
+
+
+def feedback_author(data: dict[str, Any]) -> str | None:
+    """loadFeedbacks: only the optional authorToken."""
+    return author_token(data)

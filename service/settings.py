@@ -383,6 +383,37 @@ class Settings:
         hi=1_000_000,
         doc="`create`s per client address per hour, shared by all instances; same answer, no game created. `0`: off",
     )
+    rate_feedback_per_hour: int = setting(
+        "RATE_LIMIT_FEEDBACK_PER_HOUR",
+        30,
+        lo=0,
+        hi=1_000_000,
+        doc="`feedback`, `updateFeedback` and `deleteFeedback` frames per client address per hour, shared by all "
+        "instances; same answer, nothing stored. `0`: off",
+    )
+    feedback_per_author: int = setting(
+        "FEEDBACK_MAX_PER_AUTHOR",
+        20,
+        lo=1,
+        hi=1000,
+        doc="feedbacks one author (one feedback token) may hold at once; a further `feedback` is refused "
+        "`FEEDBACK_LIMIT` until one is deleted or expires",
+    )
+    feedback_max_total: int = setting(
+        "FEEDBACK_MAX_TOTAL",
+        10_000,
+        lo=16,
+        hi=10_000_000,
+        doc="feedbacks kept in all, spread over 16 buckets of authors, each capped at its share; a `feedback` into a "
+        "full bucket is refused `FEEDBACK_FULL`",
+    )
+    feedback_retention_s: int = setting(
+        "FEEDBACK_RETENTION_S",
+        365 * 86_400,
+        lo=60,
+        hi=5 * 365 * 86_400,
+        doc="a feedback is deleted this long after it was written or last edited (the original's 1 year)",
+    )
     max_sockets_per_ip: int = setting(
         "MAX_SOCKETS_PER_IP",
         100,

@@ -49,6 +49,8 @@ KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
     (r"^NOT_AUTHORIZED_|^NOT_OWNER_|TOKEN", NotAuthorized),
     (r"^(GAME|PLAYER)_(NOT_)?(STARTED|FINISHED|CLAIMED|ELIMINATED)$", Conflict),
     (r"_NOT_WAITING$|^NO_ELIGIBLE_PLAYERS$|_TOO_FEW_PLAYERS$", Conflict),
+    (r"^FEEDBACK_(LIMIT|FULL)$", Conflict),
+    (r"^FEEDBACK_(EMPTY|TOO_LONG)$", InvalidInput),
     (r"^GAME_EXISTS$", GameIdTaken),
     (r"^INVALID_|^UNKNOWN_|^NOT_IN_GAME$|_UNSUPPORTED$", InvalidInput),
     (r"^RATE_LIMITED$", RateLimited),

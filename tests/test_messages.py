@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import admin, base, clock, dice, players, seats, settings, turns
+from service.messages import admin, base, clock, dice, feedback, players, seats, settings, turns
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -65,6 +65,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
         "rollDice", "rollPlayOrder", "randomStartPlayer",
         "adminAddTime", "adminKick", "adminRevive",
+        "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -98,7 +99,7 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 
 
 def test_each_domain_declares_its_own_types() -> None:
-    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice, admin)}
+    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice, admin, feedback)}
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
@@ -107,6 +108,7 @@ def test_each_domain_declares_its_own_types() -> None:
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
         admin: {"adminAddTime", "adminKick", "adminRevive"},
+        feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
     }
     assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
 
@@ -114,7 +116,17 @@ def test_each_domain_declares_its_own_types() -> None:
 def test_the_seat_actions_are_the_identity_actions_and_only_they_take_anyone() -> None:
     assert {t.name for t in seats.TYPES} == messages.IDENTITY_ACTIONS
     anyone = {name for name, t in messages.REGISTRY.items() if t.sender is base.Sender.ANYONE}
-    assert anyone == {"create", "join", "reconnect", "time"}
+    # the feedback types need no game (as in the original)
+    assert anyone == {
+        "create",
+        "join",
+        "reconnect",
+        "time",
+        "feedback",
+        "loadFeedbacks",
+        "updateFeedback",
+        "deleteFeedback",
+    }
 
 
 def test_a_type_declared_twice_is_refused() -> None:

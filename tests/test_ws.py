@@ -1660,6 +1660,13 @@ async def test_a_handler_failure_is_internal_and_its_text_stays_on_the_server(
 
 # -- coverage of the error table ---------------------------------------------------------
 
+
+def wire_test_sources() -> str:
+    """This module and the wire tests of each message domain (tests/test_messages_<domain>.py)."""
+    here = Path(__file__)
+    return "\n".join(p.read_text(encoding="utf-8") for p in [here, *sorted(here.parent.glob("test_messages_*.py"))])
+
+
 #: Script error codes no client message can provoke, and why.
 UNREACHABLE_FROM_THE_WIRE = {
     "GAME_EXISTS": "create draws another id when one is taken; the client never sees this code",
@@ -1668,9 +1675,7 @@ UNREACHABLE_FROM_THE_WIRE = {
 
 
 def test_every_script_error_a_client_can_provoke_is_asserted_in_this_module() -> None:
-    # or in a module of one message domain's own wire tests (tests/test_messages_<domain>.py)
-    here = Path(__file__)
-    source = "\n".join(p.read_text(encoding="utf-8") for p in [here, *sorted(here.parent.glob("test_messages_*.py"))])
+    source = wire_test_sources()
     untested = [
         code
         for code, (_, message) in SCRIPT_CODES.items()
@@ -1688,7 +1693,7 @@ TESTED_ELSEWHERE = {
 
 def test_every_code_of_the_service_is_asserted_on_the_wire_in_this_module() -> None:
     # a script's codes are asserted by their message, which coded_error_of checks the code of
-    source = Path(__file__).read_text(encoding="utf-8")
+    source = wire_test_sources()
     untested = [code for code in SERVICE_CODES if code not in TESTED_ELSEWHERE and f'"{code}"' not in source]
     assert untested == []
     assert set(TESTED_ELSEWHERE) <= set(SERVICE_CODES)

@@ -1,8 +1,9 @@
 """Every client -> server message type, declared once, and the dispatch of a frame to its handler.
 
 Each domain module lists its types (name, validator, sender, handler): seats, turns, players,
-settings, clock, dice, admin. Adding a type is adding one MessageType to one of those lists; the set of
-known types (protocol parsing), the metrics labels and dispatch all come from REGISTRY.
+settings, clock, dice, admin, feedback. Adding a type is adding one MessageType to one of those
+lists; the set of known types (protocol parsing), the metrics labels and dispatch all come from
+REGISTRY.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import protocol
-from service.messages import admin, clock, dice, players, seats, settings, turns
+from service.messages import admin, clock, dice, feedback, players, seats, settings, turns
 from service.messages.base import Call, MessageType, Reply, Sender
 from service.messages.session import Session
 from service.outbound import Ack, outgoing
@@ -35,6 +36,7 @@ REGISTRY = _registry(
     clock.TYPES,
     dice.TYPES,
     admin.TYPES,
+    feedback.TYPES,
 )
 #: Message types this server understands (client -> server).
 TYPES = frozenset(REGISTRY)

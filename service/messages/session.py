@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from service.clock import GameClock
 from service.errors import error_for
+from service.feedback import FeedbackStore
 from service.game import GameStore, new_action_id
 from service.hub import Hub
 from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts
@@ -35,6 +36,8 @@ class Deps:
     connection_limit: Limit = field(init=False)
     message_limit: Limit = field(init=False)
     create_limit: Limit = field(init=False)
+    feedback_limit: Limit = field(init=False)
+    feedback: FeedbackStore = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -42,6 +45,17 @@ class Deps:
         self.connection_limit = Limit("connection", s.rate_connections_per_min, 60.0)
         self.message_limit = Limit("ip", s.rate_messages_per_s, 1.0)
         self.create_limit = Limit("create", s.rate_games_per_hour, 3600.0)
+        self.feedback_limit = Limit("feedback", s.rate_feedback_per_hour, 3600.0)
+        self.feedback = FeedbackStore(
+            self.store.client,
+            self.store.scripts,
+            self.clock,
+            retention_s=s.feedback_retention_s,
+            per_author=s.feedback_per_author,
+            max_total=s.feedback_max_total,
+            action_timeout_s=s.action_timeout_ms / 1000,
+            metrics=self.metrics,
+        )
 
 
 def action_id_for(actor: str, mtype: str, request_id: str) -> str:
@@ -73,6 +87,8 @@ class Session:
         #: whether this socket proved host rights in its game
         self.host = False
         conn.on_addressed = self.addressed
+        #: the feedback token this connection acts with (sent by the client or issued to it)
+        self.feedback_token: str | None = None
 
     @property
     def client_id(self) -> str:
