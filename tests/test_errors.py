@@ -47,7 +47,7 @@ SPAN = re.compile(r"`([^`]+)`")
 KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
     (r"_NOT_FOUND$", NotFound),
     (r"^NOT_AUTHORIZED_|^NOT_OWNER_|TOKEN", NotAuthorized),
-    (r"^(GAME|PLAYER)_(STARTED|FINISHED|CLAIMED|ELIMINATED)$", Conflict),
+    (r"^(GAME|PLAYER)_(STARTED|FINISHED|CLAIMED|ELIMINATED)$|^ALREADY_", Conflict),
     (r"^GAME_EXISTS$", GameIdTaken),
     (r"^INVALID_|^UNKNOWN_|^NOT_IN_GAME$|_UNSUPPORTED$", InvalidInput),
     (r"^RATE_LIMITED$", RateLimited),

@@ -31,10 +31,11 @@ async def test_update_player_by_the_host_sets_every_field(h: Harness) -> None:
 async def test_update_player_changes_only_the_fields_given(h: Harness) -> None:
     g = await h.new_game()
 
-    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
+    # life 1, not 0: a life at or below 0 eliminates the player (HEAD's rule, tested below)
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 1}))
 
     assert c.before is not None
-    assert player(c.state, 1) == {**player(c.before, 1), "life": 0}
+    assert player(c.state, 1) == {**player(c.before, 1), "life": 1}
 
 
 async def test_update_player_to_zero_values_is_applied(h: Harness) -> None:
@@ -89,6 +90,8 @@ async def test_update_player_by_the_seat_holder_of_that_player_is_allowed(h: Har
 async def test_update_player_of_someone_elses_seat_fails(h: Harness) -> None:
     g = await h.new_game()
     await h.claim(g, "alice", 1)
+    # a seat nobody holds may be changed by anyone while waiting (HEAD's canModifyPlayer)
+    await h.claim(g, "bob", 2)
 
     await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "alice", new_aid(), 2, {"life": 1}))
     await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "", new_aid(), 2, {"life": 1}))
