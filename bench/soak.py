@@ -521,7 +521,8 @@ async def play(game: GameRun, urls: list[str], config: Config, rng: random.Rando
                 await players[(game.active - 1) % config.players].request("passTurn")
             else:
                 seat = rng.randint(1, config.players)
-                await players[seat - 1].request("updatePlayer", {"playerId": seat, "life": rng.randint(-20, 40)})
+                # above 0: a life at or below 0 eliminates the player and can end the game early
+                await players[seat - 1].request("updatePlayer", {"playerId": seat, "life": rng.randint(1, 40)})
         await sleep_until(ends_at)
         game.running_at_leave = game.status == "running"
 

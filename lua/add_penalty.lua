@@ -9,7 +9,8 @@
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_PENALTY, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
-  Publishes: the new state.
+  Publishes: gameComplete {winnerId, winnerName} when a game_loss decides the game, then
+    the new state.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -35,6 +36,6 @@ return run(function()
     fail('GAME_FINISHED')
   end
   p.penalties = p.penalties + 1
-  apply_penalty(st, p)
+  apply_penalty(st, p, c)
   return commit(st, c, 'addPenalty', { playerId = pid })
 end)

@@ -45,7 +45,7 @@ return run(function()
   rcall('HDEL', c.kgame, 'tok:' .. pid, 'exp:' .. pid)
   c.events[#c.events + 1] = { type = 'kicked', data = { playerId = pid }, to = kicked }
   if st.status ~= 'finished' and not p.isEliminated then
-    eliminate(st, p)
+    eliminate(st, p, c)
   end
   return commit(st, c, 'adminKick', { playerId = pid, client = kicked })
 end)

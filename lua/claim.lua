@@ -1,6 +1,9 @@
 --[[
-  claim: take a free seat while the game is waiting. Seats this client held before are
-  released (their tokens cleared). Claiming your own seat again rotates its token.
+  claim: take a free seat. Seats this client held before are released (their tokens
+  cleared). While the game is waiting any seat nobody else holds may be taken, and
+  claiming your own seat again rotates its token. Once it has started (running, paused,
+  finished) a spectator may take a seat nobody holds whose player is still in the game
+  (HEAD's "join mid-game"); the seat's old token, if any, is replaced.
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
@@ -9,7 +12,8 @@
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}; on "dup" the seat's token hash is
     replaced by ARGV[9] if the caller still holds the seat.
-  Errors: GAME_NOT_FOUND, GAME_STARTED, PLAYER_NOT_FOUND, PLAYER_CLAIMED, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, PLAYER_NOT_FOUND, ALREADY_YOUR_PLAYER, PLAYER_ELIMINATED, PLAYER_CLAIMED,
+    INVALID_ARGUMENT
   Publishes: the new state.
 ]]
 --- @include "lib/context.lua"
@@ -33,12 +37,17 @@ return run(function()
     return { 'dup', raw, '[]' }
   end
   settle(st, c)
-  if st.status ~= 'waiting' then
-    fail('GAME_STARTED')
-  end
   local p = player(st, pid)
   if not p then
     fail('PLAYER_NOT_FOUND')
+  end
+  if st.status ~= 'waiting' then
+    if p.claimedBy == c.client then
+      fail('ALREADY_YOUR_PLAYER')
+    end
+    if p.isEliminated then
+      fail('PLAYER_ELIMINATED')
+    end
   end
   if not is_null(p.claimedBy) and p.claimedBy ~= c.client then
     fail('PLAYER_CLAIMED')

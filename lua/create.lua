@@ -40,7 +40,7 @@ return run(function()
   for i = 1, s.playerCount do
     players[i] = {
       id = i, name = 'Player ' .. i, timeRemaining = s.initialTime, penalties = 0,
-      isEliminated = false, claimedBy = NULL, life = 20, drunkCounter = 0, genericCounter = 0,
+      isEliminated = false, claimedBy = NULL, life = 20, drunkCounter = 0, genericCounter = 0, color = NULL,
     }
   end
   local st = {

@@ -1,14 +1,15 @@
 --[[
   eliminate: take a player out. If they were active the turn passes to the next player
   in turn order who is still in; when one player is left the game is "finished" with
-  that player as `winner`.
+  that player as `winner` (none if nobody is left).
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.
   Errors: GAME_NOT_FOUND, NOT_OWNER_ELIMINATE, PLAYER_NOT_FOUND, GAME_FINISHED, INVALID_ARGUMENT
-  Publishes: the new state (not on "noop").
+  Publishes: gameComplete {winnerId, winnerName} when the game is decided, then the new
+    state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -37,7 +38,7 @@ return run(function()
     return { 'noop', raw, '[]' }
   end
   if not p.isEliminated then
-    eliminate(st, p)
+    eliminate(st, p, c)
   end
   return commit(st, c, 'eliminate', { playerId = pid })
 end)

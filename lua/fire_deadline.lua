@@ -10,7 +10,8 @@
   Returns: {"ok", state JSON, events JSON} when something fired, {"noop", "", "[]"}
     otherwise (also when the game no longer exists; its entry is removed).
   Errors: INVALID_ARGUMENT
-  Publishes: the new state and the warning/timeout events, when something fired.
+  Publishes: the warning/timeout events (and gameComplete when a game_loss timeout decides
+    the game), then the new state, when something fired.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/rules.lua"

@@ -1,7 +1,8 @@
 --[[
   reset: back to "waiting" with every clock at the initial time and penalties, life,
-  counters, eliminations and the winner cleared. Names, seats and tokens are kept so the
-  same table can play again at once.
+  counters, eliminations and the winner cleared (HEAD kept the winner, C11). Names,
+  colours, seats and tokens are kept so the same table can play again at once (HEAD
+  re-created the players and lost them).
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.

@@ -1,7 +1,7 @@
 --[[
   unclaim: give up every seat this client holds. While the game is waiting the seat's
   token is cleared so another player can take it; once it has started the token is kept,
-  so the player can come back with `reconnect` (a started game accepts no new claims).
+  so the player can come back with `reconnect` (unless a spectator claims the free seat first).
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments.

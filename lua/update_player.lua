@@ -1,16 +1,23 @@
 --[[
-  update_player: set any of a player's name, remaining time, life and counters. Text is
-  stored raw (escaping is the renderer's job). Setting the active player's time while
-  the clock runs starts its count from the new value.
+  update_player: set any of a player's name, remaining time, life, counters and colour.
+  Text is stored raw (escaping is the renderer's job). Setting the active player's time
+  while the clock runs starts its count from the new value. A player whose life ends at
+  or below 0 is eliminated in the same step (lib/rules.lua eliminate: the turn passes on,
+  the last player standing wins), except in a finished game, where nothing is decided any
+  more.
+
+  Who may: the host, the player's holder, and, while the game is waiting, anyone in the
+  game for a seat nobody holds (HEAD's canModifyPlayer).
 
   KEYS: the four common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
     ARGV[9] JSON object with any of name (1-50 characters), time (0-86400000 ms),
-            life (-999..9999), drunkCounter and genericCounter (0..999)
+            life (-999..9999), drunkCounter and genericCounter (0..999), color (a palette
+            id of lib/checks.lua COLORS, or null to clear)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_MODIFY, PLAYER_NOT_FOUND, INVALID_ARGUMENT
-  Publishes: the new state (not on "noop").
+  Publishes: gameComplete when the update decides the game, then the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
@@ -27,7 +34,8 @@ return run(function()
     return { 'dup', raw, '[]' }
   end
   local p = player(st, pid)
-  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) then
+  local free_seat = p and st.status == 'waiting' and is_null(p.claimedBy) and c.client ~= ''
+  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) and not free_seat then
     fail('NOT_AUTHORIZED_MODIFY')
   end
   if not p then
@@ -39,10 +47,12 @@ return run(function()
   end
   if (u.time ~= nil and not is_int(u.time, 0, MAX_TIME)) or (u.life ~= nil and not is_int(u.life, -999, 9999))
       or (u.drunkCounter ~= nil and not is_int(u.drunkCounter, 0, 999))
-      or (u.genericCounter ~= nil and not is_int(u.genericCounter, 0, 999)) then
+      or (u.genericCounter ~= nil and not is_int(u.genericCounter, 0, 999))
+      or (u.color ~= nil and u.color ~= NULL and not COLORS[u.color]) then
     fail('INVALID_ARGUMENT')
   end
-  if u.name == nil and u.time == nil and u.life == nil and u.drunkCounter == nil and u.genericCounter == nil then
+  if u.name == nil and u.time == nil and u.life == nil and u.drunkCounter == nil and u.genericCounter == nil
+      and u.color == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -51,5 +61,11 @@ return run(function()
   p.life = u.life or p.life
   p.drunkCounter = u.drunkCounter or p.drunkCounter
   p.genericCounter = u.genericCounter or p.genericCounter
+  if u.color ~= nil then
+    p.color = u.color
+  end
+  if p.life <= 0 and not p.isEliminated and st.status ~= 'finished' then
+    eliminate(st, p, c)
+  end
   return commit(st, c, 'updatePlayer', { playerId = pid })
 end)

@@ -36,6 +36,9 @@ MAX_FEEDBACK_ID = 64
 FEEDBACK_TOKEN = re.compile(r"[0-9a-f]{64}")
 #: line breaks and tabs are part of a written text; other control characters are not
 FEEDBACK_CONTROLS_ALLOWED = frozenset("\n\r\t")
+#: HEAD's client palette ids (B6.9), the only colours a player can have (lua/lib/checks.lua
+#: COLORS holds the same set): a fixed set, so no sent string is ever rendered (C29)
+COLORS = ("red", "blue", "green", "yellow", "purple", "cyan", "orange", "pink", "lime", "teal", "indigo", "amber")
 
 
 @dataclass(frozen=True)
@@ -208,9 +211,18 @@ def player_updates(data: dict[str, Any]) -> dict[str, Any]:
             if v is None:
                 raise InvalidInput(message)
             out[field] = v
+    if "color" in data:
+        out["color"] = color(data["color"])
     if not out:
         raise InvalidInput("Nothing to update")
     return out
+
+
+def color(value: Any) -> str | None:
+    """A palette id, or None (null) to clear the player's colour."""
+    if value is None or (isinstance(value, str) and value in COLORS):
+        return value
+    raise malformed("INVALID_COLOR")
 
 
 def settings_updates(data: dict[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ SPAN = re.compile(r"`([^`]+)`")
 KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
     (r"_NOT_FOUND$", NotFound),
     (r"^NOT_AUTHORIZED_|^NOT_OWNER_|TOKEN", NotAuthorized),
-    (r"^(GAME|PLAYER)_(NOT_)?(STARTED|FINISHED|CLAIMED|ELIMINATED)$", Conflict),
+    (r"^(GAME|PLAYER)_(NOT_)?(STARTED|FINISHED|CLAIMED|ELIMINATED)$|^ALREADY_", Conflict),
     (r"_NOT_WAITING$|^NO_ELIGIBLE_PLAYERS$|_TOO_FEW_PLAYERS$", Conflict),
     (r"^FEEDBACK_(LIMIT|FULL)$", Conflict),
     (r"^FEEDBACK_(EMPTY|TOO_LONG)$", InvalidInput),

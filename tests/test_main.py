@@ -125,7 +125,8 @@ async def test_sigterm_mid_game_refuses_new_work_warns_closes_1012_exits_0_and_l
                     i += 1
                     active = state["activePlayer"]
                     if i % 3 == 0:
-                        nxt = await act(seat[active], "updatePlayer", {"playerId": active, "life": 40 - i % 50})
+                        # a life above 0 (at or below 0 it would eliminate the player and end the game)
+                        nxt = await act(seat[active], "updatePlayer", {"playerId": active, "life": 40 - i % 30})
                     else:
                         nxt = await act(seat[active], "passTurn")
                     if nxt is None:

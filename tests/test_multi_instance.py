@@ -107,7 +107,8 @@ async def test_every_client_on_either_instance_receives_every_version_in_order_w
         active = state["activePlayer"]
         if i % 3 == 2:
             # the player whose clock runs changes its own life total
-            state = (await ok(seat[active], "updatePlayer", {"playerId": active, "life": 20 - i}))["data"]
+            # (above 0: at or below 0 the player would be eliminated and the game could end)
+            state = (await ok(seat[active], "updatePlayer", {"playerId": active, "life": 80 - i}))["data"]
         else:
             # and passes the turn
             state = (await ok(seat[active], "passTurn"))["data"]
@@ -302,9 +303,17 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
         if penalty[g % 3] == "game_loss":
             # the timed-out player is out; the last one standing wins
             assert (state["status"], state["winner"], p1["isEliminated"]) == ("finished", 2, True)
+            # and every instance told its sockets once, right after the timeout (HEAD's gameComplete)
+            for c in (hosts[g], watchers[g]):
+                assert c.of_type("gameComplete") == [
+                    {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}
+                ]
+                i = next(i for i, m in enumerate(c.messages) if m["type"] == "gameComplete")
+                assert (c.messages[i - 1]["type"], c.messages[i + 1]["type"]) == ("timeout", "state")
         else:
             # a time deduction never takes a clock below zero
             assert (state["status"], state["winner"], p1["isEliminated"]) == ("paused", None, False)
+            assert hosts[g].of_type("gameComplete") == watchers[g].of_type("gameComplete") == []
         log = await game_log(r, gid)
         # warnings and the timeout commit once each, or fewer times when they fall together
         kinds = [e["t"] for e in log]

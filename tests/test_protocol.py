@@ -4,6 +4,8 @@ against the declared types: tests/test_messages.py; frames: tests/test_outbound.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -273,7 +275,42 @@ def test_player_updates_returns_every_field_given() -> None:
 
 def test_player_updates_requires_at_least_one_field() -> None:
     assert invalid(protocol.player_updates, {}) == "Nothing to update"
-    assert invalid(protocol.player_updates, {"playerId": 1, "color": "red"}) == "Nothing to update"
+    # `color` is a field now (HEAD's palette colour); other keys are still ignored
+    assert invalid(protocol.player_updates, {"playerId": 1, "penalties": 3}) == "Nothing to update"
+
+
+@pytest.mark.parametrize("color", protocol.COLORS)
+def test_player_updates_accepts_each_palette_colour(color: str) -> None:
+    assert protocol.player_updates({"color": color}) == {"color": color}
+
+
+def test_player_updates_takes_a_null_colour_as_clearing_it() -> None:
+    assert protocol.player_updates({"color": None}) == {"color": None}
+
+
+@pytest.mark.parametrize("bad", ["Red", " red", "#dc3c3c", "", "white", 'red"><b>', 1, True, ["red"], {"id": "red"}])
+def test_player_updates_refuses_a_colour_outside_the_palette(bad: Any) -> None:
+    assert invalid(protocol.player_updates, {"color": bad}, code="INVALID_COLOR") == "Invalid color"
+
+
+def test_the_palette_is_heads_twelve_ids_and_the_scripts_own() -> None:
+    assert protocol.COLORS == (
+        "red",
+        "blue",
+        "green",
+        "yellow",
+        "purple",
+        "cyan",
+        "orange",
+        "pink",
+        "lime",
+        "teal",
+        "indigo",
+        "amber",
+    )
+    checks = (Path(__file__).resolve().parent.parent / "lua" / "lib" / "checks.lua").read_text(encoding="utf-8")
+    block = checks[checks.index("local COLORS = {") : checks.index("}", checks.index("local COLORS = {"))]
+    assert re.findall(r"(\w+) = true", block) == list(protocol.COLORS)
 
 
 def test_player_updates_checks_the_name_first() -> None:

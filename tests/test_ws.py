@@ -494,6 +494,7 @@ async def test_create_replies_created_then_state_and_stores_only_a_token_digest(
             "life": 20,
             "drunkCounter": 0,
             "genericCounter": 0,
+            "color": None,
         }
         for i in (1, 2, 3)
     ]
@@ -663,7 +664,10 @@ async def test_claim_errors_leave_the_game_unchanged(connect: Connect, rdb: Redi
     await act(a, "start")
     await act(a, "pause")
     started = await snapshot(rdb, gid)
-    assert await error_of(b, "claim", {"playerId": 2}) == "Game already started"
+    # once started, HEAD's rule: a held seat stays refused, and your own seat is already yours
+    # (a free seat may be taken: tests/test_messages_players.py)
+    assert await error_of(b, "claim", {"playerId": 1}) == "Player already claimed"
+    assert await error_of(a, "claim", {"playerId": 1}) == "Already your player"
     assert await snapshot(rdb, gid) == started
 
 
@@ -994,6 +998,7 @@ async def test_reset_restores_a_fresh_table_keeping_names_and_seats(connect: Con
             "life": 20,
             "drunkCounter": 0,
             "genericCounter": 0,
+            "color": None,
         }
         for i, name, holder in ((1, "Ann", a.client_id), (2, "Player 2", b.client_id), (3, "Player 3", None))
     ]
@@ -1060,18 +1065,28 @@ async def test_pass_turn_skips_eliminated_players(connect: Connect) -> None:
 
 async def test_the_host_may_update_every_field_of_any_player(connect: Connect) -> None:
     a, b, _, _ = await table(connect)
-    data = {"playerId": 2, "name": "  Zoë 🐉 </b>  ", "time": 0, "life": -999, "drunkCounter": 999, "genericCounter": 7}
+    data = {
+        "playerId": 2,
+        "name": "  Zoë 🐉 </b>  ",
+        "time": 0,
+        "life": -999,
+        "drunkCounter": 999,
+        "genericCounter": 7,
+        "color": "indigo",
+    }
     state = await act(a, "updatePlayer", data)
     assert player(state, 2) == {
         "id": 2,
         "name": "Zoë 🐉 </b>",
         "timeRemaining": 0,
         "penalties": 0,
-        "isEliminated": False,
+        # HEAD's rule: a life at or below 0 eliminates the player (and here decides the game)
+        "isEliminated": True,
         "claimedBy": None,
         "life": -999,
         "drunkCounter": 999,
         "genericCounter": 7,
+        "color": "indigo",
     }
     assert player(await state_of(b, state["version"]), 2)["name"] == "Zoë 🐉 </b>"
 
@@ -1306,7 +1321,7 @@ async def test_role_and_rule_errors_leave_the_game_unchanged(connect: Connect, r
         ("seated", "addPenalty", {"playerId": 1}, "Only the game owner can add penalties"),
         ("seated", "eliminate", {"playerId": 1}, "Only the game owner can eliminate players"),
         ("seated", "updateSettings", {"penaltyType": "game_loss"}, "Only the game owner can change settings"),
-        ("spectator", "claim", {"playerId": 3}, "Game already started"),
+        ("spectator", "claim", {"playerId": 3}, "Player is eliminated"),
         ("host", "switch", {"playerId": 3}, "Player is eliminated"),
         ("host", "switch", {"playerId": 4}, "Player not found"),
         ("host", "updatePlayer", {"playerId": 4, "life": 1}, "Player not found"),
@@ -1688,6 +1703,7 @@ def test_every_script_error_a_client_can_provoke_is_asserted_in_this_module() ->
 #: Codes of the service's own that no test here provokes, and where they are tested instead.
 TESTED_ELSEWHERE = {
     "CREATE_FAILED": "tests/test_game.py: every drawn id taken; a client cannot make ids collide",
+    "INVALID_COLOR": "tests/test_messages_players.py: updatePlayer with colours outside the palette",
 }
 
 

@@ -2,10 +2,16 @@
   lib/checks.lua: limits on the values a caller sends (settings, player updates). Pure
   functions of their arguments: no Redis call, nothing included.
 
-  Provides: MAX_TIME, PENALTIES, is_int, utf8_len, check_thresholds
+  Provides: MAX_TIME, PENALTIES, COLORS, is_int, utf8_len, check_thresholds
 ]]
 local MAX_TIME = 86400000
 local PENALTIES = { warning = true, time_deduction = true, game_loss = true }
+-- the client palette's ids (a player's colour is one of them or null); a fixed set, so no
+-- caller's string ever reaches a renderer (C29)
+local COLORS = {
+  red = true, blue = true, green = true, yellow = true, purple = true, cyan = true,
+  orange = true, pink = true, lime = true, teal = true, indigo = true, amber = true,
+}
 
 local function is_int(v, lo, hi)
   return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi

@@ -8,29 +8,34 @@
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 
-local function eliminate(st, p)
+-- Takes a player out; the turn passes to the next alive player in turn order. When one
+-- player (or none) is left, the game is finished and `gameComplete` is appended to the
+-- events, so commit() publishes it before the state. A finished game is never finished
+-- again, which keeps gameComplete to exactly once per game (until reset).
+local function eliminate(st, p, c)
   p.isEliminated = true
-  local alive = alive_count(st)
-  if alive <= 1 then
+  if alive_count(st) <= 1 and st.status ~= 'finished' then
     st.status = 'finished'
     st.winner = NULL
+    local name = NULL
     for _, q in ipairs(st.players) do
       if not q.isEliminated then
-        st.winner = q.id
+        st.winner, name = q.id, q.name
       end
     end
     st.activePlayer = NULL
+    c.events[#c.events + 1] = { type = 'gameComplete', data = { winnerId = st.winner, winnerName = name } }
   elseif st.activePlayer == p.id then
-    st.activePlayer = next_alive(st, p.id)
+    st.activePlayer = next_alive(st, p.id) or NULL
   end
 end
 
-local function apply_penalty(st, p)
+local function apply_penalty(st, p, c)
   local kind = st.settings.penaltyType
   if kind == 'time_deduction' then
     p.timeRemaining = math.max(0, p.timeRemaining - st.settings.penaltyTimeDeduction)
   elseif kind == 'game_loss' and not p.isEliminated then
-    eliminate(st, p)
+    eliminate(st, p, c)
   end
 end
 
@@ -69,7 +74,7 @@ local function settle(st, c)
     st.status = 'paused'
     p.penalties = p.penalties + 1
     c.events[#c.events + 1] = { type = 'timeout', data = { playerId = p.id } }
-    apply_penalty(st, p)
+    apply_penalty(st, p, c)
   end
 end
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from service import keys
 from service.game import new_token, token_digest
 from tests.support.lua_harness import TOKEN_MS, Harness, new_aid, player
@@ -100,17 +102,133 @@ async def test_claim_of_a_seat_held_by_another_client_fails(h: Harness) -> None:
     await h.fails(g.gid, "PLAYER_CLAIMED", h.store.claim(g.gid, "bob", 1, new_aid()))
 
 
-async def test_claim_after_the_game_started_fails(h: Harness) -> None:
+# Once the game has started, HEAD's rule: a spectator may take a seat nobody holds whose
+# player is still in the game (these replace v1's GAME_STARTED refusal).
+
+
+@pytest.mark.parametrize("status", ["running", "paused", "finished"])
+async def test_claim_of_a_free_seat_after_the_start_gives_it_to_the_spectator(h: Harness, status: str) -> None:
+    g = await h.running_game(3)
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+    if status == "finished":
+        await h.store.eliminate(g.gid, g.host, new_aid(), 1)
+        await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "claim", h.store.claim(g.gid, "spectator", 3, new_aid()))
+
+    assert c.before is not None
+    assert c.state["status"] == status
+    assert [p["claimedBy"] for p in c.state["players"]] == [None, None, "spectator"]
+    assert c.entry["d"] == {"playerId": 3}
+    assert (await h.fields(g.gid))["tok:3"] == token_digest(c.result[0])
+
+
+async def test_claim_while_running_keeps_the_clock_running(h: Harness) -> None:
     g = await h.running_game()
+    started = await h.state(g.gid)
+    h.clock.offset_ms = 1_500
 
-    await h.fails(g.gid, "GAME_STARTED", h.store.claim(g.gid, "alice", 1, new_aid()))
+    c = await h.commits(g.gid, "claim", h.store.claim(g.gid, "spectator", 2, new_aid()))
+
+    charged = c.state["serverTime"] - started["serverTime"]
+    assert (c.state["status"], c.state["activePlayer"]) == ("running", 1)
+    assert player(c.state, 1)["timeRemaining"] == 600_000 - charged
 
 
-async def test_claim_while_paused_fails_with_game_started(h: Harness) -> None:
+async def test_claim_after_the_start_of_a_seat_given_up_replaces_its_token(h: Harness) -> None:
+    # alice held seat 1 and dropped after the start: her token is kept for a reconnect, but
+    # the seat is free, and HEAD lets a spectator take a free seat
+    g = await h.new_game()
+    alice = await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    await h.store.leave(g.gid, "alice", new_aid(), "disconnect")
+    assert player(await h.state(g.gid), 1)["claimedBy"] is None
+
+    c = await h.commits(g.gid, "claim", h.store.claim(g.gid, "bob", 1, new_aid()))
+
+    assert player(c.state, 1)["claimedBy"] == "bob"
+    assert (await h.fields(g.gid))["tok:1"] == token_digest(c.result[0]) != token_digest(alice)
+    await h.fails(g.gid, "INVALID_TOKEN", h.store.reconnect(g.gid, "alice", new_aid(), 1, alice, None))
+
+
+async def test_claim_after_the_start_by_a_seated_player_moves_them_and_frees_the_old_seat(h: Harness) -> None:
+    g = await h.new_game(3)
+    await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+
+    c = await h.commits(g.gid, "claim", h.store.claim(g.gid, "alice", 3, new_aid()))
+
+    assert [p["claimedBy"] for p in c.state["players"]] == [None, None, "alice"]
+    fields = await h.fields(g.gid)
+    assert sorted(k for k in fields if k.startswith(("tok:", "exp:"))) == ["exp:3", "tok:3"]
+
+
+@pytest.mark.parametrize("status", ["running", "paused", "finished"])
+async def test_claim_of_the_own_seat_after_the_start_fails_with_already_your_player(h: Harness, status: str) -> None:
+    g = await h.new_game(3)
+    await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+    if status == "finished":
+        await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+        await h.store.eliminate(g.gid, g.host, new_aid(), 3)
+
+    await h.fails(g.gid, "ALREADY_YOUR_PLAYER", h.store.claim(g.gid, "alice", 1, new_aid()))
+
+
+@pytest.mark.parametrize("status", ["running", "paused", "finished"])
+async def test_claim_of_an_eliminated_player_after_the_start_fails(h: Harness, status: str) -> None:
+    g = await h.running_game(3)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 3)
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+    if status == "finished":
+        await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    await h.fails(g.gid, "PLAYER_ELIMINATED", h.store.claim(g.gid, "spectator", 3, new_aid()))
+
+
+async def test_claim_of_an_eliminated_player_held_by_another_after_the_start_fails_as_eliminated(h: Harness) -> None:
+    # HEAD's order: already mine, then eliminated, then held by someone else
+    g = await h.new_game(3)
+    await h.claim(g, "alice", 3)
+    await h.store.start(g.gid, g.host, new_aid())
+    await h.store.eliminate(g.gid, g.host, new_aid(), 3)
+
+    await h.fails(g.gid, "PLAYER_ELIMINATED", h.store.claim(g.gid, "bob", 3, new_aid()))
+
+
+@pytest.mark.parametrize("status", ["running", "paused"])
+async def test_claim_of_a_seat_held_by_another_after_the_start_fails(h: Harness, status: str) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+
+    await h.fails(g.gid, "PLAYER_CLAIMED", h.store.claim(g.gid, "bob", 1, new_aid()))
+
+
+async def test_claim_of_an_eliminated_player_while_waiting_is_allowed_as_before(h: Harness) -> None:
+    g = await h.new_game(3)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "claim", h.store.claim(g.gid, "alice", 2, new_aid()))
+
+    assert player(c.state, 2)["claimedBy"] == "alice"
+
+
+async def test_claim_retried_after_the_start_applies_once_and_answers_dup(h: Harness) -> None:
     g = await h.running_game()
-    await h.store.pause(g.gid, g.host, new_aid())
+    aid = new_aid()
+    _, first = await h.store.claim(g.gid, "spectator", 2, aid)
 
-    await h.fails(g.gid, "GAME_STARTED", h.store.claim(g.gid, "alice", 1, new_aid()))
+    token, again = await h.store.claim(g.gid, "spectator", 2, aid)
+
+    assert (again.status, again.state_json) == ("dup", first.state_json)
+    assert (await h.fields(g.gid))["tok:2"] == token_digest(token)
 
 
 async def test_claim_of_a_player_that_does_not_exist_fails(h: Harness) -> None:

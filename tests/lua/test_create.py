@@ -60,6 +60,7 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
                 "life": 20,
                 "drunkCounter": 0,
                 "genericCounter": 0,
+                "color": None,
             }
             for i in (1, 2, 3)
         ],

@@ -119,7 +119,11 @@ async def test_a_game_loss_timeout_with_two_players_finishes_the_game(h: Harness
 
     c = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
 
-    assert c.events[-1] == {"type": "timeout", "data": {"playerId": 1}}
+    # the timeout, then the game it decided (HEAD's gameComplete), both before the state
+    assert c.events[-2:] == [
+        {"type": "timeout", "data": {"playerId": 1}},
+        {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}},
+    ]
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
     assert player(c.state, 1)["isEliminated"] is True
 

@@ -31,10 +31,11 @@ async def test_update_player_by_the_host_sets_every_field(h: Harness) -> None:
 async def test_update_player_changes_only_the_fields_given(h: Harness) -> None:
     g = await h.new_game()
 
-    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
+    # life 1, not 0: a life at or below 0 eliminates the player (HEAD's rule, tested below)
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 1}))
 
     assert c.before is not None
-    assert player(c.state, 1) == {**player(c.before, 1), "life": 0}
+    assert player(c.state, 1) == {**player(c.before, 1), "life": 1}
 
 
 async def test_update_player_to_zero_values_is_applied(h: Harness) -> None:
@@ -89,6 +90,8 @@ async def test_update_player_by_the_seat_holder_of_that_player_is_allowed(h: Har
 async def test_update_player_of_someone_elses_seat_fails(h: Harness) -> None:
     g = await h.new_game()
     await h.claim(g, "alice", 1)
+    # a seat nobody holds may be changed by anyone while waiting (HEAD's canModifyPlayer)
+    await h.claim(g, "bob", 2)
 
     await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "alice", new_aid(), 2, {"life": 1}))
     await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "", new_aid(), 2, {"life": 1}))
@@ -207,3 +210,177 @@ async def test_the_log_is_capped_and_the_action_ids_leave_with_their_entries(h: 
     assert (out.status, out.version) == ("ok", 302)
     assert len(await h.log(g.gid)) == LOG_CAP
     assert await h.client.hlen(keys.actions(g.gid)) == LOG_CAP
+
+
+# -- colour (B6.9; C20, C29: only a palette id or null) ----------------------------------
+
+PALETTE = ("red", "blue", "green", "yellow", "purple", "cyan", "orange", "pink", "lime", "teal", "indigo", "amber")
+
+
+async def test_a_new_player_has_no_colour(h: Harness) -> None:
+    g = await h.new_game(3)
+
+    assert [p["color"] for p in (await h.state(g.gid))["players"]] == [None, None, None]
+
+
+@pytest.mark.parametrize("color", PALETTE)
+async def test_update_player_sets_a_palette_colour(h: Harness, color: str) -> None:
+    g = await h.new_game()
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"color": color}))
+
+    assert c.before is not None
+    assert player(c.state, 2) == {**player(c.before, 2), "color": color}
+    assert player(c.state, 1)["color"] is None
+
+
+async def test_update_player_with_a_null_colour_clears_it(h: Harness) -> None:
+    g = await h.new_game()
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"color": "teal"})
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"color": None}))
+
+    assert player(c.state, 1)["color"] is None
+
+
+@pytest.mark.parametrize(
+    "color", ["Red", "RED", " red", "#dc3c3c", "", "white", 'red"><img src=x>', 5, True, ["red"], {"id": "red"}]
+)
+async def test_update_player_rejects_a_colour_outside_the_palette(h: Harness, color: Any) -> None:
+    g = await h.new_game()
+
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_player(g.gid, g.host, new_aid(), 1, {"color": color}))
+
+
+async def test_the_seat_holder_sets_their_own_colour_and_not_another_seats(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+    await h.claim(g, "bob", 2)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, "alice", new_aid(), 1, {"color": "pink"}))
+
+    assert player(c.state, 1)["color"] == "pink"
+    await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "alice", new_aid(), 2, {"color": "red"}))
+
+
+async def test_reset_keeps_the_colours_as_it_keeps_the_names(h: Harness) -> None:
+    g = await h.running_game()
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"color": "amber", "name": "Bea"})
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    assert [(p["name"], p["color"]) for p in c.state["players"]] == [("Player 1", None), ("Bea", "amber")]
+
+
+# -- who may modify (HEAD's canModifyPlayer) ----------------------------------------------
+
+
+async def test_anyone_in_the_game_may_modify_a_seat_nobody_holds_while_waiting(h: Harness) -> None:
+    g = await h.new_game(3)
+    await h.claim(g, "alice", 1)
+
+    c = await h.commits(
+        g.gid, "updatePlayer", h.store.update_player(g.gid, "spectator", new_aid(), 3, {"name": "Cy", "color": "lime"})
+    )
+
+    assert (player(c.state, 3)["name"], player(c.state, 3)["color"]) == ("Cy", "lime")
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, "alice", new_aid(), 2, {"life": 30}))
+    assert player(c.state, 2)["life"] == 30
+
+
+@pytest.mark.parametrize("status", ["running", "paused"])
+async def test_a_seat_nobody_holds_is_only_the_hosts_once_the_game_started(h: Harness, status: str) -> None:
+    g = await h.running_game(3)
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+
+    await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "spectator", new_aid(), 3, {"life": 1}))
+
+
+async def test_the_deadline_loop_caller_cannot_modify_a_free_seat(h: Harness) -> None:
+    g = await h.new_game()
+
+    await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.update_player(g.gid, "", new_aid(), 2, {"life": 1}))
+
+
+# -- life <= 0 eliminates (B4 updatePlayer) -----------------------------------------------
+
+
+async def test_life_at_zero_eliminates_the_active_player_and_passes_the_turn_in_turn_order(h: Harness) -> None:
+    g = await h.running_game(4)
+    await h.store.switch(g.gid, g.host, new_aid(), 3)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 4)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 3, {"life": 0}))
+
+    assert (player(c.state, 3)["life"], player(c.state, 3)["isEliminated"]) == (0, True)
+    assert (c.state["status"], c.state["activePlayer"], c.state["winner"]) == ("running", 1, None)
+    assert c.events == []
+    assert await h.due(g.gid) == c.state["serverTime"] + player(c.state, 1)["timeRemaining"] - 300_000
+
+
+async def test_life_below_zero_eliminates_a_waiting_player_and_keeps_the_turn(h: Harness) -> None:
+    g = await h.running_game(3)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": -7}))
+
+    assert [p["isEliminated"] for p in c.state["players"]] == [False, True, False]
+    assert (c.state["status"], c.state["activePlayer"]) == ("running", 1)
+
+
+async def test_life_at_zero_of_the_second_to_last_player_finishes_the_game_with_game_complete(h: Harness) -> None:
+    g = await h.running_game()
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"name": "Bea"})
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
+
+    assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
+    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Bea"}}]
+    assert await h.due(g.gid) is None
+
+
+async def test_life_at_zero_in_a_waiting_lobby_decides_it_as_head_does(h: Harness) -> None:
+    g = await h.new_game()
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 0}))
+
+    assert (c.state["status"], c.state["winner"]) == ("finished", 1)
+    assert [e["type"] for e in c.events] == ["gameComplete"]
+
+
+async def test_life_at_zero_of_an_eliminated_player_changes_only_the_life(h: Harness) -> None:
+    g = await h.running_game(3)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": -3}))
+
+    assert c.before is not None
+    assert player(c.state, 2) == {**player(c.before, 2), "life": -3}
+    assert (c.state["status"], c.events) == ("running", [])
+
+
+async def test_life_above_zero_does_not_bring_an_eliminated_player_back(h: Harness) -> None:
+    g = await h.running_game(3)
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 0})
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 5}))
+
+    assert player(c.state, 2)["isEliminated"] is True
+
+
+async def test_life_at_zero_in_a_finished_game_decides_nothing_again(h: Harness) -> None:
+    g = await h.running_game()
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0})
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 0}))
+
+    assert (player(c.state, 2)["life"], player(c.state, 2)["isEliminated"]) == (0, False)
+    assert (c.state["status"], c.state["winner"], c.events) == ("finished", 2, [])
+
+
+async def test_an_out_of_range_life_is_refused_rather_than_clamped(h: Harness) -> None:
+    # HEAD clamps to [-999, 9999]; ours refuses, so a typo never silently becomes a kill
+    g = await h.running_game()
+
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": -1000}))
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_player(g.gid, g.host, new_aid(), 1, {"drunkCounter": 1000}))
