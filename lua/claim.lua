@@ -2,7 +2,7 @@
   claim: take a free seat while the game is waiting. Seats this client held before are
   released (their tokens cleared). Claiming your own seat again rotates its token.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id
     ARGV[9]  SHA-256 hex of the new seat token

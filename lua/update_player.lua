@@ -3,7 +3,7 @@
   stored raw (escaping is the renderer's job). Setting the active player's time while
   the clock runs starts its count from the new value.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
     ARGV[9] JSON object with any of name (1-50 characters), time (0-86400000 ms),

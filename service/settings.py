@@ -383,6 +383,14 @@ class Settings:
         hi=1_000_000,
         doc="`create`s per client address per hour, shared by all instances; same answer, no game created. `0`: off",
     )
+    rate_lobby_lists_per_min: int = setting(
+        "RATE_LIMIT_LOBBY_LISTS_PER_MIN",
+        30,
+        lo=0,
+        hi=1_000_000,
+        doc="`GET /api/games` requests per client address per minute, shared by all instances; over it: HTTP 429 "
+        '`{"error": "Rate limit exceeded"}` with `Retry-After`. `0`: off',
+    )
     max_sockets_per_ip: int = setting(
         "MAX_SOCKETS_PER_IP",
         100,

@@ -513,7 +513,8 @@ async def test_a_commit_made_while_the_pubsub_connection_was_down_reaches_the_so
     # one transaction: the commit is published after the kill and before any reconnect
     async with client.pipeline(transaction=True) as pipe:
         pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        pipe.evalsha(script.sha, 4, *keys.GameKeys(gid).as_list(), *args)
+        key_list = keys.GameKeys(gid).as_list()
+        pipe.evalsha(script.sha, len(key_list), *key_list, *args)
         killed, (status, state_json, _) = await pipe.execute()
     assert (killed, status) == (1, "ok")
 

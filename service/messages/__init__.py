@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import protocol
-from service.messages import clock, players, seats, settings, turns
+from service.messages import clock, lobby, players, seats, settings, turns
 from service.messages.base import Call, MessageType, Reply, Sender
 from service.messages.session import Session
 from service.outbound import Ack, outgoing
@@ -27,7 +27,7 @@ def _registry(*groups: tuple[MessageType[Any], ...]) -> dict[str, MessageType[An
     return out
 
 
-REGISTRY = _registry(seats.TYPES, turns.TYPES, players.TYPES, settings.TYPES, clock.TYPES)
+REGISTRY = _registry(seats.TYPES, turns.TYPES, players.TYPES, settings.TYPES, clock.TYPES, lobby.TYPES)
 #: Message types this server understands (client -> server).
 TYPES = frozenset(REGISTRY)
 #: Types that change which seat or role the socket has: their retry must not see a new actor.

@@ -20,7 +20,7 @@ GAME_SCRIPTS = [n for n in script_names() if n not in ("claim_deadlines", "rate_
 EXTRA: dict[str, list[str | int]] = {
     "create": [
         '{"playerCount":2,"initialTime":1000,"warningThresholds":[500],"penaltyType":"warning",'
-        '"penaltyTimeDeduction":0}',
+        '"penaltyTimeDeduction":0,"name":"Game","mode":"casual","listed":true}',
         token_digest(new_token()),
         TOKEN_MS,
     ],
@@ -33,8 +33,10 @@ EXTRA: dict[str, list[str | int]] = {
     "eliminate": [1],
     "update_settings": ['{"penaltyType":"game_loss"}'],
     "release_clients": ["client_0123456789_"],
+    "rename_game": ["Renamed"],
+    "set_listed": ["0"],
 }
-NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
+NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline", "end_game"}
 
 
 def test_every_game_script_is_covered_by_the_publish_check() -> None:
