@@ -68,7 +68,8 @@ class Metrics:
         self.rate_limited = Counter(
             "tapotarp_rate_limit_exceeded",
             "Refused by a rate limit: connection (upgrades per IP), ip (frames per IP), "
-            "socket (frames per socket), create (games per IP), open_sockets (open sockets per IP)",
+            "socket (frames per socket), create (games per IP), open_sockets (open sockets per IP), "
+            "lobby (lobby lists per IP)",
             ["type"],
             registry=r,
         )

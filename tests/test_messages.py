@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import base, clock, players, seats, settings, turns
+from service.messages import base, clock, lobby, players, seats, settings, turns
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -63,6 +63,7 @@ def test_parse_accepts_every_documented_type() -> None:
     documented = {
         "create", "join", "reconnect", "claim", "unclaim", "leave", "start", "pause", "reset", "switch",
         "passTurn", "updatePlayer", "addPenalty", "eliminate", "updateSettings", "time",
+        "renameGame", "setListed", "endGame",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -96,13 +97,14 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 
 
 def test_each_domain_declares_its_own_types() -> None:
-    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock)}
+    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, lobby)}
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         players: {"updatePlayer", "addPenalty", "eliminate"},
         settings: {"updateSettings"},
         clock: {"time"},
+        lobby: {"renameGame", "setListed", "endGame"},
     }
     assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
 

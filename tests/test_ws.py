@@ -1667,8 +1667,14 @@ UNREACHABLE_FROM_THE_WIRE = {
 }
 
 
+def wire_test_sources() -> str:
+    """This module and the per-domain ones beside it (tests/test_messages_<domain>.py)."""
+    here = Path(__file__)
+    return "\n".join(p.read_text(encoding="utf-8") for p in [here, *sorted(here.parent.glob("test_messages_*.py"))])
+
+
 def test_every_script_error_a_client_can_provoke_is_asserted_in_this_module() -> None:
-    source = Path(__file__).read_text(encoding="utf-8")
+    source = wire_test_sources()
     untested = [
         code
         for code, (_, message) in SCRIPT_CODES.items()
@@ -1686,7 +1692,7 @@ TESTED_ELSEWHERE = {
 
 def test_every_code_of_the_service_is_asserted_on_the_wire_in_this_module() -> None:
     # a script's codes are asserted by their message, which coded_error_of checks the code of
-    source = Path(__file__).read_text(encoding="utf-8")
+    source = wire_test_sources()
     untested = [code for code in SERVICE_CODES if code not in TESTED_ELSEWHERE and f'"{code}"' not in source]
     assert untested == []
     assert set(TESTED_ELSEWHERE) <= set(SERVICE_CODES)
