@@ -4,7 +4,7 @@
   life. A game that this player's elimination had finished is paused with no winner, to be
   resumed by `start` or `pause`.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

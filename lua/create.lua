@@ -5,10 +5,11 @@
   another. The same action id retried (a lost reply) finds its own game and answers "dup",
   replacing the host token hash with the one it brings (the caller's new token).
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
-             penaltyTimeDeduction}, every field present and already normalised
+             penaltyTimeDeduction, name, mode, listed}, every field present and already
+             normalised; name, mode ("casual") and listed become the state's own fields
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -18,6 +19,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+--- @include "lib/lobby.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -33,7 +35,8 @@ return run(function()
   local s = decode_arg(ARGV[8])
   if not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
     or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
-    or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms then
+    or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
+    or not is_game_name(s.name) or s.mode ~= 'casual' or type(s.listed) ~= 'boolean' then
     fail('INVALID_ARGUMENT')
   end
   local players = {}
@@ -45,6 +48,7 @@ return run(function()
   end
   local st = {
     id = c.gid, players = players, activePlayer = NULL, status = 'waiting', winner = NULL,
+    name = s.name, mode = s.mode, listed = s.listed,
     createdAt = c.now, lastActivity = c.now, serverTime = c.now, version = 0, ownerId = c.client,
     settings = {
       initialTime = s.initialTime, playerCount = s.playerCount, warningThresholds = s.warningThresholds,

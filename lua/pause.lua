@@ -2,7 +2,7 @@
   pause: toggle, as the original: "running" -> "paused" (the running clock is charged up
   to now), "paused" -> "running" (as start). Nothing happens while waiting or finished.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE, INVALID_ARGUMENT

@@ -4,7 +4,7 @@
   colours, seats and tokens are kept so the same table can play again at once (HEAD
   re-created the players and lost them).
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT

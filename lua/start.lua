@@ -2,7 +2,7 @@
   start: run the clock from "waiting" or "paused". The active player is kept if still in
   the game, otherwise the next one in turn order (never an eliminated player).
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED, INVALID_ARGUMENT

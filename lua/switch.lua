@@ -6,7 +6,7 @@
   Who may switch: anyone in the game while waiting; afterwards the host or whoever holds
   the active player's seat.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}

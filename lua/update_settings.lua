@@ -2,7 +2,7 @@
   update_settings: change the warning thresholds and/or the penalty rules of a game.
   The player count and initial time are fixed once created.
 
-  KEYS: the four common game keys (lib/context.lua).
+  KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),

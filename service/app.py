@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from service import __version__, ws
+from service import __version__, lobby, ws
 from service.clock import GameClock
 from service.deadlines import DeadlineLoop
+from service.errors import RATE_LIMIT_MESSAGE, ServiceError
 from service.game import GameStore
 from service.headers import security_headers
 from service.hub import Hub
-from service.limits import SharedLimiter
+from service.limits import Limit, SharedLimiter, client_ip
 from service.liveness import Liveness
 from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
@@ -276,6 +277,36 @@ async def handle_ready(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if is_ready else 503)
 
 
+#: HEAD's headers for the lobby list: every visit shows the lobbies as they are now
+NO_STORE = {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache", "Expires": "0"}
+
+
+async def handle_games(request: web.Request) -> web.Response:
+    """GET /api/games?limit=&cursor=: one page of the listed lobbies (service/lobby.py), newest
+    activity first; rate-limited per client address (HEAD had no limit and scanned: C32)."""
+    rt = request.app[RUNTIME]
+    s = rt.settings
+    retry_ms = await rt.deps.limiter.check(
+        client_ip(request, s.client_ip_header), Limit("lobby", s.rate_lobby_lists_per_min, 60.0)
+    )
+    if retry_ms is not None:
+        rt.deps.metrics.rate_limited.labels("lobby").inc()
+        headers = {**NO_STORE, "Retry-After": str(max(1, -(-retry_ms // 1000)))}
+        return web.json_response({"error": RATE_LIMIT_MESSAGE}, status=429, headers=headers)
+    try:
+        limit = lobby.parse_limit(request.query.get("limit"))
+        after = lobby.parse_cursor(request.query.get("cursor"))
+    except lobby.BadQuery as exc:
+        return web.json_response({"error": str(exc)}, status=400, headers=NO_STORE)
+    try:
+        page = await lobby.read_page(rt.client, limit, after, s.redis_timeout_ms / 1000)
+    except ServiceError as exc:
+        log.warning("lobby list failed: %s", exc)
+        return web.json_response({"error": "Failed to list games"}, status=500, headers=NO_STORE)
+    body = {"games": page.games, "nextCursor": page.next_cursor, "instanceId": s.instance_id}
+    return web.json_response(body, headers=NO_STORE)
+
+
 def metrics_handler(metrics: Metrics, token: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     expected = f"Bearer {token}".encode()
 
@@ -315,6 +346,7 @@ def create_app(settings: Settings, metrics: Metrics | None = None) -> web.Applic
     app.on_shutdown.append(on_shutdown)
     app.router.add_get("/health", handle_health)
     app.router.add_get("/ready", handle_ready)
+    app.router.add_get("/api/games", handle_games)
     if not settings.metrics_port:
         app.router.add_get("/metrics", metrics_handler(app[METRICS], settings.metrics_token))
     if settings.test_clock:

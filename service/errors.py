@@ -73,6 +73,10 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_OWNER_PENALTY": (NotAuthorized, "Only the game owner can add penalties"),
     "NOT_OWNER_ELIMINATE": (NotAuthorized, "Only the game owner can eliminate players"),
     "NOT_OWNER_SETTINGS": (NotAuthorized, "Only the game owner can change settings"),
+    # HEAD let anyone rename, end or (having no such flag) list a game (C22): no HEAD string
+    "NOT_OWNER_RENAME": (NotAuthorized, "Only the game owner can rename the game"),
+    "NOT_OWNER_END": (NotAuthorized, "Only the game owner can end the game"),
+    "NOT_OWNER_LISTING": (NotAuthorized, "Only the game owner can list or unlist the game"),
     "PLAYER_CLAIMED": (Conflict, "Player already claimed"),
     "ALREADY_YOUR_PLAYER": (Conflict, "Already your player"),
     "PLAYER_ELIMINATED": (Conflict, "Player is eliminated"),
@@ -107,6 +111,7 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "INVALID_COLOR": (InvalidInput, "Invalid color"),
     "NOT_IN_GAME": (InvalidInput, NOT_IN_GAME_MESSAGE),
     "BINARY_UNSUPPORTED": (InvalidInput, "Binary frames are not supported"),
+    "MODE_UNSUPPORTED": (InvalidInput, "Campaign mode is not available yet"),
     "RATE_LIMITED": (RateLimited, RATE_LIMIT_MESSAGE),
     "STORAGE_UNAVAILABLE": (StorageUnavailable, STORAGE_UNAVAILABLE_MESSAGE),
     "CREATE_FAILED": (ServiceError, "Failed to generate unique game ID"),

@@ -250,6 +250,17 @@ class GameStore:
     async def admin_revive(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
         return await self._run("admin_revive", game_id, action_id, client_id, player_id)
 
+    async def rename_game(self, game_id: str, client_id: str, action_id: str, name: str) -> Outcome:
+        return await self._run("rename_game", game_id, action_id, client_id, name)
+
+    async def set_listed(self, game_id: str, client_id: str, action_id: str, listed: bool) -> Outcome:
+        return await self._run("set_listed", game_id, action_id, client_id, "1" if listed else "0")
+
+    async def end_game(self, game_id: str, client_id: str, action_id: str) -> Status:
+        """Delete the game (lua/end_game.lua): "ok", or "noop" when it was already gone."""
+        out = await self._run("end_game", game_id, action_id, client_id)
+        return out.status
+
     async def release_clients(self, game_id: str, client_prefix: str) -> Outcome:
         return await self._run("release_clients", game_id, "", "", client_prefix)
 

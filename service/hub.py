@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 ACK_WAIT_S = 1.0
 #: The tick interval is cut in this many runs, each sending the ticks of a tenth of the games.
 TICK_SLICES = 10
+#: The event lua/end_game.lua publishes: the game is deleted.
+GAME_ENDED = "gameEnded"
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Hub:
         ]
         self._sub_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        #: sockets whose own endGame is running: its reply tells them, not the broadcast
+        self._ending: set[Conn] = set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run instance work in the background: referenced until done (the loop keeps only
@@ -252,6 +256,8 @@ class Hub:
         version = int(head)
         if version <= entry.version:
             return
+        if f'"{GAME_ENDED}"' in events_json and self._ended(game_id, entry, json.loads(events_json)):
+            return
         if entry.version and version > entry.version + 1:
             self.version_gaps += 1
             self._spawn(self._repair(game_id))
@@ -278,6 +284,39 @@ class Hub:
                 conn.last_version = version
                 conn.send(state_out)
 
+    @contextlib.contextmanager
+    def ending(self, conn: Conn) -> Iterator[None]:
+        """While `conn`'s own endGame runs, the gameEnded broadcast unbinds it without a frame:
+        the reply (with the requestId) tells it, once, whichever arrives first."""
+        self._ending.add(conn)
+        try:
+            yield
+        finally:
+            self._ending.discard(conn)
+
+    def _ended(self, game_id: str, entry: Entry, events: list[dict[str, Any]]) -> bool:
+        """If `events` say the game was deleted: its sockets here are sent them and unbound
+        (each one's on_game_ended runs, so its session lets its seat go), and this instance
+        stops serving the game. False when the events are of a game that goes on."""
+        if not any(e.get("type") == GAME_ENDED for e in events):
+            return False
+        self._end(game_id, entry, [outgoing(e["type"], e["data"]) for e in events])
+        return True
+
+    def _end(self, game_id: str, entry: Entry, frames: list[Outgoing]) -> None:
+        conns = list(entry.conns)
+        entry.conns.clear()
+        for conn in conns:
+            if conn not in self._ending:
+                for out in frames:
+                    conn.send(out)
+            conn.game_id = None
+            conn.last_version = 0
+            conn.pending.clear()
+            if conn.on_game_ended is not None:
+                self._spawn(conn.on_game_ended(game_id))
+        self._spawn(self._drop_if_unused(game_id, entry))
+
     async def _repair(self, game_id: str) -> None:
         try:
             fresh = await self.store.read_state(game_id)
@@ -289,7 +328,11 @@ class Hub:
             log.warning("repair of %s failed: %s", game_id, exc)
             return
         entry = self._games.get(game_id)
-        if fresh is None or entry is None:
+        if entry is None:
+            return
+        if fresh is None:
+            # deleted (its gameEnded was lost on the at-most-once channel) or expired
+            self._end(game_id, entry, [outgoing(GAME_ENDED, {"gameId": game_id})])
             return
         version = int(json.loads(fresh)["version"])
         if version > entry.version:

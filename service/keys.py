@@ -1,9 +1,9 @@
 """The only place Redis key and channel names are formed.
 
 Every key of one game carries the hash tag ``{GAMEID}`` so that a script touching them
-runs in one Redis Cluster slot. The deadline index is split into ``PARTITIONS`` sorted
-sets; partition ``p`` is named with a tag chosen so that it hashes to slot ``SLOTS[p]``,
-and game ids are only ever issued whose own slot is one of ``SLOTS``. So the deadline
+runs in one Redis Cluster slot. The deadline index (and the lobby index beside it) is
+split into ``PARTITIONS`` sorted sets; partition ``p`` is named with a tag chosen so that
+it hashes to slot ``SLOTS[p]``, and game ids are only ever issued whose own slot is one of ``SLOTS``. So the deadline
 partition of a game lives in the same slot as the game itself, and a game script can
 update the index atomically, on a single node, even in a cluster.
 """
@@ -98,6 +98,13 @@ def deadline_partition(partition: int) -> str:
     return f"{PREFIX}:deadlines:{{{PARTITION_TAGS[partition]}}}"
 
 
+def lobby_partition(partition: int) -> str:
+    """Sorted set: game id -> epoch ms of its last activity, for the listed games whose slot
+    is this partition's (the lobby list, GET /api/games). It shares the deadline partition's
+    tag, so a game script updates it in the game's own slot."""
+    return f"{PREFIX}:lobby:{{{PARTITION_TAGS[partition]}}}"
+
+
 def instances() -> str:
     """Sorted set: instance incarnation -> epoch ms of its last heartbeat (Redis time)."""
     return f"{PREFIX}:instances"
@@ -156,4 +163,4 @@ class GameKeys:
         if p is None:
             raise ValueError(f"game id {self.game_id!r} has no deadline partition")
         gid = self.game_id
-        return [game(gid), log(gid), actions(gid), deadline_partition(p)]
+        return [game(gid), log(gid), actions(gid), deadline_partition(p), lobby_partition(p)]

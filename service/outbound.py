@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,8 @@ class Conn:
         self.last_version = 0
         #: replies waiting for the broadcast of their version, by version
         self.pending: dict[int, list[Ack]] = {}
+        #: run by the hub when this socket's game is deleted (it unbinds the socket itself)
+        self.on_game_ended: Callable[[str], Coroutine[Any, Any, None]] | None = None
         self.max_queue_bytes = max_queue_bytes
         self.queued_bytes = 0
         self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()

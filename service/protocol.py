@@ -39,6 +39,10 @@ FEEDBACK_CONTROLS_ALLOWED = frozenset("\n\r\t")
 #: HEAD's client palette ids (B6.9), the only colours a player can have (lua/lib/checks.lua
 #: COLORS holds the same set): a fixed set, so no sent string is ever rendered (C29)
 COLORS = ("red", "blue", "green", "yellow", "purple", "cyan", "orange", "pink", "lime", "teal", "indigo", "amber")
+DEFAULT_GAME_NAME = "Game"
+#: the modes a game may be created in; HEAD's "campaign" is refused until it is built
+GAME_MODES = ("casual",)
+LATER_MODES = ("campaign",)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class GameSettings:
     warning_thresholds: tuple[int, ...] = (300_000, 60_000, 30_000)
     penalty_type: str = "warning"
     penalty_time_deduction: int = 0
+    #: the lobby name, mode and listing: fields of the game itself, not of its `settings`
+    name: str = DEFAULT_GAME_NAME
+    mode: str = "casual"
+    listed: bool = True
 
     def to_json(self) -> str:
         return json.dumps(
@@ -149,11 +157,56 @@ class GameSettings:
                 "warningThresholds": list(self.warning_thresholds),
                 "penaltyType": self.penalty_type,
                 "penaltyTimeDeduction": self.penalty_time_deduction,
+                "name": self.name,
+                "mode": self.mode,
+                "listed": self.listed,
             }
         )
 
 
-SETTING_KEYS = ("playerCount", "initialTime", "warningThresholds", "penaltyType", "penaltyTimeDeduction")
+SETTING_KEYS = (
+    "playerCount",
+    "initialTime",
+    "warningThresholds",
+    "penaltyType",
+    "penaltyTimeDeduction",
+    "name",
+    "mode",
+    "listed",
+)
+
+
+def game_name(value: Any) -> str:
+    """A lobby name: trimmed raw text (escaped by whoever displays it, C28), at most 50
+    characters, no control character; missing or blank is HEAD's default "Game"."""
+    if value is None:
+        return DEFAULT_GAME_NAME
+    if not isinstance(value, str):
+        raise InvalidInput("Invalid game name")
+    name = value.strip()
+    if not name:
+        return DEFAULT_GAME_NAME
+    if len(name) > MAX_NAME or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise InvalidInput("Invalid game name")
+    return name
+
+
+def game_mode(value: Any) -> str:
+    if value is None:
+        return GAME_MODES[0]
+    if value in GAME_MODES:
+        return str(value)
+    if value in LATER_MODES:
+        raise error_for("MODE_UNSUPPORTED")
+    shown = value if isinstance(value, str) else json.dumps(value)
+    # HEAD's text; the echo is cut so a frame cannot make the reply as large as itself
+    raise InvalidInput(f"Unknown game mode: {shown[:MAX_NAME]}")
+
+
+def listed_flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("Invalid listed flag")
+    return value
 
 
 def create_settings(data: dict[str, Any]) -> GameSettings:
@@ -181,7 +234,18 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
     deduction = integer(raw.get("penaltyTimeDeduction", d.penalty_time_deduction), 0, MAX_TIME)
     if deduction is None:
         raise InvalidInput("Invalid settings: penaltyTimeDeduction must be an integer from 0 to 86400000 (ms)")
-    return GameSettings(count, initial, warn, str(ptype), deduction)
+    mode = game_mode(raw.get("mode"))
+    name = game_name(raw.get("name"))
+    listed = listed_flag(raw.get("listed", True))
+    return GameSettings(count, initial, warn, str(ptype), deduction, name, mode, listed)
+
+
+def rename(data: dict[str, Any]) -> tuple[str]:
+    return (game_name(data.get("name")),)
+
+
+def set_listed(data: dict[str, Any]) -> tuple[bool]:
+    return (listed_flag(data.get("listed")),)
 
 
 def player_name(value: Any) -> str:

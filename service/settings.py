@@ -414,6 +414,14 @@ class Settings:
         hi=5 * 365 * 86_400,
         doc="a feedback is deleted this long after it was written or last edited (the original's 1 year)",
     )
+    rate_lobby_lists_per_min: int = setting(
+        "RATE_LIMIT_LOBBY_LISTS_PER_MIN",
+        30,
+        lo=0,
+        hi=1_000_000,
+        doc="`GET /api/games` requests per client address per minute, shared by all instances; over it: HTTP 429 "
+        '`{"error": "Rate limit exceeded"}` with `Retry-After`. `0`: off',
+    )
     max_sockets_per_ip: int = setting(
         "MAX_SOCKETS_PER_IP",
         100,

@@ -16,6 +16,7 @@ UNLIMITED: dict[str, Any] = {
     "rate_socket_messages_per_s": 0,
     "rate_games_per_hour": 0,
     "rate_feedback_per_hour": 0,
+    "rate_lobby_lists_per_min": 0,
     "max_sockets_per_ip": 0,
 }
 
@@ -25,5 +26,6 @@ UNLIMITED_ENV: dict[str, str] = {
     "RATE_LIMIT_SOCKET_MESSAGES_PER_S": "0",
     "RATE_LIMIT_GAMES_PER_HOUR": "0",
     "RATE_LIMIT_FEEDBACK_PER_HOUR": "0",
+    "RATE_LIMIT_LOBBY_LISTS_PER_MIN": "0",
     "MAX_SOCKETS_PER_IP": "0",
 }

@@ -537,10 +537,72 @@ async def test_a_commit_made_while_the_pubsub_connection_was_down_reaches_the_so
     # one transaction: the commit is published after the kill and before any reconnect
     async with client.pipeline(transaction=True) as pipe:
         pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        pipe.evalsha(script.sha, 4, *keys.GameKeys(gid).as_list(), *args)
+        key_list = keys.GameKeys(gid).as_list()
+        pipe.evalsha(script.sha, len(key_list), *key_list, *args)
         killed, (status, state_json, _) = await pipe.execute()
     assert (killed, status) == (1, "ok")
 
     await eventually(channels_are(client, [keys.channel(gid)]))
     await eventually(lambda: len(ws.frames) == 2, timeout=5.0)
     assert ws.frames[-1] == state_frame(state_json)
+
+
+# -- a deleted game (endGame) ----------------------------------------------------------------
+
+
+async def test_a_game_ended_broadcast_tells_unbinds_and_lets_go_of_the_game(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, _ = await new_game(store)
+    (a, wa), (b, wb) = make_conn(), make_conn()
+    ended: list[str] = []
+
+    async def on_ended(game_id: str) -> None:
+        ended.append(game_id)
+
+    a.on_game_ended = on_ended
+    await hub.bind(a, gid)
+    await hub.bind(b, gid)
+
+    assert await store.end_game(gid, HOST, new_action_id()) == "ok"
+
+    frame = json.dumps({"type": "gameEnded", "data": {"gameId": gid}}, separators=(",", ":"))
+    await eventually(lambda: wa.frames == [frame] and wb.frames == [frame])
+    assert (a.game_id, b.game_id) == (None, None)
+    await eventually(lambda: ended == [gid])
+    await eventually(lambda: gid not in hub.games)
+    await eventually(channels_are(client, []))
+
+
+async def test_a_socket_ending_its_own_game_is_unbound_without_the_broadcast_frame(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, _ = await new_game(store)
+    (a, wa), (b, wb) = make_conn(), make_conn()
+    await hub.bind(a, gid)
+    await hub.bind(b, gid)
+
+    with hub.ending(a):
+        await store.end_game(gid, HOST, new_action_id())
+        await eventually(lambda: b.game_id is None)
+
+    assert a.game_id is None
+    assert wa.frames == [] and len(wb.frames) == 1
+
+
+async def test_a_game_found_gone_on_a_re_read_is_ended_for_its_sockets(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    # the gameEnded broadcast was lost (pub/sub is at-most-once), or the game expired
+    gid, _ = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    await client.delete(keys.game(gid), keys.log(gid), keys.actions(gid))
+
+    await hub.resync_all()
+
+    await eventually(
+        lambda: ws.frames == [json.dumps({"type": "gameEnded", "data": {"gameId": gid}}, separators=(",", ":"))]
+    )
+    assert conn.game_id is None
+    await eventually(lambda: gid not in hub.games)

@@ -28,7 +28,7 @@ def test_every_key_of_a_game_maps_to_one_cluster_slot() -> None:
         assert slots == {slot(gid)}, (gid, game_key_names(gid))
 
 
-def test_the_game_keys_are_the_four_the_scripts_expect_in_order() -> None:
+def test_the_game_keys_are_the_five_the_scripts_expect_in_order() -> None:
     gid = keys.new_game_id(b"order")
     part = keys.partition_of(gid)
     assert part is not None
@@ -38,6 +38,7 @@ def test_the_game_keys_are_the_four_the_scripts_expect_in_order() -> None:
         f"tot:{{{gid}}}:log",
         f"tot:{{{gid}}}:acts",
         f"tot:deadlines:{{{keys.PARTITION_TAGS[part]}}}",
+        f"tot:lobby:{{{keys.PARTITION_TAGS[part]}}}",
     ]
     assert keys.channel(gid) == f"tot:{{{gid}}}:ch"
 
@@ -47,6 +48,11 @@ def test_the_partitions_sit_on_distinct_slots() -> None:
 
     assert len(set(slots)) == keys.PARTITIONS
     assert all(keys.SLOT_TO_PARTITION[s] == p for p, s in enumerate(slots))
+
+
+def test_each_lobby_partition_shares_the_slot_of_its_deadline_partition() -> None:
+    for p in range(keys.PARTITIONS):
+        assert slot(keys.lobby_partition(p)) == slot(keys.deadline_partition(p))
 
 
 def test_issued_ids_spread_over_every_partition() -> None:

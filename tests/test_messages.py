@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import admin, base, clock, dice, feedback, players, seats, settings, turns
+from service.messages import admin, base, clock, dice, feedback, lobby, players, seats, settings, turns
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -66,6 +66,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "rollDice", "rollPlayOrder", "randomStartPlayer",
         "adminAddTime", "adminKick", "adminRevive",
         "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
+        "renameGame", "setListed", "endGame",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -99,7 +100,9 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 
 
 def test_each_domain_declares_its_own_types() -> None:
-    names = {m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice, admin, feedback)}
+    names = {
+        m: {t.name for t in m.TYPES} for m in (seats, turns, players, settings, clock, dice, admin, feedback, lobby)
+    }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
@@ -109,6 +112,7 @@ def test_each_domain_declares_its_own_types() -> None:
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
         admin: {"adminAddTime", "adminKick", "adminRevive"},
         feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
+        lobby: {"renameGame", "setListed", "endGame"},
     }
     assert set(messages.REGISTRY) == messages.TYPES == set().union(*names.values())
 

@@ -36,7 +36,9 @@ BOUNDED_LABELS: dict[str, dict[str, frozenset[str]]] = {
     "tapotarp_websocket_messages_received": {"type": MESSAGE_LABELS},
     "tapotarp_errors": {"type": ERROR_LABELS},
     "tapotarp_authorization_denied": {"action": TYPES},
-    "tapotarp_rate_limit_exceeded": {"type": frozenset({"connection", "ip", "socket", "create", "open_sockets"})},
+    "tapotarp_rate_limit_exceeded": {
+        "type": frozenset({"connection", "ip", "socket", "create", "open_sockets", "lobby", "feedback"})
+    },
     "tapotarp_action_duration_seconds": {"action": TYPES},
     "tapotarp_script_errors": {"code": frozenset(ERROR_CODES)},
 }

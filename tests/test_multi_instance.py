@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
@@ -328,6 +329,47 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
 
 
 # -- cluster hygiene (last: it looks back over every test above) ----------------------
+
+
+async def lobby_ids(url: str) -> list[str]:
+    """Every game id GET /api/games lists, page by page."""
+    seen: list[str] = []
+    cursor = ""
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"{url}/api/games", params={"limit": "100", "cursor": cursor}) as resp:
+                assert resp.status == 200
+                body = await resp.json()
+            seen += [g["id"] for g in body["games"]]
+            if body["nextCursor"] is None:
+                return seen
+            cursor = body["nextCursor"]
+
+
+async def test_the_lobby_list_and_end_game_work_across_instances_and_slots(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    host = (await pool.connect_many([instances[0].ws_url]))[0]
+    made = []
+    for settings in ({"name": "one"}, {"name": "two"}, {"name": "hidden", "listed": False}):
+        created = await host.request("create", {"settings": settings})
+        assert created["type"] == "created", created
+        made.append(created["data"]["gameId"])
+    listed = await lobby_ids(instances[1].url)
+    assert made[0] in listed and made[1] in listed and made[2] not in listed
+    assert len(listed) == len(set(listed))
+
+    # the host of made[1] is on instance 0; a spectator on instance 1 is told and unbound
+    owner = (await pool.connect_many([instances[0].ws_url]))[0]
+    created = await owner.request("create", {"settings": {"name": "ended"}})
+    gid = created["data"]["gameId"]
+    watcher = (await pool.connect_many([instances[1].ws_url]))[0]
+    assert (await watcher.request("join", {"gameId": gid}))["type"] == "state"
+    assert (await owner.request("endGame"))["type"] == "gameEnded"
+    assert await watcher.next("gameEnded") == {"type": "gameEnded", "data": {"gameId": gid}}
+    assert (await watcher.request("pause"))["data"]["code"] == "NOT_IN_GAME"
+    assert await r.exists(keys.game(gid)) == 0
+    assert gid not in await lobby_ids(instances[0].url)
 
 
 def test_commits_went_out_by_the_topologys_publish_and_no_node_ever_answered_crossslot(

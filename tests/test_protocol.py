@@ -232,6 +232,9 @@ def test_game_settings_serialise_every_field_for_the_create_script() -> None:
         "warningThresholds": [10, 5],
         "penaltyType": "warning",
         "penaltyTimeDeduction": 0,
+        "name": "Game",
+        "mode": "casual",
+        "listed": True,
     }
 
 
@@ -423,6 +426,9 @@ def test_game_settings_serialise_with_the_scripts_field_names() -> None:
         "warningThresholds": [300_000, 60_000, 30_000],
         "penaltyType": "warning",
         "penaltyTimeDeduction": 0,
+        "name": "Game",
+        "mode": "casual",
+        "listed": True,
     }
 
 

@@ -10,6 +10,7 @@
     KEYS[2] the entry {v, t, a, c, at, d}; past LOG_CAP entries the oldest is dropped
     KEYS[3] action id (ARGV[2], when given) -> version, and the dropped entry's id removed
     KEYS[4] game id (ARGV[7]) -> next due ms, or no entry when the clock is not running
+    KEYS[5] game id -> last activity ms while the game is listed (lib/lobby.lua)
   refreshes the TTL of KEYS[1..3] (expire() alone does only that: the live retention of
   ARGV[6], or its idle one once the game is finished or nobody holds a seat), and
   publishes "version\nevents JSON\nstate JSON" on ARGV[4] with ARGV[5].
@@ -17,6 +18,7 @@
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
+--- @include "lib/lobby.lua"
 
 local LOG_CAP = 256
 
@@ -65,6 +67,7 @@ local function commit(st, c, kind, detail)
     end
   end
   schedule(st, c)
+  index_game(st, c)
   expire(c, st)
   local ev = '[]'
   if #c.events > 0 then

@@ -89,6 +89,7 @@ class Session:
         conn.on_addressed = self.addressed
         #: the feedback token this connection acts with (sent by the client or issued to it)
         self.feedback_token: str | None = None
+        conn.on_game_ended = self.game_ended
 
     @property
     def client_id(self) -> str:
@@ -147,6 +148,15 @@ class Session:
                 await self.drop_seat(gid)
             finally:
                 await self.hub.unbind(self.conn)
+
+    async def game_ended(self, game_id: str) -> None:
+        """`game_id` was deleted (endGame): nothing is left to release in it; the socket is
+        unbound (unless the hub did it already) and forgets its seat and host rights there."""
+        if self.conn.game_id == game_id:
+            await self.hub.unbind(self.conn)
+        if self.conn.game_id is None:
+            self.host = False
+            await self.drop_seat(game_id)
 
     async def bind(self, gid: str) -> None:
         if self.conn.game_id != gid:

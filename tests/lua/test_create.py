@@ -16,6 +16,9 @@ VALID: dict[str, Any] = {
     "warningThresholds": [30_000, 10_000],
     "penaltyType": "time_deduction",
     "penaltyTimeDeduction": 5_000,
+    "name": "Game",
+    "mode": "casual",
+    "listed": True,
 }
 
 
@@ -49,6 +52,9 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
     assert c.before is None
     assert st == {
         "id": gid,
+        "name": "Game",
+        "mode": "casual",
+        "listed": True,
         "players": [
             {
                 "id": i,
@@ -222,10 +228,11 @@ async def test_create_accepts_the_boundaries_of_every_setting(h: Harness) -> Non
     }
     gid = keys.new_game_id()
 
-    reply = await create_raw(h, gid, settings)
+    reply = await create_raw(h, gid, {**settings, "name": "🐉" * 50, "mode": "casual", "listed": False})
 
     assert reply[0] == "ok"
     st = await h.state(gid)
+    assert (st["name"], st["mode"], st["listed"]) == ("🐉" * 50, "casual", False)
     assert len(st["players"]) == 8
     assert {k: st["settings"][k] for k in settings} == settings
 
@@ -237,3 +244,55 @@ async def test_create_with_two_players_and_zero_deduction_is_valid(h: Harness) -
 
     assert reply[0] == "ok"
     assert [p["timeRemaining"] for p in (await h.state(gid))["players"]] == [1, 1]
+
+
+# -- the lobby fields: name, mode, listed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", ""),
+        ("name", "x" * 51),
+        ("name", "a\nb"),
+        ("name", "a\x7fb"),
+        ("name", 5),
+        ("name", None),
+        ("mode", "campaign"),
+        ("mode", "bogus"),
+        ("mode", None),
+        ("listed", "yes"),
+        ("listed", 1),
+        ("listed", None),
+    ],
+)
+async def test_create_rejects_lobby_fields_out_of_range(h: Harness, field: str, value: Any) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, field: value}))
+
+    assert await h.client.dbsize() == 0
+
+
+async def test_create_stores_the_name_mode_and_listing_and_lists_the_game(h: Harness) -> None:
+    settings = GameSettings(name="Friday night", listed=True)
+
+    c = await h.commits(
+        keys.new_game_id(b"named" + bytes(2)), "create", h.store.create(HOST, settings, new_aid(), b"named")
+    )
+
+    assert (c.state["name"], c.state["mode"], c.state["listed"]) == ("Friday night", "casual", True)
+    assert "name" not in c.state["settings"] and "mode" not in c.state["settings"]
+    assert await h.listed_at(c.state["id"]) == c.state["lastActivity"]
+
+
+async def test_create_unlisted_keeps_the_game_out_of_the_lobby_index(h: Harness) -> None:
+    gid = keys.new_game_id(b"hidden" + bytes(2))
+
+    c = await h.commits(gid, "create", h.store.create(HOST, GameSettings(listed=False), new_aid(), b"hidden"))
+
+    assert c.state["listed"] is False
+    assert await h.listed_at(gid) is None
+    part = keys.partition_of(gid)
+    assert part is not None
+    assert await h.client.zcard(keys.lobby_partition(part)) == 0

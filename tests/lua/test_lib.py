@@ -22,7 +22,7 @@ GAME_SCRIPTS = [
 EXTRA: dict[str, list[str | int]] = {
     "create": [
         '{"playerCount":2,"initialTime":1000,"warningThresholds":[500],"penaltyType":"warning",'
-        '"penaltyTimeDeduction":0}',
+        '"penaltyTimeDeduction":0,"name":"Game","mode":"casual","listed":true}',
         token_digest(new_token()),
         TOKEN_MS,
     ],
@@ -41,8 +41,10 @@ EXTRA: dict[str, list[str | int]] = {
     "admin_add_time": [1, 60_000],
     "admin_kick": [1],
     "admin_revive": [1],
+    "rename_game": ["Renamed"],
+    "set_listed": ["0"],
 }
-NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline"}
+NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline", "end_game"}
 
 
 def test_every_game_script_is_covered_by_the_publish_check() -> None:

@@ -28,7 +28,7 @@ LOG_CAP = 256
 HOST = "host"
 SYNC_CHANNEL = "tot:~sync"
 
-Snapshot = tuple[dict[str, str], list[str], dict[str, str], list[tuple[str, float]]]
+Snapshot = tuple[dict[str, str], list[str], dict[str, str], list[tuple[str, float]], list[tuple[str, float]]]
 
 
 def new_aid() -> str:
@@ -146,8 +146,10 @@ class Harness:
         penalty_type: str = "warning",
         deduction: int = 0,
         host: str = HOST,
+        name: str = "Game",
+        listed: bool = True,
     ) -> Game:
-        settings = GameSettings(players, initial_time, thresholds, penalty_type, deduction)
+        settings = GameSettings(players, initial_time, thresholds, penalty_type, deduction, name=name, listed=listed)
         gid, token, out = await self.store.create(host, settings, new_aid())
         assert out.status == "ok"
         return Game(gid, token, host)
@@ -213,6 +215,13 @@ class Harness:
         score = await self.client.zscore(keys.deadline_partition(part), gid)
         return None if score is None else float(score)
 
+    async def listed_at(self, gid: str) -> float | None:
+        """The game's score in its lobby index partition (last activity ms), None if not listed."""
+        part = keys.partition_of(gid)
+        assert part is not None
+        score = await self.client.zscore(keys.lobby_partition(part), gid)
+        return None if score is None else float(score)
+
     async def pttls(self, gid: str) -> list[int]:
         return [int(await self.client.pttl(k)) for k in keys.GameKeys(gid).as_list()[:3]]
 
@@ -236,6 +245,7 @@ class Harness:
             cast(
                 list[tuple[str, float]], await self.client.zrange(keys.deadline_partition(part), 0, -1, withscores=True)
             ),
+            cast(list[tuple[str, float]], await self.client.zrange(keys.lobby_partition(part), 0, -1, withscores=True)),
         )
 
     # -- assertions -------------------------------------------------------------------
@@ -295,6 +305,7 @@ class Harness:
         if entry["a"]:
             assert (await self.acts(gid))[entry["a"]] == str(st["version"])
         assert await self.due(gid) == expected_due(st)
+        assert await self.listed_at(gid) == (None if st.get("listed") is False else float(st["lastActivity"]))
         await self.assert_ttl(gid, expected_ttl_ms(st))
         assert await self.published.drain() == [
             (keys.channel(gid), f"{st['version']}\n{out.events_json}\n{out.state_json}")
