@@ -212,6 +212,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("log", keys.log(GAME_ID_GLOB), per_game=1),
     Family("actions", keys.actions(GAME_ID_GLOB), per_game=1),
     Family("deadlines", keys.deadline_partition(0).replace(keys.PARTITION_TAGS[0], "*")),
+    Family("lobby", keys.lobby_partition(0).replace(keys.PARTITION_TAGS[0], "*")),
     Family("instances", keys.instances()),
     Family("instance_games", keys.instance_games("*")),
     Family("rate_limits", keys.rate_limit("*", "*")),
@@ -230,6 +231,8 @@ def global_bounds(instances: int) -> dict[str, int]:
     """How many keys each global family may hold, whatever the churn."""
     return {
         "deadlines": keys.PARTITIONS,
+        # the lobby list's index has the deadline index's partitions
+        "lobby": keys.PARTITIONS,
         "instances": 1,
         # one per incarnation: a restarted instance's old set expires after the retention
         "instance_games": instances,
