@@ -517,9 +517,13 @@ class GameRules(RuleBasedStateMachine):
         who = self.who(actor)
         self.play(lambda m: m.eliminate(who, pid), lambda: self.h.store.eliminate(self.gid, who, new_aid(), pid))
 
-    @rule(units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]), fire=hs.booleans())
-    def step(self, units: int, fire: bool) -> None:
-        """Time passes; with `fire` the deadline loop then does its work on the game."""
+    @rule(units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]), fire=hs.booleans(), resume=hs.booleans())
+    def step(self, units: int, fire: bool, resume: bool) -> None:
+        """Time passes; with `fire` the deadline loop then does its work on the game. With
+        `resume` the host starts the clock first (else most steps would pass in a waiting
+        game: start is one rule among twelve, reset and timeouts stop the clock)."""
+        if resume:
+            self.start(HOST)
         self.t += units * U
         self.pin()
         if fire:
