@@ -2,16 +2,18 @@
   reset: back to "waiting" with every clock at the initial time and penalties, life,
   counters, eliminations and the winner cleared (HEAD kept the winner, C11). Names,
   colours, seats and tokens are kept so the same table can play again at once (HEAD
-  re-created the players and lost them).
+  re-created the players and lost them). As every action, it settles the running clock
+  first: a warning or timeout already due is published with the reset, never lost.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT
-  Publishes: the new state.
+  Publishes: the warning/timeout events (and gameComplete) that were due, then the new state.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
+--- @include "lib/rules.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -23,7 +25,9 @@ return run(function()
   if not is_host(st, c.client) then
     fail('NOT_OWNER_RESET')
   end
-  st.serverTime = math.max(st.serverTime, c.now)
+  -- the deadline loop finds a waiting game with nothing due, so an event due now fires here
+  -- or never
+  settle(st, c)
   st.status = 'waiting'
   st.activePlayer = NULL
   st.winner = NULL

@@ -85,3 +85,19 @@ async def test_reset_of_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.reset(gid, "host", new_aid()))
+
+
+async def test_reset_publishes_the_warning_and_timeout_already_due(h: Harness) -> None:
+    # the clock ran past a threshold and out before the deadline loop fired: after the reset
+    # the loop finds a waiting game, so these events are published by the reset or never
+    g = await h.running_game(2, initial_time=15_000, thresholds=(10_000,))
+    h.clock.offset_ms = 20_000
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    assert c.events == [
+        {"type": "warning", "data": {"playerId": 1, "threshold": 10_000}},
+        {"type": "timeout", "data": {"playerId": 1}},
+    ]
+    assert (c.state["status"], c.state["activePlayer"]) == ("waiting", None)
+    assert [(p["timeRemaining"], p["penalties"]) for p in c.state["players"]] == [(15_000, 0), (15_000, 0)]

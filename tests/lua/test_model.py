@@ -1,0 +1,549 @@
+"""Model-based test of the game rules: a small pure-Python model of the documented rules
+(docs/protocol.md, lua/README.md "Time and the clock", the script headers) driven with random
+sequences of actions, clock steps and pauses against the Lua scripts on a real redis-server.
+
+After every step the stored game must equal the model's (status, active player, winner,
+serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
+and the deadline index), the published events must be exactly the model's, and a refused
+action must carry the model's code and leave every key of the game unchanged.
+
+Only the real redis-server engine: the point is to check the scripts as production runs
+them, and each step makes several round trips, so a second engine would double the run time
+without testing anything the per-script suites (which do run on fakeredis) do not.
+
+Time. Game time is Redis TIME plus the test clock offset, so it moves a little between two
+calls however the offset is set. The machine keeps a grid time `t` (multiples of U) and pins
+the offset to it at every clock step; a script then sees `t + d` with d far below U/2. Every
+duration the machine chooses keeps the clock's boundaries off the grid: initial times and
+set times are odd multiples of U/2, thresholds, steps and deductions multiples of U. So the
+real drift can never change what fires, and the model decides with the grid time; when the
+script committed, the model is replayed with the time the script used (its `lastActivity`),
+so the clocks compare to the millisecond.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as hs
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from redis.asyncio import Redis
+
+from service.clock import GameClock
+from service.errors import GameError
+from service.game import GameStore, Outcome
+from service.protocol import GameSettings
+from service.scripts import Scripts
+from stack.redis_server import RedisProcess
+from tests.support.lua_harness import Harness, Published, new_aid
+
+T = TypeVar("T")
+
+U = 10_000
+HOST = "host"
+SEATED = ("c1", "c2", "c3")
+SPECTATOR = "spec"
+
+
+class Refused(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Seat:
+    id: int
+    time: int
+    penalties: int = 0
+    out: bool = False
+    holder: str | None = None
+    life: int = 20
+    drunk: int = 0
+    generic: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"Player {self.id}"
+
+
+@dataclass
+class Model:
+    """The game as the docs describe it. Each action method either raises Refused, returns
+    False for "nothing to change", or changes the model and returns True (a commit)."""
+
+    seats: list[Seat]
+    initial: int
+    thresholds: tuple[int, ...]
+    penalty: str
+    deduction: int
+    now: int
+    server_time: int
+    status: str = "waiting"
+    active: int | None = None
+    winner: int | None = None
+    version: int = 1
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- questions ----------------------------------------------------------------------
+
+    def seat(self, pid: int) -> Seat | None:
+        return next((s for s in self.seats if s.id == pid), None)
+
+    def alive(self) -> list[Seat]:
+        return [s for s in self.seats if not s.out]
+
+    def seated(self, client: str) -> bool:
+        return any(s.holder == client for s in self.seats)
+
+    def after(self, pid: int | None) -> int | None:
+        """The next player still in after `pid` in turn order, wrapping; `pid` itself only
+        when nobody else is; from the first seat when `pid` is no player."""
+        ids = [s.id for s in self.seats]
+        start = ids.index(pid) + 1 if pid in ids else 0
+        ring = self.seats[start:] + self.seats[:start]
+        return next((s.id for s in ring if not s.out), None)
+
+    def due(self) -> int | None:
+        """The deadline index: the running clock's next warning, else its timeout."""
+        s = self.seat(self.active) if self.active is not None else None
+        if self.status != "running" or s is None or s.out or s.time <= 0:
+            return None
+        level = max((t for t in self.thresholds if t < s.time), default=0)
+        return self.server_time + s.time - level
+
+    # -- the rules shared by actions ----------------------------------------------------
+
+    def settle(self) -> None:
+        """Charge the running clock up to now: warnings for every threshold crossed (highest
+        first), the timeout when it reaches zero from above (pause, one penalty)."""
+        elapsed = self.now - self.server_time
+        if elapsed <= 0:
+            return
+        self.server_time = self.now
+        s = self.seat(self.active) if self.active is not None else None
+        if self.status != "running" or s is None or s.out:
+            return
+        before, s.time = s.time, max(0, s.time - elapsed)
+        for t in sorted(self.thresholds, reverse=True):
+            if s.time <= t < before:
+                self.events.append({"type": "warning", "data": {"playerId": s.id, "threshold": t}})
+        if before > 0 and s.time == 0:
+            self.status = "paused"
+            self.events.append({"type": "timeout", "data": {"playerId": s.id}})
+            self.penalise(s)
+
+    def penalise(self, s: Seat) -> None:
+        s.penalties += 1
+        if self.penalty == "time_deduction":
+            s.time = max(0, s.time - self.deduction)
+        elif self.penalty == "game_loss" and not s.out:
+            self.knock_out(s)
+
+    def knock_out(self, s: Seat) -> None:
+        s.out = True
+        left = self.alive()
+        if len(left) <= 1 and self.status != "finished":
+            self.status, self.active = "finished", None
+            self.winner = left[0].id if left else None
+            name = left[0].name if left else None
+            self.events.append({"type": "gameComplete", "data": {"winnerId": self.winner, "winnerName": name}})
+        elif self.active == s.id:
+            self.active = self.after(s.id)
+
+    def run_clock(self) -> None:
+        self.status = "running"
+        current = self.seat(self.active) if self.active is not None else None
+        if current is None or current.out:
+            self.active = self.after(self.active)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def claim(self, client: str, pid: int) -> bool:
+        self.settle()
+        s = self.seat(pid)
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        if self.status != "waiting" and s.holder == client:
+            raise Refused("ALREADY_YOUR_PLAYER")
+        if self.status != "waiting" and s.out:
+            raise Refused("PLAYER_ELIMINATED")
+        if s.holder not in (None, client):
+            raise Refused("PLAYER_CLAIMED")
+        self.release(client)
+        s.holder = client
+        return True
+
+    def release(self, client: str) -> bool:
+        """unclaim and leave: the client's seats become free (tokens are not modelled)."""
+        if not self.seated(client):
+            return False
+        self.settle()
+        for s in self.seats:
+            if s.holder == client:
+                s.holder = None
+        return True
+
+    def start(self, client: str) -> bool:
+        if client != HOST and not self.seated(client):
+            raise Refused("NOT_AUTHORIZED_START")
+        self.settle()
+        if self.status == "finished":
+            raise Refused("GAME_FINISHED")
+        if self.status == "running":
+            return False
+        self.run_clock()
+        return True
+
+    def pause(self, client: str) -> bool:
+        if client != HOST and not self.seated(client):
+            raise Refused("NOT_AUTHORIZED_PAUSE")
+        # a toggle of what the caller saw: pausing a clock that ran out meanwhile commits
+        # the timeout and leaves the game paused (resolved from lua/pause.lua)
+        was = self.status
+        self.settle()
+        if was == "running":
+            self.status = "paused" if self.status == "running" else self.status
+            return True
+        if self.status == "paused":
+            self.run_clock()
+            return True
+        return False
+
+    def reset(self, client: str) -> bool:
+        if client != HOST:
+            raise Refused("NOT_OWNER_RESET")
+        self.settle()
+        self.server_time = max(self.server_time, self.now)
+        self.status, self.active, self.winner = "waiting", None, None
+        for s in self.seats:
+            s.time, s.penalties, s.out, s.life, s.drunk, s.generic = self.initial, 0, False, 20, 0, 0
+        return True
+
+    def switch(self, client: str, target: int | None) -> bool:
+        """`target` None is passTurn: the next player still in after the active one."""
+        if self.status != "waiting" and client != HOST:
+            current = self.seat(self.active) if self.active is not None else None
+            if current is None or current.holder != client:
+                raise Refused("NOT_AUTHORIZED_SWITCH")
+        self.settle()
+        if self.status == "finished":
+            raise Refused("GAME_FINISHED")
+        pid = self.after(self.active) if target is None else target
+        s = self.seat(pid) if pid is not None else None
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        if s.out:
+            raise Refused("PLAYER_ELIMINATED")
+        if not self.events and self.active == s.id:
+            return False
+        self.active = s.id
+        return True
+
+    def update_player(self, client: str, pid: int, update: dict[str, int]) -> bool:
+        s = self.seat(pid)
+        free = s is not None and self.status == "waiting" and s.holder is None
+        if client != HOST and not (s is not None and s.holder == client) and not free:
+            raise Refused("NOT_AUTHORIZED_MODIFY")
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        if not update:
+            return False
+        self.settle()
+        s.time = update.get("time", s.time)
+        s.life = update.get("life", s.life)
+        s.drunk = update.get("drunkCounter", s.drunk)
+        s.generic = update.get("genericCounter", s.generic)
+        if s.life <= 0 and not s.out and self.status != "finished":
+            self.knock_out(s)
+        return True
+
+    def add_penalty(self, client: str, pid: int) -> bool:
+        s = self.host_action(client, pid, "NOT_OWNER_PENALTY")
+        self.penalise(s)
+        return True
+
+    def eliminate(self, client: str, pid: int) -> bool:
+        s = self.host_action(client, pid, "NOT_OWNER_ELIMINATE")
+        if s.out:
+            return bool(self.events)
+        self.knock_out(s)
+        return True
+
+    def host_action(self, client: str, pid: int, code: str) -> Seat:
+        if client != HOST:
+            raise Refused(code)
+        s = self.seat(pid)
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        self.settle()
+        if self.status == "finished":
+            raise Refused("GAME_FINISHED")
+        return s
+
+    def fire_deadline(self) -> bool:
+        self.settle()
+        return bool(self.events)
+
+
+def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
+    """The fields of a stored game the model predicts."""
+    return {
+        "status": st["status"],
+        "activePlayer": st["activePlayer"],
+        "winner": st["winner"],
+        "serverTime": st["serverTime"],
+        "version": st["version"],
+        "due": due,
+        "players": [
+            (
+                p["id"],
+                p["timeRemaining"],
+                p["penalties"],
+                p["isEliminated"],
+                p["life"],
+                p["drunkCounter"],
+                p["genericCounter"],
+                p["claimedBy"],
+            )
+            for p in st["players"]
+        ],
+    }
+
+
+def predicted(m: Model) -> dict[str, Any]:
+    due = m.due()
+    return {
+        "status": m.status,
+        "activePlayer": m.active,
+        "winner": m.winner,
+        "serverTime": m.server_time,
+        "version": m.version,
+        "due": None if due is None else float(due),
+        "players": [(s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder) for s in m.seats],
+    }
+
+
+ACTORS = hs.sampled_from([HOST, HOST, HOST, HOST, "active", "c1", "c2", SPECTATOR])
+#: mostly seats every game has, sometimes one it may lack
+PIDS = hs.sampled_from([1, 1, 2, 2, 3, 4, 8])
+UPDATES = hs.fixed_dictionaries(
+    {},
+    optional={
+        "life": hs.sampled_from([-3, 0, 1, 7]),
+        "drunkCounter": hs.integers(0, 3),
+        "genericCounter": hs.integers(0, 3),
+        "time": hs.sampled_from([0, U // 2, 3 * U // 2, 5 * U // 2]),
+    },
+)
+
+
+class GameRules(RuleBasedStateMachine):
+    url = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.client = Redis.from_url(self.url, decode_responses=True)
+        self.clock = GameClock()
+        store = GameStore(
+            self.client,
+            Scripts(self.client),
+            self.clock,
+            retention_s=3600,
+            idle_retention_s=600,
+            token_ttl_s=7200,
+            action_timeout_s=5,
+        )
+        self.h = Harness(store, self.clock, Published(self.client))
+        self.run(self.client.flushall())
+        self.run(self.h.published.start())
+        self.t = (self.run(self.h.redis_now()) // U + 1) * U
+        self.gid = ""
+        self.model: Model | None = None
+
+    def run(self, aw: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(aw)
+
+    def teardown(self) -> None:
+        self.run(self.h.published.close())
+        self.run(self.client.aclose())
+        self.loop.close()
+
+    def pin(self) -> None:
+        """Game time = the grid time now (plus the few ms until the script reads TIME)."""
+        self.clock.offset_ms = self.t - self.run(self.h.redis_now())
+
+    def who(self, actor: str) -> str:
+        """'active' is whoever holds the active player's seat (a spectator if nobody does)."""
+        if actor != "active":
+            return actor
+        m = self.game
+        s = m.seat(m.active) if m.active is not None else None
+        return s.holder if s is not None and s.holder is not None else SPECTATOR
+
+    @property
+    def game(self) -> Model:
+        assert self.model is not None
+        return self.model
+
+    def play(self, rule: Callable[[Model], bool], call: Callable[[], Awaitable[Outcome]]) -> None:
+        """Run one action in the model and in Redis and hold them to the same result."""
+        guess = copy.deepcopy(self.game)
+        guess.now, guess.events = self.t, []
+        try:
+            expected = "ok" if rule(guess) else "noop"
+        except Refused as r:
+            expected = r.code
+        self.run(self.h.published.drain())
+        before = self.run(self.h.snapshot(self.gid))
+        out: Outcome | None
+        got: str
+        try:
+            out = self.run(call())
+            got = out.status
+        except GameError as e:
+            out, got = None, e.code
+        assert got == expected, f"Redis answered {got}, the model {expected}"
+        published = self.run(self.h.published.drain())
+        if out is None or got == "noop":
+            assert self.run(self.h.snapshot(self.gid)) == before, "a refused or empty action changed the game"
+            assert published == [], "a refused or empty action published"
+        else:
+            # replay with the exact time the script used, so clocks compare to the ms
+            actual = copy.deepcopy(self.game)
+            actual.now, actual.events = out.state["lastActivity"], []
+            assert rule(actual)
+            actual.version += 1
+            version, events, state = published[0][1].split("\n", 2) if len(published) == 1 else ("", "", "")
+            assert (len(published), version, state) == (1, str(actual.version), out.state_json)
+            assert json.loads(events) == actual.events, "published events differ from the model's"
+            self.model = actual
+        st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
+        assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
+
+    # -- rules ------------------------------------------------------------------------------
+
+    @initialize(
+        count=hs.integers(2, 8),
+        halves=hs.integers(1, 6),
+        thresholds=hs.sets(hs.integers(1, 5), min_size=1, max_size=3),
+        penalty=hs.sampled_from(["warning", "time_deduction", "game_loss"]),
+        deduction=hs.integers(0, 3),
+        started=hs.booleans(),
+    )
+    def create(
+        self, count: int, halves: int, thresholds: set[int], penalty: str, deduction: int, started: bool
+    ) -> None:
+        """A new game; half of them seated (c1 in seat 1, c2 in seat 2) and started at once,
+        so most sequences spend their steps on running clocks."""
+        initial = halves * U + U // 2
+        warn = tuple(sorted((t * U for t in thresholds), reverse=True))
+        settings = GameSettings(count, initial, warn, penalty, deduction * U)
+        self.pin()
+        self.gid, _, out = self.run(self.h.store.create(HOST, settings, new_aid()))
+        now = out.state["serverTime"]
+        self.model = Model(
+            [Seat(i, initial) for i in range(1, count + 1)], initial, warn, penalty, deduction * U, now, now
+        )
+        st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
+        assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
+        if started:
+            self.claim("c1", 1)
+            self.claim("c2", 2)
+            self.start(HOST)
+
+    @rule(client=hs.sampled_from(SEATED), pid=PIDS)
+    def claim(self, client: str, pid: int) -> None:
+        async def call() -> Outcome:
+            return (await self.h.store.claim(self.gid, client, pid, new_aid()))[1]
+
+        self.play(lambda m: m.claim(client, pid), call)
+
+    @rule(client=hs.sampled_from(SEATED), leave=hs.booleans())
+    def unclaim(self, client: str, leave: bool) -> None:
+        store = self.h.store
+        self.play(
+            lambda m: m.release(client),
+            lambda: store.leave(self.gid, client, new_aid()) if leave else store.unclaim(self.gid, client, new_aid()),
+        )
+
+    @rule(actor=ACTORS)
+    def start(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.start(who), lambda: self.h.store.start(self.gid, who, new_aid()))
+
+    @rule(actor=ACTORS)
+    def pause(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.pause(who), lambda: self.h.store.pause(self.gid, who, new_aid()))
+
+    @rule(actor=ACTORS)
+    def reset(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.reset(who), lambda: self.h.store.reset(self.gid, who, new_aid()))
+
+    @rule(actor=ACTORS, pid=PIDS)
+    def switch(self, actor: str, pid: int) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.switch(who, pid), lambda: self.h.store.switch(self.gid, who, new_aid(), pid))
+
+    @rule(actor=ACTORS)
+    def pass_turn(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.switch(who, None), lambda: self.h.store.switch(self.gid, who, new_aid(), "next"))
+
+    @rule(actor=ACTORS, pid=PIDS, update=UPDATES)
+    def update_player(self, actor: str, pid: int, update: dict[str, int]) -> None:
+        who = self.who(actor)
+        self.play(
+            lambda m: m.update_player(who, pid, update),
+            lambda: self.h.store.update_player(self.gid, who, new_aid(), pid, update),
+        )
+
+    @rule(actor=ACTORS, pid=PIDS)
+    def add_penalty(self, actor: str, pid: int) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.add_penalty(who, pid), lambda: self.h.store.add_penalty(self.gid, who, new_aid(), pid))
+
+    @rule(actor=ACTORS, pid=PIDS)
+    def eliminate(self, actor: str, pid: int) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.eliminate(who, pid), lambda: self.h.store.eliminate(self.gid, who, new_aid(), pid))
+
+    @rule(units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]), fire=hs.booleans(), resume=hs.booleans())
+    def step(self, units: int, fire: bool, resume: bool) -> None:
+        """Time passes; with `fire` the deadline loop then does its work on the game. With
+        `resume` the host starts the clock first (else most steps would pass in a waiting
+        game: start is one rule among twelve, reset and timeouts stop the clock)."""
+        if resume:
+            self.start(HOST)
+        self.t += units * U
+        self.pin()
+        if fire:
+            self.play(lambda m: m.fire_deadline(), lambda: self.h.store.fire_deadline(self.gid))
+
+
+def test_the_scripts_follow_the_model(redis_proc: RedisProcess) -> None:
+    if not redis_proc.is_running():
+        redis_proc.start()
+    GameRules.url = redis_proc.url
+    run_state_machine_as_test(
+        GameRules,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            # the explain phase traces every line the scripts' callers run: minutes, not seconds
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        ),
+    )
