@@ -89,7 +89,7 @@ async def test_interrupt_and_pass_priority_answer_with_the_stack_in_the_state(
     assert st["interruptingPlayers"] == []
     assert [e["t"] for e in await game_log(rdb, gid)][-4:] == ["interrupt", "interrupt", "passPriority", "passPriority"]
     # the raw stored state carries an array, never {} (cjson's empty table)
-    assert '"interruptingPlayers":[]' in (await rdb.hget(keys.game(gid), "state"))
+    assert '"interruptingPlayers":[]' in str(await rdb.hget(keys.game(gid), "state"))
 
 
 async def test_each_refusal_has_its_code_and_heads_message(
