@@ -175,3 +175,14 @@ async def test_pass_turn_gives_the_bonus_in_a_head_clients_game(servers: list[Te
     assert st["settings"]["bonusTime"] == 0
     reply = await host.request("updateSettings", {"bonusTime": 300_001})
     assert reply["data"] == {"message": "Invalid bonus time: an integer from 0 to 300000 (ms)", "code": "INVALID_INPUT"}
+
+
+async def test_the_stack_is_bounded_on_the_wire(servers: list[TestServer], connect: Connect, rdb: Redis) -> None:
+    host, seated, gid = await table(connect, servers, 2)
+    await ok(host, "start")
+    for _ in range(16):
+        await ok(seated[1], "interrupt")
+
+    got = await refused(seated[0], rdb, gid, "interrupt")
+
+    assert got == ("INTERRUPT_STACK_FULL", "Too many pending interrupts")
