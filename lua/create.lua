@@ -9,7 +9,9 @@
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
              penaltyTimeDeduction, name, mode, listed}, every field present and already
-             normalised; name, mode ("casual") and listed become the state's own fields
+             normalised; name, mode ("casual") and listed become the state's own fields;
+             and bonusTime (0..300000 ms) only when the game has a turn bonus (the
+             service decides: docs/protocol.md), kept in the state's settings
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -36,7 +38,8 @@ return run(function()
   if not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
     or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
-    or not is_game_name(s.name) or s.mode ~= 'casual' or type(s.listed) ~= 'boolean' then
+    or not is_game_name(s.name) or s.mode ~= 'casual' or type(s.listed) ~= 'boolean'
+    or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS)) then
     fail('INVALID_ARGUMENT')
   end
   local players = {}
@@ -53,7 +56,9 @@ return run(function()
     settings = {
       initialTime = s.initialTime, playerCount = s.playerCount, warningThresholds = s.warningThresholds,
       penaltyType = s.penaltyType, penaltyTimeDeduction = s.penaltyTimeDeduction, audioEnabled = true,
+      bonusTime = s.bonusTime,
     },
+    interruptingPlayers = {},
   }
   rcall('HSET', c.kgame, 'host', host_hash, 'hostExp', c.now + token_ms)
   return commit(st, c, 'create', nil)

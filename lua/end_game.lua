@@ -38,7 +38,7 @@ return run(function()
   st.version = st.version + 1
   st.status = 'finished'
   st.lastActivity = c.now
-  local sj = cjson.encode(st)
+  local sj = encode_state(st)
   local ev = cjson.encode({ { type = 'gameEnded', data = { gameId = c.gid } } })
   rcall(c.pub, c.channel, st.version .. '\n' .. ev .. '\n' .. sj)
   return { 'ok', sj, ev }

@@ -1,6 +1,7 @@
 --[[
   reset: back to "waiting" with every clock at the initial time and penalties, life,
-  counters, eliminations and the winner cleared (HEAD kept the winner, C11). Names,
+  counters, eliminations, the interrupt stack and the winner cleared (HEAD kept the
+  winner, C11). Names,
   colours, seats and tokens are kept so the same table can play again at once (HEAD
   re-created the players and lost them). As every action, it settles the running clock
   first: a warning or timeout already due is published with the reset, never lost.
@@ -31,6 +32,7 @@ return run(function()
   st.status = 'waiting'
   st.activePlayer = NULL
   st.winner = NULL
+  st.interruptingPlayers = {}
   for _, p in ipairs(st.players) do
     p.timeRemaining = st.settings.initialTime
     p.penalties = 0

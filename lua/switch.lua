@@ -4,14 +4,20 @@
   is pass-turn: the next player in turn order who is still in the game.
 
   Who may switch: anyone in the game while waiting; afterwards the host or whoever holds
-  the active player's seat.
+  the active player's seat. While the interrupt stack holds anyone the turn is theirs to
+  resolve first: the active player's switch is refused (PRIORITY_PENDING, HEAD's C17);
+  the host may still switch (an override to repair a table), and the stack stays.
+
+  A real turn pass while running (to another player) adds settings.bonusTime to the new
+  active player's clock, capped at 24 h (B6.4); never a switch to oneself, nor while
+  waiting or paused (HEAD's C15). The log entry then records the `bonus` granted.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_SWITCH, GAME_FINISHED, PLAYER_NOT_FOUND,
-    PLAYER_ELIMINATED, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_SWITCH, GAME_FINISHED, PRIORITY_PENDING,
+    PLAYER_NOT_FOUND, PLAYER_ELIMINATED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
@@ -35,6 +41,9 @@ return run(function()
   if st.status == 'finished' then
     fail('GAME_FINISHED')
   end
+  if #interrupters(st) > 0 and not is_host(st, c.client) then
+    fail('PRIORITY_PENDING')
+  end
   local target
   if ARGV[8] == 'next' then
     target = next_alive(st, is_null(st.activePlayer) and 0 or st.activePlayer)
@@ -54,6 +63,13 @@ return run(function()
   if #c.events == 0 and st.activePlayer == target then
     return { 'noop', raw, '[]' }
   end
+  local detail = { playerId = target }
+  if st.status == 'running' and st.activePlayer ~= target then
+    local bonus = grant_bonus(st, p)
+    if bonus > 0 then
+      detail.bonus = bonus
+    end
+  end
   st.activePlayer = target
-  return commit(st, c, 'switch', { playerId = target })
+  return commit(st, c, 'switch', detail)
 end)

@@ -6,7 +6,8 @@
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),
-            penaltyTimeDeduction (0..86400000 ms)
+            penaltyTimeDeduction (0..86400000 ms), bonusTime (0..300000 ms: the turn
+            bonus, B6.4; 0 turns it off)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
@@ -22,7 +23,8 @@ return run(function()
   local u = decode_arg(ARGV[8])
   if (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
-      or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME)) then
+      or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
+      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -32,7 +34,8 @@ return run(function()
   if not is_host(st, c.client) then
     fail('NOT_OWNER_SETTINGS')
   end
-  if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil then
+  if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
+      and u.bonusTime == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -40,5 +43,6 @@ return run(function()
   s.warningThresholds = u.warningThresholds or s.warningThresholds
   s.penaltyType = u.penaltyType or s.penaltyType
   s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
+  s.bonusTime = u.bonusTime or s.bonusTime
   return commit(st, c, 'updateSettings', nil)
 end)

@@ -97,6 +97,14 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_OWNER_ADMIN": (NotAuthorized, "Only the game owner can use admin controls"),
     "PLAYER_NOT_CLAIMED": (Conflict, "Player is not claimed"),
     "PLAYER_NOT_ELIMINATED": (Conflict, "Player is not eliminated"),
+    # the interrupt stack (HEAD's strings; PRIORITY_PENDING and the cap are ours: HEAD let the
+    # turn pass over pending interrupts, C17, and let the stack grow without bound)
+    "NOT_AUTHORIZED_INTERRUPT": (NotAuthorized, "You must claim a player to interrupt"),
+    "GAME_NOT_RUNNING": (Conflict, "Game is not running"),
+    "INTERRUPT_STACK_FULL": (Conflict, "Too many pending interrupts"),
+    "NOT_AUTHORIZED_PRIORITY": (NotAuthorized, "You must claim a player to pass priority"),
+    "NOT_IN_INTERRUPT_QUEUE": (Conflict, "You are not in the interrupt queue"),
+    "PRIORITY_PENDING": (Conflict, "Cannot pass the turn while interrupts are pending"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

@@ -215,6 +215,12 @@ class GameStore:
     async def switch(self, game_id: str, client_id: str, action_id: str, target: int | Literal["next"]) -> Outcome:
         return await self._run("switch", game_id, action_id, client_id, target)
 
+    async def interrupt(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("interrupt", game_id, action_id, client_id)
+
+    async def pass_priority(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("pass_priority", game_id, action_id, client_id)
+
     async def update_player(
         self, game_id: str, client_id: str, action_id: str, player_id: int, updates: dict[str, Any]
     ) -> Outcome:

@@ -59,6 +59,13 @@ class Entry:
     broadcast_at: float = 0.0
 
 
+def running_clock(st: dict[str, Any]) -> Any:
+    """The player whose clock runs (lib/state.lua running_id): the interrupter holding
+    priority, the last of the stack, else the active player."""
+    stack = st.get("interruptingPlayers") or []
+    return stack[-1] if stack else st.get("activePlayer")
+
+
 class Hub:
     def __init__(
         self,
@@ -386,10 +393,11 @@ class Hub:
             if not st or st.get("status") != "running" or not entry.conns:
                 continue
             elapsed = max(0, now - int(st["serverTime"]))
+            running = running_clock(st)
             times = {}
             for p in st["players"]:
                 t = int(p["timeRemaining"])
-                if p["id"] == st.get("activePlayer") and not p["isEliminated"]:
+                if p["id"] == running and not p["isEliminated"]:
                     t = max(0, t - elapsed)
                 times[str(p["id"])] = t
             out = outgoing("tick", {"times": times})

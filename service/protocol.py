@@ -148,8 +148,12 @@ class GameSettings:
     name: str = DEFAULT_GAME_NAME
     mode: str = "casual"
     listed: bool = True
+    #: the turn bonus in ms (HEAD's settings.bonusTime); None: the game has none and its
+    #: settings carry no bonusTime, as a v1 game's (create_settings decides the default)
+    bonus_time: int | None = None
 
     def to_json(self) -> str:
+        bonus = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -160,6 +164,7 @@ class GameSettings:
                 "name": self.name,
                 "mode": self.mode,
                 "listed": self.listed,
+                **bonus,
             }
         )
 
@@ -173,7 +178,13 @@ SETTING_KEYS = (
     "name",
     "mode",
     "listed",
+    "bonusTime",
 )
+#: HEAD's DEFAULT_BONUS_TIME and MAX_BONUS_TIME (ms)
+DEFAULT_BONUS_TIME = 30_000
+MAX_BONUS_TIME = 300_000
+#: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
+HEAD_SETTING_KEYS = frozenset({"name", "mode", "listed", "bonusTime"})
 
 
 def game_name(value: Any) -> str:
@@ -237,7 +248,25 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
     mode = game_mode(raw.get("mode"))
     name = game_name(raw.get("name"))
     listed = listed_flag(raw.get("listed", True))
-    return GameSettings(count, initial, warn, str(ptype), deduction, name, mode, listed)
+    return GameSettings(count, initial, warn, str(ptype), deduction, name, mode, listed, create_bonus(raw))
+
+
+def bonus_time(value: Any) -> int:
+    v = integer(value, 0, MAX_BONUS_TIME)
+    if v is None:
+        raise InvalidInput("Invalid bonus time: an integer from 0 to 300000 (ms)")
+    return v
+
+
+def create_bonus(raw: dict[str, Any]) -> int | None:
+    """The turn bonus of a new game: the one named, else HEAD's 30 s for a HEAD client's
+    create (one naming a HEAD-only setting: HEAD clients always send `name`), else none: a
+    v1 client's game keeps v1's clock, which never gave time on a turn pass."""
+    if "bonusTime" in raw:
+        return bonus_time(raw["bonusTime"])
+    if HEAD_SETTING_KEYS & raw.keys():
+        return DEFAULT_BONUS_TIME
+    return None
 
 
 def rename(data: dict[str, Any]) -> tuple[str]:
@@ -305,6 +334,8 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
         if v is None:
             raise InvalidInput("Invalid penalty time deduction")
         out["penaltyTimeDeduction"] = v
+    if "bonusTime" in data:
+        out["bonusTime"] = bonus_time(data["bonusTime"])
     if not out:
         raise InvalidInput("Nothing to update")
     return out

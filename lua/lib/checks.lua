@@ -2,9 +2,11 @@
   lib/checks.lua: limits on the values a caller sends (settings, player updates). Pure
   functions of their arguments: no Redis call, nothing included.
 
-  Provides: MAX_TIME, PENALTIES, COLORS, is_int, utf8_len, check_thresholds
+  Provides: MAX_TIME, MAX_BONUS, PENALTIES, COLORS, is_int, utf8_len, check_thresholds
 ]]
 local MAX_TIME = 86400000
+-- HEAD's MAX_BONUS_TIME: the turn bonus is at most 5 minutes
+local MAX_BONUS = 300000
 local PENALTIES = { warning = true, time_deduction = true, game_loss = true }
 -- the client palette's ids (a player's colour is one of them or null); a fixed set, so no
 -- caller's string ever reaches a renderer (C29)

@@ -22,9 +22,12 @@
 
 local LOG_CAP = 256
 
+-- The running clock's next warning or timeout (the interrupter's holding priority, else
+-- the active player's: running_id), so it fires once, from whichever instance leases it.
 local function schedule(st, c)
-  if st.status == 'running' and not is_null(st.activePlayer) then
-    local p = player(st, st.activePlayer)
+  local pid = running_id(st)
+  if st.status == 'running' and pid then
+    local p = player(st, pid)
     if p and not p.isEliminated and p.timeRemaining > 0 then
       local level = 0
       for _, t in ipairs(st.settings.warningThresholds) do
@@ -54,7 +57,7 @@ end
 local function commit(st, c, kind, detail)
   st.version = st.version + 1
   st.lastActivity = c.now
-  local sj = cjson.encode(st)
+  local sj = encode_state(st)
   rcall('HSET', c.kgame, 'state', sj)
   rcall('LPUSH', c.klog, cjson.encode({ v = st.version, t = kind, a = c.aid, c = c.client, at = c.now, d = detail }))
   if c.aid ~= '' then

@@ -3,10 +3,22 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: eliminate, apply_penalty, settle, ensure_active
+  Provides: drop_interrupter, eliminate, apply_penalty, settle, ensure_active, grant_bonus
 ]]
 --- @include "lib/context.lua"
+--- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+
+-- Removes every entry of a player from the interrupt stack: an eliminated (or kicked)
+-- player never holds priority, or nobody's clock would run (HEAD's C16).
+local function drop_interrupter(st, pid)
+  local s = interrupters(st)
+  for i = #s, 1, -1 do
+    if s[i] == pid then
+      table.remove(s, i)
+    end
+  end
+end
 
 -- Takes a player out; the turn passes to the next alive player in turn order. When one
 -- player (or none) is left, the game is finished and `gameComplete` is appended to the
@@ -14,8 +26,10 @@
 -- again, which keeps gameComplete to exactly once per game (until reset).
 local function eliminate(st, p, c)
   p.isEliminated = true
+  drop_interrupter(st, p.id)
   if alive_count(st) <= 1 and st.status ~= 'finished' then
     st.status = 'finished'
+    st.interruptingPlayers = {}
     st.winner = NULL
     local name = NULL
     for _, q in ipairs(st.players) do
@@ -41,7 +55,9 @@ end
 
 -- Charges the running clock up to now and fires every threshold crossed on the way
 -- (prev > T >= now), then the timeout when the clock reaches zero from above. A clock
--- that was already at zero does not time out again, so resuming cannot loop.
+-- that was already at zero does not time out again, so resuming cannot loop. The clock
+-- that runs is the interrupter's holding priority if the stack has one, else the active
+-- player's (running_id): exactly one clock is charged for any stretch of time.
 local function settle(st, c)
   local elapsed = c.now - st.serverTime
   if elapsed <= 0 then
@@ -50,10 +66,11 @@ local function settle(st, c)
     return
   end
   st.serverTime = c.now
-  if st.status ~= 'running' or is_null(st.activePlayer) then
+  local pid = running_id(st)
+  if st.status ~= 'running' or not pid then
     return
   end
-  local p = player(st, st.activePlayer)
+  local p = player(st, pid)
   if not p or p.isEliminated then
     return
   end
@@ -90,4 +107,13 @@ local function ensure_active(st)
   if not p or p.isEliminated then
     st.activePlayer = next_alive(st, a)
   end
+end
+
+-- The bonus of a real turn pass (HEAD's bonusTime, B6.4): added to the player whose turn
+-- it becomes, capped at MAX_TIME. A game created without a bonus (a v1 create) has none.
+local function grant_bonus(st, p)
+  local bonus = st.settings.bonusTime or 0
+  local before = p.timeRemaining
+  p.timeRemaining = math.min(MAX_TIME, before + bonus)
+  return p.timeRemaining - before
 end

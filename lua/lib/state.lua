@@ -1,8 +1,9 @@
 --[[
-  lib/state.lua: reading a game and asking about its players and the caller's role.
-  Nothing here writes.
+  lib/state.lua: reading a game and asking about its players and the caller's role,
+  whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
+  writes.
 
-  Provides: load, is_dup, player, alive_count, next_alive, holds_any, anyone_seated, is_host
+  Provides: load, is_dup, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, running_id, encode_state
 ]]
 --- @include "lib/context.lua"
 
@@ -79,4 +80,54 @@ end
 
 local function is_host(st, client)
   return client ~= '' and st.ownerId == client
+end
+
+-- The player whose seat the client holds (a client holds at most one: claim.lua).
+local function seat_of(st, client)
+  if client == '' then
+    return nil
+  end
+  for _, p in ipairs(st.players) do
+    if p.claimedBy == client then
+      return p
+    end
+  end
+  return nil
+end
+
+-- The interrupt stack (HEAD's interruptingPlayers, B6.1): player ids, the last one holding
+-- priority. A state stored before the stack existed has none, which means empty.
+local function interrupters(st)
+  if type(st.interruptingPlayers) ~= 'table' then
+    st.interruptingPlayers = {}
+  end
+  return st.interruptingPlayers
+end
+
+-- Whose clock runs while the game runs: the interrupter holding priority, else the active
+-- player; nil when neither.
+local function running_id(st)
+  local s = interrupters(st)
+  if #s > 0 then
+    return s[#s]
+  end
+  if is_null(st.activePlayer) then
+    return nil
+  end
+  return st.activePlayer
+end
+
+-- The state as JSON. cjson writes an empty table as {} on Redis (and [] on fakeredis), so
+-- the stack, the one array that may be empty, is left out of the encoding and appended as
+-- an array written here: `interruptingPlayers` is [] on both engines.
+local function encode_state(st)
+  local s = interrupters(st)
+  st.interruptingPlayers = nil
+  local sj = cjson.encode(st)
+  st.interruptingPlayers = s
+  local ids = {}
+  for i, pid in ipairs(s) do
+    ids[i] = string.format('%d', pid)
+  end
+  return string.sub(sj, 1, -2) .. ',"interruptingPlayers":[' .. table.concat(ids, ',') .. ']}'
 end

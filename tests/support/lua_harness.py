@@ -56,11 +56,14 @@ def outcome_of(result: Any) -> Outcome:
 
 
 def expected_due(state: dict[str, Any]) -> float | None:
-    """Where the deadline index must point for this state: the next warning or the timeout."""
-    active = state["activePlayer"]
-    if state["status"] != "running" or active is None:
+    """Where the deadline index must point for this state: the next warning or the timeout
+    of the clock that runs, the interrupter's holding priority (the stack's last entry) if
+    any, else the active player's."""
+    stack = state["interruptingPlayers"]
+    running = stack[-1] if stack else state["activePlayer"]
+    if state["status"] != "running" or running is None:
         return None
-    p = player(state, active)
+    p = player(state, running)
     rem = p["timeRemaining"]
     if p["isEliminated"] or rem <= 0:
         return None
