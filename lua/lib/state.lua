@@ -129,5 +129,6 @@ local function encode_state(st)
   for i, pid in ipairs(s) do
     ids[i] = string.format('%d', pid)
   end
-  return string.sub(sj, 1, -2) .. ',"interruptingPlayers":[' .. table.concat(ids, ',') .. ']}'
+  -- the member goes in before the object's own closing brace
+  return string.sub(sj, 1, -2) .. ',"interruptingPlayers":[' .. table.concat(ids, ',') .. ']' .. string.sub(sj, -1)
 end
