@@ -20,16 +20,9 @@
 return run(function()
   local c = context()
   local pid = tonumber(ARGV[8])
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = host_on_player(c, pid, 'NOT_OWNER_PENALTY')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  if not is_host(st, c.client) then
-    fail('NOT_OWNER_PENALTY')
-  end
-  local p = player(st, pid)
-  if not p then
-    fail('PLAYER_NOT_FOUND')
   end
   settle(st, c)
   if st.status == 'finished' then

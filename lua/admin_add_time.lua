@@ -25,16 +25,9 @@ return run(function()
   if not is_int(ms, 60000, 3600000) then
     fail('INVALID_ARGUMENT')
   end
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = host_on_player(c, pid, 'NOT_OWNER_ADMIN')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  if not is_host(st, c.client) then
-    fail('NOT_OWNER_ADMIN')
-  end
-  local p = player(st, pid)
-  if not p then
-    fail('PLAYER_NOT_FOUND')
   end
   settle(st, c)
   local before = p.timeRemaining

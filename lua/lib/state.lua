@@ -3,7 +3,7 @@
   whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
   writes.
 
-  Provides: load, is_dup, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, running_id, encode_state
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, running_id, encode_state
 ]]
 --- @include "lib/context.lua"
 
@@ -80,6 +80,24 @@ end
 
 local function is_host(st, client)
   return client ~= '' and st.ownerId == client
+end
+
+-- The opening of an action the host takes on one player: the game, the host check (`not_host`
+-- is the script's own code) and the player. For an action id already applied it returns nil
+-- and the stored JSON instead, which the caller answers as "dup".
+local function host_on_player(c, pid, not_host)
+  local st, raw = load(c)
+  if is_dup(c) then
+    return nil, raw
+  end
+  if not is_host(st, c.client) then
+    fail(not_host)
+  end
+  local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  return st, raw, p
 end
 
 -- The player whose seat the client holds (a client holds at most one: claim.lua).
