@@ -10,7 +10,7 @@ and that instance's games set (service/liveness.py) staying exact.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,50 +20,25 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import keys
-from service.app import RUNTIME, create_app
-from service.settings import Settings
+from service.app import RUNTIME
 from stack.client import Client
-from stack.presets import UNLIMITED
 from stack.redis_server import RedisProcess
 from tests.support.instances import Clients, claim, create_game, game_state, ok, services
-from tests.support.waits import eventually, settle
+from tests.support.waits import eventually
+from tests.support.wire import Connect, client_opener, refused, two_servers
 
-Connect = Callable[[TestServer], Awaitable[Client]]
 LONG_CLOCK = 600_000
 MINUTE = 60_000
 
 
 @pytest_asyncio.fixture
 async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    """Two instances of the service on the test redis-server."""
-    fields: dict[str, Any] = {"redis_url": redis_url, "tick_interval_ms": 100, "deadline_poll_ms": 20, **UNLIMITED}
-    return [await aiohttp_server(create_app(Settings(**fields))) for _ in range(2)]
+    return await two_servers(aiohttp_server, redis_url)
 
 
 @pytest_asyncio.fixture
 async def connect(pool: Clients) -> Connect:
-    async def open_client(server: TestServer) -> Client:
-        return await pool.connect(str(server.make_url("/")))
-
-    return open_client
-
-
-async def snapshot(rdb: Redis, gid: str) -> tuple[dict[Any, Any], list[Any], dict[Any, Any]]:
-    return (
-        await rdb.hgetall(keys.game(gid)),
-        await rdb.lrange(keys.log(gid), 0, -1),
-        await rdb.hgetall(keys.actions(gid)),
-    )
-
-
-async def refused(c: Client, rdb: Redis, gid: str, mtype: str, data: dict[str, Any]) -> tuple[str, str]:
-    """(code, message) of the error answering the frame; the game in Redis is unchanged."""
-    before = await snapshot(rdb, gid)
-    reply = await c.request(mtype, data)
-    assert reply["type"] == "error", reply
-    await settle()
-    assert await snapshot(rdb, gid) == before
-    return reply["data"]["code"], reply["data"]["message"]
+    return client_opener(pool)
 
 
 def player(state: dict[str, Any], pid: int) -> dict[str, Any]:
