@@ -107,12 +107,30 @@ def script_names(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in root.glob("*.lua"))
 
 
+#: Sent first to a real Redis. A script with a shebang and without `no-writes` is refused as a
+#: whole (NOREPLICAS, READONLY) where a write would be; without one, only its first write is.
+#: That matters for refusals: a primary that hung, was failed over and woke up still a
+#: primary would otherwise answer "not your turn" from its stale copy of the game, instead of
+#: the storage error every other action gets there until Sentinel demotes it.
+SHEBANG = "#!lua\n"
+
+
+def speaks_shebang(client: Any) -> bool:
+    """Redis 7 reads the shebang; the embedded engine (fakeredis) takes it for a syntax error."""
+    import fakeredis
+
+    return not isinstance(client, (fakeredis.FakeAsyncRedis, fakeredis.FakeRedis))
+
+
 class Scripts:
     """One registered script per lua/*.lua file, looked up by file stem."""
 
     def __init__(self, client: Any, root: Path | None = None) -> None:
         self.sources = {n: read_source(n, root) for n in script_names(root)}
-        self._scripts: dict[str, AsyncScript] = {n: client.register_script(src.text) for n, src in self.sources.items()}
+        self.prefix = SHEBANG if speaks_shebang(client) else ""
+        self._scripts: dict[str, AsyncScript] = {
+            n: client.register_script(self.prefix + src.text) for n, src in self.sources.items()
+        }
 
     def __getitem__(self, name: str) -> AsyncScript:
         return self._scripts[name]
@@ -120,4 +138,4 @@ class Scripts:
     async def load_all(self, client: Any) -> None:
         """SCRIPT LOAD every script now, so a broken script fails start-up, not a game."""
         for src in self.sources.values():
-            await client.script_load(src.text)
+            await client.script_load(self.prefix + src.text)

@@ -9,10 +9,19 @@ import pytest
 from redis.asyncio import Redis
 
 from service.clock import GameClock
-from service.errors import ERROR_CODES, SCRIPT_CODES, GameError, from_lua
+from service.errors import ERROR_CODES, SCRIPT_CODES, GameError, StorageUnavailable, from_lua
 from service.game import GameStore, new_action_id
 from service.protocol import GameSettings
-from service.scripts import HEADER_SECTIONS, INCLUDE, ScriptLoadError, Scripts, lua_dir, read_source, script_names
+from service.scripts import (
+    HEADER_SECTIONS,
+    INCLUDE,
+    SHEBANG,
+    ScriptLoadError,
+    Scripts,
+    lua_dir,
+    read_source,
+    script_names,
+)
 
 NAMES = script_names()
 HEADER = """--[[
@@ -376,3 +385,32 @@ async def test_a_script_flush_is_recovered_transparently(store: tuple[GameStore,
 
     assert (out.status, out.state["status"], out.version) == ("ok", "running", 2)
     assert await client.script_exists(sha) == [True]
+
+
+async def test_only_a_real_redis_is_sent_the_shebang(engine: Redis) -> None:
+    scripts = Scripts(engine)
+    embedded = type(engine).__module__.startswith("fakeredis")
+
+    assert scripts.prefix == ("" if embedded else SHEBANG)
+    # the registered body is what the server hashes: the prefix must be part of it
+    assert {s.script for s in (scripts[n] for n in NAMES)} == {scripts.prefix + scripts.sources[n].text for n in NAMES}
+
+
+async def test_a_primary_without_its_replicas_refuses_a_refusal_too(rdb: Redis) -> None:
+    # a primary that lost its replicas (min-replicas-to-write unmet: hung and failed over, or
+    # cut off) holds a copy of the game that may be stale; a rule refusal read from it
+    # ("not your turn") would be wrong, so the whole script is refused with the storage error
+    game_store = GameStore(rdb, Scripts(rdb), GameClock(), retention_s=60, token_ttl_s=60, action_timeout_s=2.0)
+    gid, _, _ = await game_store.create("host", GameSettings(), new_action_id())
+    with pytest.raises(GameError, match="Not authorized"):
+        await game_store.start(gid, "someone else", new_action_id())
+
+    await rdb.config_set("min-replicas-to-write", 1)
+    try:
+        with pytest.raises(StorageUnavailable):
+            await game_store.start(gid, "someone else", new_action_id())
+    finally:
+        await rdb.config_set("min-replicas-to-write", 0)
+
+    out = await game_store.start(gid, "host", new_action_id())
+    assert (out.status, out.version) == ("ok", 2)
