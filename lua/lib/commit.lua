@@ -22,24 +22,15 @@
 
 local LOG_CAP = 256
 
--- The running clock's next warning or timeout (the interrupter's holding priority, else
--- the active player's: running_id), so it fires once, from whichever instance leases it.
+-- The game's entry in the deadline index: when something is next due (next_due), so it
+-- fires once, from whichever instance leases it; no entry when nothing is.
 local function schedule(st, c)
-  local pid = running_id(st)
-  if st.status == 'running' and pid then
-    local p = player(st, pid)
-    if p and not p.isEliminated and p.timeRemaining > 0 then
-      local level = 0
-      for _, t in ipairs(st.settings.warningThresholds) do
-        if t < p.timeRemaining and t > level then
-          level = t
-        end
-      end
-      rcall('ZADD', c.kdue, st.serverTime + p.timeRemaining - level, c.gid)
-      return
-    end
+  local due = next_due(st)
+  if due then
+    rcall('ZADD', c.kdue, due, c.gid)
+  else
+    rcall('ZREM', c.kdue, c.gid)
   end
-  rcall('ZREM', c.kdue, c.gid)
 end
 
 -- A game nobody plays any more (finished, or every seat released) is kept only long enough

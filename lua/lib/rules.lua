@@ -3,7 +3,7 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: drop_interrupter, eliminate, apply_penalty, settle, ensure_active, grant_bonus
+  Provides: drop_interrupter, eliminate, apply_penalty, time_out, charge, settle, ensure_active, grant_bonus
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
@@ -53,27 +53,19 @@ local function apply_penalty(st, p, c)
   end
 end
 
--- Charges the running clock up to now and fires every threshold crossed on the way
--- (prev > T >= now), then the timeout when the clock reaches zero from above. A clock
--- that was already at zero does not time out again, so resuming cannot loop. The clock
--- that runs is the interrupter's holding priority if the stack has one, else the active
--- player's (running_id): exactly one clock is charged for any stretch of time.
-local function settle(st, c)
-  local elapsed = c.now - st.serverTime
-  if elapsed <= 0 then
-    -- Redis time stepped back (NTP, failover): charge nothing and keep the later timestamp,
-    -- or the same stretch would be charged twice
-    return
-  end
-  st.serverTime = c.now
-  local pid = running_id(st)
-  if st.status ~= 'running' or not pid then
-    return
-  end
-  local p = player(st, pid)
-  if not p or p.isEliminated then
-    return
-  end
+-- A clock that reached zero from above: the player takes a penalty and the game pauses,
+-- with `timeout` appended to the events, and the penalty type's effect (v1's timeout).
+local function time_out(st, p, c)
+  st.status = 'paused'
+  p.penalties = p.penalties + 1
+  c.events[#c.events + 1] = { type = 'timeout', data = { playerId = p.id } }
+  apply_penalty(st, p, c)
+end
+
+-- Charges one running clock `elapsed` ms and fires every threshold crossed on the way
+-- (prev > T >= now), then the timeout when it reaches zero from above. A clock that was
+-- already at zero does not time out again, so resuming cannot loop.
+local function charge(st, p, elapsed, c)
   local prev = p.timeRemaining
   local rem = math.max(0, prev - elapsed)
   p.timeRemaining = rem
@@ -88,10 +80,26 @@ local function settle(st, c)
     c.events[#c.events + 1] = { type = 'warning', data = { playerId = p.id, threshold = t } }
   end
   if prev > 0 and rem == 0 then
-    st.status = 'paused'
-    p.penalties = p.penalties + 1
-    c.events[#c.events + 1] = { type = 'timeout', data = { playerId = p.id } }
-    apply_penalty(st, p, c)
+    time_out(st, p, c)
+  end
+end
+
+-- Charges every running clock (running_ids: the interrupter holding priority, else each
+-- target still to respond, else the active player) up to now. The set is taken once, before
+-- any charge, so a timeout on the way does not change who is charged for the same stretch.
+local function settle(st, c)
+  local elapsed = c.now - st.serverTime
+  if elapsed <= 0 then
+    -- Redis time stepped back (NTP, failover): charge nothing and keep the later timestamp,
+    -- or the same stretch would be charged twice
+    return
+  end
+  st.serverTime = c.now
+  if st.status ~= 'running' then
+    return
+  end
+  for _, p in ipairs(running_ids(st)) do
+    charge(st, p, elapsed, c)
   end
 end
 

@@ -3,7 +3,7 @@
   whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
   writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, running_id, encode_state
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, next_due, ID_ARRAYS, encode_state
 ]]
 --- @include "lib/context.lua"
 
@@ -122,31 +122,95 @@ local function interrupters(st)
   return st.interruptingPlayers
 end
 
--- Whose clock runs while the game runs: the interrupter holding priority, else the active
--- player; nil when neither.
-local function running_id(st)
-  local s = interrupters(st)
-  if #s > 0 then
-    return s[#s]
+-- The targeting fields (HEAD's parallel priority, B6.2): the state "none" | "selecting" |
+-- "resolving", the players the active player has picked, those of them still to respond,
+-- and the active player who started it. A state stored before targeting existed has none.
+local function targeting(st)
+  if st.targetingState ~= 'selecting' and st.targetingState ~= 'resolving' then
+    st.targetingState = 'none'
   end
-  if is_null(st.activePlayer) then
-    return nil
+  if type(st.targetedPlayers) ~= 'table' then
+    st.targetedPlayers = {}
   end
-  return st.activePlayer
+  if type(st.awaitingPriority) ~= 'table' then
+    st.awaitingPriority = {}
+  end
+  if st.originalActivePlayer == nil then
+    st.originalActivePlayer = NULL
+  end
+  return st
 end
 
--- The state as JSON. cjson writes an empty table as {} on Redis (and [] on fakeredis), so
--- the stack, the one array that may be empty, is left out of the encoding and appended as
--- an array written here: `interruptingPlayers` is [] on both engines.
-local function encode_state(st)
+-- Whose clocks run while the game runs (HEAD's tick accounting, B4): the interrupter holding
+-- priority if the stack has anyone; else, while targets are resolving, every target still
+-- to respond, all at once; else the active player. Eliminated players are left out.
+local function running_ids(st)
   local s = interrupters(st)
-  st.interruptingPlayers = nil
-  local sj = cjson.encode(st)
-  st.interruptingPlayers = s
   local ids = {}
-  for i, pid in ipairs(s) do
-    ids[i] = string.format('%d', pid)
+  if #s > 0 then
+    ids = { s[#s] }
+  elseif targeting(st).targetingState == 'resolving' and #st.awaitingPriority > 0 then
+    ids = st.awaitingPriority
+  elseif not is_null(st.activePlayer) then
+    ids = { st.activePlayer }
   end
-  -- the member goes in before the object's own closing brace
-  return string.sub(sj, 1, -2) .. ',"interruptingPlayers":[' .. table.concat(ids, ',') .. ']' .. string.sub(sj, -1)
+  local out = {}
+  for _, pid in ipairs(ids) do
+    local p = player(st, pid)
+    if p and not p.isEliminated then
+      out[#out + 1] = p
+    end
+  end
+  return out
+end
+
+-- When something is next due in a running game: the earliest next warning or timeout of a
+-- running clock. nil when nothing is (not running, or every running clock at zero).
+local function next_due(st)
+  if st.status ~= 'running' then
+    return nil
+  end
+  local due = nil
+  for _, p in ipairs(running_ids(st)) do
+    if p.timeRemaining > 0 then
+      local level = 0
+      for _, t in ipairs(st.settings.warningThresholds) do
+        if t < p.timeRemaining and t > level then
+          level = t
+        end
+      end
+      local at = st.serverTime + p.timeRemaining - level
+      if not due or at < due then
+        due = at
+      end
+    end
+  end
+  return due
+end
+
+-- The arrays of player ids a state holds. cjson writes an empty table as {} on Redis (and
+-- [] on fakeredis), so they are left out of the encoding and appended as arrays written
+-- here: each is [] when empty, on both engines.
+local ID_ARRAYS = { 'interruptingPlayers', 'targetedPlayers', 'awaitingPriority' }
+
+-- The state as JSON, the one encoding every commit uses.
+local function encode_state(st)
+  interrupters(st)
+  targeting(st)
+  local held, tail = {}, {}
+  for i, field in ipairs(ID_ARRAYS) do
+    held[i] = st[field]
+    st[field] = nil
+    local ids = {}
+    for j, pid in ipairs(held[i]) do
+      ids[j] = string.format('%d', pid)
+    end
+    tail[i] = ',"' .. field .. '":[' .. table.concat(ids, ',') .. ']'
+  end
+  local sj = cjson.encode(st)
+  for i, field in ipairs(ID_ARRAYS) do
+    st[field] = held[i]
+  end
+  -- the members go in before the object's own closing brace
+  return string.sub(sj, 1, -2) .. table.concat(tail) .. string.sub(sj, -1)
 end

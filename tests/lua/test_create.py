@@ -86,8 +86,12 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
             "penaltyTimeDeduction": 5_000,
             "audioEnabled": True,
         },
-        # HEAD's public state (B3.4): the empty stack is an array on both engines
+        # HEAD's public state (B3.4): the empty stack and target lists are arrays on both engines
         "interruptingPlayers": [],
+        "targetingState": "none",
+        "targetedPlayers": [],
+        "awaitingPriority": [],
+        "originalActivePlayer": None,
     }
     assert c.events == []
     assert c.entry == {"v": 1, "t": "create", "a": aid, "c": HOST, "at": st["createdAt"]}

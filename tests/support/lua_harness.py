@@ -55,20 +55,32 @@ def outcome_of(result: Any) -> Outcome:
     return out
 
 
-def expected_due(state: dict[str, Any]) -> float | None:
-    """Where the deadline index must point for this state: the next warning or the timeout
-    of the clock that runs, the interrupter's holding priority (the stack's last entry) if
-    any, else the active player's."""
+def running_players(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The players whose clocks run while the game runs: the interrupter holding priority
+    (the stack's last entry) if any; else, while targets resolve, every target still to
+    respond; else the active player. Eliminated players never."""
     stack = state["interruptingPlayers"]
-    running = stack[-1] if stack else state["activePlayer"]
-    if state["status"] != "running" or running is None:
+    if stack:
+        ids = [stack[-1]]
+    elif state.get("targetingState") == "resolving" and state.get("awaitingPriority"):
+        ids = list(state["awaitingPriority"])
+    else:
+        ids = [] if state["activePlayer"] is None else [state["activePlayer"]]
+    return [p for p in (player(state, i) for i in ids) if not p["isEliminated"]]
+
+
+def expected_due(state: dict[str, Any]) -> float | None:
+    """Where the deadline index must point for this state: the earliest next warning or
+    timeout of a running clock (running_players)."""
+    if state["status"] != "running":
         return None
-    p = player(state, running)
-    rem = p["timeRemaining"]
-    if p["isEliminated"] or rem <= 0:
-        return None
-    level = max((t for t in state["settings"]["warningThresholds"] if t < rem), default=0)
-    return float(state["serverTime"] + rem - level)
+    due: list[float] = []
+    for p in running_players(state):
+        rem = p["timeRemaining"]
+        if rem > 0:
+            level = max((t for t in state["settings"]["warningThresholds"] if t < rem), default=0)
+            due.append(float(state["serverTime"] + rem - level))
+    return min(due, default=None)
 
 
 @dataclass(frozen=True)
