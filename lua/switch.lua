@@ -8,6 +8,10 @@
   resolve first: the active player's switch is refused (PRIORITY_PENDING, HEAD's C17);
   the host may still switch (an override to repair a table), and the stack stays.
 
+  Pass-turn ("next") is a move of the game in play: only while running (HEAD let it through
+  while waiting or paused, C17), by the host or the active player's holder, refused with
+  HEAD's own string (NOT_AUTHORIZED_PASS) otherwise.
+
   A real turn pass while running (to another player) adds settings.bonusTime to the new
   active player's clock, capped at 24 h (B6.4); never a switch to oneself, nor while
   waiting or paused (HEAD's C15). The log entry then records the `bonus` granted.
@@ -16,8 +20,8 @@
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_SWITCH, GAME_FINISHED, PRIORITY_PENDING,
-    PLAYER_NOT_FOUND, PLAYER_ELIMINATED, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, GAME_NOT_RUNNING, NOT_AUTHORIZED_PASS, NOT_AUTHORIZED_SWITCH,
+    GAME_FINISHED, PRIORITY_PENDING, PLAYER_NOT_FOUND, PLAYER_ELIMINATED, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
@@ -31,9 +35,15 @@ return run(function()
   if is_dup(c) then
     return { 'dup', raw, '[]' }
   end
+  local pass = ARGV[8] == 'next'
+  if pass and st.status ~= 'running' and st.status ~= 'finished' then
+    fail('GAME_NOT_RUNNING')
+  end
   if st.status ~= 'waiting' and not is_host(st, c.client) then
     local active = player(st, st.activePlayer)
-    if not active or active.claimedBy ~= c.client then
+    if (not active or active.claimedBy ~= c.client) and pass then
+      fail('NOT_AUTHORIZED_PASS')
+    elseif not active or active.claimedBy ~= c.client then
       fail('NOT_AUTHORIZED_SWITCH')
     end
   end
@@ -45,7 +55,7 @@ return run(function()
     fail('PRIORITY_PENDING')
   end
   local target
-  if ARGV[8] == 'next' then
+  if pass then
     target = next_alive(st, is_null(st.activePlayer) and 0 or st.activePlayer)
   else
     target = tonumber(ARGV[8])

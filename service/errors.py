@@ -69,6 +69,7 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_AUTHORIZED_PAUSE": (NotAuthorized, "Not authorized to pause/resume"),
     "NOT_OWNER_RESET": (NotAuthorized, "Only the game owner can reset"),
     "NOT_AUTHORIZED_SWITCH": (NotAuthorized, "Not authorized to switch players"),
+    "NOT_AUTHORIZED_PASS": (NotAuthorized, "Not authorized to pass turn"),
     "NOT_AUTHORIZED_MODIFY": (NotAuthorized, "Not authorized to modify this player"),
     "NOT_OWNER_PENALTY": (NotAuthorized, "Only the game owner can add penalties"),
     "NOT_OWNER_ELIMINATE": (NotAuthorized, "Only the game owner can eliminate players"),

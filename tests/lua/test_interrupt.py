@@ -220,7 +220,7 @@ async def test_the_active_player_cannot_pass_the_turn_while_interrupts_are_pendi
     await h.fails(g.gid, "PRIORITY_PENDING", h.store.switch(g.gid, "p1", new_aid(), "next"))
     await h.fails(g.gid, "PRIORITY_PENDING", h.store.switch(g.gid, "p1", new_aid(), 3))
     await h.store.pause(g.gid, g.host, new_aid())
-    await h.fails(g.gid, "PRIORITY_PENDING", h.store.switch(g.gid, "p1", new_aid(), "next"))
+    await h.fails(g.gid, "PRIORITY_PENDING", h.store.switch(g.gid, "p1", new_aid(), 3))
 
 
 async def test_the_host_may_still_switch_and_the_stack_stays(h: Harness) -> None:

@@ -227,11 +227,14 @@ class Model:
         return True
 
     def switch(self, client: str, target: int | None) -> bool:
-        """`target` None is passTurn: the next player still in after the active one."""
+        """`target` None is passTurn: the next player still in after the active one, only
+        while the game runs (or is already finished, which the next check refuses)."""
+        if target is None and self.status in ("waiting", "paused"):
+            raise Refused("GAME_NOT_RUNNING")
         if self.status != "waiting" and client != HOST:
             current = self.seat(self.active) if self.active is not None else None
             if current is None or current.holder != client:
-                raise Refused("NOT_AUTHORIZED_SWITCH")
+                raise Refused("NOT_AUTHORIZED_SWITCH" if target is not None else "NOT_AUTHORIZED_PASS")
         self.settle()
         if self.status == "finished":
             raise Refused("GAME_FINISHED")

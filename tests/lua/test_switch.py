@@ -51,7 +51,8 @@ async def test_switch_by_the_holder_of_another_seat_fails_once_started(h: Harnes
     await h.store.start(g.gid, g.host, new_aid())
 
     await h.fails(g.gid, "NOT_AUTHORIZED_SWITCH", h.store.switch(g.gid, "bob", new_aid(), 2))
-    await h.fails(g.gid, "NOT_AUTHORIZED_SWITCH", h.store.switch(g.gid, "mallory", new_aid(), "next"))
+    # pass-turn's refusal is HEAD's own string
+    await h.fails(g.gid, "NOT_AUTHORIZED_PASS", h.store.switch(g.gid, "mallory", new_aid(), "next"))
 
 
 async def test_switch_while_paused_is_refused_to_a_stranger(h: Harness) -> None:
@@ -109,13 +110,18 @@ async def test_switch_next_wraps_around_and_skips_eliminated_players(h: Harness)
     assert c.state["activePlayer"] == 2
 
 
-async def test_switch_next_while_waiting_without_an_active_player_picks_the_first_alive(h: Harness) -> None:
+async def test_pass_turn_is_refused_unless_the_game_runs(h: Harness) -> None:
+    # HEAD passed the turn while waiting or paused (C17); a switch by name still may
     g = await h.new_game(3)
-    await h.store.eliminate(g.gid, g.host, new_aid(), 1)
+    await h.claim(g, "alice", 1)
 
-    c = await h.commits(g.gid, "switch", h.store.switch(g.gid, g.host, new_aid(), "next"))
+    await h.fails(g.gid, "GAME_NOT_RUNNING", h.store.switch(g.gid, g.host, new_aid(), "next"))
+    await h.store.start(g.gid, g.host, new_aid())
+    await h.store.pause(g.gid, g.host, new_aid())
+    await h.fails(g.gid, "GAME_NOT_RUNNING", h.store.switch(g.gid, "alice", new_aid(), "next"))
 
-    assert c.state["activePlayer"] == 2
+    c = await h.commits(g.gid, "switch", h.store.switch(g.gid, "alice", new_aid(), 2))
+    assert (c.state["status"], c.state["activePlayer"]) == ("paused", 2)
 
 
 async def test_switch_to_an_eliminated_player_fails(h: Harness) -> None:
