@@ -379,7 +379,8 @@ function renderControls() {
 
 function canPass() {
   const st = app.state;
-  if (!st || (st.status !== 'running' && st.status !== 'paused')) return false;
+  // the server passes the turn only in a running game (NOT_RUNNING otherwise)
+  if (!st || st.status !== 'running') return false;
   const me = identity();
   return me.isHost || (me.seat !== null && me.seat === st.activePlayer);
 }
