@@ -2,9 +2,16 @@
 (docs/protocol.md, lua/README.md "Time and the clock", the script headers) driven with random
 sequences of actions, clock steps and pauses against the Lua scripts on a real redis-server.
 
+The rules modelled: v1's clock (start, pause, switch, pass, timeouts, warnings, penalties,
+eliminations, claims) and HEAD's systems built so far: the interrupt stack (the last
+interrupter's clock runs; the turn cannot pass while it holds anyone) and the host's admin
+actions (add time, kick, revive). HEAD's turn bonus is left out on purpose: a bonus added to a
+clock at zero puts its next boundary on the time grid below, where the real drift would decide
+what fires; tests/lua/test_bonus_time.py covers it.
+
 After every step the stored game must equal the model's (status, active player, winner,
 serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
-and the deadline index), the published events must be exactly the model's, and a refused
+the interrupt stack and the deadline index), the published events must be exactly the model's, and a refused
 action must carry the model's code and leave every key of the game unchanged.
 
 Only the real redis-server engine: the point is to check the scripts as production runs
@@ -46,6 +53,9 @@ from tests.support.lua_harness import Harness, Published, new_aid
 T = TypeVar("T")
 
 U = 10_000
+#: lua/interrupt.lua's cap on the stack and lua/lib/checks.lua's on a clock
+MAX_INTERRUPTS = 16
+MAX_TIME = 86_400_000
 HOST = "host"
 SEATED = ("c1", "c2", "c3")
 SPECTATOR = "spec"
@@ -89,6 +99,8 @@ class Model:
     active: int | None = None
     winner: int | None = None
     version: int = 1
+    #: the interrupt stack: player ids, the last one holding priority
+    stack: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
     # -- questions ----------------------------------------------------------------------
@@ -110,9 +122,17 @@ class Model:
         ring = self.seats[start:] + self.seats[:start]
         return next((s.id for s in ring if not s.out), None)
 
+    def holder_seat(self, client: str) -> Seat | None:
+        return next((s for s in self.seats if s.holder == client), None)
+
+    def running(self) -> Seat | None:
+        """Whose clock runs: the interrupter holding priority, else the active player."""
+        pid = self.stack[-1] if self.stack else self.active
+        return self.seat(pid) if pid is not None else None
+
     def due(self) -> int | None:
         """The deadline index: the running clock's next warning, else its timeout."""
-        s = self.seat(self.active) if self.active is not None else None
+        s = self.running()
         if self.status != "running" or s is None or s.out or s.time <= 0:
             return None
         level = max((t for t in self.thresholds if t < s.time), default=0)
@@ -127,7 +147,7 @@ class Model:
         if elapsed <= 0:
             return
         self.server_time = self.now
-        s = self.seat(self.active) if self.active is not None else None
+        s = self.running()
         if self.status != "running" or s is None or s.out:
             return
         before, s.time = s.time, max(0, s.time - elapsed)
@@ -148,9 +168,11 @@ class Model:
 
     def knock_out(self, s: Seat) -> None:
         s.out = True
+        # an eliminated player never holds priority, or nobody's clock would run (C16)
+        self.stack = [pid for pid in self.stack if pid != s.id]
         left = self.alive()
         if len(left) <= 1 and self.status != "finished":
-            self.status, self.active = "finished", None
+            self.status, self.active, self.stack = "finished", None, []
             self.winner = left[0].id if left else None
             name = left[0].name if left else None
             self.events.append({"type": "gameComplete", "data": {"winnerId": self.winner, "winnerName": name}})
@@ -221,7 +243,7 @@ class Model:
             raise Refused("NOT_OWNER_RESET")
         self.settle()
         self.server_time = max(self.server_time, self.now)
-        self.status, self.active, self.winner = "waiting", None, None
+        self.status, self.active, self.winner, self.stack = "waiting", None, None, []
         for s in self.seats:
             s.time, s.penalties, s.out, s.life, s.drunk, s.generic = self.initial, 0, False, 20, 0, 0
         return True
@@ -238,6 +260,8 @@ class Model:
         self.settle()
         if self.status == "finished":
             raise Refused("GAME_FINISHED")
+        if self.stack and client != HOST:
+            raise Refused("PRIORITY_PENDING")
         pid = self.after(self.active) if target is None else target
         s = self.seat(pid) if pid is not None else None
         if s is None:
@@ -290,6 +314,68 @@ class Model:
             raise Refused("GAME_FINISHED")
         return s
 
+    def interrupt(self, client: str) -> bool:
+        s = self.holder_seat(client)
+        if s is None:
+            raise Refused("NOT_AUTHORIZED_INTERRUPT")
+        self.settle()
+        if self.status != "running":
+            raise Refused("GAME_NOT_RUNNING")
+        if s.out:
+            return False
+        if len(self.stack) >= MAX_INTERRUPTS:
+            raise Refused("INTERRUPT_STACK_FULL")
+        self.stack.append(s.id)
+        return True
+
+    def pass_priority(self, client: str) -> bool:
+        s = self.holder_seat(client)
+        if s is None:
+            raise Refused("NOT_AUTHORIZED_PRIORITY")
+        self.settle()
+        if s.id not in self.stack:
+            raise Refused("NOT_IN_INTERRUPT_QUEUE")
+        # the caller's last entry, held priority or not
+        del self.stack[len(self.stack) - 1 - self.stack[::-1].index(s.id)]
+        return True
+
+    def admin(self, client: str, pid: int) -> Seat:
+        if client != HOST:
+            raise Refused("NOT_OWNER_ADMIN")
+        s = self.seat(pid)
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        return s
+
+    def add_time(self, client: str, pid: int, ms: int) -> bool:
+        s = self.admin(client, pid)
+        self.settle()
+        before, s.time = s.time, min(MAX_TIME, s.time + ms)
+        return s.time != before or bool(self.events)
+
+    def kick(self, client: str, pid: int) -> bool:
+        s = self.admin(client, pid)
+        if s.holder is None:
+            raise Refused("PLAYER_NOT_CLAIMED")
+        self.settle()
+        self.events.append({"type": "kicked", "data": {"playerId": pid}, "to": s.holder})
+        s.holder = None
+        if self.status != "finished" and not s.out:
+            self.knock_out(s)
+        return True
+
+    def revive(self, client: str, pid: int) -> bool:
+        s = self.admin(client, pid)
+        if not s.out:
+            raise Refused("PLAYER_NOT_ELIMINATED")
+        self.settle()
+        s.out = False
+        s.time = self.initial if s.time <= 0 else s.time
+        s.life = 20 if s.life <= 0 else s.life
+        if self.status == "finished" and len(self.alive()) >= 2:
+            self.status, self.winner = "paused", None
+        return True
+
     def fire_deadline(self) -> bool:
         self.settle()
         return bool(self.events)
@@ -303,6 +389,7 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
         "winner": st["winner"],
         "serverTime": st["serverTime"],
         "version": st["version"],
+        "stack": st["interruptingPlayers"],
         "due": due,
         "players": [
             (
@@ -328,12 +415,15 @@ def predicted(m: Model) -> dict[str, Any]:
         "winner": m.winner,
         "serverTime": m.server_time,
         "version": m.version,
+        "stack": m.stack,
         "due": None if due is None else float(due),
         "players": [(s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder) for s in m.seats],
     }
 
 
 ACTORS = hs.sampled_from([HOST, HOST, HOST, HOST, "active", "c1", "c2", SPECTATOR])
+#: for what a seat does for itself (interrupt, pass priority): the host holds none
+SEAT_ACTORS = hs.sampled_from(["active", "active", "c1", "c2", "c3", SPECTATOR])
 #: mostly seats every game has, sometimes one it may lack
 PIDS = hs.sampled_from([1, 1, 2, 2, 3, 4, 8])
 UPDATES = hs.fixed_dictionaries(
@@ -492,12 +582,12 @@ class GameRules(RuleBasedStateMachine):
         who = self.who(actor)
         self.play(lambda m: m.reset(who), lambda: self.h.store.reset(self.gid, who, new_aid()))
 
-    @rule(actor=ACTORS, pid=PIDS)
+    @rule(actor=hs.one_of(ACTORS, SEAT_ACTORS), pid=PIDS)
     def switch(self, actor: str, pid: int) -> None:
         who = self.who(actor)
         self.play(lambda m: m.switch(who, pid), lambda: self.h.store.switch(self.gid, who, new_aid(), pid))
 
-    @rule(actor=ACTORS)
+    @rule(actor=hs.one_of(ACTORS, SEAT_ACTORS))
     def pass_turn(self, actor: str) -> None:
         who = self.who(actor)
         self.play(lambda m: m.switch(who, None), lambda: self.h.store.switch(self.gid, who, new_aid(), "next"))
@@ -520,6 +610,47 @@ class GameRules(RuleBasedStateMachine):
         who = self.who(actor)
         self.play(lambda m: m.eliminate(who, pid), lambda: self.h.store.eliminate(self.gid, who, new_aid(), pid))
 
+    @rule(how=hs.sampled_from(["eliminate", "kick", "life"]))
+    def knock_out_priority(self, how: str) -> None:
+        """The host takes out whoever holds priority (the active player when nobody
+        interrupted): random player ids rarely hit the one seat that matters here."""
+        m = self.game
+        pid = m.stack[-1] if m.stack else (m.active or 1)
+        if how == "eliminate":
+            self.eliminate(HOST, pid)
+        elif how == "kick":
+            self.kick(HOST, pid)
+        else:
+            self.update_player(HOST, pid, {"life": 0})
+
+    @rule(actor=SEAT_ACTORS)
+    def interrupt(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.interrupt(who), lambda: self.h.store.interrupt(self.gid, who, new_aid()))
+
+    @rule(actor=SEAT_ACTORS)
+    def pass_priority(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.pass_priority(who), lambda: self.h.store.pass_priority(self.gid, who, new_aid()))
+
+    @rule(actor=ACTORS, pid=PIDS, minutes=hs.sampled_from([1, 2]))
+    def add_time(self, actor: str, pid: int, minutes: int) -> None:
+        # whole minutes are multiples of U: a clock's boundaries stay off the time grid
+        who, ms = self.who(actor), minutes * 60_000
+        self.play(
+            lambda m: m.add_time(who, pid, ms), lambda: self.h.store.admin_add_time(self.gid, who, new_aid(), pid, ms)
+        )
+
+    @rule(actor=ACTORS, pid=PIDS)
+    def kick(self, actor: str, pid: int) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.kick(who, pid), lambda: self.h.store.admin_kick(self.gid, who, new_aid(), pid))
+
+    @rule(actor=ACTORS, pid=PIDS)
+    def revive(self, actor: str, pid: int) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.revive(who, pid), lambda: self.h.store.admin_revive(self.gid, who, new_aid(), pid))
+
     @rule(units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]), fire=hs.booleans(), resume=hs.booleans())
     def step(self, units: int, fire: bool, resume: bool) -> None:
         """Time passes; with `fire` the deadline loop then does its work on the game. With
@@ -540,7 +671,7 @@ def test_the_scripts_follow_the_model(redis_proc: RedisProcess) -> None:
     run_state_machine_as_test(
         GameRules,
         settings=settings(
-            max_examples=60,
+            max_examples=100,
             stateful_step_count=30,
             deadline=None,
             derandomize=True,
