@@ -380,6 +380,7 @@ async def test_while_redis_is_down_actions_get_a_clear_error_and_service_resumes
         watcher = await pool.connect(svc.ws_url)
         gid, _, _ = await create_game(host, playerCount=2)
         await ok(watcher, "join", {"gameId": gid})
+        await ok(host, "start")
         v1 = (await ok(host, "passTurn"))["data"]["version"]
         await watcher.state_at_least(v1)
 

@@ -135,6 +135,8 @@ async def test_clients_watching_on_an_instance_miss_no_version_when_others_join_
     """
     host = await pool.connect(instances[0].ws_url)
     gid, _, _ = await create_game(host, playerCount=2)
+    # the host passes the turn over and over: only in a running game
+    await ok(host, "start")
     watcher = await pool.connect(instances[2].ws_url)
     await ok(watcher, "join", {"gameId": gid})
     stop = asyncio.Event()
@@ -192,7 +194,7 @@ async def test_one_hundred_concurrent_creates_on_two_instances_give_one_hundred_
         assert len(await game_log(r, gid)) == 1
 
 
-async def test_fifty_concurrent_switches_from_fifty_clients_commit_fifty_contiguous_versions(
+async def test_fifty_concurrent_updates_from_fifty_clients_commit_fifty_contiguous_versions(
     instances: list[ServiceProcess], pool: Clients, r: Redis
 ) -> None:
     host = await pool.connect(instances[0].ws_url)
@@ -201,8 +203,11 @@ async def test_fifty_concurrent_switches_from_fifty_clients_commit_fifty_contigu
     players = await pool.connect_many(urls(instances, 50))
     await asyncio.gather(*(ok(c, "join", {"gameId": gid}) for c in players))
 
-    # while waiting, anyone bound may switch; passing the turn always changes the active player
-    rids = await asyncio.gather(*(c.send("passTurn") for c in players))
+    # while waiting, anyone bound may edit a free seat; each sets a life total of its own, so
+    # every update changes the game
+    rids = await asyncio.gather(
+        *(c.send("updatePlayer", {"playerId": i % 4 + 1, "life": 100 + i}) for i, c in enumerate(players))
+    )
     replies = await asyncio.gather(*(c.reply(rid, timeout=20) for c, rid in zip(players, rids, strict=True)))
 
     assert [m["type"] for m in replies] == ["state"] * 50
@@ -210,16 +215,18 @@ async def test_fifty_concurrent_switches_from_fifty_clients_commit_fifty_contigu
     assert await r.llen(keys.log(gid)) == v0 + 50
     assert [e["v"] for e in log] == list(range(1, v0 + 51))
     # each request committed exactly one version, and its reply is that version or newer
-    committed = {e["a"]: e["v"] for e in log if e["t"] == "switch"}
-    aids = [action_id(actor_of(c), "passTurn", rid) for c, rid in zip(players, rids, strict=True)]
+    committed = {e["a"]: e["v"] for e in log if e["t"] == "updatePlayer"}
+    aids = [action_id(actor_of(c), "updatePlayer", rid) for c, rid in zip(players, rids, strict=True)]
     assert sorted(committed[a] for a in aids) == list(range(v0 + 1, v0 + 51))
     for aid, m in zip(aids, replies, strict=True):
         assert m["data"]["version"] >= committed[aid]
-    assert Counter(e["t"] for e in log) == Counter({"create": 1, "switch": 50})
-    assert {e["c"] for e in log if e["t"] == "switch"} == {c.client_id for c in players}
+    assert Counter(e["t"] for e in log) == Counter({"create": 1, "updatePlayer": 50})
+    assert {e["c"] for e in log if e["t"] == "updatePlayer"} == {c.client_id for c in players}
     state = await game_state(r, gid)
-    # 50 passes from nobody active: 1, 2, 3, 4, 1, ... so the 50th lands on player 2
-    assert (state["version"], state["activePlayer"]) == (v0 + 50, 2)
+    # each seat holds the life of the update to it that committed last
+    last = {pid: max((committed[aids[i]], 100 + i) for i in range(50) if i % 4 + 1 == pid)[1] for pid in range(1, 5)}
+    assert state["version"] == v0 + 50
+    assert {p["id"]: p["life"] for p in state["players"]} == last
     await wait_all_at([host, *players], v0 + 50)
 
 

@@ -1043,12 +1043,13 @@ async def test_the_holder_of_the_active_seat_may_switch_to_anyone(connect: Conne
 async def test_pass_turn_goes_to_the_next_player_in_order_and_wraps(connect: Connect) -> None:
     a, b, _, _ = await table(connect, players=3)
     await claim(b, 2)
-    assert (await act(a, "passTurn"))["activePlayer"] == 1  # nobody active yet: the first player
-    await act(a, "start")
+    # a pass is a move of the game in play: not before the start (HEAD passed it, C17)
+    assert await error_of(a, "passTurn") == "Game is not running"
+    assert (await act(a, "start"))["activePlayer"] == 1
     assert (await act(a, "passTurn"))["activePlayer"] == 2
     assert (await act(b, "passTurn"))["activePlayer"] == 3
     assert (await act(a, "passTurn"))["activePlayer"] == 1
-    assert await error_of(b, "passTurn") == "Not authorized to switch players"
+    assert await error_of(b, "passTurn") == "Not authorized to pass turn"
 
 
 async def test_pass_turn_skips_eliminated_players(connect: Connect) -> None:
@@ -1314,8 +1315,8 @@ async def test_role_and_rule_errors_leave_the_game_unchanged(connect: Connect, r
         ("seated", "reset", {}, "Only the game owner can reset"),
         ("spectator", "switch", {"playerId": 2}, "Not authorized to switch players"),
         ("seated", "switch", {"playerId": 2}, "Not authorized to switch players"),
-        ("spectator", "passTurn", {}, "Not authorized to switch players"),
-        ("seated", "passTurn", {}, "Not authorized to switch players"),
+        ("spectator", "passTurn", {}, "Game is not running"),
+        ("seated", "passTurn", {}, "Game is not running"),
         ("spectator", "updatePlayer", {"playerId": 2, "life": 1}, "Not authorized to modify this player"),
         ("seated", "updatePlayer", {"playerId": 1, "life": 1}, "Not authorized to modify this player"),
         ("seated", "addPenalty", {"playerId": 1}, "Only the game owner can add penalties"),
@@ -1404,12 +1405,13 @@ async def test_two_clients_using_the_same_request_id_both_get_their_action(conne
     # id from two phones in one game names two different actions.
     a, b, gid, _ = await table(connect, players=3)
     await claim(b, 2)
+    await act(a, "start")
     await a.send("passTurn", {}, request_id="1")
     (first,) = await replies(a, "1", 1)
-    assert first["data"]["activePlayer"] == 1
+    assert first["data"]["activePlayer"] == 2
     await b.send("passTurn", {}, request_id="1")
     (second,) = await replies(b, "1", 1)
-    assert second["data"]["activePlayer"] == 2
+    assert second["data"]["activePlayer"] == 3
     assert (await log_kinds(rdb, gid)).count("switch") == 2
 
 
