@@ -175,9 +175,15 @@ class Conn:
                 self.transport.abort()
 
     def send_reply(self, state_json: str, state: dict[str, Any], ack: Ack) -> None:
-        """A state carrying the requestId of the action it answers, then the reply's other frames."""
-        self.last_version = max(self.last_version, int(state["version"]))
-        self.send(StateFrame(state_json, state, ack.request_id))
+        """A state carrying the requestId of the action it answers, then the reply's other frames.
+
+        An action sent without a requestId (HEAD's and v1's clients send none) whose state
+        this socket already has, from the broadcast, gets no second copy of it: the copy
+        would carry nothing to tell it apart."""
+        version = int(state["version"])
+        if ack.request_id is not None or version > self.last_version:
+            self.last_version = max(self.last_version, version)
+            self.send(StateFrame(state_json, state, ack.request_id))
         for out in ack.then:
             self.send(out)
 

@@ -109,6 +109,29 @@ async def test_a_conn_writes_its_frames_in_the_order_they_were_sent(make_conn: M
     assert ws.close_codes == []
 
 
+async def test_a_reply_without_a_request_id_repeats_no_state_the_socket_already_has(make_conn: MakeConn) -> None:
+    conn, ws = make_conn()
+    state = {"version": 4}
+    state_json = json.dumps(state)
+    claimed = outgoing("claimed", {"playerId": 1})
+    # the broadcast of version 4 reached the socket first (hub.deliver)
+    conn.last_version = 4
+
+    conn.send_reply(state_json, state, outbound.Ack(None, (claimed,)))
+    conn.send_reply(state_json, state, outbound.Ack("r1"))
+    conn.send_reply(json.dumps({"version": 5}), {"version": 5}, outbound.Ack(None))
+
+    # HEAD's and v1's clients send no requestId: a copy would tell them nothing; with one it
+    # is the answer to that request
+    await eventually(lambda: len(ws.frames) == 3)
+    assert [json.loads(f) for f in ws.frames] == [
+        {"type": "claimed", "data": {"playerId": 1}},
+        {"type": "state", "data": state, "requestId": "r1"},
+        {"type": "state", "data": {"version": 5}},
+    ]
+    assert conn.last_version == 5
+
+
 async def test_a_conn_over_its_byte_limit_closes_with_1008_and_drops_later_frames_without_waiting(
     make_conn: MakeConn,
 ) -> None:
