@@ -1,7 +1,7 @@
 --[[
   admin_revive: the host brings an eliminated player back (HEAD's adminRevive). A clock at
   zero restarts from the game's initialTime and a life at or below zero from the starting
-  life. A game that this player's elimination had finished is paused with no winner, to be
+  life, and no timeout choice is pending (HEAD cleared it too). A game that this player's elimination had finished is paused with no winner, to be
   resumed by `start` or `pause`.
 
   KEYS: the five common game keys (lib/context.lua).
@@ -31,6 +31,7 @@ return run(function()
   end
   settle(st, c)
   p.isEliminated = false
+  clear_choice(p)
   if p.timeRemaining <= 0 then
     p.timeRemaining = st.settings.initialTime
   end

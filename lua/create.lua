@@ -11,7 +11,11 @@
              penaltyTimeDeduction, name, mode, listed}, every field present and already
              normalised; name, mode ("casual") and listed become the state's own fields;
              and bonusTime (0..300000 ms) only when the game has a turn bonus (the
-             service decides: docs/protocol.md), kept in the state's settings
+             service decides: docs/protocol.md), kept in the state's settings; and
+             timeoutPenaltyLives, timeoutPenaltyDrunk (0..20), timeoutGracePeriod
+             (5000..300000 ms), timeoutBonusTime (0..300000 ms), all four or none: a game
+             with them offers HEAD's timeout choice (lib/rules.lua time_out) and its players
+             carry timeoutPending, timeoutChoiceDeadline and timeoutGraceLeft
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -42,12 +46,21 @@ return run(function()
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS)) then
     fail('INVALID_ARGUMENT')
   end
+  local timeouts = count_timeout_settings(s)
+  if timeouts ~= 0 and timeouts ~= #TIMEOUT_SETTINGS then
+    fail('INVALID_ARGUMENT')
+  end
   local players = {}
   for i = 1, s.playerCount do
     players[i] = {
       id = i, name = 'Player ' .. i, timeRemaining = s.initialTime, penalties = 0,
       isEliminated = false, claimedBy = NULL, life = 20, drunkCounter = 0, genericCounter = 0, color = NULL,
     }
+    if timeouts > 0 then
+      players[i].timeoutPending = false
+      players[i].timeoutChoiceDeadline = NULL
+      players[i].timeoutGraceLeft = NULL
+    end
   end
   local st = {
     id = c.gid, players = players, activePlayer = NULL, status = 'waiting', winner = NULL,
@@ -56,7 +69,9 @@ return run(function()
     settings = {
       initialTime = s.initialTime, playerCount = s.playerCount, warningThresholds = s.warningThresholds,
       penaltyType = s.penaltyType, penaltyTimeDeduction = s.penaltyTimeDeduction, audioEnabled = true,
-      bonusTime = s.bonusTime,
+      bonusTime = s.bonusTime, timeoutPenaltyLives = s.timeoutPenaltyLives,
+      timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
+      timeoutBonusTime = s.timeoutBonusTime,
     },
     interruptingPlayers = {},
   }

@@ -1,12 +1,15 @@
 --[[
   pause: toggle, as the original: "running" -> "paused" (the running clock is charged up
-  to now), "paused" -> "running" (as start). Nothing happens while waiting or finished.
+  to now, and the grace of a pending timeout choice stands still), "paused" -> "running"
+  (as start, with each pending choice sent again with its new deadline). Nothing happens
+  while waiting or finished.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE, INVALID_ARGUMENT
-  Publishes: the new state (not on "noop").
+  Publishes: on resume a timeoutChoice for each pending choice, then the new state (not on
+    "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -35,6 +38,7 @@ return run(function()
   if st.status == 'paused' then
     st.status = 'running'
     ensure_active(st)
+    announce_choices(st, c)
     return commit(st, c, 'resume', nil)
   end
   return { 'noop', raw, '[]' }

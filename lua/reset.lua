@@ -1,7 +1,7 @@
 --[[
   reset: back to "waiting" with every clock at the initial time and penalties, life,
-  counters, eliminations, the interrupt stack and the winner cleared (HEAD kept the
-  winner, C11). Names,
+  counters, eliminations, pending timeout choices, the interrupt stack and the winner
+  cleared (HEAD kept the winner, C11). Names,
   colours, seats and tokens are kept so the same table can play again at once (HEAD
   re-created the players and lost them). As every action, it settles the running clock
   first: a warning or timeout already due is published with the reset, never lost.
@@ -40,6 +40,7 @@ return run(function()
     p.life = 20
     p.drunkCounter = 0
     p.genericCounter = 0
+    clear_choice(p)
   end
   return commit(st, c, 'reset', nil)
 end)

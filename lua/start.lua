@@ -1,12 +1,14 @@
 --[[
   start: run the clock from "waiting" or "paused". The active player is kept if still in
-  the game, otherwise the next one in turn order (never an eliminated player).
+  the game, otherwise the next one in turn order (never an eliminated player). Each pending
+  timeout choice's grace runs again from what was left, and its new deadline is sent again
+  (`timeoutChoice`).
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED, INVALID_ARGUMENT
-  Publishes: the new state (not on "noop").
+  Publishes: a timeoutChoice for each pending choice, then the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -31,5 +33,6 @@ return run(function()
   end
   st.status = 'running'
   ensure_active(st)
+  announce_choices(st, c)
   return commit(st, c, 'start', nil)
 end)

@@ -1,15 +1,21 @@
 --[[
-  update_settings: change the warning thresholds and/or the penalty rules of a game.
-  The player count and initial time are fixed once created.
+  update_settings: change the warning thresholds, the penalty rules, the turn bonus and/or
+  the timeout choice's settings of a game. The player count and initial time are fixed once
+  created.
+
+  The timeout choice's settings change only a game that has it (a HEAD client's create);
+  a v1 game keeps v1's timeout and refuses them (TIMEOUT_CHOICE_OFF). A new grace period
+  applies to the next timeout: a choice already pending keeps the grace it has left.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),
             penaltyTimeDeduction (0..86400000 ms), bonusTime (0..300000 ms: the turn
-            bonus, B6.4; 0 turns it off)
+            bonus, B6.4; 0 turns it off), timeoutPenaltyLives and timeoutPenaltyDrunk
+            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
-  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
@@ -21,10 +27,11 @@
 return run(function()
   local c = context()
   local u = decode_arg(ARGV[8])
+  local timeouts = count_timeout_settings(u)
   if (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
-      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) then
+      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -34,8 +41,11 @@ return run(function()
   if not is_host(st, c.client) then
     fail('NOT_OWNER_SETTINGS')
   end
+  if timeouts > 0 and not has_timeout_choice(st) then
+    fail('TIMEOUT_CHOICE_OFF')
+  end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil then
+      and u.bonusTime == nil and timeouts == 0 then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -44,5 +54,8 @@ return run(function()
   s.penaltyType = u.penaltyType or s.penaltyType
   s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
   s.bonusTime = u.bonusTime or s.bonusTime
+  for _, t in ipairs(TIMEOUT_SETTINGS) do
+    s[t[1]] = u[t[1]] or s[t[1]]
+  end
   return commit(st, c, 'updateSettings', nil)
 end)

@@ -106,6 +106,10 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_AUTHORIZED_PRIORITY": (NotAuthorized, "You must claim a player to pass priority"),
     "NOT_IN_INTERRUPT_QUEUE": (Conflict, "You are not in the interrupt queue"),
     "PRIORITY_PENDING": (Conflict, "Cannot pass the turn while interrupts are pending"),
+    # the timeout choice (HEAD's strings; TIMEOUT_CHOICE_OFF is ours: a v1 game has no choice)
+    "NOT_AUTHORIZED_TIMEOUT_CHOICE": (NotAuthorized, "You must claim a player"),
+    "NO_TIMEOUT_PENDING": (Conflict, "No pending timeout choice"),
+    "TIMEOUT_CHOICE_OFF": (Conflict, "This game has no timeout choice"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),
@@ -127,6 +131,7 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "INTERNAL": (ServiceError, "Internal server error"),
     "INVALID_DICE_SIDES": (InvalidInput, "Dice sides must be an integer"),
     "INVALID_DICE_RANGE": (InvalidInput, "Dice sides must be between 2 and 999"),
+    "INVALID_TIMEOUT_CHOICE": (InvalidInput, "Invalid timeout choice"),
     "INVALID_FEEDBACK_TEXT": (InvalidInput, "Invalid feedback text"),
     "FEEDBACK_EMPTY": (InvalidInput, "Feedback cannot be empty"),
     "FEEDBACK_TOO_LONG": (InvalidInput, "Feedback exceeds maximum length"),

@@ -221,6 +221,9 @@ class GameStore:
     async def pass_priority(self, game_id: str, client_id: str, action_id: str) -> Outcome:
         return await self._run("pass_priority", game_id, action_id, client_id)
 
+    async def timeout_choice(self, game_id: str, client_id: str, action_id: str, choice: str) -> Outcome:
+        return await self._run("timeout_choice", game_id, action_id, client_id, choice)
+
     async def update_player(
         self, game_id: str, client_id: str, action_id: str, player_id: int, updates: dict[str, Any]
     ) -> Outcome:

@@ -136,6 +136,21 @@ def thresholds(value: Any) -> tuple[int, ...] | None:
 
 
 @dataclass(frozen=True)
+class TimeoutRules:
+    """HEAD's timeout choice (B4): what losing lives or gaining drunk costs, how long the
+    player has to choose (ms, counted while the game runs) and what the clock restarts from
+    (ms). The defaults are HEAD's (DEFAULT_TIMEOUT_*)."""
+
+    penalty_lives: int = 2
+    penalty_drunk: int = 2
+    grace_period: int = 30_000
+    bonus_time: int = 60_000
+
+    def to_settings(self) -> dict[str, int]:
+        return {key: getattr(self, attr) for attr, (key, *_) in TIMEOUT_SETTINGS.items()}
+
+
+@dataclass(frozen=True)
 class GameSettings:
     """Validated creation settings, every field present."""
 
@@ -151,9 +166,12 @@ class GameSettings:
     #: the turn bonus in ms (HEAD's settings.bonusTime); None: the game has none and its
     #: settings carry no bonusTime, as a v1 game's (create_settings decides the default)
     bonus_time: int | None = None
+    #: HEAD's timeout choice; None: a v1 game, which times out as v1 did (pause, penalty type)
+    timeout: TimeoutRules | None = None
 
     def to_json(self) -> str:
         bonus = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
+        timeout = {} if self.timeout is None else self.timeout.to_settings()
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -165,10 +183,34 @@ class GameSettings:
                 "mode": self.mode,
                 "listed": self.listed,
                 **bonus,
+                **timeout,
             }
         )
 
 
+#: HEAD's DEFAULT_BONUS_TIME and MAX_BONUS_TIME (ms)
+DEFAULT_BONUS_TIME = 30_000
+MAX_BONUS_TIME = 300_000
+#: each TimeoutRules field: its settings key, its bounds, and the refusal of a value outside
+#: them (HEAD clamped lives and drunk to 0..20 and the bonus to 0..300000, and took any grace,
+#: C20; the grace's bounds are ours: time to read the choice, not so long that a table waits)
+TIMEOUT_SETTINGS: dict[str, tuple[str, int, int, str]] = {
+    "penalty_lives": ("timeoutPenaltyLives", 0, 20, "Invalid timeout penalty lives: an integer from 0 to 20"),
+    "penalty_drunk": ("timeoutPenaltyDrunk", 0, 20, "Invalid timeout penalty drunk: an integer from 0 to 20"),
+    "grace_period": (
+        "timeoutGracePeriod",
+        5_000,
+        300_000,
+        "Invalid timeout grace period: an integer from 5000 to 300000 (ms)",
+    ),
+    "bonus_time": (
+        "timeoutBonusTime",
+        0,
+        MAX_BONUS_TIME,
+        "Invalid timeout bonus time: an integer from 0 to 300000 (ms)",
+    ),
+}
+TIMEOUT_KEYS = tuple(key for key, *_ in TIMEOUT_SETTINGS.values())
 SETTING_KEYS = (
     "playerCount",
     "initialTime",
@@ -179,12 +221,11 @@ SETTING_KEYS = (
     "mode",
     "listed",
     "bonusTime",
+    *TIMEOUT_KEYS,
 )
-#: HEAD's DEFAULT_BONUS_TIME and MAX_BONUS_TIME (ms)
-DEFAULT_BONUS_TIME = 30_000
-MAX_BONUS_TIME = 300_000
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
-HEAD_SETTING_KEYS = frozenset({"name", "mode", "listed", "bonusTime"})
+#: and HEAD's timeout choice
+HEAD_SETTING_KEYS = frozenset({"name", "mode", "listed", "bonusTime", *TIMEOUT_KEYS})
 
 
 def game_name(value: Any) -> str:
@@ -248,7 +289,9 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
     mode = game_mode(raw.get("mode"))
     name = game_name(raw.get("name"))
     listed = listed_flag(raw.get("listed", True))
-    return GameSettings(count, initial, warn, str(ptype), deduction, name, mode, listed, create_bonus(raw))
+    return GameSettings(
+        count, initial, warn, str(ptype), deduction, name, mode, listed, create_bonus(raw), create_timeout(raw)
+    )
 
 
 def bonus_time(value: Any) -> int:
@@ -267,6 +310,36 @@ def create_bonus(raw: dict[str, Any]) -> int | None:
     if HEAD_SETTING_KEYS & raw.keys():
         return DEFAULT_BONUS_TIME
     return None
+
+
+def timeout_setting(attr: str, value: Any) -> int:
+    """A value of the TimeoutRules field `attr`, within its bounds."""
+    _, lo, hi, refusal = TIMEOUT_SETTINGS[attr]
+    v = integer(value, lo, hi)
+    if v is None:
+        raise InvalidInput(refusal)
+    return v
+
+
+def create_timeout(raw: dict[str, Any]) -> TimeoutRules | None:
+    """The timeout choice of a new game: HEAD's for a HEAD client's create (the same rule as
+    the bonus: one naming a HEAD-only setting), with the values it names and HEAD's defaults
+    for the others; none for a v1 create, whose clock times out as v1's did."""
+    if not HEAD_SETTING_KEYS & raw.keys():
+        return None
+    named = {attr: timeout_setting(attr, raw[key]) for attr, (key, *_) in TIMEOUT_SETTINGS.items() if key in raw}
+    return TimeoutRules(**named)
+
+
+TIMEOUT_CHOICES = ("loseLives", "gainDrunk", "die")
+
+
+def timeout_choice(data: dict[str, Any]) -> tuple[str]:
+    """The `choice` of a timeoutChoice message (HEAD's first check)."""
+    choice = data.get("choice")
+    if not isinstance(choice, str) or choice not in TIMEOUT_CHOICES:
+        raise malformed("INVALID_TIMEOUT_CHOICE")
+    return (choice,)
 
 
 def rename(data: dict[str, Any]) -> tuple[str]:
@@ -336,6 +409,9 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
         out["penaltyTimeDeduction"] = v
     if "bonusTime" in data:
         out["bonusTime"] = bonus_time(data["bonusTime"])
+    for attr, (key, *_) in TIMEOUT_SETTINGS.items():
+        if key in data:
+            out[key] = timeout_setting(attr, data[key])
     if not out:
         raise InvalidInput("Nothing to update")
     return out

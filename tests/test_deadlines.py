@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from service.clock import GameClock
 from service.deadlines import DeadlineLoop
 from service.errors import StorageUnavailable
 from service.game import GameStore
-from service.protocol import GameSettings
+from service.protocol import GameSettings, TimeoutRules
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess
 
@@ -99,6 +100,55 @@ async def test_two_loops_polling_together_fire_a_due_timeout_once(
     kinds = [e for e in await engine.lrange(keys.log(gid), 0, -1) if '"t":"deadline"' in e]
     assert len(kinds) == 2
     assert await engine.zscore(keys.deadline_partition(keys.partition_of(gid) or 0), gid) is None
+
+
+async def test_instances_racing_on_a_due_grace_deadline_resolve_the_choice_once(redis_url: str) -> None:
+    """Four instances (their own connections and scripts, one clock) on one game whose timeout
+    choice has run out: their deadline loops claim and fire together, then every instance
+    fires the game directly at once; the choice resolves as "die" exactly once."""
+    clock = GameClock()
+    clients = [Redis.from_url(redis_url, decode_responses=True) for _ in range(4)]
+    try:
+        stores = [
+            GameStore(c, Scripts(c), clock, retention_s=60, token_ttl_s=60, action_timeout_s=5.0) for c in clients
+        ]
+        loops = [DeadlineLoop(s, clock, 0.05) for s in stores]
+        # three players: the expiry decides nothing, so it is a commit without any event
+        settings = GameSettings(3, 1_000, (500,), name="Race", timeout=TimeoutRules(grace_period=5_000))
+        gids = []
+        for n in range(2):
+            gid, _, _ = await stores[0].create("host", settings, f"c{n}")
+            await stores[0].start(gid, "host", f"s{n}")
+            gids.append(gid)
+        clock.offset_ms = 1_200
+        # one timeout per game, whichever loops leased them
+        assert sum(await asyncio.gather(*(lp.poll_once() for lp in loops))) == 2
+        for gid in gids:
+            state = json.loads(await stores[0].read_state(gid) or "null")
+            assert state["players"][0]["timeoutPending"] is True
+            due = await clients[0].zscore(keys.deadline_partition(keys.partition_of(gid) or 0), gid)
+            assert due == state["players"][0]["timeoutChoiceDeadline"]
+
+        clock.offset_ms = 6_300
+        # the loops (claim_deadlines leases each entry to one of them) and every instance firing
+        # both games by hand, all at once
+        fired, outs = await asyncio.gather(
+            asyncio.gather(*(lp.poll_once() for lp in loops)),
+            asyncio.gather(*(s.fire_deadline(gid) for s in stores for gid in gids)),
+        )
+        assert sum(fired) + sum(o.status == "ok" for o in outs) == 2
+        assert await asyncio.gather(*(lp.poll_once() for lp in loops)) == [0, 0, 0, 0]
+
+        for gid in gids:
+            state = json.loads(await stores[0].read_state(gid) or "null")
+            assert (state["players"][0]["isEliminated"], state["activePlayer"]) == (True, 2)
+            log = [json.loads(e) for e in await clients[0].lrange(keys.log(gid), 0, -1)]
+            # create, start, the timeout, the expiry: one commit each, versions contiguous
+            assert [e["t"] for e in reversed(log)] == ["create", "start", "deadline", "deadline"]
+            assert [e["v"] for e in reversed(log)] == [1, 2, 3, 4]
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 async def test_a_poll_against_a_stopped_redis_raises_storage_unavailable() -> None:

@@ -51,6 +51,7 @@ KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
     (r"_NOT_WAITING$|^NO_ELIGIBLE_PLAYERS$|_TOO_FEW_PLAYERS$", Conflict),
     (r"^FEEDBACK_(LIMIT|FULL)$", Conflict),
     (r"^GAME_NOT_RUNNING$|^INTERRUPT_STACK_FULL$|^NOT_IN_INTERRUPT_QUEUE$|^PRIORITY_PENDING$", Conflict),
+    (r"^NO_TIMEOUT_PENDING$|^TIMEOUT_CHOICE_OFF$", Conflict),
     (r"^FEEDBACK_(EMPTY|TOO_LONG)$", InvalidInput),
     (r"^GAME_EXISTS$", GameIdTaken),
     (r"^INVALID_|^UNKNOWN_|^NOT_IN_GAME$|_UNSUPPORTED$", InvalidInput),

@@ -9,7 +9,20 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import admin, base, clock, dice, feedback, lobby, players, priority, seats, settings, turns
+from service.messages import (
+    admin,
+    base,
+    clock,
+    dice,
+    feedback,
+    lobby,
+    players,
+    priority,
+    seats,
+    settings,
+    timeout,
+    turns,
+)
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -67,7 +80,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "adminAddTime", "adminKick", "adminRevive",
         "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
         "renameGame", "setListed", "endGame",
-        "interrupt", "passPriority",
+        "interrupt", "passPriority", "timeoutChoice",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -103,12 +116,13 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 def test_each_domain_declares_its_own_types() -> None:
     names = {
         m: {t.name for t in m.TYPES}
-        for m in (seats, turns, priority, players, settings, clock, dice, admin, feedback, lobby)
+        for m in (seats, turns, priority, timeout, players, settings, clock, dice, admin, feedback, lobby)
     }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         priority: {"interrupt", "passPriority"},
+        timeout: {"timeoutChoice"},
         players: {"updatePlayer", "addPenalty", "eliminate"},
         settings: {"updateSettings"},
         clock: {"time"},

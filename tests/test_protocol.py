@@ -12,7 +12,7 @@ import pytest
 
 from service import keys, protocol
 from service.errors import InvalidInput, NotFound
-from service.protocol import GameSettings
+from service.protocol import GameSettings, TimeoutRules
 from tests.support.refusals import invalid
 
 GID = keys.new_game_id(b"protocol-tests")
@@ -358,6 +358,80 @@ def test_settings_updates_rejects_bad_penalty_deductions(value: Any) -> None:
 def test_settings_updates_ignores_fixed_and_unknown_settings() -> None:
     assert invalid(protocol.settings_updates, {}) == "Nothing to update"
     assert invalid(protocol.settings_updates, {"playerCount": 4, "initialTime": 5}) == "Nothing to update"
+
+
+# -- the timeout choice ----------------------------------------------------------------
+
+TIMEOUT_REFUSALS = {
+    "timeoutPenaltyLives": "Invalid timeout penalty lives: an integer from 0 to 20",
+    "timeoutPenaltyDrunk": "Invalid timeout penalty drunk: an integer from 0 to 20",
+    "timeoutGracePeriod": "Invalid timeout grace period: an integer from 5000 to 300000 (ms)",
+    "timeoutBonusTime": "Invalid timeout bonus time: an integer from 0 to 300000 (ms)",
+}
+
+
+def test_a_v1_create_has_no_timeout_choice_and_a_head_create_has_heads_defaults() -> None:
+    assert protocol.create_settings({"settings": {"playerCount": 3}}).timeout is None
+    assert protocol.create_settings({}).timeout is None
+    assert protocol.create_settings({"settings": {"name": "Table"}}).timeout == TimeoutRules(2, 2, 30_000, 60_000)
+    assert json.loads(protocol.create_settings({"settings": {"name": "T"}}).to_json())["timeoutGracePeriod"] == 30_000
+    assert "timeoutGracePeriod" not in json.loads(GameSettings().to_json())
+
+
+def test_a_create_naming_a_timeout_setting_is_a_head_create_with_the_others_defaulted() -> None:
+    s = protocol.create_settings({"settings": {"timeoutPenaltyLives": 5, "timeoutBonusTime": 0.0}})
+    assert s.timeout == TimeoutRules(5, 2, 30_000, 0)
+    # the same rule as the turn bonus: a HEAD-only setting, so HEAD's bonus too
+    assert s.bonus_time == 30_000
+    assert json.loads(s.to_json()) == {
+        **json.loads(GameSettings(bonus_time=30_000).to_json()),
+        "timeoutPenaltyLives": 5,
+        "timeoutPenaltyDrunk": 2,
+        "timeoutGracePeriod": 30_000,
+        "timeoutBonusTime": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("timeoutPenaltyLives", 21),
+        ("timeoutPenaltyLives", -1),
+        ("timeoutPenaltyLives", 1.5),
+        ("timeoutPenaltyLives", "2"),
+        ("timeoutPenaltyLives", True),
+        ("timeoutPenaltyDrunk", 21),
+        ("timeoutPenaltyDrunk", None),
+        ("timeoutGracePeriod", 4_999),
+        ("timeoutGracePeriod", 300_001),
+        ("timeoutGracePeriod", float("nan")),
+        ("timeoutBonusTime", -1),
+        ("timeoutBonusTime", 300_001),
+    ],
+)
+def test_timeout_settings_out_of_range_are_refused_at_create_and_update(key: str, value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {key: value}}) == TIMEOUT_REFUSALS[key]
+    assert invalid(protocol.settings_updates, {key: value}) == TIMEOUT_REFUSALS[key]
+
+
+def test_settings_updates_accepts_the_timeout_settings() -> None:
+    data = {"timeoutPenaltyLives": 0, "timeoutPenaltyDrunk": 20.0, "timeoutGracePeriod": 5_000, "timeoutBonusTime": 0}
+    assert protocol.settings_updates(data) == {
+        "timeoutPenaltyLives": 0,
+        "timeoutPenaltyDrunk": 20,
+        "timeoutGracePeriod": 5_000,
+        "timeoutBonusTime": 0,
+    }
+
+
+@pytest.mark.parametrize("choice", ["loseLives", "gainDrunk", "die"])
+def test_timeout_choice_accepts_the_three_choices(choice: str) -> None:
+    assert protocol.timeout_choice({"choice": choice}) == (choice,)
+
+
+@pytest.mark.parametrize("data", [{}, {"choice": None}, {"choice": "explode"}, {"choice": "DIE"}, {"choice": 1}])
+def test_timeout_choice_refuses_anything_else_with_heads_string(data: dict[str, Any]) -> None:
+    assert invalid(protocol.timeout_choice, data, code="INVALID_TIMEOUT_CHOICE") == "Invalid timeout choice"
 
 
 # -- reconnect -------------------------------------------------------------------------

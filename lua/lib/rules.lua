@@ -3,7 +3,7 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: drop_interrupter, eliminate, apply_penalty, time_out, charge, settle, ensure_active, grant_bonus
+  Provides: drop_interrupter, clear_choice, eliminate, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
@@ -20,12 +20,23 @@ local function drop_interrupter(st, pid)
   end
 end
 
+-- Ends a player's pending timeout choice (answered, run out, or the player eliminated,
+-- revived or reset). A v1 game's players have no such fields and get none.
+local function clear_choice(p)
+  if p.timeoutPending ~= nil then
+    p.timeoutPending = false
+    p.timeoutGraceLeft = NULL
+    p.timeoutChoiceDeadline = NULL
+  end
+end
+
 -- Takes a player out; the turn passes to the next alive player in turn order. When one
 -- player (or none) is left, the game is finished and `gameComplete` is appended to the
 -- events, so commit() publishes it before the state. A finished game is never finished
 -- again, which keeps gameComplete to exactly once per game (until reset).
 local function eliminate(st, p, c)
   p.isEliminated = true
+  clear_choice(p)
   drop_interrupter(st, p.id)
   if alive_count(st) <= 1 and st.status ~= 'finished' then
     st.status = 'finished'
@@ -53,9 +64,53 @@ local function apply_penalty(st, p, c)
   end
 end
 
--- A clock that reached zero from above: the player takes a penalty and the game pauses,
--- with `timeout` appended to the events, and the penalty type's effect (v1's timeout).
-local function time_out(st, p, c)
+-- HEAD's `timeoutChoice` event: who must choose, what each choice costs, and until when.
+local function choice_event(st, p)
+  local s = st.settings
+  return {
+    type = 'timeoutChoice',
+    data = {
+      playerId = p.id,
+      options = { livesLoss = s.timeoutPenaltyLives, drunkGain = s.timeoutPenaltyDrunk },
+      deadline = choice_deadline(st, p) or NULL,
+    },
+  }
+end
+
+-- HEAD's timeout (B4): one penalty, and the player must choose (timeout_choice.lua) within
+-- the grace period, which counts from the moment the clock reached zero, `late` ms before
+-- serverTime; the game keeps running. The choice is the penalty: the penalty type is not
+-- applied. A player already choosing is not timed out again (a clock given time while the
+-- choice is pending may run down once more).
+local function offer_choice(st, p, c, late)
+  if p.timeoutPending == true then
+    return
+  end
+  p.penalties = p.penalties + 1
+  p.timeoutPending = true
+  p.timeoutGraceLeft = st.settings.timeoutGracePeriod - late
+  c.events[#c.events + 1] = choice_event(st, p)
+end
+
+-- A game that resumes tells everyone again of each pending choice: its deadline moved while
+-- the grace stood still, and a client counting down to the old one would close the choice.
+local function announce_choices(st, c)
+  for _, p in ipairs(st.players) do
+    if choice_deadline(st, p) then
+      c.events[#c.events + 1] = choice_event(st, p)
+    end
+  end
+end
+
+-- A clock that reached zero from above, `late` ms before serverTime. In a game with the
+-- timeout choice, the choice (offer_choice). Otherwise v1's timeout: the player takes a
+-- penalty and the game pauses, with `timeout` appended to the events, and the penalty
+-- type's effect.
+local function time_out(st, p, c, late)
+  if has_timeout_choice(st) then
+    offer_choice(st, p, c, late)
+    return
+  end
   st.status = 'paused'
   p.penalties = p.penalties + 1
   c.events[#c.events + 1] = { type = 'timeout', data = { playerId = p.id } }
@@ -80,27 +135,67 @@ local function charge(st, p, elapsed, c)
     c.events[#c.events + 1] = { type = 'warning', data = { playerId = p.id, threshold = t } }
   end
   if prev > 0 and rem == 0 then
-    time_out(st, p, c)
+    time_out(st, p, c, elapsed - prev)
   end
+end
+
+-- The pending timeout choices' grace runs `elapsed` ms, whoever's clock runs.
+local function run_grace(st, elapsed)
+  for _, p in ipairs(st.players) do
+    if p.timeoutPending == true and not p.isEliminated then
+      p.timeoutGraceLeft = p.timeoutGraceLeft - elapsed
+    end
+  end
+end
+
+-- Every pending choice whose grace has run out resolves as "die" (HEAD's deadline expiry),
+-- the earliest deadline first, until the game is decided. True when one did.
+local function expire_choices(st, c)
+  local out = {}
+  for i, p in ipairs(st.players) do
+    if p.timeoutPending == true and not p.isEliminated and p.timeoutGraceLeft <= 0 then
+      out[#out + 1] = { p = p, i = i }
+    end
+  end
+  table.sort(out, function(a, b)
+    if a.p.timeoutGraceLeft ~= b.p.timeoutGraceLeft then
+      return a.p.timeoutGraceLeft < b.p.timeoutGraceLeft
+    end
+    return a.i < b.i
+  end)
+  local resolved = false
+  for _, e in ipairs(out) do
+    if st.status == 'finished' then
+      break
+    end
+    eliminate(st, e.p, c)
+    resolved = true
+  end
+  return resolved
 end
 
 -- Charges every running clock (running_ids: the interrupter holding priority, else each
 -- target still to respond, else the active player) up to now. The set is taken once, before
 -- any charge, so a timeout on the way does not change who is charged for the same stretch.
+-- The pending timeout choices' grace runs for the same stretch, and each that has run out
+-- resolves as "die". True when one did (a change that may append no event).
 local function settle(st, c)
   local elapsed = c.now - st.serverTime
   if elapsed <= 0 then
     -- Redis time stepped back (NTP, failover): charge nothing and keep the later timestamp,
     -- or the same stretch would be charged twice
-    return
+    return false
   end
   st.serverTime = c.now
   if st.status ~= 'running' then
-    return
+    return false
   end
+  -- before the charge: a choice offered on the way has its grace counted from its own zero
+  run_grace(st, elapsed)
   for _, p in ipairs(running_ids(st)) do
     charge(st, p, elapsed, c)
   end
+  return expire_choices(st, c)
 end
 
 -- Picks who runs when a clock starts: the active player if still in the game, else the

@@ -3,7 +3,7 @@
   whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
   writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, next_due, ID_ARRAYS, encode_state
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, encode_state
 ]]
 --- @include "lib/context.lua"
 
@@ -164,8 +164,25 @@ local function running_ids(st)
   return out
 end
 
+-- A game created by a HEAD client offers HEAD's timeout choice (B4, B6.3: lib/rules.lua
+-- time_out) and carries its settings; a v1 game has none and times out as v1 did.
+local function has_timeout_choice(st)
+  return st.settings.timeoutGracePeriod ~= nil
+end
+
+-- When a player's pending timeout choice runs out and resolves as "die": its grace runs only
+-- while the game runs (HEAD's C18), so only then is there a deadline, serverTime plus the
+-- grace left (`timeoutGraceLeft`, exact at serverTime as timeRemaining is); nil otherwise.
+local function choice_deadline(st, p)
+  if st.status == 'running' and p.timeoutPending == true and not p.isEliminated then
+    return st.serverTime + p.timeoutGraceLeft
+  end
+  return nil
+end
+
 -- When something is next due in a running game: the earliest next warning or timeout of a
--- running clock. nil when nothing is (not running, or every running clock at zero).
+-- running clock, or the end of a pending timeout choice's grace. nil when nothing is (not
+-- running, or every running clock at zero and no choice pending).
 local function next_due(st)
   if st.status ~= 'running' then
     return nil
@@ -185,6 +202,12 @@ local function next_due(st)
       end
     end
   end
+  for _, p in ipairs(st.players) do
+    local at = choice_deadline(st, p)
+    if at and (not due or at < due) then
+      due = at
+    end
+  end
   return due
 end
 
@@ -193,10 +216,17 @@ end
 -- here: each is [] when empty, on both engines.
 local ID_ARRAYS = { 'interruptingPlayers', 'targetedPlayers', 'awaitingPriority' }
 
--- The state as JSON, the one encoding every commit uses.
+-- The state as JSON, the one encoding every commit uses. A timeout choice's deadline is
+-- derived here from the grace left, so no script can publish a stale one (a paused game's is
+-- null: its grace stands still).
 local function encode_state(st)
   interrupters(st)
   targeting(st)
+  if has_timeout_choice(st) then
+    for _, p in ipairs(st.players) do
+      p.timeoutChoiceDeadline = choice_deadline(st, p) or NULL
+    end
+  end
   local held, tail = {}, {}
   for i, field in ipairs(ID_ARRAYS) do
     held[i] = st[field]

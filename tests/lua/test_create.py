@@ -7,7 +7,7 @@ import pytest
 
 from service import keys
 from service.game import new_token, token_digest
-from service.protocol import GameSettings
+from service.protocol import GameSettings, TimeoutRules
 from tests.support.lua_harness import HOST, IDLE_RETENTION_MS, TOKEN_MS, Harness, new_aid
 
 VALID: dict[str, Any] = {
@@ -302,3 +302,69 @@ async def test_create_unlisted_keeps_the_game_out_of_the_lobby_index(h: Harness)
     part = keys.partition_of(gid)
     assert part is not None
     assert await h.client.zcard(keys.lobby_partition(part)) == 0
+
+
+# -- the timeout choice's settings (a HEAD client's create) ---------------------------------
+
+TIMEOUTS: dict[str, Any] = {
+    "timeoutPenaltyLives": 2,
+    "timeoutPenaltyDrunk": 2,
+    "timeoutGracePeriod": 30_000,
+    "timeoutBonusTime": 60_000,
+}
+
+
+async def test_create_with_the_timeout_choice_stores_its_settings_and_the_players_choice_fields(h: Harness) -> None:
+    settings = GameSettings(name="Table", timeout=TimeoutRules(3, 4, 20_000, 0))
+    gid = keys.new_game_id(b"choice" + bytes(2))
+
+    c = await h.commits(gid, "create", h.store.create(HOST, settings, new_aid(), b"choice"))
+
+    assert {k: c.state["settings"][k] for k in TIMEOUTS} == {
+        "timeoutPenaltyLives": 3,
+        "timeoutPenaltyDrunk": 4,
+        "timeoutGracePeriod": 20_000,
+        "timeoutBonusTime": 0,
+    }
+    for p in c.state["players"]:
+        assert (p["timeoutPending"], p["timeoutChoiceDeadline"], p["timeoutGraceLeft"]) == (False, None, None)
+
+
+async def test_create_accepts_the_boundaries_of_the_timeout_settings(h: Harness) -> None:
+    for i, bounds in enumerate(((0, 0, 5_000, 0), (20, 20, 300_000, 300_000))):
+        gid = keys.new_game_id(bytes([i, 1, 2]))
+        named = dict(zip(TIMEOUTS, bounds, strict=True))
+
+        reply = await create_raw(h, gid, {**VALID, **named})
+
+        assert reply[0] == "ok"
+        assert {k: (await h.state(gid))["settings"][k] for k in TIMEOUTS} == named
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("timeoutPenaltyLives", -1),
+        ("timeoutPenaltyLives", 21),
+        ("timeoutPenaltyLives", 1.5),
+        ("timeoutPenaltyDrunk", 21),
+        ("timeoutPenaltyDrunk", "2"),
+        ("timeoutGracePeriod", 4_999),
+        ("timeoutGracePeriod", 300_001),
+        ("timeoutBonusTime", -1),
+        ("timeoutBonusTime", 300_001),
+    ],
+)
+async def test_create_rejects_timeout_settings_out_of_range(h: Harness, field: str, value: Any) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **TIMEOUTS, field: value}))
+
+    assert await h.client.dbsize() == 0
+
+
+async def test_create_rejects_some_of_the_timeout_settings_without_the_others(h: Harness) -> None:
+    gid = keys.new_game_id()
+    partial = {k: v for k, v in TIMEOUTS.items() if k != "timeoutGracePeriod"}
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **partial}))

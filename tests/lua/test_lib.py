@@ -43,6 +43,7 @@ EXTRA: dict[str, list[str | int]] = {
     "admin_revive": [1],
     "rename_game": ["Renamed"],
     "set_listed": ["0"],
+    "timeout_choice": ["die"],
 }
 NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline", "end_game", "interrupt", "pass_priority"}
 

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from service import keys
-from tests.support.lua_harness import Harness, new_aid, player
+from service.protocol import GameSettings, TimeoutRules
+from tests.support.lua_harness import Game, Harness, new_aid, player
 
 
 async def test_update_settings_changes_thresholds_and_penalty_rules(h: Harness) -> None:
@@ -129,3 +130,75 @@ async def test_update_settings_of_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.update_settings(gid, "host", new_aid(), {"penaltyType": "warning"}))
+
+
+# -- the timeout choice's settings ---------------------------------------------------------
+
+
+async def choice_game(h: Harness) -> Game:
+    gid, token, _ = await h.store.create("host", GameSettings(2, 10_000, (5_000,), timeout=TimeoutRules()), new_aid())
+    return Game(gid, token)
+
+
+async def test_update_settings_changes_the_timeout_choice_of_a_game_that_has_it(h: Harness) -> None:
+    g = await choice_game(h)
+    updates = {"timeoutPenaltyLives": 0, "timeoutPenaltyDrunk": 20, "timeoutGracePeriod": 5_000, "timeoutBonusTime": 0}
+
+    c = await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+    assert c.before is not None
+    assert c.state["settings"] == {**c.before["settings"], **updates}
+    d = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"timeoutBonusTime": 300_000})
+    )
+    assert d.state["settings"] == {**c.state["settings"], "timeoutBonusTime": 300_000}
+
+
+async def test_a_new_grace_period_leaves_a_pending_choice_its_grace(h: Harness) -> None:
+    g = await choice_game(h)
+    await h.claim(g, "p1", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    h.clock.offset_ms = 10_500
+    timed_out = await h.store.fire_deadline(g.gid)
+    deadline = player(timed_out.state, 1)["timeoutChoiceDeadline"]
+
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"timeoutGracePeriod": 300_000})
+    )
+
+    assert player(c.state, 1)["timeoutChoiceDeadline"] == deadline
+    assert await h.due(g.gid) == deadline
+
+
+async def test_update_settings_refuses_the_timeout_choice_in_a_v1_game(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+
+    await h.fails(
+        g.gid, "TIMEOUT_CHOICE_OFF", h.store.update_settings(g.gid, g.host, new_aid(), {"timeoutPenaltyLives": 1})
+    )
+    # the whole update is refused, the fields a v1 game has too
+    both = {"bonusTime": 5_000, "timeoutBonusTime": 0}
+    await h.fails(g.gid, "TIMEOUT_CHOICE_OFF", h.store.update_settings(g.gid, g.host, new_aid(), both))
+    # only the host learns what the game has
+    await h.fails(
+        g.gid, "NOT_OWNER_SETTINGS", h.store.update_settings(g.gid, "alice", new_aid(), {"timeoutPenaltyLives": 1})
+    )
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        {"timeoutPenaltyLives": 21},
+        {"timeoutPenaltyDrunk": -1},
+        {"timeoutGracePeriod": 4_999},
+        {"timeoutGracePeriod": 300_001},
+        {"timeoutBonusTime": 300_001},
+        {"timeoutBonusTime": 2.5},
+        {"timeoutPenaltyLives": "2"},
+    ],
+)
+async def test_update_settings_refuses_timeout_settings_out_of_range(h: Harness, updates: dict[str, Any]) -> None:
+    g = await choice_game(h)
+
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_settings(g.gid, g.host, new_aid(), updates))

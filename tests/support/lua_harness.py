@@ -71,7 +71,7 @@ def running_players(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 def expected_due(state: dict[str, Any]) -> float | None:
     """Where the deadline index must point for this state: the earliest next warning or
-    timeout of a running clock (running_players)."""
+    timeout of a running clock (running_players), or end of a pending timeout choice's grace."""
     if state["status"] != "running":
         return None
     due: list[float] = []
@@ -80,6 +80,10 @@ def expected_due(state: dict[str, Any]) -> float | None:
         if rem > 0:
             level = max((t for t in state["settings"]["warningThresholds"] if t < rem), default=0)
             due.append(float(state["serverTime"] + rem - level))
+    for p in state["players"]:
+        if p.get("timeoutPending") and not p["isEliminated"]:
+            assert p["timeoutChoiceDeadline"] == state["serverTime"] + p["timeoutGraceLeft"]
+            due.append(float(p["timeoutChoiceDeadline"]))
     return min(due, default=None)
 
 
