@@ -43,8 +43,22 @@ EXTRA: dict[str, list[str | int]] = {
     "admin_revive": [1],
     "rename_game": ["Renamed"],
     "set_listed": ["0"],
+    "toggle_target": [2],
 }
-NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline", "end_game", "interrupt", "pass_priority"}
+NO_EXTRA = {
+    "join",
+    "unclaim",
+    "start",
+    "pause",
+    "reset",
+    "fire_deadline",
+    "end_game",
+    "interrupt",
+    "pass_priority",
+    "confirm_targets",
+    "pass_target_priority",
+    "cancel_targeting",
+}
 
 
 def test_every_game_script_is_covered_by_the_publish_check() -> None:
