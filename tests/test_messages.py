@@ -9,7 +9,20 @@ from typing import Any
 import pytest
 
 from service import messages, protocol
-from service.messages import admin, base, clock, dice, feedback, lobby, players, priority, seats, settings, turns
+from service.messages import (
+    admin,
+    base,
+    clock,
+    dice,
+    feedback,
+    lobby,
+    players,
+    priority,
+    seats,
+    settings,
+    targeting,
+    turns,
+)
 from tests.support.refusals import invalid
 
 # -- parse: the envelope ---------------------------------------------------------------
@@ -68,6 +81,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
         "renameGame", "setListed", "endGame",
         "interrupt", "passPriority",
+        "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -103,12 +117,13 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 def test_each_domain_declares_its_own_types() -> None:
     names = {
         m: {t.name for t in m.TYPES}
-        for m in (seats, turns, priority, players, settings, clock, dice, admin, feedback, lobby)
+        for m in (seats, turns, priority, targeting, players, settings, clock, dice, admin, feedback, lobby)
     }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         priority: {"interrupt", "passPriority"},
+        targeting: {"toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting"},
         players: {"updatePlayer", "addPenalty", "eliminate"},
         settings: {"updateSettings"},
         clock: {"time"},

@@ -1,7 +1,7 @@
 """Every client -> server message type, declared once, and the dispatch of a frame to its handler.
 
 Each domain module lists its types (name, validator, sender, handler): seats, turns, priority,
-players, settings, clock, dice, admin, feedback, lobby. Adding a type is adding one MessageType to
+targeting, players, settings, clock, dice, admin, feedback, lobby. Adding a type is adding one MessageType to
 one of those lists; the set of known types (protocol parsing), the metrics labels and dispatch all come from
 REGISTRY.
 """
@@ -11,7 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from service import protocol
-from service.messages import admin, clock, dice, feedback, lobby, players, priority, seats, settings, turns
+from service.messages import (
+    admin,
+    clock,
+    dice,
+    feedback,
+    lobby,
+    players,
+    priority,
+    seats,
+    settings,
+    targeting,
+    turns,
+)
 from service.messages.base import Call, MessageType, Reply, Sender
 from service.messages.session import Session
 from service.outbound import Ack, outgoing
@@ -32,6 +44,7 @@ REGISTRY = _registry(
     seats.TYPES,
     turns.TYPES,
     priority.TYPES,
+    targeting.TYPES,
     players.TYPES,
     settings.TYPES,
     clock.TYPES,
