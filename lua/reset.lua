@@ -1,10 +1,10 @@
 --[[
   reset: back to "waiting" with every clock at the initial time and penalties, life,
-  counters, eliminations, pending timeout choices, the interrupt stack and the winner
-  cleared (HEAD kept the winner, C11). Names,
-  colours, seats and tokens are kept so the same table can play again at once (HEAD
-  re-created the players and lost them). As every action, it settles the running clock
-  first: a warning or timeout already due is published with the reset, never lost.
+  counters, eliminations, pending timeout choices, the interrupt stack, targeting and the
+  winner cleared (HEAD kept the winner, C11). Names, colours, seats and tokens are kept so
+  the same table can play again at once (HEAD re-created the players and lost them). As
+  every action, it settles the running clocks first: a warning or timeout already due is
+  published with the reset, never lost.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
@@ -15,6 +15,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/targeting.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -33,6 +34,7 @@ return run(function()
   st.activePlayer = NULL
   st.winner = NULL
   st.interruptingPlayers = {}
+  clear_targeting(st)
   for _, p in ipairs(st.players) do
     p.timeRemaining = st.settings.initialTime
     p.penalties = 0

@@ -12,6 +12,13 @@
   while waiting or paused, C17), by the host or the active player's holder, refused with
   HEAD's own string (NOT_AUTHORIZED_PASS) otherwise.
 
+  Targeting (HEAD's parallel priority, B6.2) holds the turn too. While targets respond
+  ("resolving") the active player's switch is refused (TARGETS_PENDING: HEAD let it through,
+  and completion then gave the turn back over it, C17); the host's switch is a repair that
+  ends targeting. A selection still being picked belongs to the turn: a turn pass ends it.
+  Either way `targetingCanceled {activePlayer}` names the new active player, before the
+  state. A switch to the active player changes nothing, targeting included.
+
   A real turn pass while running (to another player) adds settings.bonusTime to the new
   active player's clock, capped at 24 h (B6.4); never a switch to oneself, nor while
   waiting or paused (HEAD's C15). The log entry then records the `bonus` granted.
@@ -21,12 +28,15 @@
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, GAME_NOT_RUNNING, NOT_AUTHORIZED_PASS, NOT_AUTHORIZED_SWITCH,
-    GAME_FINISHED, PRIORITY_PENDING, PLAYER_NOT_FOUND, PLAYER_ELIMINATED, INVALID_ARGUMENT
-  Publishes: the new state (not on "noop").
+    GAME_FINISHED, PRIORITY_PENDING, TARGETS_PENDING, PLAYER_NOT_FOUND, PLAYER_ELIMINATED,
+    INVALID_ARGUMENT
+  Publishes: any warning or timeout that came due on the way, targetingCanceled when the
+    switch ends targeting, then the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/targeting.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -54,6 +64,9 @@ return run(function()
   if #interrupters(st) > 0 and not is_host(st, c.client) then
     fail('PRIORITY_PENDING')
   end
+  if targeting(st).targetingState == 'resolving' and not is_host(st, c.client) then
+    fail('TARGETS_PENDING')
+  end
   local target
   if pass then
     target = next_alive(st, is_null(st.activePlayer) and 0 or st.activePlayer)
@@ -79,6 +92,9 @@ return run(function()
     if bonus > 0 then
       detail.bonus = bonus
     end
+  end
+  if st.targetingState ~= 'none' and st.activePlayer ~= target then
+    cancel_targeting(st, c, target)
   end
   st.activePlayer = target
   return commit(st, c, 'switch', detail)

@@ -110,6 +110,24 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_AUTHORIZED_TIMEOUT_CHOICE": (NotAuthorized, "You must claim a player"),
     "NO_TIMEOUT_PENDING": (Conflict, "No pending timeout choice"),
     "TIMEOUT_CHOICE_OFF": (Conflict, "This game has no timeout choice"),
+    # targeting (HEAD's strings; INTERRUPTS_PENDING, TARGETS_PENDING and the cap are ours: HEAD
+    # let the active player target over pending interrupts and the turn pass over responding
+    # targets, C17, and never enforced MAX_TARGETS). A seatless passTargetPriority is
+    # NOT_AUTHORIZED_PRIORITY, HEAD's same string
+    "NOT_AUTHORIZED_TARGET": (NotAuthorized, "You must claim a player to select targets"),
+    "NOT_ACTIVE_SELECT": (NotAuthorized, "Only the active player can select targets"),
+    "INTERRUPTS_PENDING": (Conflict, "Cannot target while interrupts are pending"),
+    "TARGETS_LOCKED": (Conflict, "Cannot change targets now"),
+    "INVALID_TARGET": (InvalidInput, "Invalid target"),
+    "TOO_MANY_TARGETS": (Conflict, "Too many targets"),
+    "NOT_ACTIVE_CONFIRM": (NotAuthorized, "Only the active player can confirm targets"),
+    "NOT_SELECTING_TARGETS": (Conflict, "Not in target selection mode"),
+    "NO_TARGETS_SELECTED": (Conflict, "No targets selected"),
+    "NOT_RESOLVING_TARGETS": (Conflict, "Not in targeting resolution"),
+    "NOT_AWAITING_PRIORITY": (Conflict, "You are not currently awaiting priority"),
+    "NOT_AUTHORIZED_CANCEL": (NotAuthorized, "You must claim a player to cancel targeting"),
+    "CANNOT_CANCEL_TARGETING": (NotAuthorized, "You cannot cancel targeting"),
+    "TARGETS_PENDING": (Conflict, "Cannot pass the turn while targets are responding"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

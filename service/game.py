@@ -224,6 +224,18 @@ class GameStore:
     async def timeout_choice(self, game_id: str, client_id: str, action_id: str, choice: str) -> Outcome:
         return await self._run("timeout_choice", game_id, action_id, client_id, choice)
 
+    async def toggle_target(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("toggle_target", game_id, action_id, client_id, player_id)
+
+    async def confirm_targets(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("confirm_targets", game_id, action_id, client_id)
+
+    async def pass_target_priority(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("pass_target_priority", game_id, action_id, client_id)
+
+    async def cancel_targeting(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("cancel_targeting", game_id, action_id, client_id)
+
     async def update_player(
         self, game_id: str, client_id: str, action_id: str, player_id: int, updates: dict[str, Any]
     ) -> Outcome:

@@ -59,11 +59,17 @@ class Entry:
     broadcast_at: float = 0.0
 
 
-def running_clock(st: dict[str, Any]) -> Any:
-    """The player whose clock runs (lib/state.lua running_id): the interrupter holding
-    priority, the last of the stack, else the active player."""
+def running_clocks(st: dict[str, Any]) -> set[Any]:
+    """The players whose clocks run (lib/state.lua running_ids): the interrupter holding
+    priority, the last of the stack; else, while targets resolve, every target still to
+    respond, all at once; else the active player."""
     stack = st.get("interruptingPlayers") or []
-    return stack[-1] if stack else st.get("activePlayer")
+    if stack:
+        return {stack[-1]}
+    awaiting = st.get("awaitingPriority") or []
+    if st.get("targetingState") == "resolving" and awaiting:
+        return set(awaiting)
+    return {st.get("activePlayer")}
 
 
 class Hub:
@@ -393,11 +399,11 @@ class Hub:
             if not st or st.get("status") != "running" or not entry.conns:
                 continue
             elapsed = max(0, now - int(st["serverTime"]))
-            running = running_clock(st)
+            running = running_clocks(st)
             times = {}
             for p in st["players"]:
                 t = int(p["timeRemaining"])
-                if p["id"] == running and not p["isEliminated"]:
+                if p["id"] in running and not p["isEliminated"]:
                     t = max(0, t - elapsed)
                 times[str(p["id"])] = t
             out = outgoing("tick", {"times": times})

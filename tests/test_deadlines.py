@@ -14,10 +14,11 @@ from service import keys
 from service.clock import GameClock
 from service.deadlines import DeadlineLoop
 from service.errors import StorageUnavailable
-from service.game import GameStore
+from service.game import GameStore, new_action_id
 from service.protocol import GameSettings, TimeoutRules
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess
+from tests.support.lua_harness import Published
 
 
 class _InstantPipeline:
@@ -149,6 +150,54 @@ async def test_instances_racing_on_a_due_grace_deadline_resolve_the_choice_once(
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_two_target_clocks_running_at_once_each_time_out_once_while_stores_race(
+    store: tuple[GameStore, GameClock], engine: Redis
+) -> None:
+    """Three instances' stores race fire_deadline (and their loops) over every stretch of
+    the clocks of two targets responding at once: each warning and each timeout fires once."""
+    game_store, clock = store
+    stores = [game_store] + [
+        GameStore(engine, Scripts(engine), clock, retention_s=3600, token_ttl_s=7200, action_timeout_s=5)
+        for _ in range(2)
+    ]
+    loops = [DeadlineLoop(s, clock, 0.05) for s in stores]
+    settings = GameSettings(player_count=3, initial_time=60_000, warning_thresholds=(2_000,))
+    gid, _, _ = await game_store.create("host", settings, new_action_id())
+    for pid in (1, 2, 3):
+        await game_store.claim(gid, f"p{pid}", pid, new_action_id())
+    await game_store.start(gid, "host", new_action_id())
+    await game_store.update_player(gid, "host", new_action_id(), 2, {"time": 3_000})
+    await game_store.update_player(gid, "host", new_action_id(), 3, {"time": 4_500})
+    for pid in (2, 3):
+        await game_store.toggle_target(gid, "p1", new_action_id(), pid)
+    await game_store.confirm_targets(gid, "p1", new_action_id())
+    published = Published(engine)
+    await published.start()
+    try:
+        for step in range(1, 25):
+            clock.offset_ms = step * 250
+            await asyncio.gather(*(s.fire_deadline(gid) for s in stores), *(loop.poll_once() for loop in loops))
+            st = await game_store.read_state(gid)
+            assert st is not None
+            if '"status":"paused"' in st:
+                # a timeout pauses the game (v1's rule); play on so the other clock runs out too
+                await game_store.pause(gid, "host", new_action_id())
+        messages = await published.drain()
+    finally:
+        await published.close()
+
+    events = [e for _, m in messages for e in json.loads(m.split("\n", 2)[1])]
+    fired = sorted((e["type"], e["data"]["playerId"]) for e in events if e["type"] in ("warning", "timeout"))
+    assert fired == [("timeout", 2), ("timeout", 3), ("warning", 2), ("warning", 3)]
+    final = json.loads(await game_store.read_state(gid) or "{}")
+    left = [p["timeRemaining"] for p in final["players"]]
+    # both targets ran out; the original player's clock stood all along (it ran only while
+    # targets were picked, in real time)
+    assert left[1:] == [0, 0]
+    assert left[0] > 59_000
+    assert (final["targetingState"], final["awaitingPriority"]) == ("resolving", [2, 3])
 
 
 async def test_a_poll_against_a_stopped_redis_raises_storage_unavailable() -> None:

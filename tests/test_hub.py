@@ -417,6 +417,40 @@ async def test_tick_charges_only_the_active_running_player_and_keys_times_by_str
     ]
 
 
+@pytest.mark.parametrize(
+    ("fields", "times"),
+    [
+        # every target still to respond counts down at once; the active player's clock stands
+        (
+            {"targetingState": "resolving", "targetedPlayers": [1, 3], "awaitingPriority": [1, 3]},
+            {"1": 598_500, "2": 10_000, "3": 1_000},
+        ),
+        # an interrupt overrides them: only the stack's top
+        (
+            {"targetingState": "resolving", "awaitingPriority": [1], "interruptingPlayers": [2]},
+            {"1": 600_000, "2": 8_500, "3": 1_000},
+        ),
+        # picking targets stops nobody's clock
+        ({"targetingState": "selecting", "targetedPlayers": [1]}, {"1": 600_000, "2": 8_500, "3": 1_000}),
+    ],
+    ids=["resolving", "interrupted", "selecting"],
+)
+async def test_tick_charges_the_clocks_that_run_while_targets_respond(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, fields: dict[str, Any], times: dict[str, int]
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload({**running_state(state, 5_000_000), **fields}, 2)[0])
+    clock.frozen_ms = 5_001_500
+
+    await hub.tick()
+
+    await eventually(lambda: len(ws.frames) == 2)
+    # player 3 is eliminated: never charged, awaiting or not
+    assert ws.frames[1] == frame("tick", {"times": times})
+
+
 def frame_counts_are(sockets: list[Any], expected: list[int]) -> bool:
     return [len(ws.frames) for ws in sockets] == expected
 

@@ -20,6 +20,7 @@ from service.messages import (
     priority,
     seats,
     settings,
+    targeting,
     timeout,
     turns,
 )
@@ -81,6 +82,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback",
         "renameGame", "setListed", "endGame",
         "interrupt", "passPriority", "timeoutChoice",
+        "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -116,13 +118,14 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 def test_each_domain_declares_its_own_types() -> None:
     names = {
         m: {t.name for t in m.TYPES}
-        for m in (seats, turns, priority, timeout, players, settings, clock, dice, admin, feedback, lobby)
+        for m in (seats, turns, priority, timeout, targeting, players, settings, clock, dice, admin, feedback, lobby)
     }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         priority: {"interrupt", "passPriority"},
         timeout: {"timeoutChoice"},
+        targeting: {"toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting"},
         players: {"updatePlayer", "addPenalty", "eliminate"},
         settings: {"updateSettings"},
         clock: {"time"},

@@ -65,7 +65,7 @@ local function commit(st, c, kind, detail)
   expire(c, st)
   local ev = '[]'
   if #c.events > 0 then
-    ev = cjson.encode(c.events)
+    ev = encode_events(c.events)
   end
   rcall(c.pub, c.channel, st.version .. '\n' .. ev .. '\n' .. sj)
   return { 'ok', sj, ev }

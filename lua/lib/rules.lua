@@ -8,6 +8,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+--- @include "lib/targeting.lua"
 
 -- Removes every entry of a player from the interrupt stack: an eliminated (or kicked)
 -- player never holds priority, or nobody's clock would run (HEAD's C16).
@@ -30,17 +31,20 @@ local function clear_choice(p)
   end
 end
 
--- Takes a player out; the turn passes to the next alive player in turn order. When one
--- player (or none) is left, the game is finished and `gameComplete` is appended to the
+-- Takes a player out; the turn passes to the next alive player in turn order, and the player
+-- leaves targeting (lib/targeting.lua drop_target). When one player (or none) is left, the
+-- game is finished, targeting and the stack cleared, and `gameComplete` is appended to the
 -- events, so commit() publishes it before the state. A finished game is never finished
 -- again, which keeps gameComplete to exactly once per game (until reset).
 local function eliminate(st, p, c)
   p.isEliminated = true
   clear_choice(p)
   drop_interrupter(st, p.id)
+  drop_target(st, p, c)
   if alive_count(st) <= 1 and st.status ~= 'finished' then
     st.status = 'finished'
     st.interruptingPlayers = {}
+    clear_targeting(st)
     st.winner = NULL
     local name = NULL
     for _, q in ipairs(st.players) do

@@ -1,9 +1,9 @@
 --[[
   lib/state.lua: reading a game and asking about its players and the caller's role,
-  whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
-  writes.
+  whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
+  of its events. Nothing here writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, encode_state
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
 
@@ -211,10 +211,35 @@ local function next_due(st)
   return due
 end
 
--- The arrays of player ids a state holds. cjson writes an empty table as {} on Redis (and
--- [] on fakeredis), so they are left out of the encoding and appended as arrays written
--- here: each is [] when empty, on both engines.
-local ID_ARRAYS = { 'interruptingPlayers', 'targetedPlayers', 'awaitingPriority' }
+-- The arrays of player ids a state or an event's data holds. cjson writes an empty table as
+-- {} on Redis (and [] on fakeredis), so they are left out of the encoding and appended as
+-- arrays written here: each is [] when empty, on both engines.
+local ID_ARRAYS = { 'interruptingPlayers', 'targetedPlayers', 'awaitingPriority', 'targets' }
+
+-- `t` as a JSON object, each field of ID_ARRAYS it holds written as an array. `t` must hold
+-- another field as well (every state and every event's data does): an object of arrays
+-- alone would start from cjson's encoding of an empty table.
+local function encode_ids(t)
+  local held, tail = {}, {}
+  for _, field in ipairs(ID_ARRAYS) do
+    local list = t[field]
+    if type(list) == 'table' then
+      held[field] = list
+      t[field] = nil
+      local ids = {}
+      for j, pid in ipairs(list) do
+        ids[j] = string.format('%d', pid)
+      end
+      tail[#tail + 1] = ',"' .. field .. '":[' .. table.concat(ids, ',') .. ']'
+    end
+  end
+  local sj = cjson.encode(t)
+  for field, list in pairs(held) do
+    t[field] = list
+  end
+  -- the members go in before the object's own closing brace
+  return string.sub(sj, 1, -2) .. table.concat(tail) .. string.sub(sj, -1)
+end
 
 -- The state as JSON, the one encoding every commit uses. A timeout choice's deadline is
 -- derived here from the grace left, so no script can publish a stale one (a paused game's is
@@ -227,20 +252,19 @@ local function encode_state(st)
       p.timeoutChoiceDeadline = choice_deadline(st, p) or NULL
     end
   end
-  local held, tail = {}, {}
-  for i, field in ipairs(ID_ARRAYS) do
-    held[i] = st[field]
-    st[field] = nil
-    local ids = {}
-    for j, pid in ipairs(held[i]) do
-      ids[j] = string.format('%d', pid)
-    end
-    tail[i] = ',"' .. field .. '":[' .. table.concat(ids, ',') .. ']'
+  return encode_ids(st)
+end
+
+-- Events as the JSON array commit() publishes: each {type, data, to?}, its data encoded as
+-- encode_ids does, so an empty list of ids in an event is [] too.
+local function encode_events(events)
+  local out = {}
+  for i, e in ipairs(events) do
+    local data = e.data
+    e.data = nil
+    local head = cjson.encode(e)
+    e.data = data
+    out[i] = string.sub(head, 1, -2) .. ',"data":' .. encode_ids(data) .. string.sub(head, -1)
   end
-  local sj = cjson.encode(st)
-  for i, field in ipairs(ID_ARRAYS) do
-    st[field] = held[i]
-  end
-  -- the members go in before the object's own closing brace
-  return string.sub(sj, 1, -2) .. table.concat(tail) .. string.sub(sj, -1)
+  return '[' .. table.concat(out, ',') .. ']'
 end

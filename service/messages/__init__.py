@@ -1,7 +1,7 @@
 """Every client -> server message type, declared once, and the dispatch of a frame to its handler.
 
 Each domain module lists its types (name, validator, sender, handler): seats, turns, priority,
-timeout, players, settings, clock, dice, admin, feedback, lobby. Adding a type is adding one MessageType to
+timeout, targeting, players, settings, clock, dice, admin, feedback, lobby. Adding a type is adding one MessageType to
 one of those lists; the set of known types (protocol parsing), the metrics labels and dispatch all come from
 REGISTRY.
 """
@@ -21,6 +21,7 @@ from service.messages import (
     priority,
     seats,
     settings,
+    targeting,
     timeout,
     turns,
 )
@@ -45,6 +46,7 @@ REGISTRY = _registry(
     turns.TYPES,
     priority.TYPES,
     timeout.TYPES,
+    targeting.TYPES,
     players.TYPES,
     settings.TYPES,
     clock.TYPES,

@@ -44,8 +44,22 @@ EXTRA: dict[str, list[str | int]] = {
     "rename_game": ["Renamed"],
     "set_listed": ["0"],
     "timeout_choice": ["die"],
+    "toggle_target": [2],
 }
-NO_EXTRA = {"join", "unclaim", "start", "pause", "reset", "fire_deadline", "end_game", "interrupt", "pass_priority"}
+NO_EXTRA = {
+    "join",
+    "unclaim",
+    "start",
+    "pause",
+    "reset",
+    "fire_deadline",
+    "end_game",
+    "interrupt",
+    "pass_priority",
+    "confirm_targets",
+    "pass_target_priority",
+    "cancel_targeting",
+}
 
 
 def test_every_game_script_is_covered_by_the_publish_check() -> None:
