@@ -8,6 +8,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+--- @include "lib/campaign.lua"
 
 -- Removes every entry of a player from the interrupt stack: an eliminated (or kicked)
 -- player never holds priority, or nobody's clock would run (HEAD's C16).
@@ -23,7 +24,8 @@ end
 -- Takes a player out; the turn passes to the next alive player in turn order. When one
 -- player (or none) is left, the game is finished and `gameComplete` is appended to the
 -- events, so commit() publishes it before the state. A finished game is never finished
--- again, which keeps gameComplete to exactly once per game (until reset).
+-- again, which keeps gameComplete to exactly once per game (until reset). In a campaign the
+-- game was a round (lib/campaign.lua round_over): the state may then be the next round's.
 local function eliminate(st, p, c)
   p.isEliminated = true
   drop_interrupter(st, p.id)
@@ -39,6 +41,8 @@ local function eliminate(st, p, c)
     end
     st.activePlayer = NULL
     c.events[#c.events + 1] = { type = 'gameComplete', data = { winnerId = st.winner, winnerName = name } }
+    -- in a campaign this was a round: the next one is set up, or the campaign completed
+    round_over(st, c)
   elseif st.activePlayer == p.id then
     st.activePlayer = next_alive(st, p.id) or NULL
   end
@@ -99,6 +103,10 @@ local function settle(st, c)
     return
   end
   for _, p in ipairs(running_ids(st)) do
+    -- a campaign round that a timeout just ended has set every clock for the next round
+    if c.round_ended then
+      break
+    end
     charge(st, p, elapsed, c)
   end
 end

@@ -3,7 +3,7 @@
   whose clock runs (the interrupt stack), and the one encoding of a state. Nothing here
   writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, next_due, ID_ARRAYS, encode_state
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_state
 ]]
 --- @include "lib/context.lua"
 
@@ -193,6 +193,30 @@ end
 -- here: each is [] when empty, on both engines.
 local ID_ARRAYS = { 'interruptingPlayers', 'targetedPlayers', 'awaitingPriority' }
 
+-- A JSON object without members: Redis' cjson writes an empty table as {} and fakeredis as
+-- [], so this one is cjson's own output for one member, with the member taken out.
+local EMPTY_OBJECT = (string.gsub(cjson.encode({ x = 0 }), '"x":0', ''))
+
+-- A campaign (lib/campaign.lua) as JSON, the same on both engines: its damage tracker, empty
+-- at the start of every round, always an object; its round history always an array. Every
+-- other table in it is keyed by player id and holds each player, so never empty.
+local function encode_campaign(cp)
+  local damage, history = cp.damageTracker, cp.history
+  cp.damageTracker, cp.history = nil, nil
+  local cj = cjson.encode(cp)
+  cp.damageTracker, cp.history = damage, history
+  local rows = {}
+  for i, row in ipairs(history) do
+    rows[i] = cjson.encode(row)
+  end
+  local dj = EMPTY_OBJECT
+  if next(damage) ~= nil then
+    dj = cjson.encode(damage)
+  end
+  return string.sub(cj, 1, -2) .. ',"damageTracker":' .. dj .. ',"history":[' .. table.concat(rows, ',') .. ']'
+    .. string.sub(cj, -1)
+end
+
 -- The state as JSON, the one encoding every commit uses.
 local function encode_state(st)
   interrupters(st)
@@ -207,10 +231,16 @@ local function encode_state(st)
     end
     tail[i] = ',"' .. field .. '":[' .. table.concat(ids, ',') .. ']'
   end
+  local cp = st.campaign
+  if type(cp) == 'table' then
+    st.campaign = nil
+    tail[#tail + 1] = ',"campaign":' .. encode_campaign(cp)
+  end
   local sj = cjson.encode(st)
   for i, field in ipairs(ID_ARRAYS) do
     st[field] = held[i]
   end
+  st.campaign = cp
   -- the members go in before the object's own closing brace
   return string.sub(sj, 1, -2) .. table.concat(tail) .. string.sub(sj, -1)
 end
