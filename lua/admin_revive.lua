@@ -1,23 +1,24 @@
 --[[
   admin_revive: the host brings an eliminated player back (HEAD's adminRevive). A clock at
   zero restarts from the game's initialTime and a life at or below zero from the starting
-  life, and no timeout choice is pending (HEAD cleared it too). A game that this player's elimination had finished is paused with no winner, to be
-  resumed by `start` or `pause`.
+  life (a campaign's: its preset's), and no timeout choice is pending (HEAD cleared it too).
+  A game that this player's elimination had finished is paused with no winner, to be
+  resumed by `start` or `pause`. A completed campaign's result stands (GAME_FINISHED): its
+  last round cannot be reopened after campaignComplete.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}
-  Errors: GAME_NOT_FOUND, NOT_OWNER_ADMIN, PLAYER_NOT_FOUND, PLAYER_NOT_ELIMINATED, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, NOT_OWNER_ADMIN, PLAYER_NOT_FOUND, PLAYER_NOT_ELIMINATED, GAME_FINISHED,
+    INVALID_ARGUMENT
   Publishes: the new state.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/campaign.lua"
 --- @include "lib/commit.lua"
-
--- every player's life in a new game (create.lua)
-local START_LIFE = 20
 
 return run(function()
   local c = context()
@@ -30,13 +31,17 @@ return run(function()
     fail('PLAYER_NOT_ELIMINATED')
   end
   settle(st, c)
+  local cp = campaign_of(st)
+  if cp and cp.status == 'completed' then
+    fail('GAME_FINISHED')
+  end
   p.isEliminated = false
   clear_choice(p)
   if p.timeRemaining <= 0 then
     p.timeRemaining = st.settings.initialTime
   end
   if p.life <= 0 then
-    p.life = START_LIFE
+    p.life = starting_life(st)
   end
   if st.status == 'finished' and alive_count(st) >= 2 then
     st.status = 'paused'

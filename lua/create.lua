@@ -9,13 +9,17 @@
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
              penaltyTimeDeduction, name, mode, listed}, every field present and already
-             normalised; name, mode ("casual") and listed become the state's own fields;
-             and bonusTime (0..300000 ms) only when the game has a turn bonus (the
+             normalised; name, mode ("casual" | "campaign") and listed become the state's
+             own fields; bonusTime (0..300000 ms) only when the game has a turn bonus (the
              service decides: docs/protocol.md), kept in the state's settings; and
              timeoutPenaltyLives, timeoutPenaltyDrunk (0..20), timeoutGracePeriod
              (5000..300000 ms), timeoutBonusTime (0..300000 ms), all four or none: a game
              with them offers HEAD's timeout choice (lib/rules.lua time_out) and its players
-             carry timeoutPending, timeoutChoiceDeadline and timeoutGraceLeft
+             carry timeoutPending, timeoutChoiceDeadline and timeoutGraceLeft; and, with
+             mode "campaign" only, campaign {preset, config}: the preset's name and config
+             (service/campaign.py; bounds in lib/campaign.lua check_campaign), which set
+             the round-1 clock in place of initialTime, every player's starting life, and
+             the bonus when the config has one
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -26,6 +30,7 @@
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/lobby.lua"
+--- @include "lib/campaign.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -42,19 +47,25 @@ return run(function()
   if not is_int(s.playerCount, 2, 8) or not is_int(s.initialTime, 1, MAX_TIME)
     or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
-    or not is_game_name(s.name) or s.mode ~= 'casual' or type(s.listed) ~= 'boolean'
-    or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS)) then
+    or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
+    or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
+    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign))) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
   if timeouts ~= 0 and timeouts ~= #TIMEOUT_SETTINGS then
     fail('INVALID_ARGUMENT')
   end
+  local time, life, bonus = s.initialTime, START_LIFE, s.bonusTime
+  if s.mode == 'campaign' then
+    local cfg = s.campaign.config
+    time, life, bonus = round_time(cfg, 1), cfg.startingLife, cfg.bonusTime or s.bonusTime
+  end
   local players = {}
   for i = 1, s.playerCount do
     players[i] = {
-      id = i, name = 'Player ' .. i, timeRemaining = s.initialTime, penalties = 0,
-      isEliminated = false, claimedBy = NULL, life = 20, drunkCounter = 0, genericCounter = 0, color = NULL,
+      id = i, name = 'Player ' .. i, timeRemaining = time, penalties = 0,
+      isEliminated = false, claimedBy = NULL, life = life, drunkCounter = 0, genericCounter = 0, color = NULL,
     }
     if timeouts > 0 then
       players[i].timeoutPending = false
@@ -67,14 +78,17 @@ return run(function()
     name = s.name, mode = s.mode, listed = s.listed,
     createdAt = c.now, lastActivity = c.now, serverTime = c.now, version = 0, ownerId = c.client,
     settings = {
-      initialTime = s.initialTime, playerCount = s.playerCount, warningThresholds = s.warningThresholds,
+      initialTime = time, playerCount = s.playerCount, warningThresholds = s.warningThresholds,
       penaltyType = s.penaltyType, penaltyTimeDeduction = s.penaltyTimeDeduction, audioEnabled = true,
-      bonusTime = s.bonusTime, timeoutPenaltyLives = s.timeoutPenaltyLives,
+      bonusTime = bonus, timeoutPenaltyLives = s.timeoutPenaltyLives,
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
     },
     interruptingPlayers = {},
   }
+  if s.mode == 'campaign' then
+    st.campaign = new_campaign(s.campaign, players)
+  end
   rcall('HSET', c.kgame, 'host', host_hash, 'hostExp', c.now + token_ms)
   return commit(st, c, 'create', nil)
 end)

@@ -2,20 +2,23 @@
   reset: back to "waiting" with every clock at the initial time and penalties, life,
   counters, eliminations, pending timeout choices, the interrupt stack, targeting and the
   winner cleared (HEAD kept the winner, C11). Names, colours, seats and tokens are kept so
-  the same table can play again at once (HEAD re-created the players and lost them). As
-  every action, it settles the running clocks first: a warning or timeout already due is
-  published with the reset, never lost.
+  the same table can play again at once (HEAD re-created the players and lost them). In a
+  campaign the round it is in starts again, with the preset's life and the round's clock,
+  and everything recorded of the rounds before is kept; a completed campaign starts again
+  from round 1 (lib/campaign.lua restart_game). As every action, it settles the running
+  clocks first: a warning or timeout already due is published with the reset, never lost.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT
-  Publishes: the warning/timeout events (and gameComplete) that were due, then the new state.
+  Publishes: the warning/timeout events (and gameComplete, campaignComplete) that were due,
+    then the new state.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
---- @include "lib/targeting.lua"
+--- @include "lib/campaign.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -30,19 +33,6 @@ return run(function()
   -- the deadline loop finds a waiting game with nothing due, so an event due now fires here
   -- or never
   settle(st, c)
-  st.status = 'waiting'
-  st.activePlayer = NULL
-  st.winner = NULL
-  st.interruptingPlayers = {}
-  clear_targeting(st)
-  for _, p in ipairs(st.players) do
-    p.timeRemaining = st.settings.initialTime
-    p.penalties = 0
-    p.isEliminated = false
-    p.life = 20
-    p.drunkCounter = 0
-    p.genericCounter = 0
-    clear_choice(p)
-  end
+  restart_game(st)
   return commit(st, c, 'reset', nil)
 end)

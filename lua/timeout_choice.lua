@@ -27,6 +27,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/campaign.lua"
 --- @include "lib/commit.lua"
 
 local CHOICES = { loseLives = true, gainDrunk = true, die = true }
@@ -73,7 +74,10 @@ return run(function()
     eliminate(st, p, c)
   else
     if choice == 'loseLives' then
+      local before = p.life
       p.life = math.max(MIN_LIFE, p.life - s.timeoutPenaltyLives)
+      -- a life lost is damage to a campaign, credited as HEAD's hook did (lib/campaign.lua)
+      note_player(st, p, before)
     else
       p.drunkCounter = math.min(MAX_COUNTER, p.drunkCounter + s.timeoutPenaltyDrunk)
     end

@@ -4,7 +4,9 @@
   while the clock runs starts its count from the new value. A player whose life ends at
   or below 0 is eliminated in the same step (lib/rules.lua eliminate: the turn passes on,
   the last player standing wins), except in a finished game, where nothing is decided any
-  more.
+  more. In a campaign the player's name is remembered, and a loss of life while a round runs
+  is damage dealt by the acting player (lib/campaign.lua note_player), scored before any
+  elimination ends the round.
 
   Who may: the host, the player's holder, and, while the game is waiting, anyone in the
   game for a seat nobody holds (HEAD's canModifyPlayer).
@@ -17,12 +19,15 @@
             id of lib/checks.lua COLORS, or null to clear)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_MODIFY, PLAYER_NOT_FOUND, INVALID_ARGUMENT
-  Publishes: gameComplete when the update decides the game, then the new state (not on "noop").
+  Publishes: gameComplete when the update decides the game (in a campaign: the round, with
+    campaignComplete just before it when that decides the campaign), then the new state (not
+    on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/campaign.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -56,6 +61,7 @@ return run(function()
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
+  local life_before = p.life
   p.name = u.name or p.name
   p.timeRemaining = u.time or p.timeRemaining
   p.life = u.life or p.life
@@ -64,6 +70,7 @@ return run(function()
   if u.color ~= nil then
     p.color = u.color
   end
+  note_player(st, p, life_before)
   if p.life <= 0 and not p.isEliminated and st.status ~= 'finished' then
     eliminate(st, p, c)
   end

@@ -142,7 +142,6 @@ SERVICE_CODES: dict[str, tuple[type[ServiceError], str]] = {
     "INVALID_COLOR": (InvalidInput, "Invalid color"),
     "NOT_IN_GAME": (InvalidInput, NOT_IN_GAME_MESSAGE),
     "BINARY_UNSUPPORTED": (InvalidInput, "Binary frames are not supported"),
-    "MODE_UNSUPPORTED": (InvalidInput, "Campaign mode is not available yet"),
     "RATE_LIMITED": (RateLimited, RATE_LIMIT_MESSAGE),
     "STORAGE_UNAVAILABLE": (StorageUnavailable, STORAGE_UNAVAILABLE_MESSAGE),
     "CREATE_FAILED": (ServiceError, "Failed to generate unique game ID"),

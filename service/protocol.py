@@ -21,6 +21,7 @@ from typing import Any
 import msgpack
 
 from service import keys
+from service.campaign import DEFAULT_PRESET, PRESETS
 from service.errors import InvalidInput, error_for, malformed
 
 MAX_TIME = 86_400_000
@@ -40,9 +41,8 @@ FEEDBACK_CONTROLS_ALLOWED = frozenset("\n\r\t")
 #: COLORS holds the same set): a fixed set, so no sent string is ever rendered (C29)
 COLORS = ("red", "blue", "green", "yellow", "purple", "cyan", "orange", "pink", "lime", "teal", "indigo", "amber")
 DEFAULT_GAME_NAME = "Game"
-#: the modes a game may be created in; HEAD's "campaign" is refused until it is built
-GAME_MODES = ("casual",)
-LATER_MODES = ("campaign",)
+#: the modes a game may be created in (HEAD's); the first is the default
+GAME_MODES = ("casual", "campaign")
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,15 @@ class GameSettings:
     bonus_time: int | None = None
     #: HEAD's timeout choice; None: a v1 game, which times out as v1 did (pause, penalty type)
     timeout: TimeoutRules | None = None
+    #: the campaign preset (a key of service/campaign.py PRESETS), for mode "campaign" only
+    campaign_preset: str | None = None
 
     def to_json(self) -> str:
-        bonus = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
-        timeout = {} if self.timeout is None else self.timeout.to_settings()
+        extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
+        if self.timeout is not None:
+            extra.update(self.timeout.to_settings())
+        if self.campaign_preset is not None:
+            extra["campaign"] = {"preset": self.campaign_preset, "config": PRESETS[self.campaign_preset].to_config()}
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -182,8 +187,7 @@ class GameSettings:
                 "name": self.name,
                 "mode": self.mode,
                 "listed": self.listed,
-                **bonus,
-                **timeout,
+                **extra,
             }
         )
 
@@ -222,10 +226,11 @@ SETTING_KEYS = (
     "listed",
     "bonusTime",
     *TIMEOUT_KEYS,
+    "campaignPreset",
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
-HEAD_SETTING_KEYS = frozenset({"name", "mode", "listed", "bonusTime", *TIMEOUT_KEYS})
+HEAD_SETTING_KEYS = frozenset({"name", "mode", "listed", "bonusTime", *TIMEOUT_KEYS, "campaignPreset"})
 
 
 def game_name(value: Any) -> str:
@@ -248,11 +253,21 @@ def game_mode(value: Any) -> str:
         return GAME_MODES[0]
     if value in GAME_MODES:
         return str(value)
-    if value in LATER_MODES:
-        raise error_for("MODE_UNSUPPORTED")
     shown = value if isinstance(value, str) else json.dumps(value)
     # HEAD's text; the echo is cut so a frame cannot make the reply as large as itself
     raise InvalidInput(f"Unknown game mode: {shown[:MAX_NAME]}")
+
+
+def campaign_preset(value: Any) -> str:
+    """A campaign preset's name; absent or null is HEAD's default. HEAD played an unknown
+    name by standard's rules under the name it was given; ours is refused, naming the
+    presets there are."""
+    if value is None:
+        return DEFAULT_PRESET
+    if isinstance(value, str) and value in PRESETS:
+        return value
+    shown = value if isinstance(value, str) else json.dumps(value)
+    raise InvalidInput(f"Unknown campaign preset: {shown[:MAX_NAME]} (one of {', '.join(PRESETS)})")
 
 
 def listed_flag(value: Any) -> bool:
@@ -287,10 +302,23 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
     if deduction is None:
         raise InvalidInput("Invalid settings: penaltyTimeDeduction must be an integer from 0 to 86400000 (ms)")
     mode = game_mode(raw.get("mode"))
+    # checked whatever the mode, though only a campaign plays it (HEAD kept it in a casual
+    # game's settings, where nothing read it)
+    preset = campaign_preset(raw.get("campaignPreset"))
     name = game_name(raw.get("name"))
     listed = listed_flag(raw.get("listed", True))
     return GameSettings(
-        count, initial, warn, str(ptype), deduction, name, mode, listed, create_bonus(raw), create_timeout(raw)
+        count,
+        initial,
+        warn,
+        str(ptype),
+        deduction,
+        name,
+        mode,
+        listed,
+        create_bonus(raw),
+        create_timeout(raw),
+        preset if mode == "campaign" else None,
     )
 
 

@@ -88,14 +88,23 @@ async def test_a_v1_client_that_sends_no_name_gets_game(connect: Connect) -> Non
 @pytest.mark.parametrize(
     "settings, code, message",
     [
-        ({"mode": "campaign"}, "MODE_UNSUPPORTED", "Campaign mode is not available yet"),
+        (
+            {"mode": "campaign", "campaignPreset": "bogus"},
+            "INVALID_INPUT",
+            "Unknown campaign preset: bogus (one of standard, blitz, endurance, wastelands)",
+        ),
         ({"mode": "bogus"}, "INVALID_INPUT", "Unknown game mode: bogus"),
         ({"mode": 7}, "INVALID_INPUT", "Unknown game mode: 7"),
         ({"name": "x" * 51}, "INVALID_INPUT", "Invalid game name"),
         ({"name": "a\u0007b"}, "INVALID_INPUT", "Invalid game name"),
         ({"name": ["a"]}, "INVALID_INPUT", "Invalid game name"),
         ({"listed": "no"}, "INVALID_INPUT", "Invalid listed flag"),
-        ({"campaignPreset": "standard"}, "INVALID_INPUT", "Invalid settings: unknown setting 'campaignPreset'"),
+        (
+            {"campaignPreset": ["standard"]},
+            "INVALID_INPUT",
+            'Unknown campaign preset: ["standard"] (one of standard, blitz, endurance, wastelands)',
+        ),
+        ({"campaign": {}}, "INVALID_INPUT", "Invalid settings: unknown setting 'campaign'"),
     ],
 )
 async def test_create_refuses_bad_lobby_settings_and_creates_nothing(

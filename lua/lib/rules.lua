@@ -3,12 +3,13 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: drop_interrupter, clear_choice, eliminate, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus
+  Provides: drop_interrupter, eliminate, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/targeting.lua"
+--- @include "lib/campaign.lua"
 
 -- Removes every entry of a player from the interrupt stack: an eliminated (or kicked)
 -- player never holds priority, or nobody's clock would run (HEAD's C16).
@@ -21,21 +22,12 @@ local function drop_interrupter(st, pid)
   end
 end
 
--- Ends a player's pending timeout choice (answered, run out, or the player eliminated,
--- revived or reset). A v1 game's players have no such fields and get none.
-local function clear_choice(p)
-  if p.timeoutPending ~= nil then
-    p.timeoutPending = false
-    p.timeoutGraceLeft = NULL
-    p.timeoutChoiceDeadline = NULL
-  end
-end
-
 -- Takes a player out; the turn passes to the next alive player in turn order, and the player
 -- leaves targeting (lib/targeting.lua drop_target). When one player (or none) is left, the
 -- game is finished, targeting and the stack cleared, and `gameComplete` is appended to the
 -- events, so commit() publishes it before the state. A finished game is never finished
--- again, which keeps gameComplete to exactly once per game (until reset).
+-- again, which keeps gameComplete to exactly once per game (until reset). In a campaign the
+-- game was a round (lib/campaign.lua round_over): the state may then be the next round's.
 local function eliminate(st, p, c)
   p.isEliminated = true
   clear_choice(p)
@@ -54,6 +46,8 @@ local function eliminate(st, p, c)
     end
     st.activePlayer = NULL
     c.events[#c.events + 1] = { type = 'gameComplete', data = { winnerId = st.winner, winnerName = name } }
+    -- in a campaign this was a round: the next one is set up, or the campaign completed
+    round_over(st, c)
   elseif st.activePlayer == p.id then
     st.activePlayer = next_alive(st, p.id) or NULL
   end
@@ -169,7 +163,8 @@ local function expire_choices(st, c)
   end)
   local resolved = false
   for _, e in ipairs(out) do
-    if st.status == 'finished' then
+    -- a decided game, or a campaign round that ended into the next (its players fresh)
+    if st.status ~= 'running' or c.round_ended then
       break
     end
     eliminate(st, e.p, c)
@@ -197,6 +192,10 @@ local function settle(st, c)
   -- before the charge: a choice offered on the way has its grace counted from its own zero
   run_grace(st, elapsed)
   for _, p in ipairs(running_ids(st)) do
+    -- a campaign round that a timeout just ended has set every clock for the next round
+    if c.round_ended then
+      break
+    end
     charge(st, p, elapsed, c)
   end
   return expire_choices(st, c)

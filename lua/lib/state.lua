@@ -3,7 +3,7 @@
   whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
   of its events. Nothing here writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, encode_ids, encode_state, encode_events
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
 
@@ -111,6 +111,16 @@ local function seat_of(st, client)
     end
   end
   return nil
+end
+
+-- Ends a player's pending timeout choice (answered, run out, or the player eliminated,
+-- revived or reset). A v1 game's players have no such fields and get none.
+local function clear_choice(p)
+  if p.timeoutPending ~= nil then
+    p.timeoutPending = false
+    p.timeoutGraceLeft = NULL
+    p.timeoutChoiceDeadline = NULL
+  end
 end
 
 -- The interrupt stack (HEAD's interruptingPlayers, B6.1): player ids, the last one holding
@@ -241,6 +251,30 @@ local function encode_ids(t)
   return string.sub(sj, 1, -2) .. table.concat(tail) .. string.sub(sj, -1)
 end
 
+-- A JSON object without members: Redis' cjson writes an empty table as {} and fakeredis as
+-- [], so this one is cjson's own output for one member, with the member taken out.
+local EMPTY_OBJECT = (string.gsub(cjson.encode({ x = 0 }), '"x":0', ''))
+
+-- A campaign (lib/campaign.lua) as JSON, the same on both engines: its damage tracker, empty
+-- at the start of every round, always an object; its round history always an array. Every
+-- other table in it is keyed by player id and holds each player, so never empty.
+local function encode_campaign(cp)
+  local damage, history = cp.damageTracker, cp.history
+  cp.damageTracker, cp.history = nil, nil
+  local cj = cjson.encode(cp)
+  cp.damageTracker, cp.history = damage, history
+  local rows = {}
+  for i, row in ipairs(history) do
+    rows[i] = cjson.encode(row)
+  end
+  local dj = EMPTY_OBJECT
+  if next(damage) ~= nil then
+    dj = cjson.encode(damage)
+  end
+  return string.sub(cj, 1, -2) .. ',"damageTracker":' .. dj .. ',"history":[' .. table.concat(rows, ',') .. ']'
+    .. string.sub(cj, -1)
+end
+
 -- The state as JSON, the one encoding every commit uses. A timeout choice's deadline is
 -- derived here from the grace left, so no script can publish a stale one (a paused game's is
 -- null: its grace stands still).
@@ -252,7 +286,15 @@ local function encode_state(st)
       p.timeoutChoiceDeadline = choice_deadline(st, p) or NULL
     end
   end
-  return encode_ids(st)
+  local cp = st.campaign
+  if type(cp) ~= 'table' then
+    return encode_ids(st)
+  end
+  st.campaign = nil
+  local sj = encode_ids(st)
+  st.campaign = cp
+  -- the member goes in before the object's own closing brace
+  return string.sub(sj, 1, -2) .. ',"campaign":' .. encode_campaign(cp) .. string.sub(sj, -1)
 end
 
 -- Events as the JSON array commit() publishes: each {type, data, to?}, its data encoded as
