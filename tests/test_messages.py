@@ -4,6 +4,8 @@ what the registry derives from the declarations, and their grouping by domain.""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,3 +174,115 @@ def test_the_envelope_is_checked_against_the_types_given() -> None:
 def test_frames_after_the_state_need_a_state() -> None:
     with pytest.raises(ValueError):
         base.Reply(then=(("claimed", {}),))
+
+
+# -- the protocol doc: every HEAD message listed, every addition marked ---------------------
+
+#: original-behaviour.md B5.2 (every client -> server type of HEAD) and A3.4 (v1's)
+HEAD_CLIENT_TYPES = [
+    "create",
+    "join",
+    "start",
+    "pause",
+    "reset",
+    "switch",
+    "passTurn",
+    "endGame",
+    "renameGame",
+    "interrupt",
+    "passPriority",
+    "randomStartPlayer",
+    "rollDice",
+    "rollPlayOrder",
+    "adminRevive",
+    "adminKick",
+    "adminAddTime",
+    "timeoutChoice",
+    "updatePlayer",
+    "addPenalty",
+    "eliminate",
+    "updateSettings",
+    "claim",
+    "reconnect",
+    "unclaim",
+    "feedback",
+    "loadFeedbacks",
+    "updateFeedback",
+    "deleteFeedback",
+    "toggleTarget",
+    "confirmTargets",
+    "passTargetPriority",
+    "cancelTargeting",
+]
+V1_CLIENT_TYPES = [
+    "create",
+    "join",
+    "start",
+    "pause",
+    "reset",
+    "switch",
+    "updatePlayer",
+    "addPenalty",
+    "eliminate",
+    "updateSettings",
+    "claim",
+    "reconnect",
+    "unclaim",
+]
+#: B5.3 (every server -> client type HEAD added) and A3.5 (v1's); HEAD stopped sending `timeout`
+HEAD_SERVER_TYPES = [
+    "timeoutChoice",
+    "gameComplete",
+    "campaignComplete",
+    "gameEnded",
+    "kicked",
+    "gameRenamed",
+    "randomPlayerSelected",
+    "diceRolled",
+    "playOrderRolled",
+    "targetingUpdated",
+    "targetingStarted",
+    "priorityPassed",
+    "targetingComplete",
+    "targetingCanceled",
+    "feedbackSubmitted",
+    "feedbackUpdated",
+    "feedbackDeleted",
+    "feedbackList",
+]
+V1_SERVER_TYPES = [
+    "clientId",
+    "state",
+    "tick",
+    "timeout",
+    "warning",
+    "claimed",
+    "reconnected",
+    "error",
+    "shutdown_warning",
+]
+
+
+def doc_rows(section: str) -> dict[str, str]:
+    """type -> its marker (`HEAD`, `new` or ``) from the first table under `section`."""
+    text = (Path(__file__).parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    table = text.split(section, 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| `(\w+)`(?: \*\*(\w+)\*\*)? \|", table, re.MULTILINE)
+    return dict(rows)
+
+
+def test_the_protocol_doc_lists_every_client_message_head_and_ours_marked() -> None:
+    rows = doc_rows("### Client → server")
+    assert set(rows) == set(messages.TYPES)
+    assert set(HEAD_CLIENT_TYPES) <= set(messages.TYPES)
+    for mtype, marker in rows.items():
+        expected = "" if mtype in V1_CLIENT_TYPES else "HEAD" if mtype in HEAD_CLIENT_TYPES else "new"
+        assert marker == expected, mtype
+
+
+def test_the_protocol_doc_lists_every_server_message_head_and_ours_marked() -> None:
+    rows = doc_rows("### Server → client")
+    assert set(HEAD_SERVER_TYPES) | set(V1_SERVER_TYPES) <= set(rows)
+    for mtype, marker in rows.items():
+        expected = "" if mtype in V1_SERVER_TYPES else "HEAD" if mtype in HEAD_SERVER_TYPES else "new"
+        assert marker == expected, mtype
