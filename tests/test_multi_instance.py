@@ -335,6 +335,108 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
         assert await r.zscore(keys.GameKeys(gid).as_list()[3], gid) is None
 
 
+def fired_at(c: Client, mtype: str, pid: int) -> list[tuple[dict[str, Any], int]]:
+    """Each `mtype` event about player `pid` the client got, with the serverTime of the state
+    frame that carried it (events come just before the state of their commit)."""
+    out = []
+    for i, m in enumerate(c.messages):
+        if m["type"] == mtype and m["data"].get("playerId") == pid:
+            carrier = next(s for s in c.messages[i + 1 :] if s["type"] == "state")
+            out.append((m["data"], carrier["data"]["serverTime"]))
+    return out
+
+
+def out_at(c: Client, pid: int) -> int:
+    """The serverTime of the first state the client got with player `pid` eliminated."""
+    return int(
+        next(
+            m["data"]["serverTime"]
+            for m in c.messages
+            if m["type"] == "state" and any(p["id"] == pid and p["isEliminated"] for p in m["data"]["players"])
+        )
+    )
+
+
+async def test_interrupt_and_target_clocks_and_their_grace_deadlines_fire_once_on_time_over_three_instances(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    """Two HEAD games, each with its three seats on the three instances. In one an interrupter's
+    clock runs out; in the other two targets' clocks run at once and both run out. Every
+    warning, every timeout choice and every grace deadline comes once, on time, to every
+    seat, whichever instance's deadline loop fired it; a choice answered over the wire stops
+    its grace, one left alone resolves as die."""
+    grace = 5_000
+    head = {"name": "Three", "playerCount": 3, "initialTime": 600_000, "warningThresholds": [1000]}
+    tables = []
+    for _ in range(2):
+        seats = [await pool.connect(instances[i].ws_url) for i in range(3)]
+        gid, _, _ = await create_game(seats[0], **head, timeoutGracePeriod=grace)
+        await claim(seats[0], gid, 1, join=False)
+        await claim(seats[1], gid, 2)
+        await claim(seats[2], gid, 3)
+        tables.append((gid, seats))
+    (ga, a), (gb, b) = tables
+    # short clocks set while waiting: the interrupter's in game A, the two targets' in game B
+    await ok(a[0], "updatePlayer", {"playerId": 2, "time": 1_500})
+    await ok(b[0], "updatePlayer", {"playerId": 2, "time": 1_500})
+    await ok(b[0], "updatePlayer", {"playerId": 3, "time": 2_200})
+    await ok(a[0], "start")
+    await ok(b[0], "start")
+    interrupted = (await ok(a[1], "interrupt"))["data"]["serverTime"]
+    await ok(b[0], "toggleTarget", {"playerId": 2})
+    await ok(b[0], "toggleTarget", {"playerId": 3})
+    confirmed = (await ok(b[0], "confirmTargets"))["data"]
+    assert (confirmed["targetingState"], confirmed["awaitingPriority"]) == ("resolving", [2, 3])
+    targeted = confirmed["serverTime"]
+
+    # B's first target answers its choice as soon as it is offered; B's second and A's
+    # interrupter let the grace run out
+    offer = await b[1].wait_for(lambda m: m["type"] == "timeoutChoice", timeout=10)
+    answered = (await ok(b[1], "timeoutChoice", {"choice": "loseLives"}))["data"]
+    assert offer["data"]["playerId"] == 2
+    await asyncio.gather(
+        *(c.wait_for(lambda m: m["type"] == "state" and m["data"]["players"][1]["isEliminated"], 15) for c in a),
+        *(c.wait_for(lambda m: m["type"] == "state" and m["data"]["players"][2]["isEliminated"], 15) for c in b),
+    )
+    await asyncio.sleep(1.0)  # room for any duplicate to show up
+
+    def held_to(c: Client, pid: int, zero_at: int, deadline: bool) -> None:
+        (warned,) = fired_at(c, "warning", pid)
+        assert 0 <= warned[1] - (zero_at - 1_000) <= DEADLINE_SLACK_MS
+        offers = fired_at(c, "timeoutChoice", pid)
+        assert len(offers) == 1, offers
+        ((data, at),) = offers
+        assert 0 <= at - zero_at <= DEADLINE_SLACK_MS
+        # the grace counts from the clock's real zero, however late the loop fired
+        assert data == {"playerId": pid, "options": {"livesLoss": 2, "drunkGain": 2}, "deadline": zero_at + grace}
+        if deadline:
+            assert 0 <= out_at(c, pid) - (zero_at + grace) <= DEADLINE_SLACK_MS
+
+    for c in a:
+        # game A: the interrupter's clock ran from the interrupt; the die dropped it from the stack
+        held_to(c, 2, interrupted + 1_500, deadline=True)
+        assert c.of_type("timeout") == [] and c.of_type("gameComplete") == []
+    for c in b:
+        # game B: both targets' clocks ran at once from the confirm
+        held_to(c, 2, targeted + 1_500, deadline=False)
+        held_to(c, 3, targeted + 2_200, deadline=True)
+        assert c.of_type("timeout") == [] and c.of_type("gameComplete") == []
+    sa, sb = await game_state(r, ga), await game_state(r, gb)
+    assert (sa["status"], sa["interruptingPlayers"], sa["activePlayer"]) == ("running", [], 1)
+    assert [p["isEliminated"] for p in sa["players"]] == [False, True, False]
+    # B: the answered target is back at 60 s and still to respond; the other one is out
+    assert (sb["status"], sb["targetingState"], sb["awaitingPriority"]) == ("running", "resolving", [2])
+    p2 = sb["players"][1]
+    assert (p2["life"], p2["timeoutPending"], p2["isEliminated"]) == (18, False, False)
+    assert answered["players"][1]["timeRemaining"] == 60_000
+    for gid, state, expected in ((ga, sa, 3), (gb, sb, 5)):
+        log = await game_log(r, gid)
+        # warning, offer and die: one deadline commit each (B: two of each but one die, and
+        # the answer is its own commit)
+        assert [e["t"] for e in log].count("deadline") == expected, [e["t"] for e in log]
+        assert [e["v"] for e in log] == list(range(1, state["version"] + 1))
+
+
 # -- cluster hygiene (last: it looks back over every test above) ----------------------
 
 
