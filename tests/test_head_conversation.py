@@ -6,7 +6,10 @@ table, spread over two instances on a real redis-server. After each frame one of
 sends, every client's new frames are read once the game has settled, and held to the exact
 sequence HEAD's protocol gives (B5.2, B5.3 "Notable orderings"), our additions named where
 they appear (`created`, which a HEAD client ignores). `tick` frames are left out: they come
-on the hub's timer, not in answer to anything.
+on the hub's timer, not in answer to anything. The game covers the lobby, seats, colours,
+play order, dice, rename, turns with the bonus, the interrupt stack, targeting, the timeout
+choice, elimination, a kick, the winner and Delete Lobby; tests/test_messages_campaign.py
+plays a three-round campaign the same way.
 """
 
 from __future__ import annotations
@@ -65,6 +68,22 @@ class Table:
             await asyncio.gather(*(c.state_at_least(after, 5) for c in bound))
         # unicast frames that follow a state (claimed, gameRenamed) come right after it
         await asyncio.sleep(QUIET_S)
+        await settle()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for n, c in self.clients.items():
+            out[n] = [m for m in c.messages[self.read[n] :] if m["type"] != "tick"]
+            self.read[n] = len(c.messages)
+        return out
+
+    async def heard(self, mtype: str) -> dict[str, list[dict[str, Any]]]:
+        """Every client's new frames once each has a `mtype` event and the state after it:
+        what a commit nobody sent (the deadline loop's) brought."""
+
+        def got(c: Client, start: int) -> bool:
+            seen = [m["type"] for m in c.messages[start:]]
+            return mtype in seen and "state" in seen[seen.index(mtype) :]
+
+        await eventually(lambda: all(got(c, self.read[n]) for n, c in self.clients.items()))
         await settle()
         out: dict[str, list[dict[str, Any]]] = {}
         for n, c in self.clients.items():
@@ -163,6 +182,60 @@ async def test_a_casual_game_frame_by_frame_as_heads_client_plays_it(
     assert kinds(f) == everyone and last_state(f["bob"])["interruptingPlayers"] == [rolled["newOrder"][2]]
     f = await t.say(other, "passPriority")
     assert kinds(f) == everyone and last_state(f["bob"])["interruptingPlayers"] == []
+
+    # targeting (B6.2): the active player picks a target and confirms; the target responds.
+    # Every event reaches both instances (HEAD: its own only, C37), just before its state
+    active = seat_of[second]
+    target = rolled["newOrder"][2]
+    f = await t.say(active, "toggleTarget", {"playerId": target})
+    ev = ["targetingUpdated", "state"]
+    assert kinds(f) == {"ann": ev, "bob": ev, "cat": ev}
+    assert f["cat"][0]["data"] == {
+        "targetingState": "selecting",
+        "targetedPlayers": [target],
+        "awaitingPriority": [],
+        "originalActivePlayer": None,
+        "activePlayer": second,
+    }
+    f = await t.say(active, "confirmTargets")
+    ev = ["targetingStarted", "state"]
+    assert kinds(f) == {"ann": ev, "bob": ev, "cat": ev}
+    assert f["ann"][0]["data"] == {
+        "originalPlayer": second,
+        "targets": [target],
+        "awaitingPriority": [target],
+        "activePlayer": second,
+    }
+    f = await t.say(other, "passTargetPriority")
+    ev = ["targetingComplete", "state"]
+    assert kinds(f) == {"ann": ev, "bob": ev, "cat": ev}
+    assert f["bob"][0]["data"] == {"activePlayer": second}
+    assert last_state(f["bob"])["targetingState"] == "none"
+
+    # the timeout choice (B4): the host sets the running clock nearly out; the deadline loop
+    # offers the choice to everyone, the game runs on, and the player picks
+    f = await t.say("ann", "updatePlayer", {"playerId": second, "time": 300})
+    assert kinds(f) == everyone
+    f = await t.heard("timeoutChoice")
+    ev = ["timeoutChoice", "state"]
+    assert kinds(f) == {"ann": ev, "bob": ev, "cat": ev}
+    offer = f["cat"][0]["data"]
+    assert (offer["playerId"], offer["options"]) == (second, {"livesLoss": 2, "drunkGain": 2})
+    st = last_state(f["cat"])
+    chooser = next(p for p in st["players"] if p["id"] == second)
+    assert (st["status"], chooser["timeoutPending"], chooser["timeoutChoiceDeadline"]) == (
+        "running",
+        True,
+        offer["deadline"],
+    )
+    f = await t.say(active, "timeoutChoice", {"choice": "gainDrunk"})
+    assert kinds(f) == everyone
+    chooser = next(p for p in last_state(f["ann"])["players"] if p["id"] == second)
+    assert (chooser["timeoutPending"], chooser["drunkCounter"], chooser["timeRemaining"] > 59_000) == (
+        False,
+        2,
+        True,
+    )
 
     # life at 0 takes a player out (B4 updatePlayer); the last one standing wins
     f = await t.say("ann", "updatePlayer", {"playerId": 2, "life": 0})
