@@ -165,6 +165,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         action_timeout_s=settings.action_timeout_ms / 1000,
         sharded_pubsub=backend.sharded,
         metrics=metrics,
+        primary_moved=backend.follow_primary if backend.mode == "sentinel" else None,
     )
     hub = Hub(
         store,
@@ -202,6 +203,8 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     watchers = [Periodic("redis-watch", 0.5, lambda: check_redis(rt))]
     if backend.mode == "sentinel":
         watchers.append(Periodic("sentinel-watch", 0.5, backend.follow_primary))
+        # back to back: each run waits up to a second for a failover's announcement
+        watchers.append(Periodic("sentinel-switch", 0.0, backend.await_switch))
     for w in watchers:
         w.start()
     yield

@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 
 from service import keys
 from service.clock import GameClock
-from service.errors import GameIdTaken, error_for, from_lua
+from service.errors import GameIdTaken, StorageUnavailable, error_for, from_lua
 from service.protocol import GameSettings
 from service.redis_errors import storage_errors
 from service.scripts import Scripts
@@ -99,8 +99,13 @@ class GameStore:
         sharded_pubsub: bool = False,
         metrics: Metrics | None = None,
         idle_retention_s: int | None = None,
+        primary_moved: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.client = client
+        #: Sentinel only: whether the primary changed (or none is known) since the last look.
+        #: A rule refusal writes nothing, so a replaced primary that woke up still a primary
+        #: answers it from its stale copy; such a refusal is reported as the storage error.
+        self.primary_moved = primary_moved
         self.metrics = metrics
         self.scripts = scripts
         self.clock = clock
@@ -134,6 +139,8 @@ class GameStore:
                 err = from_lua(str(exc))
                 if err is None:
                     raise
+                if self.primary_moved is not None and await self.primary_moved():
+                    raise StorageUnavailable("the primary changed while a refusal was read") from exc
                 if self.metrics is not None:
                     self.metrics.script_errors.labels(err.code).inc()
                 raise err from None

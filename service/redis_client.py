@@ -46,9 +46,12 @@ class Backend:
 
     #: the primary follow_primary last found (Sentinel only)
     primary: tuple[str, int] | None = None
+    #: one subscription to `+switch-master` per sentinel (await_switch)
+    _switches: list[Any] = field(default_factory=list)
 
-    async def follow_primary(self) -> None:
+    async def follow_primary(self) -> bool:
         """Sentinel only: ask who the primary is, and on a change cut every connection.
+        True when it changed since the last look, or no primary is named just now.
 
         redis-py asks the sentinels only when it opens a connection, and a demoted primary
         goes on accepting writes until Sentinel reconfigures it, seconds later; every write
@@ -61,13 +64,50 @@ class Backend:
             address = tuple(await pool.get_master_address())
         except MasterNotFoundError:
             # between primaries: commands fail with the storage error until one is elected
-            return
+            return True
         before, self.primary = self.primary, (str(address[0]), int(address[1]))
         if before is not None and self.primary != before:
             log.warning("Sentinel names a new primary %s:%s (was %s:%s); reconnecting", *self.primary, *before)
             await pool.disconnect(inuse_connections=True)
+            return True
+        return False
+
+    async def await_switch(self, wait_s: float = 1.0) -> bool:
+        """Sentinel only: wait up to `wait_s` for a sentinel to announce a failover
+        (`+switch-master`) and follow it at once. True when one was announced.
+
+        The twice-a-second poll (follow_primary) leaves up to half a second in which a
+        primary that hung, was failed over and woke up still takes this instance's commands:
+        its writes fail (NOREPLICAS), but a read-only refusal ("not your turn") would answer
+        from its stale copy of the game. The announcement closes that window to the time the
+        message takes to arrive.
+        """
+        try:
+            if not self._switches:
+                for sentinel_client in self.extras[0].sentinels:
+                    ps = sentinel_client.pubsub()
+                    self._switches.append(ps)
+                    await ps.subscribe("+switch-master")
+            done = await asyncio.gather(
+                *(ps.get_message(ignore_subscribe_messages=True, timeout=wait_s) for ps in self._switches)
+            )
+        except Exception:
+            # a sentinel went away: subscribe afresh next time (the poll still follows)
+            await self._drop_switches()
+            raise
+        if not any(done):
+            return False
+        await self.follow_primary()
+        return True
+
+    async def _drop_switches(self) -> None:
+        subs, self._switches = self._switches, []
+        for ps in subs:
+            with contextlib.suppress(Exception):
+                await ps.aclose()
 
     async def aclose(self) -> None:
+        await self._drop_switches()
         await self.channels.stop()
         for c in (self.client, *self.extras):
             with contextlib.suppress(Exception):

@@ -297,3 +297,32 @@ async def test_an_action_that_outlasts_the_action_timeout_is_storage_unavailable
     assert info.value.message == "redis unavailable: TimeoutError"
     # bounded by the action timeout, not by the 30 s socket timeout
     assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("moved", [False, True])
+async def test_a_refusal_read_while_the_primary_moved_is_the_storage_error(engine: Redis, moved: bool) -> None:
+    # Sentinel: a refusal writes nothing, so a replaced primary still awake answers it from
+    # its stale copy; the store asks whether the primary moved before believing one
+    asked: list[int] = []
+
+    async def primary_moved() -> bool:
+        asked.append(1)
+        return moved
+
+    store = GameStore(
+        engine,
+        Scripts(engine),
+        GameClock(),
+        retention_s=60,
+        token_ttl_s=60,
+        action_timeout_s=2.0,
+        primary_moved=primary_moved,
+    )
+    gid, _, _ = await store.create("host", GameSettings(), new_action_id())
+    await store.start(gid, "host", new_action_id())
+    assert asked == []  # a commit is never questioned: its write proves the primary
+
+    expected = StorageUnavailable if moved else NotAuthorized
+    with pytest.raises(expected):
+        await store.start(gid, "someone else", new_action_id())
+    assert asked == [1]

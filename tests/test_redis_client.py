@@ -15,6 +15,7 @@ from service.redis_client import connect, describe_redis
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
+from stack.topologies import MASTER_NAME, SentinelSet, command
 
 
 def server(*args: str) -> Iterator[RedisProcess]:
@@ -226,3 +227,27 @@ async def test_a_redis_older_than_7_is_warned_about(caplog: pytest.LogCaptureFix
     out = await describe_redis(OldRedis(), Settings(redis_url="redis://old:6379/0"))
     assert out["version"] == "6.2.14"
     assert client_records(caplog) == [("WARNING", "Redis 6.2.14 is older than 7.0, which this service is tested with")]
+
+
+@pytest.mark.slow
+async def test_a_sentinel_announced_failover_is_followed_at_once_not_at_the_next_poll() -> None:
+    with SentinelSet(down_after_ms=1000, failover_timeout_ms=2000) as sentinels:
+        settings = Settings.from_env({"REDIS_SENTINELS": sentinels.addresses, "REDIS_SENTINEL_MASTER": MASTER_NAME})
+        backend = connect(settings)
+        try:
+            await backend.follow_primary()
+            old = backend.primary
+            assert old == ("127.0.0.1", sentinels.master_port())
+            # nothing announced: the wait ends empty
+            assert await backend.await_switch(wait_s=0.2) is False
+            waiting = asyncio.create_task(backend.await_switch(wait_s=20))
+            await asyncio.sleep(0.3)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, command, sentinels.sentinels[0].port, "SENTINEL", "FAILOVER", MASTER_NAME)
+
+            assert await asyncio.wait_for(waiting, 20) is True
+            # followed on the announcement itself: the new primary is known, no poll ran
+            assert backend.primary is not None and backend.primary != old
+            assert backend.primary[1] == sentinels.master_port()
+        finally:
+            await backend.aclose()
