@@ -4,14 +4,20 @@ sequences of actions, clock steps and pauses against the Lua scripts on a real r
 
 The rules modelled: v1's clock (start, pause, switch, pass, timeouts, warnings, penalties,
 eliminations, claims) and HEAD's systems built so far: the interrupt stack (the last
-interrupter's clock runs; the turn cannot pass while it holds anyone) and the host's admin
-actions (add time, kick, revive). HEAD's turn bonus is left out on purpose: a bonus added to a
+interrupter's clock runs; the turn cannot pass while it holds anyone), the host's admin
+actions (add time, kick, revive), targeting (pick, confirm, respond, cancel; every awaiting
+target's clock runs at once; eliminations drop targets, complete or hand the turn on; the
+active player's switch waits for responding targets, a turn pass ends a selection, the
+host's switch ends either) and, in a game created with HEAD's timeout settings, the timeout
+choice (a penalty and a grace that runs only while the game runs, announced again on resume,
+"die" when it runs out, the three answers). HEAD's turn bonus is left out on purpose: a bonus added to a
 clock at zero puts its next boundary on the time grid below, where the real drift would decide
 what fires; tests/lua/test_bonus_time.py covers it.
 
 After every step the stored game must equal the model's (status, active player, winner,
 serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
-the interrupt stack and the deadline index), the published events must be exactly the model's, and a refused
+pending choice, grace left and its deadline, the interrupt stack, the targeting fields and
+the deadline index), the published events must be exactly the model's, and a refused
 action must carry the model's code and leave every key of the game unchanged.
 
 Only the real redis-server engine: the point is to check the scripts as production runs
@@ -22,7 +28,8 @@ Time. Game time is Redis TIME plus the test clock offset, so it moves a little b
 calls however the offset is set. The machine keeps a grid time `t` (multiples of U) and pins
 the offset to it at every clock step; a script then sees `t + d` with d far below U/2. Every
 duration the machine chooses keeps the clock's boundaries off the grid: initial times and
-set times are odd multiples of U/2, thresholds, steps and deductions multiples of U. So the
+set times are odd multiples of U/2 (so is timeoutBonusTime, which a clock restarts from on the
+grid), thresholds, steps, deductions and the grace (counted from a clock's zero) multiples of U. So the
 real drift can never change what fires, and the model decides with the grid time; when the
 script committed, the model is replayed with the time the script used (its `lastActivity`),
 so the clocks compare to the millisecond.
@@ -1021,7 +1028,7 @@ def test_the_scripts_follow_the_model(redis_proc: RedisProcess) -> None:
     run_state_machine_as_test(
         GameRules,
         settings=settings(
-            max_examples=100,
+            max_examples=200,
             stateful_step_count=50,
             deadline=None,
             derandomize=True,
