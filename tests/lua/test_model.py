@@ -959,6 +959,60 @@ class GameRules(RuleBasedStateMachine):
             lambda m: m.toggle_target(who, target), lambda: self.h.store.toggle_target(self.gid, who, new_aid(), target)
         )
 
+    def hold(self, pid: int | None, keep: int | None = None) -> str:
+        """The holder of seat `pid`, claiming it first through the claim rule for a seated
+        client that holds no seat, else one that does not hold seat `keep`."""
+        m = self.game
+        s = m.seat(pid) if pid is not None else None
+        if s is None:
+            return SPECTATOR
+        if s.holder is None:
+            free = [c for c in SEATED if not m.seated(c)]
+            others = [c for c in SEATED if (h := m.holder_seat(c)) is None or h.id != keep]
+            client = next(iter(free + others), None)
+            if client is not None:
+                self.claim(client, s.id)
+        s = self.game.seat(s.id)
+        return s.holder if s is not None and s.holder is not None else SPECTATOR
+
+    @rule(
+        count=hs.integers(1, 2),
+        ending=hs.sampled_from(["respond", "respond", "pass_selecting", "pass_resolving", "switch", "host_switch"]),
+    )
+    def target_scenario(self, count: int, ending: str) -> None:
+        """A whole targeting exchange in a running game (the targeting rule's random actors
+        mostly miss: the active seat is often unheld): the active seat's holder (claimed
+        first if need be) picks the next `count` players still in and confirms, then a
+        target's holder responds, the active holder tries to pass the turn or to switch
+        (TARGETS_PENDING), or the host switches (ending it); with "pass_selecting" the turn
+        passes before the confirm, which ends the selection."""
+        if self.game.status != "running":
+            self.start(HOST)
+        m = self.game
+        if m.status != "running" or m.active is None:
+            return
+        who = self.hold(m.active)
+        at = m.active
+        for _ in range(count):
+            at = self.game.after(at)
+            if at is None or at == self.game.active:
+                break
+            self.pick(who, at)
+        if ending == "pass_selecting":
+            self.pass_turn("active")
+            return
+        self.play(lambda m: m.confirm_targets(who), lambda: self.h.store.confirm_targets(self.gid, who, new_aid()))
+        m = self.game
+        if ending == "respond":
+            target = next(iter(m.awaiting), None)
+            self.respond(self.hold(target, keep=m.original))
+        elif ending == "pass_resolving":
+            self.pass_turn("active")
+        elif ending == "switch":
+            self.switch("active", m.after(m.active) or 1)
+        else:
+            self.switch(HOST, m.after(m.active) or 1)
+
     @rule(
         actor=hs.sampled_from(["pending", "pending", "pending", "c1", "c2", "c3", SPECTATOR]),
         choice=hs.sampled_from(["loseLives", "gainDrunk", "die"]),
