@@ -992,7 +992,7 @@ class GameRules(RuleBasedStateMachine):
         if m.status != "running" or m.active is None:
             return
         who = self.hold(m.active)
-        at = m.active
+        at: int | None = m.active
         for _ in range(count):
             at = self.game.after(at)
             if at is None or at == self.game.active:
