@@ -4,14 +4,20 @@ sequences of actions, clock steps and pauses against the Lua scripts on a real r
 
 The rules modelled: v1's clock (start, pause, switch, pass, timeouts, warnings, penalties,
 eliminations, claims) and HEAD's systems built so far: the interrupt stack (the last
-interrupter's clock runs; the turn cannot pass while it holds anyone) and the host's admin
-actions (add time, kick, revive). HEAD's turn bonus is left out on purpose: a bonus added to a
+interrupter's clock runs; the turn cannot pass while it holds anyone), the host's admin
+actions (add time, kick, revive), targeting (pick, confirm, respond, cancel; every awaiting
+target's clock runs at once; eliminations drop targets, complete or hand the turn on; the
+active player's switch waits for responding targets, a turn pass ends a selection, the
+host's switch ends either) and, in a game created with HEAD's timeout settings, the timeout
+choice (a penalty and a grace that runs only while the game runs, announced again on resume,
+"die" when it runs out, the three answers). HEAD's turn bonus is left out on purpose: a bonus added to a
 clock at zero puts its next boundary on the time grid below, where the real drift would decide
 what fires; tests/lua/test_bonus_time.py covers it.
 
 After every step the stored game must equal the model's (status, active player, winner,
 serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
-the interrupt stack and the deadline index), the published events must be exactly the model's, and a refused
+pending choice, grace left and its deadline, the interrupt stack, the targeting fields and
+the deadline index), the published events must be exactly the model's, and a refused
 action must carry the model's code and leave every key of the game unchanged.
 
 Only the real redis-server engine: the point is to check the scripts as production runs
@@ -22,7 +28,8 @@ Time. Game time is Redis TIME plus the test clock offset, so it moves a little b
 calls however the offset is set. The machine keeps a grid time `t` (multiples of U) and pins
 the offset to it at every clock step; a script then sees `t + d` with d far below U/2. Every
 duration the machine chooses keeps the clock's boundaries off the grid: initial times and
-set times are odd multiples of U/2, thresholds, steps and deductions multiples of U. So the
+set times are odd multiples of U/2 (so is timeoutBonusTime, which a clock restarts from on the
+grid), thresholds, steps, deductions and the grace (counted from a clock's zero) multiples of U. So the
 real drift can never change what fires, and the model decides with the grid time; when the
 script committed, the model is replayed with the time the script used (its `lastActivity`),
 so the clocks compare to the millisecond.
@@ -45,7 +52,7 @@ from redis.asyncio import Redis
 from service.clock import GameClock
 from service.errors import GameError
 from service.game import GameStore, Outcome
-from service.protocol import GameSettings
+from service.protocol import GameSettings, TimeoutRules
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess
 from tests.support.lua_harness import Harness, Published, new_aid
@@ -53,9 +60,12 @@ from tests.support.lua_harness import Harness, Published, new_aid
 T = TypeVar("T")
 
 U = 10_000
-#: lua/interrupt.lua's cap on the stack and lua/lib/checks.lua's on a clock
+#: lua/interrupt.lua's cap on the stack, lua/lib/targeting.lua's on the targets, lua/lib/checks.lua's
+#: on a clock and lua/timeout_choice.lua's bounds on life and the drunk counter
 MAX_INTERRUPTS = 16
+MAX_TARGETS = 7
 MAX_TIME = 86_400_000
+MIN_LIFE, MAX_COUNTER = -999, 999
 HOST = "host"
 SEATED = ("c1", "c2", "c3")
 SPECTATOR = "spec"
@@ -77,6 +87,10 @@ class Seat:
     life: int = 20
     drunk: int = 0
     generic: int = 0
+    #: a pending timeout choice and the grace it has left at serverTime; both None in a v1
+    #: game, whose players carry no such fields
+    pending: bool | None = None
+    grace: int | None = None
 
     @property
     def name(self) -> str:
@@ -101,6 +115,14 @@ class Model:
     version: int = 1
     #: the interrupt stack: player ids, the last one holding priority
     stack: list[int] = field(default_factory=list)
+    #: HEAD's timeout choice; None: a v1 game, which pauses on a timeout
+    choice: TimeoutRules | None = None
+    #: targeting: "none" | "selecting" | "resolving", the picks, those still to respond and
+    #: whose turn it is while they do
+    targeting: str = "none"
+    targeted: list[int] = field(default_factory=list)
+    awaiting: list[int] = field(default_factory=list)
+    original: int | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
 
     # -- questions ----------------------------------------------------------------------
@@ -125,39 +147,133 @@ class Model:
     def holder_seat(self, client: str) -> Seat | None:
         return next((s for s in self.seats if s.holder == client), None)
 
-    def running(self) -> Seat | None:
-        """Whose clock runs: the interrupter holding priority, else the active player."""
-        pid = self.stack[-1] if self.stack else self.active
-        return self.seat(pid) if pid is not None else None
+    def running(self) -> list[Seat]:
+        """Whose clocks run: the interrupter holding priority, else every target still to
+        respond (all at once), else the active player; never an eliminated player's."""
+        if self.stack:
+            ids = [self.stack[-1]]
+        elif self.targeting == "resolving" and self.awaiting:
+            ids = list(self.awaiting)
+        else:
+            ids = [] if self.active is None else [self.active]
+        return [s for pid in ids if (s := self.seat(pid)) is not None and not s.out]
+
+    def deadline(self, s: Seat) -> int | None:
+        """When a pending choice resolves as "die": its grace runs only while the game runs."""
+        if self.status == "running" and s.pending and not s.out and s.grace is not None:
+            return self.server_time + s.grace
+        return None
 
     def due(self) -> int | None:
-        """The deadline index: the running clock's next warning, else its timeout."""
-        s = self.running()
-        if self.status != "running" or s is None or s.out or s.time <= 0:
+        """The deadline index: the earliest next warning or timeout of a running clock, or
+        the end of a pending choice's grace."""
+        if self.status != "running":
             return None
-        level = max((t for t in self.thresholds if t < s.time), default=0)
-        return self.server_time + s.time - level
+        ats = [
+            self.server_time + s.time - max((t for t in self.thresholds if t < s.time), default=0)
+            for s in self.running()
+            if s.time > 0
+        ]
+        ats += [at for s in self.seats if (at := self.deadline(s)) is not None]
+        return min(ats, default=None)
 
     # -- the rules shared by actions ----------------------------------------------------
 
-    def settle(self) -> None:
-        """Charge the running clock up to now: warnings for every threshold crossed (highest
-        first), the timeout when it reaches zero from above (pause, one penalty)."""
+    def settle(self) -> bool:
+        """Charge every running clock up to now (the set taken before any charge), and run
+        the pending choices' grace for the same stretch; each choice whose grace ran out
+        resolves as "die". True when one did (a change that may publish nothing)."""
         elapsed = self.now - self.server_time
         if elapsed <= 0:
-            return
+            return False
         self.server_time = self.now
-        s = self.running()
-        if self.status != "running" or s is None or s.out:
-            return
+        if self.status != "running":
+            return False
+        for s in self.seats:
+            if s.pending and not s.out and s.grace is not None:
+                s.grace -= elapsed
+        for s in self.running():
+            self.charge(s, elapsed)
+        return self.expire()
+
+    def charge(self, s: Seat, elapsed: int) -> None:
+        """Warnings for every threshold crossed (highest first), the timeout when the clock
+        reaches zero from above, `elapsed - before` ms ago."""
         before, s.time = s.time, max(0, s.time - elapsed)
         for t in sorted(self.thresholds, reverse=True):
             if s.time <= t < before:
                 self.events.append({"type": "warning", "data": {"playerId": s.id, "threshold": t}})
         if before > 0 and s.time == 0:
+            self.time_out(s, elapsed - before)
+
+    def time_out(self, s: Seat, late: int) -> None:
+        """v1's timeout pauses the game and counts a penalty of the penalty type; HEAD's
+        offers the choice instead (one penalty, the grace counted from the clock's zero, the
+        game running on), unless one is already pending."""
+        if self.choice is None:
             self.status = "paused"
             self.events.append({"type": "timeout", "data": {"playerId": s.id}})
             self.penalise(s)
+        elif not s.pending:
+            s.penalties += 1
+            s.pending, s.grace = True, self.choice.grace_period - late
+            self.events.append(self.choice_event(s))
+
+    def choice_event(self, s: Seat) -> dict[str, Any]:
+        assert self.choice is not None
+        options = {"livesLoss": self.choice.penalty_lives, "drunkGain": self.choice.penalty_drunk}
+        return {"type": "timeoutChoice", "data": {"playerId": s.id, "options": options, "deadline": self.deadline(s)}}
+
+    def expire(self) -> bool:
+        """Each pending choice whose grace ran out is "die", the earliest first, until the
+        game is decided."""
+        gone = sorted(
+            (s for s in self.seats if s.pending and not s.out and s.grace is not None and s.grace <= 0),
+            key=lambda s: (s.grace, self.seats.index(s)),
+        )
+        for s in gone:
+            if self.status != "running":
+                break
+            self.knock_out(s)
+        return bool(gone)
+
+    def clear_choice(self, s: Seat) -> None:
+        if s.pending is not None:
+            s.pending, s.grace = False, None
+
+    def clear_targeting(self) -> None:
+        self.targeting, self.targeted, self.awaiting, self.original = "none", [], [], None
+
+    def complete_targeting(self) -> None:
+        """The last target responded: the turn is the original player's again."""
+        self.active = self.original if self.original is not None else self.active
+        self.clear_targeting()
+        self.events.append({"type": "targetingComplete", "data": {"activePlayer": self.active}})
+
+    def cancel_targeting(self, active: int | None) -> None:
+        self.active = active
+        self.clear_targeting()
+        self.events.append({"type": "targetingCanceled", "data": {"activePlayer": active}})
+
+    def drop_target(self, s: Seat) -> None:
+        """An eliminated player leaves targeting. The active player out while picking ends
+        the selection (the turn going on); the original player out while targets respond
+        hands the turn on, which is where completion returns it; nobody left to respond
+        completes. A game the elimination decides only drops the ids (knock_out clears)."""
+        if self.targeting == "none":
+            return
+        self.targeted = [pid for pid in self.targeted if pid != s.id]
+        self.awaiting = [pid for pid in self.awaiting if pid != s.id]
+        if len(self.alive()) <= 1:
+            return
+        if self.targeting == "selecting":
+            if self.active == s.id:
+                self.cancel_targeting(self.after(s.id))
+            return
+        if self.original == s.id:
+            self.active = self.original = self.after(s.id)
+        if not self.awaiting:
+            self.complete_targeting()
 
     def penalise(self, s: Seat) -> None:
         s.penalties += 1
@@ -168,11 +284,14 @@ class Model:
 
     def knock_out(self, s: Seat) -> None:
         s.out = True
+        self.clear_choice(s)
         # an eliminated player never holds priority, or nobody's clock would run (C16)
         self.stack = [pid for pid in self.stack if pid != s.id]
+        self.drop_target(s)
         left = self.alive()
         if len(left) <= 1 and self.status != "finished":
             self.status, self.active, self.stack = "finished", None, []
+            self.clear_targeting()
             self.winner = left[0].id if left else None
             name = left[0].name if left else None
             self.events.append({"type": "gameComplete", "data": {"winnerId": self.winner, "winnerName": name}})
@@ -180,10 +299,13 @@ class Model:
             self.active = self.after(s.id)
 
     def run_clock(self) -> None:
+        """start and resume: the active player (or the next one still in) runs, and each
+        pending choice is announced again with its new deadline."""
         self.status = "running"
         current = self.seat(self.active) if self.active is not None else None
         if current is None or current.out:
             self.active = self.after(self.active)
+        self.events += [self.choice_event(s) for s in self.seats if self.deadline(s) is not None]
 
     # -- actions --------------------------------------------------------------------------
 
@@ -244,8 +366,10 @@ class Model:
         self.settle()
         self.server_time = max(self.server_time, self.now)
         self.status, self.active, self.winner, self.stack = "waiting", None, None, []
+        self.clear_targeting()
         for s in self.seats:
             s.time, s.penalties, s.out, s.life, s.drunk, s.generic = self.initial, 0, False, 20, 0, 0
+            self.clear_choice(s)
         return True
 
     def switch(self, client: str, target: int | None) -> bool:
@@ -262,6 +386,8 @@ class Model:
             raise Refused("GAME_FINISHED")
         if self.stack and client != HOST:
             raise Refused("PRIORITY_PENDING")
+        if self.targeting == "resolving" and client != HOST:
+            raise Refused("TARGETS_PENDING")
         pid = self.after(self.active) if target is None else target
         s = self.seat(pid) if pid is not None else None
         if s is None:
@@ -270,6 +396,9 @@ class Model:
             raise Refused("PLAYER_ELIMINATED")
         if not self.events and self.active == s.id:
             return False
+        # a turn that passes ends a selection; the host's switch ends targets responding
+        if self.targeting != "none" and self.active != s.id:
+            self.cancel_targeting(s.id)
         self.active = s.id
         return True
 
@@ -370,6 +499,7 @@ class Model:
             raise Refused("PLAYER_NOT_ELIMINATED")
         self.settle()
         s.out = False
+        self.clear_choice(s)
         s.time = self.initial if s.time <= 0 else s.time
         s.life = 20 if s.life <= 0 else s.life
         if self.status == "finished" and len(self.alive()) >= 2:
@@ -377,8 +507,121 @@ class Model:
         return True
 
     def fire_deadline(self) -> bool:
+        expired = self.settle()
+        return bool(self.events) or expired
+
+    def toggle_target(self, client: str, pid: int) -> bool:
+        me = self.holder_seat(client)
+        if me is None:
+            raise Refused("NOT_AUTHORIZED_TARGET")
         self.settle()
-        return bool(self.events)
+        if self.active != me.id:
+            raise Refused("NOT_ACTIVE_SELECT")
+        if self.status != "running":
+            raise Refused("GAME_NOT_RUNNING")
+        if self.stack:
+            raise Refused("INTERRUPTS_PENDING")
+        if self.targeting == "resolving":
+            raise Refused("TARGETS_LOCKED")
+        t = self.seat(pid)
+        if t is None or t is me or t.out:
+            raise Refused("INVALID_TARGET")
+        if pid in self.targeted:
+            self.targeted.remove(pid)
+        elif len(self.targeted) >= MAX_TARGETS:
+            raise Refused("TOO_MANY_TARGETS")
+        else:
+            self.targeted.append(pid)
+        # an empty selection is still one being picked
+        self.targeting = "selecting"
+        data = {
+            "targetingState": self.targeting,
+            "targetedPlayers": list(self.targeted),
+            "awaitingPriority": list(self.awaiting),
+            "originalActivePlayer": self.original,
+            "activePlayer": self.active,
+        }
+        self.events.append({"type": "targetingUpdated", "data": data})
+        return True
+
+    def confirm_targets(self, client: str) -> bool:
+        """Allowed while paused: the targets' clocks then start when the game resumes."""
+        self.settle()
+        me = self.holder_seat(client)
+        if me is None or self.active != me.id:
+            raise Refused("NOT_ACTIVE_CONFIRM")
+        if self.stack:
+            raise Refused("INTERRUPTS_PENDING")
+        if self.targeting != "selecting":
+            raise Refused("NOT_SELECTING_TARGETS")
+        if not self.targeted:
+            raise Refused("NO_TARGETS_SELECTED")
+        self.targeting, self.original, self.awaiting = "resolving", self.active, list(self.targeted)
+        data = {
+            "originalPlayer": self.original,
+            "targets": list(self.targeted),
+            "awaitingPriority": list(self.awaiting),
+            "activePlayer": self.active,
+        }
+        self.events.append({"type": "targetingStarted", "data": data})
+        return True
+
+    def pass_target_priority(self, client: str) -> bool:
+        self.settle()
+        if self.targeting != "resolving":
+            raise Refused("NOT_RESOLVING_TARGETS")
+        me = self.holder_seat(client)
+        if me is None:
+            raise Refused("NOT_AUTHORIZED_PRIORITY")
+        if me.id not in self.awaiting:
+            raise Refused("NOT_AWAITING_PRIORITY")
+        self.awaiting.remove(me.id)
+        if not self.awaiting:
+            self.complete_targeting()
+        else:
+            data = {"passedBy": me.id, "awaitingPriority": list(self.awaiting), "activePlayer": self.active}
+            self.events.append({"type": "priorityPassed", "data": data})
+        return True
+
+    def cancel_targeting_by(self, client: str) -> bool:
+        """The active player cancels a selection, the original player targets responding;
+        the turn is the original player's. Without targeting nothing happens."""
+        self.settle()
+        if self.targeting == "none":
+            return False
+        me = self.holder_seat(client)
+        if me is None:
+            raise Refused("NOT_AUTHORIZED_CANCEL")
+        if me.id != (self.active if self.targeting == "selecting" else self.original):
+            raise Refused("CANNOT_CANCEL_TARGETING")
+        self.cancel_targeting(self.original if self.original is not None else self.active)
+        return True
+
+    def timeout_choice(self, client: str, choice: str) -> bool:
+        """The caller's pending choice: "die" is out; "loseLives" and "gainDrunk" cost what
+        the settings say and restart the clock from timeoutBonusTime (never 0 here, so the
+        clock never times out again at once). Allowed while paused, not once finished."""
+        s = self.holder_seat(client)
+        if s is None:
+            raise Refused("NOT_AUTHORIZED_TIMEOUT_CHOICE")
+        self.settle()
+        if not s.pending:
+            raise Refused("NO_TIMEOUT_PENDING")
+        if self.status == "finished":
+            raise Refused("GAME_FINISHED")
+        assert self.choice is not None
+        self.clear_choice(s)
+        if choice == "die":
+            self.knock_out(s)
+            return True
+        if choice == "loseLives":
+            s.life = max(MIN_LIFE, s.life - self.choice.penalty_lives)
+        else:
+            s.drunk = min(MAX_COUNTER, s.drunk + self.choice.penalty_drunk)
+        s.time = self.choice.bonus_time
+        if choice == "loseLives" and s.life <= 0:
+            self.knock_out(s)
+        return True
 
 
 def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
@@ -390,6 +633,7 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
         "serverTime": st["serverTime"],
         "version": st["version"],
         "stack": st["interruptingPlayers"],
+        "targeting": (st["targetingState"], st["targetedPlayers"], st["awaitingPriority"], st["originalActivePlayer"]),
         "due": due,
         "players": [
             (
@@ -401,6 +645,9 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
                 p["drunkCounter"],
                 p["genericCounter"],
                 p["claimedBy"],
+                p.get("timeoutPending"),
+                p.get("timeoutGraceLeft"),
+                p.get("timeoutChoiceDeadline"),
             )
             for p in st["players"]
         ],
@@ -416,8 +663,12 @@ def predicted(m: Model) -> dict[str, Any]:
         "serverTime": m.server_time,
         "version": m.version,
         "stack": m.stack,
+        "targeting": (m.targeting, m.targeted, m.awaiting, m.original),
         "due": None if due is None else float(due),
-        "players": [(s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder) for s in m.seats],
+        "players": [
+            (s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder, s.pending, s.grace, m.deadline(s))
+            for s in m.seats
+        ],
     }
 
 
@@ -474,11 +725,19 @@ class GameRules(RuleBasedStateMachine):
         self.clock.offset_ms = self.t - self.run(self.h.redis_now())
 
     def who(self, actor: str) -> str:
-        """'active' is whoever holds the active player's seat (a spectator if nobody does)."""
-        if actor != "active":
-            return actor
+        """'active' is whoever holds the active player's seat, 'target' the first target's
+        still to respond (else the first picked), 'pending' the first seat's with a pending
+        timeout choice; a spectator if nobody does."""
         m = self.game
-        s = m.seat(m.active) if m.active is not None else None
+        pids: dict[str, list[int | None]] = {
+            "active": [m.active],
+            "target": [*m.awaiting, *m.targeted],
+            "pending": [s.id for s in m.seats if s.pending],
+        }
+        if actor not in pids:
+            return actor
+        pid = next(iter(pids[actor]), None)
+        s = m.seat(pid) if pid is not None else None
         return s.holder if s is not None and s.holder is not None else SPECTATOR
 
     @property
@@ -529,27 +788,53 @@ class GameRules(RuleBasedStateMachine):
         thresholds=hs.sets(hs.integers(1, 5), min_size=1, max_size=3),
         penalty=hs.sampled_from(["warning", "time_deduction", "game_loss"]),
         deduction=hs.integers(0, 3),
-        started=hs.booleans(),
+        started=hs.sampled_from([True, True, True, False]),
+        choice=hs.none()
+        | hs.builds(
+            TimeoutRules,
+            penalty_lives=hs.sampled_from([0, 3, 10, 20]),
+            penalty_drunk=hs.sampled_from([0, 2, 20]),
+            # the grace counts from a clock's zero, off the grid: a multiple of U keeps its
+            # end off it; the clock restarts on the grid, from an odd multiple of U/2
+            grace_period=hs.integers(2, 12).map(lambda n: n * U),
+            bonus_time=hs.integers(0, 4).map(lambda n: n * U + U // 2),
+        ),
     )
     def create(
-        self, count: int, halves: int, thresholds: set[int], penalty: str, deduction: int, started: bool
+        self,
+        count: int,
+        halves: int,
+        thresholds: set[int],
+        penalty: str,
+        deduction: int,
+        started: bool,
+        choice: TimeoutRules | None,
     ) -> None:
-        """A new game; half of them seated (c1 in seat 1, c2 in seat 2) and started at once,
-        so most sequences spend their steps on running clocks."""
+        """A new game; most of them seated (c1, c2, c3 in seats 1 to 3) and started at once,
+        so most sequences spend their steps on running clocks. Half are HEAD games with the
+        timeout choice (a v1 game's players carry none of its fields)."""
         initial = halves * U + U // 2
         warn = tuple(sorted((t * U for t in thresholds), reverse=True))
-        settings = GameSettings(count, initial, warn, penalty, deduction * U)
+        settings = GameSettings(count, initial, warn, penalty, deduction * U, timeout=choice)
         self.pin()
         self.gid, _, out = self.run(self.h.store.create(HOST, settings, new_aid()))
         now = out.state["serverTime"]
+        pending = None if choice is None else False
         self.model = Model(
-            [Seat(i, initial) for i in range(1, count + 1)], initial, warn, penalty, deduction * U, now, now
+            [Seat(i, initial, pending=pending) for i in range(1, count + 1)],
+            initial,
+            warn,
+            penalty,
+            deduction * U,
+            now,
+            now,
+            choice=choice,
         )
         st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
         assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
         if started:
-            self.claim("c1", 1)
-            self.claim("c2", 2)
+            for client, pid in zip(SEATED, range(1, count + 1), strict=False):
+                self.claim(client, pid)
             self.start(HOST)
 
     @rule(client=hs.sampled_from(SEATED), pid=PIDS)
@@ -610,18 +895,135 @@ class GameRules(RuleBasedStateMachine):
         who = self.who(actor)
         self.play(lambda m: m.eliminate(who, pid), lambda: self.h.store.eliminate(self.gid, who, new_aid(), pid))
 
-    @rule(how=hs.sampled_from(["eliminate", "kick", "life"]))
-    def knock_out_priority(self, how: str) -> None:
+    @rule(how=hs.sampled_from(["eliminate", "kick", "life"]), whom=hs.sampled_from(["priority", "priority", "target"]))
+    def knock_out_priority(self, how: str, whom: str) -> None:
         """The host takes out whoever holds priority (the active player when nobody
-        interrupted): random player ids rarely hit the one seat that matters here."""
+        interrupted; while targets respond the original player) or a target (the first
+        still to respond, else the first picked): random player ids rarely hit the one seat
+        that matters here."""
         m = self.game
-        pid = m.stack[-1] if m.stack else (m.active or 1)
+        pids = [*m.stack[-1:], *[m.active or 1]] if whom == "priority" else [*m.awaiting, *m.targeted, 1]
+        pid = pids[0]
         if how == "eliminate":
             self.eliminate(HOST, pid)
         elif how == "kick":
             self.kick(HOST, pid)
         else:
             self.update_player(HOST, pid, {"life": 0})
+
+    @rule(
+        what=hs.sampled_from(["next", "next", "toggle", "confirm", "pass", "pass", "cancel"]),
+        actor=hs.sampled_from(["own", "own", "own", "c1", "c2", "c3", SPECTATOR]),
+        pid=PIDS,
+        confirm=hs.booleans(),
+        passes=hs.integers(0, 2),
+    )
+    def targeting(self, what: str, actor: str, pid: int, confirm: bool, passes: int) -> None:
+        """One rule for the four targeting actions, so that time still passes often. "own"
+        is whoever the action is for: the active player's holder, a target's for a pass.
+        "next" is the active player picking the next `pid` % 3 + 1 players still in after
+        it (random ids seldom name a valid target); with `confirm` a pick is confirmed at
+        once, and then the first `passes` targets respond (else targets would seldom get
+        to: each step is one rule among twenty)."""
+        m = self.game
+        who = self.who(("target" if what == "pass" else "active") if actor == "own" else actor)
+        if what == "pass":
+            self.respond(who)
+            return
+        if what == "cancel":
+            self.play(
+                lambda m: m.cancel_targeting_by(who), lambda: self.h.store.cancel_targeting(self.gid, who, new_aid())
+            )
+            return
+        picks = [pid] if what == "toggle" else []
+        at = m.active
+        for _ in range(pid % 3 + 1 if what == "next" else 0):
+            at = m.after(at)
+            if at is None or at == m.active or at in picks:
+                break
+            picks.append(at)
+        for target in picks:
+            self.pick(who, target)
+        if confirm or what == "confirm":
+            self.play(lambda m: m.confirm_targets(who), lambda: self.h.store.confirm_targets(self.gid, who, new_aid()))
+        for _ in range(passes if what == "next" and confirm else 0):
+            self.respond(self.who("target"))
+
+    def respond(self, who: str) -> None:
+        self.play(
+            lambda m: m.pass_target_priority(who), lambda: self.h.store.pass_target_priority(self.gid, who, new_aid())
+        )
+
+    def pick(self, who: str, target: int) -> None:
+        self.play(
+            lambda m: m.toggle_target(who, target), lambda: self.h.store.toggle_target(self.gid, who, new_aid(), target)
+        )
+
+    def hold(self, pid: int | None, keep: int | None = None) -> str:
+        """The holder of seat `pid`, claiming it first through the claim rule for a seated
+        client that holds no seat, else one that does not hold seat `keep`."""
+        m = self.game
+        s = m.seat(pid) if pid is not None else None
+        if s is None:
+            return SPECTATOR
+        if s.holder is None:
+            free = [c for c in SEATED if not m.seated(c)]
+            others = [c for c in SEATED if (h := m.holder_seat(c)) is None or h.id != keep]
+            client = next(iter(free + others), None)
+            if client is not None:
+                self.claim(client, s.id)
+        s = self.game.seat(s.id)
+        return s.holder if s is not None and s.holder is not None else SPECTATOR
+
+    @rule(
+        count=hs.integers(1, 2),
+        ending=hs.sampled_from(["respond", "respond", "pass_selecting", "pass_resolving", "switch", "host_switch"]),
+    )
+    def target_scenario(self, count: int, ending: str) -> None:
+        """A whole targeting exchange in a running game (the targeting rule's random actors
+        mostly miss: the active seat is often unheld): the active seat's holder (claimed
+        first if need be) picks the next `count` players still in and confirms, then a
+        target's holder responds, the active holder tries to pass the turn or to switch
+        (TARGETS_PENDING), or the host switches (ending it); with "pass_selecting" the turn
+        passes before the confirm, which ends the selection."""
+        if self.game.status != "running":
+            self.start(HOST)
+        m = self.game
+        if m.status != "running" or m.active is None:
+            return
+        who = self.hold(m.active)
+        at: int | None = m.active
+        for _ in range(count):
+            at = self.game.after(at)
+            if at is None or at == self.game.active:
+                break
+            self.pick(who, at)
+        if ending == "pass_selecting":
+            self.pass_turn("active")
+            return
+        self.play(lambda m: m.confirm_targets(who), lambda: self.h.store.confirm_targets(self.gid, who, new_aid()))
+        m = self.game
+        if ending == "respond":
+            target = next(iter(m.awaiting), None)
+            self.respond(self.hold(target, keep=m.original))
+        elif ending == "pass_resolving":
+            self.pass_turn("active")
+        elif ending == "switch":
+            self.switch("active", m.after(m.active) or 1)
+        else:
+            self.switch(HOST, m.after(m.active) or 1)
+
+    @rule(
+        actor=hs.sampled_from(["pending", "pending", "pending", "c1", "c2", "c3", SPECTATOR]),
+        choice=hs.sampled_from(["loseLives", "gainDrunk", "die"]),
+    )
+    def timeout_choice(self, actor: str, choice: str) -> None:
+        """'pending' is the holder of the first seat with a pending choice."""
+        who = self.who(actor)
+        self.play(
+            lambda m: m.timeout_choice(who, choice),
+            lambda: self.h.store.timeout_choice(self.gid, who, new_aid(), choice),
+        )
 
     @rule(actor=SEAT_ACTORS)
     def interrupt(self, actor: str) -> None:
@@ -651,17 +1053,26 @@ class GameRules(RuleBasedStateMachine):
         who = self.who(actor)
         self.play(lambda m: m.revive(who, pid), lambda: self.h.store.admin_revive(self.gid, who, new_aid(), pid))
 
-    @rule(units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]), fire=hs.booleans(), resume=hs.booleans())
-    def step(self, units: int, fire: bool, resume: bool) -> None:
+    @rule(
+        units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]),
+        fire=hs.booleans(),
+        resume=hs.booleans(),
+        answer=hs.sampled_from([None, None, "loseLives", "gainDrunk", "die"]),
+    )
+    def step(self, units: int, fire: bool, resume: bool, answer: str | None) -> None:
         """Time passes; with `fire` the deadline loop then does its work on the game. With
         `resume` the host starts the clock first (else most steps would pass in a waiting
-        game: start is one rule among twelve, reset and timeouts stop the clock)."""
+        game: start is one rule among twenty, reset and timeouts stop the clock). With an
+        `answer` a player whose timeout choice is pending then answers it (else most
+        choices would run out first)."""
         if resume:
             self.start(HOST)
         self.t += units * U
         self.pin()
         if fire:
             self.play(lambda m: m.fire_deadline(), lambda: self.h.store.fire_deadline(self.gid))
+        if answer is not None and any(s.pending for s in self.game.seats):
+            self.timeout_choice("pending", answer)
 
 
 def test_the_scripts_follow_the_model(redis_proc: RedisProcess) -> None:
@@ -671,8 +1082,8 @@ def test_the_scripts_follow_the_model(redis_proc: RedisProcess) -> None:
     run_state_machine_as_test(
         GameRules,
         settings=settings(
-            max_examples=100,
-            stateful_step_count=30,
+            max_examples=200,
+            stateful_step_count=50,
             deadline=None,
             derandomize=True,
             database=None,
