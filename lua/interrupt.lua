@@ -26,13 +26,9 @@ local MAX_INTERRUPTS = 16
 
 return run(function()
   local c = context()
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = seated_caller(c, 'NOT_AUTHORIZED_INTERRUPT')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local p = seat_of(st, c.client)
-  if not p then
-    fail('NOT_AUTHORIZED_INTERRUPT')
   end
   settle(st, c)
   if st.status ~= 'running' then

@@ -20,13 +20,9 @@
 
 return run(function()
   local c = context()
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = seated_caller(c, 'NOT_AUTHORIZED_PRIORITY')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local p = seat_of(st, c.client)
-  if not p then
-    fail('NOT_AUTHORIZED_PRIORITY')
   end
   settle(st, c)
   local stack = interrupters(st)

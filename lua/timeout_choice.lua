@@ -53,13 +53,9 @@ return run(function()
   if not CHOICES[choice] then
     fail('INVALID_ARGUMENT')
   end
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = seated_caller(c, 'NOT_AUTHORIZED_TIMEOUT_CHOICE')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local p = seat_of(st, c.client)
-  if not p then
-    fail('NOT_AUTHORIZED_TIMEOUT_CHOICE')
   end
   settle(st, c)
   if p.timeoutPending ~= true then

@@ -31,13 +31,9 @@ return run(function()
   if not target then
     fail('INVALID_ARGUMENT')
   end
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, me = seated_caller(c, 'NOT_AUTHORIZED_TARGET')
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local me = seat_of(st, c.client)
-  if not me then
-    fail('NOT_AUTHORIZED_TARGET')
   end
   settle(st, c)
   if st.activePlayer ~= me.id then

@@ -49,9 +49,12 @@ def lua_root(tmp_path: Path) -> Path:
 
 
 def raised_codes(body: str) -> set[str]:
-    """Codes raised by fail()/error_reply(), or handed to lib/state.lua's host_on_player, which
-    raises the code it is given for a caller who is not the host."""
-    found = re.findall(r"(?:fail|error_reply)\('([A-Z_]+)'\)|host_on_player\([^)]*'([A-Z_]+)'\)", body)
+    """Codes raised by fail()/error_reply(), or handed to lib/state.lua's host_on_player or
+    seated_caller, which raise the code they are given for a caller who is not the host or
+    holds no seat."""
+    found = re.findall(
+        r"(?:fail|error_reply)\('([A-Z_]+)'\)|(?:host_on_player|seated_caller)\([^)]*'([A-Z_]+)'\)", body
+    )
     return {a or b for a, b in found}
 
 

@@ -3,7 +3,7 @@
   whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
   of its events. Nothing here writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
 
@@ -111,6 +111,21 @@ local function seat_of(st, client)
     end
   end
   return nil
+end
+
+-- The opening of an action a player takes for their own seat: the game, and the caller's seat
+-- (`not_seated` is the script's own code for a caller holding none). For an action id already
+-- applied it returns nil and the stored JSON instead, which the caller answers as "dup".
+local function seated_caller(c, not_seated)
+  local st, raw = load(c)
+  if is_dup(c) then
+    return nil, raw
+  end
+  local p = seat_of(st, c.client)
+  if not p then
+    fail(not_seated)
+  end
+  return st, raw, p
 end
 
 -- Ends a player's pending timeout choice (answered, run out, or the player eliminated,
