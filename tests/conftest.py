@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import cast
+from typing import Any, cast
 
 import fakeredis
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service.clock import GameClock
@@ -20,6 +21,7 @@ from service.scripts import Scripts
 from stack.redis_server import RedisProcess, RedisServerNotFound
 from tests.support.fakes import FakeSocket, MakeConn
 from tests.support.instances import Clients, clients
+from tests.support.wire import Connect, client_opener, two_servers
 
 ENGINES = ("redis", "fakeredis")
 
@@ -123,3 +125,16 @@ async def make_conn() -> AsyncIterator[MakeConn]:
         if ws.gate is not None:
             ws.gate.set()
         await conn.close_writer()
+
+
+@pytest_asyncio.fixture
+async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
+    """Two in-process instances on the test redis-server, for the wire tests of each message
+    domain (tests/support/wire.py); a module with servers of its own defines this fixture."""
+    return await two_servers(aiohttp_server, redis_url)
+
+
+@pytest_asyncio.fixture
+async def connect(pool: Clients) -> Connect:
+    """Opens a client on one of `servers`."""
+    return client_opener(pool)

@@ -18,7 +18,6 @@ import asyncio
 import json
 from typing import Any
 
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
@@ -26,15 +25,10 @@ from service import keys
 from stack.client import Client
 from tests.support.instances import Clients
 from tests.support.waits import eventually, settle
-from tests.support.wire import client_opener, two_servers
+from tests.support.wire import client_opener
 
 #: how long a table waits for quiet after the last frame of a step
 QUIET_S = 0.15
-
-
-@pytest_asyncio.fixture
-async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    return await two_servers(aiohttp_server, redis_url)
 
 
 class Table:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
@@ -25,20 +24,10 @@ from stack.client import Client
 from stack.redis_server import RedisProcess
 from tests.support.instances import Clients, claim, create_game, game_state, ok, services
 from tests.support.waits import eventually
-from tests.support.wire import Connect, client_opener, refused, two_servers
+from tests.support.wire import Connect, refused
 
 LONG_CLOCK = 600_000
 MINUTE = 60_000
-
-
-@pytest_asyncio.fixture
-async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    return await two_servers(aiohttp_server, redis_url)
-
-
-@pytest_asyncio.fixture
-async def connect(pool: Clients) -> Connect:
-    return client_opener(pool)
 
 
 def player(state: dict[str, Any], pid: int) -> dict[str, Any]:

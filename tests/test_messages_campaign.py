@@ -11,28 +11,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import keys
 from service.campaign import PRESETS
 from stack.client import Client
-from tests.support.instances import Clients, claim, create_game, game_log, game_state, ok
-from tests.support.wire import Connect, client_opener, two_servers
+from tests.support.instances import claim, create_game, game_log, game_state, ok
+from tests.support.wire import Connect
 
 WAIT = 5.0
 ROUND_END = ("gameComplete", "campaignComplete", "state")
-
-
-@pytest_asyncio.fixture
-async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    return await two_servers(aiohttp_server, redis_url)
-
-
-@pytest_asyncio.fixture
-async def connect(pool: Clients) -> Connect:
-    return client_opener(pool)
 
 
 def frames_after(c: Client, mark: int) -> list[dict[str, Any]]:

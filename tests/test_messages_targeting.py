@@ -14,27 +14,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import keys
 from stack.client import Client
-from tests.support.instances import Clients, claim, create_game, game_log, game_state, ok, stream_faults
+from tests.support.instances import claim, create_game, game_log, game_state, ok, stream_faults
 from tests.support.waits import settle
-from tests.support.wire import Connect, client_opener, refused, two_servers
+from tests.support.wire import Connect, refused
 
 LONG_CLOCK = 600_000
-
-
-@pytest_asyncio.fixture
-async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    return await two_servers(aiohttp_server, redis_url)
-
-
-@pytest_asyncio.fixture
-async def connect(pool: Clients) -> Connect:
-    return client_opener(pool)
 
 
 async def table(connect: Connect, servers: list[TestServer], players: int) -> tuple[Client, list[Client], str]:

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from stack.client import Client
-from tests.support.instances import Clients, claim, create_game, game_log, game_state, ok
-from tests.support.wire import Connect, client_opener, refused, two_servers
+from tests.support.instances import claim, create_game, game_log, game_state, ok
+from tests.support.wire import Connect, refused
 
 SHORT_CLOCK = 300
 GRACE = 5_000
 BONUS = 45_000
-
-
-@pytest_asyncio.fixture
-async def servers(aiohttp_server: Any, redis_url: str) -> list[TestServer]:
-    return await two_servers(aiohttp_server, redis_url)
-
-
-@pytest_asyncio.fixture
-async def connect(pool: Clients) -> Connect:
-    return client_opener(pool)
 
 
 async def head_table(connect: Connect, servers: list[TestServer]) -> tuple[Client, list[Client], str]:
