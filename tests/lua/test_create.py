@@ -67,6 +67,11 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
                 "drunkCounter": 0,
                 "genericCounter": 0,
                 "color": None,
+                "poison": 0,
+                "energy": 0,
+                "experience": 0,
+                "commanderDamage": [[0, 0], [0, 0], [0, 0]],
+                "eliminatedReason": None,
             }
             for i in (1, 2, 3)
         ],
@@ -85,6 +90,10 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
             "penaltyType": "time_deduction",
             "penaltyTimeDeduction": 5_000,
             "audioEnabled": True,
+            # a v1 create: standard, life and poison losing (service/formats.py)
+            "format": "standard",
+            "startingLife": 20,
+            "lossRules": {"life": True, "poison": True, "commanderDamage": False},
         },
         # HEAD's public state (B3.4): the empty stack and target lists are arrays on both engines
         "interruptingPlayers": [],
