@@ -235,6 +235,9 @@ def test_game_settings_serialise_every_field_for_the_create_script() -> None:
         "name": "Game",
         "mode": "casual",
         "listed": True,
+        "format": "standard",
+        "startingLife": 20,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": False},
     }
 
 
@@ -503,6 +506,9 @@ def test_game_settings_serialise_with_the_scripts_field_names() -> None:
         "name": "Game",
         "mode": "casual",
         "listed": True,
+        "format": "standard",
+        "startingLife": 20,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": False},
     }
 
 
