@@ -119,9 +119,7 @@ async def test_the_damaged_players_holder_may_and_another_seat_may_not(h: Harnes
 
     c = await h.commits(g.gid, "commanderDamage", h.store.commander_damage(g.gid, "alice", new_aid(), 1, 2, False, 3))
     assert player(c.state, 1)["life"] == 37
-    await h.fails(
-        g.gid, "NOT_AUTHORIZED_MODIFY", h.store.commander_damage(g.gid, "alice", new_aid(), 2, 1, False, 3)
-    )
+    await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.commander_damage(g.gid, "alice", new_aid(), 2, 1, False, 3))
     await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.commander_damage(g.gid, "", new_aid(), 2, 1, False, 3))
 
 
@@ -131,9 +129,7 @@ async def test_a_free_seat_may_be_changed_by_anyone_only_while_waiting(h: Harnes
 
     await h.commits(g.gid, "commanderDamage", h.store.commander_damage(g.gid, "alice", new_aid(), 3, 1, False, 1))
     await h.store.start(g.gid, g.host, new_aid())
-    await h.fails(
-        g.gid, "NOT_AUTHORIZED_MODIFY", h.store.commander_damage(g.gid, "alice", new_aid(), 3, 1, False, 1)
-    )
+    await h.fails(g.gid, "NOT_AUTHORIZED_MODIFY", h.store.commander_damage(g.gid, "alice", new_aid(), 3, 1, False, 1))
 
 
 async def test_a_missing_player_is_not_found_for_the_host(h: Harness) -> None:
@@ -160,18 +156,14 @@ async def test_a_cell_never_leaves_0_to_999(h: Harness, first: int, then: int) -
         await h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, first % 99)
     assert player(await h.state(g.gid), 1)["commanderDamage"][1][0] == first
 
-    await h.fails(
-        g.gid, "COUNTER_OUT_OF_RANGE", h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, then)
-    )
+    await h.fails(g.gid, "COUNTER_OUT_OF_RANGE", h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, then))
 
 
 async def test_a_life_never_leaves_its_range(h: Harness) -> None:
     g = await format_game(h, "custom", 2, life=9999, rules=LossRules(False, False, False))
     await h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, 5)
 
-    await h.fails(
-        g.gid, "COUNTER_OUT_OF_RANGE", h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, -6)
-    )
+    await h.fails(g.gid, "COUNTER_OUT_OF_RANGE", h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, -6))
 
 
 @pytest.mark.parametrize(

@@ -26,4 +26,3 @@ async def format_game(
     if started:
         assert (await h.store.start(gid, g.host, new_aid())).status == "ok"
     return g
-
