@@ -343,3 +343,25 @@ async def test_the_format_is_changed_while_waiting_and_locked_once_started(
         "FORMAT_LOCKED",
         "The format can only be changed while the game is waiting",
     )
+
+
+async def test_the_format_counter_and_concede_refusals_reach_the_client_with_their_codes(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, b, gid = await lobby(connect, players=3)
+    assert await coded_error_of(a, "updateSettings", {"format": "twoHeadedGiant"}) == (
+        "TEAMS_NEED_EVEN_PLAYERS",
+        "Two-headed giant needs 4, 6 or 8 players",
+    )
+    assert await coded_error_of(a, "commanderDamage", {"playerId": 1, "sourceId": 2, "amount": -1}) == (
+        "COUNTER_OUT_OF_RANGE",
+        "That change would take a counter out of its range",
+    )
+    await act(a, "start")
+    assert await coded_error_of(b, "concede") == ("NOT_AUTHORIZED_CONCEDE", "You must claim a player to concede")
+    c = await connect(0)
+    await create_game(c, mode="campaign", campaignPreset="blitz")
+    assert await coded_error_of(c, "updateSettings", {"startingLife": 30}) == (
+        "FORMAT_CAMPAIGN",
+        "A campaign's preset sets the format and starting life",
+    )
