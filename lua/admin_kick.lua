@@ -1,7 +1,8 @@
 --[[
   admin_kick: the host removes whoever holds a seat (HEAD's adminKick). The seat is freed,
   its token deleted (the kicked client cannot reconnect to it: NO_TOKEN) and the player is
-  eliminated as by `eliminate` (the turn passes on, the last player standing wins). In a
+  eliminated as by `eliminate` (the turn passes on, the last player standing wins), with
+  eliminatedReason "kicked" (in two-headed giant with their teammate, as every elimination). In a
   finished game the result stands: the seat and token are cleared, nobody is eliminated.
 
   The `kicked {playerId}` event is addressed to the kicked client alone (its `to` field,
@@ -38,7 +39,7 @@ return run(function()
   rcall('HDEL', c.kgame, 'tok:' .. pid, 'exp:' .. pid)
   c.events[#c.events + 1] = { type = 'kicked', data = { playerId = pid }, to = kicked }
   if st.status ~= 'finished' and not p.isEliminated then
-    eliminate(st, p, c)
+    eliminate(st, p, c, 'kicked')
   end
   return commit(st, c, 'adminKick', { playerId = pid, client = kicked })
 end)

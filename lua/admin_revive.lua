@@ -6,6 +6,12 @@
   resumed by `start` or `pause`. A completed campaign's result stands (GAME_FINISHED): its
   last round cannot be reopened after campaignComplete.
 
+  Revive reverses a mistaken elimination, whatever its reason (eliminatedReason is cleared),
+  and brings the player back just short of each loss rule that is on: poison at the
+  format's limit goes to one below it, each commander's damage of 21 or more to 20
+  (lib/formats.lua below_limits), so the next change to another counter does not knock them
+  out again at once. In two-headed giant the team comes back together.
+
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
@@ -18,6 +24,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/formats.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -35,15 +42,25 @@ return run(function()
   if cp and cp.status == 'completed' then
     fail('GAME_FINISHED')
   end
-  p.isEliminated = false
-  clear_choice(p)
-  if p.timeRemaining <= 0 then
-    p.timeRemaining = st.settings.initialTime
+  local mate = teammate(st, p)
+  for _, q in ipairs({ p, mate }) do
+    if q.isEliminated then
+      q.isEliminated = false
+      q.eliminatedReason = NULL
+      clear_choice(q)
+      if q.timeRemaining <= 0 then
+        q.timeRemaining = st.settings.initialTime
+      end
+    end
   end
   if p.life <= 0 then
-    p.life = starting_life(st)
+    set_life(st, p, starting_life(st))
   end
-  if st.status == 'finished' and alive_count(st) >= 2 then
+  below_limits(st, p)
+  if mate then
+    below_limits(st, mate)
+  end
+  if st.status == 'finished' and alive_sides(st) >= 2 then
     st.status = 'paused'
     st.winner = NULL
   end

@@ -19,7 +19,14 @@
              mode "campaign" only, campaign {preset, config}: the preset's name and config
              (service/campaign.py; bounds in lib/campaign.lua check_campaign), which set
              the round-1 clock in place of initialTime, every player's starting life, and
-             the bonus when the config has one
+             the bonus when the config has one; and format, startingLife (1..9999) and
+             lossRules {life, poison, commanderDamage} (booleans), all three or none (none:
+             v1's game, "standard" at 20 life, life and poison losing; lib/formats.lua
+             format_settings): the format's name, one of lib/formats.lua FORMATS, resolved
+             by the service (service/formats.py); "twoHeadedGiant" needs 4, 6 or 8 players.
+             Every player starts at startingLife (a campaign's: its preset's) with poison,
+             energy, experience 0, a commander damage matrix of zeros (one [commander,
+             partner] pair per seat, indexed by the source's id) and eliminatedReason null
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -31,6 +38,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/lobby.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/formats.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -53,10 +61,11 @@ return run(function()
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
-  if timeouts ~= 0 and timeouts ~= #TIMEOUT_SETTINGS then
+  local fs = format_settings(s)
+  if (timeouts ~= 0 and timeouts ~= #TIMEOUT_SETTINGS) or not fs then
     fail('INVALID_ARGUMENT')
   end
-  local time, life, bonus = s.initialTime, START_LIFE, s.bonusTime
+  local time, life, bonus = s.initialTime, fs.startingLife, s.bonusTime
   if s.mode == 'campaign' then
     local cfg = s.campaign.config
     time, life, bonus = round_time(cfg, 1), cfg.startingLife, cfg.bonusTime or s.bonusTime
@@ -67,6 +76,7 @@ return run(function()
       id = i, name = 'Player ' .. i, timeRemaining = time, penalties = 0,
       isEliminated = false, claimedBy = NULL, life = life, drunkCounter = 0, genericCounter = 0, color = NULL,
     }
+    reset_counters(players[i], s.playerCount)
     if timeouts > 0 then
       players[i].timeoutPending = false
       players[i].timeoutChoiceDeadline = NULL
@@ -83,6 +93,7 @@ return run(function()
       bonusTime = bonus, timeoutPenaltyLives = s.timeoutPenaltyLives,
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
+      format = fs.format, startingLife = life, lossRules = fs.lossRules,
     },
     interruptingPlayers = {},
   }

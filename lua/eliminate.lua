@@ -1,7 +1,8 @@
 --[[
   eliminate: take a player out. If they were active the turn passes to the next player
   in turn order who is still in; when one player is left the game is "finished" with
-  that player as `winner` (none if nobody is left).
+  that player as `winner` (none if nobody is left). The reason kept is "host"; in
+  two-headed giant the teammate goes out too (lib/rules.lua eliminate).
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
@@ -31,7 +32,7 @@ return run(function()
     return { 'noop', raw, '[]' }
   end
   if not p.isEliminated then
-    eliminate(st, p, c)
+    eliminate(st, p, c, 'host')
   end
   return commit(st, c, 'eliminate', { playerId = pid })
 end)

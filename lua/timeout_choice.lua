@@ -1,11 +1,12 @@
 --[[
   timeout_choice: the caller's player answers their pending timeout choice (HEAD's
   timeoutChoice, B4 resolveTimeoutChoice). The choices:
-    loseLives  life - timeoutPenaltyLives (never below -999), the clock restarts from
-               timeoutBonusTime; a life at or below 0 eliminates the player
+    loseLives  life - timeoutPenaltyLives (never below -999; the team's in two-headed
+               giant), the clock restarts from timeoutBonusTime; a player who has lost by
+               the game's loss rules (life at or below 0, when on) is eliminated
     gainDrunk  drunkCounter + timeoutPenaltyDrunk (never above 999; HEAD did not clamp,
                C20), the clock restarts from timeoutBonusTime
-    die        the player is eliminated
+    die        the player is eliminated (eliminatedReason "timeout")
   An elimination is lib/rules.lua eliminate's: the turn passes on, the last player standing
   wins. The running clocks are settled first, so a grace that ran out before this arrived
   has already resolved as "die" (NO_TIMEOUT_PENDING; the deadline loop commits it). With a
@@ -28,6 +29,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/formats.lua"
 --- @include "lib/commit.lua"
 
 local CHOICES = { loseLives = true, gainDrunk = true, die = true }
@@ -67,19 +69,19 @@ return run(function()
   local s = st.settings
   clear_choice(p)
   if choice == 'die' then
-    eliminate(st, p, c)
+    eliminate(st, p, c, 'timeout')
   else
     if choice == 'loseLives' then
       local before = p.life
-      p.life = math.max(MIN_LIFE, p.life - s.timeoutPenaltyLives)
+      set_life(st, p, math.max(MIN_LIFE, p.life - s.timeoutPenaltyLives))
       -- a life lost is damage to a campaign, credited as HEAD's hook did (lib/campaign.lua)
       note_player(st, p, before)
     else
       p.drunkCounter = math.min(MAX_COUNTER, p.drunkCounter + s.timeoutPenaltyDrunk)
     end
     p.timeRemaining = s.timeoutBonusTime
-    if choice == 'loseLives' and p.life <= 0 then
-      eliminate(st, p, c)
+    if choice == 'loseLives' and loss_reason(st, p) then
+      check_loss(st, p, c)
     elseif p.timeRemaining == 0 and runs(st, p) then
       time_out(st, p, c, 0)
     end

@@ -7,21 +7,32 @@
   a v1 game keeps v1's timeout and refuses them (TIMEOUT_CHOICE_OFF). A new grace period
   applies to the next timeout: a choice already pending keeps the grace it has left.
 
+  The format settings (format, startingLife, lossRules) change only while the game is
+  waiting (FORMAT_LOCKED) and never in a campaign, whose preset sets the life
+  (FORMAT_CAMPAIGN); two-headed giant needs 4, 6 or 8 players (TEAMS_NEED_EVEN_PLAYERS). A
+  new format or starting life puts every player at that life, and a new format clears
+  poison (lib/formats.lua update_format); loss rules not named keep their value.
+
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),
             penaltyTimeDeduction (0..86400000 ms), bonusTime (0..300000 ms: the turn
             bonus, B6.4; 0 turns it off), timeoutPenaltyLives and timeoutPenaltyDrunk
-            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms)
+            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms),
+            format (a name of lib/formats.lua FORMATS), startingLife (1..9999), lossRules
+            (an object of any of life, poison, commanderDamage: booleans); the service
+            sends a format with its starting life and all three loss rules resolved
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
-  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, FORMAT_CAMPAIGN, FORMAT_LOCKED,
+    TEAMS_NEED_EVEN_PLAYERS, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/formats.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -31,7 +42,9 @@ return run(function()
   if (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
-      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts then
+      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts
+      or (u.format ~= nil and not FORMATS[u.format]) or (u.startingLife ~= nil and not is_int(u.startingLife, 1, 9999))
+      or (u.lossRules ~= nil and not check_loss_rules(u.lossRules, false)) then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -44,8 +57,19 @@ return run(function()
   if timeouts > 0 and not has_timeout_choice(st) then
     fail('TIMEOUT_CHOICE_OFF')
   end
+  local formats = u.format ~= nil or u.startingLife ~= nil or u.lossRules ~= nil
+  if formats and st.mode == 'campaign' then
+    fail('FORMAT_CAMPAIGN')
+  end
+  if formats and st.status ~= 'waiting' then
+    fail('FORMAT_LOCKED')
+  end
+  local n = #st.players
+  if u.format ~= nil and FORMATS[u.format].teams and not (n == 4 or n == 6 or n == 8) then
+    fail('TEAMS_NEED_EVEN_PLAYERS')
+  end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil and timeouts == 0 then
+      and u.bonusTime == nil and timeouts == 0 and not formats then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -56,6 +80,9 @@ return run(function()
   s.bonusTime = u.bonusTime or s.bonusTime
   for _, t in ipairs(TIMEOUT_SETTINGS) do
     s[t[1]] = u[t[1]] or s[t[1]]
+  end
+  if formats then
+    update_format(st, u)
   end
   return commit(st, c, 'updateSettings', nil)
 end)

@@ -248,6 +248,16 @@ class GameStore:
     ) -> Outcome:
         return await self._run("update_player", game_id, action_id, client_id, player_id, json.dumps(updates))
 
+    async def commander_damage(
+        self, game_id: str, client_id: str, action_id: str, player_id: int, source_id: int, partner: bool, amount: int
+    ) -> Outcome:
+        return await self._run(
+            "commander_damage", game_id, action_id, client_id, player_id, source_id, "1" if partner else "0", amount
+        )
+
+    async def concede(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("concede", game_id, action_id, client_id)
+
     async def add_penalty(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
         return await self._run("add_penalty", game_id, action_id, client_id, player_id)
 

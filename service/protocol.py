@@ -23,6 +23,7 @@ import msgpack
 from service import keys
 from service.campaign import DEFAULT_PRESET, PRESETS
 from service.errors import InvalidInput, error_for, malformed
+from service.formats import FORMAT_KEYS, FormatSettings, create_format, format_updates
 
 MAX_TIME = 86_400_000
 MAX_NAME = 50
@@ -170,6 +171,8 @@ class GameSettings:
     timeout: TimeoutRules | None = None
     #: the campaign preset (a key of service/campaign.py PRESETS), for mode "campaign" only
     campaign_preset: str | None = None
+    #: the format, starting life and loss rules (service/formats.py), always sent
+    format: FormatSettings = FormatSettings()
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -177,6 +180,7 @@ class GameSettings:
             extra.update(self.timeout.to_settings())
         if self.campaign_preset is not None:
             extra["campaign"] = {"preset": self.campaign_preset, "config": PRESETS[self.campaign_preset].to_config()}
+        extra.update(self.format.to_settings())
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -227,6 +231,7 @@ SETTING_KEYS = (
     "bonusTime",
     *TIMEOUT_KEYS,
     "campaignPreset",
+    *FORMAT_KEYS,
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -319,6 +324,7 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         create_bonus(raw),
         create_timeout(raw),
         preset if mode == "campaign" else None,
+        create_format(raw, count, mode),
     )
 
 
@@ -398,6 +404,9 @@ def player_updates(data: dict[str, Any]) -> dict[str, Any]:
         "life": (-999, 9999, "Invalid life"),
         "drunkCounter": (0, 999, "Invalid counter"),
         "genericCounter": (0, 999, "Invalid counter"),
+        "poison": (0, 99, "Invalid poison: an integer from 0 to 99"),
+        "energy": (0, 999, "Invalid energy: an integer from 0 to 999"),
+        "experience": (0, 999, "Invalid experience: an integer from 0 to 999"),
     }
     for field, (lo, hi, message) in ranges.items():
         if field in data:
@@ -440,9 +449,35 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     for attr, (key, *_) in TIMEOUT_SETTINGS.items():
         if key in data:
             out[key] = timeout_setting(attr, data[key])
+    out.update(format_updates(data))
     if not out:
         raise InvalidInput("Nothing to update")
     return out
+
+
+@dataclass(frozen=True)
+class CommanderDamage:
+    player_id: int
+    source_id: int
+    partner: bool
+    amount: int
+
+
+def commander_damage(data: dict[str, Any]) -> CommanderDamage:
+    """A commanderDamage message: the damaged player, the source (another player), whether
+    the source's partner commander dealt it (default false), and the amount (a non-zero
+    integer -99..99, added to the matrix cell and taken from life)."""
+    pid = player_id(data)
+    source = integer(data.get("sourceId"), 1, 8)
+    if source is None or source == pid:
+        raise malformed("INVALID_COMMANDER_SOURCE")
+    partner = data.get("partner", False)
+    if not isinstance(partner, bool):
+        raise InvalidInput("Invalid partner flag")
+    amount = integer(data.get("amount"), -99, 99)
+    if amount is None or amount == 0:
+        raise InvalidInput("Invalid amount: a non-zero integer from -99 to 99")
+    return CommanderDamage(pid, source, partner, amount)
 
 
 def dice_sides(data: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 from service import keys
 from service.clock import GameClock
 from service.errors import NotAuthorized, NotFound, ServiceError, StorageUnavailable
+from service.formats import FormatSettings
 from service.game import (
     MAX_CREATE_ATTEMPTS,
     GameStore,
@@ -142,6 +143,7 @@ async def test_create_stores_the_settings_it_was_given(store: GameStore) -> None
         "penaltyType": "time_deduction",
         "penaltyTimeDeduction": 5_000,
         "audioEnabled": True,
+        **FormatSettings().to_settings(),
     }
     assert [p["timeRemaining"] for p in out.state["players"]] == [90_000] * 4
 

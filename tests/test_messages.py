@@ -85,6 +85,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "renameGame", "setListed", "endGame",
         "interrupt", "passPriority", "timeoutChoice",
         "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
+        "commanderDamage", "concede",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -128,7 +129,7 @@ def test_each_domain_declares_its_own_types() -> None:
         priority: {"interrupt", "passPriority"},
         timeout: {"timeoutChoice"},
         targeting: {"toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting"},
-        players: {"updatePlayer", "addPenalty", "eliminate"},
+        players: {"updatePlayer", "commanderDamage", "addPenalty", "eliminate", "concede"},
         settings: {"updateSettings"},
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},

@@ -263,3 +263,105 @@ async def test_a_joiner_gets_exactly_one_state_and_nobody_else_gets_any(
     assert [m["type"] for m in joiner.messages[1:] if m["type"] != "tick"] == ["state"]
     for other in (a, b):
         assert frames_from(other, marks[other]) == []
+
+
+# -- formats, commander damage and concede (service/formats.py, lua/commander_damage.lua, concede.lua) --
+
+
+async def test_a_commander_game_starts_at_forty_and_commander_damage_decides_it_on_both_instances(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, b, gid = await lobby(connect, players=2, format="commander")
+    await claim(b, 2)
+    started = await act(a, "start")
+    assert [p["life"] for p in started["players"]] == [40, 40]
+    assert started["settings"]["lossRules"] == {"life": True, "poison": True, "commanderDamage": True}
+    await act(b, "commanderDamage", {"playerId": 2, "sourceId": 1, "amount": 20})
+    mark = len(a.messages)
+
+    rid = await b.send("commanderDamage", {"playerId": 2, "sourceId": 1, "partner": False, "amount": 1})
+    reply = await b.reply(rid)
+
+    assert (reply["data"]["status"], reply["data"]["winner"]) == ("finished", 1)
+    await settle(a, version=reply["data"]["version"])
+    assert [m["type"] for m in frames_from(a, mark)] == ["gameComplete", "state"]
+    p = player(await stored_state(rdb, gid), 2)
+    assert (p["life"], p["commanderDamage"], p["eliminatedReason"]) == (19, [[21, 0], [0, 0]], "commanderDamage")
+
+
+async def test_commander_damage_from_oneself_is_refused_before_any_script(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, _, gid = await lobby(connect, players=2, format="commander")
+    before = await snapshot(rdb, gid)
+
+    assert await coded_error_of(a, "commanderDamage", {"playerId": 1, "sourceId": 1, "amount": 3}) == (
+        "INVALID_COMMANDER_SOURCE",
+        "Invalid commander damage source",
+    )
+    assert await snapshot(rdb, gid) == before
+
+
+async def test_poison_over_the_wire_eliminates_with_its_reason(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, _, gid = await lobby(connect, players=3)
+    await act(a, "start")
+
+    st = await act(a, "updatePlayer", {"playerId": 2, "poison": 10, "energy": 4, "experience": 2})
+
+    assert (player(st, 2)["isEliminated"], player(st, 2)["eliminatedReason"]) == (True, "poison")
+    assert (player(st, 2)["energy"], player(st, 2)["experience"]) == (4, 2)
+
+
+async def test_a_seated_player_concedes_and_the_other_instance_sees_the_winner(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, b, gid = await lobby(connect, players=2)
+    await claim(b, 2)
+    assert await coded_error_of(b, "concede") == ("CONCEDE_NOT_STARTED", "Cannot concede before the game starts")
+    await act(a, "start")
+    mark = len(a.messages)
+
+    st = await act(b, "concede")
+
+    assert (st["status"], st["winner"], player(st, 2)["eliminatedReason"]) == ("finished", 1, "concede")
+    await settle(a, version=st["version"])
+    assert [m["type"] for m in frames_from(a, mark)] == ["gameComplete", "state"]
+    assert await coded_error_of(b, "concede") == ("GAME_FINISHED", "Game is finished")
+
+
+async def test_the_format_is_changed_while_waiting_and_locked_once_started(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, _, gid = await lobby(connect, players=4)
+
+    st = await act(a, "updateSettings", {"format": "twoHeadedGiant"})
+    assert ([p["life"] for p in st["players"]], st["settings"]["format"]) == ([30] * 4, "twoHeadedGiant")
+    await act(a, "start")
+    assert await coded_error_of(a, "updateSettings", {"startingLife": 20}) == (
+        "FORMAT_LOCKED",
+        "The format can only be changed while the game is waiting",
+    )
+
+
+async def test_the_format_counter_and_concede_refusals_reach_the_client_with_their_codes(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    a, b, gid = await lobby(connect, players=3)
+    assert await coded_error_of(a, "updateSettings", {"format": "twoHeadedGiant"}) == (
+        "TEAMS_NEED_EVEN_PLAYERS",
+        "Two-headed giant needs 4, 6 or 8 players",
+    )
+    assert await coded_error_of(a, "commanderDamage", {"playerId": 1, "sourceId": 2, "amount": -1}) == (
+        "COUNTER_OUT_OF_RANGE",
+        "That change would take a counter out of its range",
+    )
+    await act(a, "start")
+    assert await coded_error_of(b, "concede") == ("NOT_AUTHORIZED_CONCEDE", "You must claim a player to concede")
+    c = await connect(0)
+    await create_game(c, mode="campaign", campaignPreset="blitz")
+    assert await coded_error_of(c, "updateSettings", {"startingLife": 30}) == (
+        "FORMAT_CAMPAIGN",
+        "A campaign's preset sets the format and starting life",
+    )

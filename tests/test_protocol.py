@@ -235,6 +235,9 @@ def test_game_settings_serialise_every_field_for_the_create_script() -> None:
         "name": "Game",
         "mode": "casual",
         "listed": True,
+        "format": "standard",
+        "startingLife": 20,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": False},
     }
 
 
@@ -503,6 +506,9 @@ def test_game_settings_serialise_with_the_scripts_field_names() -> None:
         "name": "Game",
         "mode": "casual",
         "listed": True,
+        "format": "standard",
+        "startingLife": 20,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": False},
     }
 
 
@@ -529,3 +535,81 @@ def test_dice_sides_rejects_integers_out_of_range_with_heads_message(sides: Any)
 
 def test_dice_sides_rejects_a_missing_field_as_not_an_integer() -> None:
     assert invalid(protocol.dice_sides, {}, code="INVALID_DICE_SIDES") == "Dice sides must be an integer"
+
+
+# -- formats and the new counters -------------------------------------------------------------
+
+
+def test_create_settings_carry_the_resolved_format() -> None:
+    s = protocol.create_settings({"settings": {"playerCount": 4, "format": "twoHeadedGiant"}})
+    assert json.loads(s.to_json())["format"] == "twoHeadedGiant"
+    assert (json.loads(s.to_json())["startingLife"], json.loads(s.to_json())["lossRules"]["poison"]) == (30, True)
+
+
+def test_create_settings_refuse_two_headed_giant_at_an_odd_table() -> None:
+    message = invalid(protocol.create_settings, {"settings": {"playerCount": 3, "format": "twoHeadedGiant"}})
+    assert message == "Invalid settings: twoHeadedGiant needs 4, 6 or 8 players"
+
+
+def test_create_settings_refuse_a_format_in_a_campaign() -> None:
+    message = invalid(protocol.create_settings, {"settings": {"mode": "campaign", "startingLife": 40}})
+    assert message == "Invalid settings: startingLife is set by the campaign preset"
+
+
+@pytest.mark.parametrize(
+    ("field", "lo", "hi", "message"),
+    [
+        ("poison", 0, 99, "Invalid poison: an integer from 0 to 99"),
+        ("energy", 0, 999, "Invalid energy: an integer from 0 to 999"),
+        ("experience", 0, 999, "Invalid experience: an integer from 0 to 999"),
+    ],
+)
+def test_player_updates_bound_the_new_counters(field: str, lo: int, hi: int, message: str) -> None:
+    assert protocol.player_updates({field: lo}) == {field: lo}
+    assert protocol.player_updates({field: hi}) == {field: hi}
+    for bad in (lo - 1, hi + 1, 1.5, "3", True, None):
+        assert invalid(protocol.player_updates, {field: bad}) == message
+
+
+def test_settings_updates_resolve_a_format() -> None:
+    assert protocol.settings_updates({"format": "commander"}) == {
+        "format": "commander",
+        "startingLife": 40,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": True},
+    }
+    assert protocol.settings_updates({"lossRules": {"life": False}}) == {"lossRules": {"life": False}}
+
+
+def test_commander_damage_takes_the_player_the_source_the_partner_flag_and_the_amount() -> None:
+    assert protocol.commander_damage({"playerId": 1, "sourceId": 2, "amount": 5}) == protocol.CommanderDamage(
+        1, 2, False, 5
+    )
+    assert protocol.commander_damage({"playerId": 8, "sourceId": 1, "partner": True, "amount": -99}) == (
+        protocol.CommanderDamage(8, 1, True, -99)
+    )
+
+
+@pytest.mark.parametrize("source", [None, 0, 9, 1, "2", 1.5, True])
+def test_commander_damage_refuses_a_source_that_is_no_other_player(source: Any) -> None:
+    data = {"playerId": 1, "sourceId": source, "amount": 1}
+    assert (
+        invalid(protocol.commander_damage, data, code="INVALID_COMMANDER_SOURCE") == "Invalid commander damage source"
+    )
+
+
+@pytest.mark.parametrize("amount", [None, 0, 100, -100, 1.5, "3", True])
+def test_commander_damage_refuses_an_amount_that_is_not_a_non_zero_integer_within_99(amount: Any) -> None:
+    data = {"playerId": 1, "sourceId": 2, "amount": amount}
+    assert invalid(protocol.commander_damage, data) == "Invalid amount: a non-zero integer from -99 to 99"
+
+
+@pytest.mark.parametrize("partner", [None, 1, "true"])
+def test_commander_damage_refuses_a_partner_flag_that_is_not_a_boolean(partner: Any) -> None:
+    data = {"playerId": 1, "sourceId": 2, "partner": partner, "amount": 1}
+    assert invalid(protocol.commander_damage, data) == "Invalid partner flag"
+
+
+def test_commander_damage_checks_the_player_id_first() -> None:
+    assert invalid(protocol.commander_damage, {"sourceId": 2, "amount": 1}, code="INVALID_PLAYER_ID") == (
+        "Invalid player ID"
+    )

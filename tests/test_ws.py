@@ -38,6 +38,7 @@ from service.errors import (
 )
 from service.errors import NOT_IN_GAME_MESSAGE as NOT_IN_GAME
 from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
+from service.formats import FormatSettings
 from service.settings import Settings
 from service.ws import error_frame
 from stack.client import Client
@@ -482,7 +483,8 @@ async def test_create_replies_created_then_state_and_stores_only_a_token_digest(
     assert s["activePlayer"] is None
     assert s["winner"] is None
     assert s["serverTime"] == s["createdAt"] == s["lastActivity"]
-    assert s["settings"] == {**settings, "warningThresholds": [1000, 500], "audioEnabled": True}
+    standard = FormatSettings().to_settings()
+    assert s["settings"] == {**settings, "warningThresholds": [1000, 500], "audioEnabled": True, **standard}
     assert s["players"] == [
         {
             "id": i,
@@ -495,6 +497,11 @@ async def test_create_replies_created_then_state_and_stores_only_a_token_digest(
             "drunkCounter": 0,
             "genericCounter": 0,
             "color": None,
+            "poison": 0,
+            "energy": 0,
+            "experience": 0,
+            "commanderDamage": [[0, 0]] * 3,
+            "eliminatedReason": None,
         }
         for i in (1, 2, 3)
     ]
@@ -517,6 +524,7 @@ async def test_create_without_settings_uses_the_defaults(connect: Connect) -> No
         "penaltyType": "warning",
         "penaltyTimeDeduction": 0,
         "audioEnabled": True,
+        **FormatSettings().to_settings(),
     }
     assert [p["timeRemaining"] for p in state["data"]["players"]] == [600_000, 600_000]
 
@@ -999,6 +1007,11 @@ async def test_reset_restores_a_fresh_table_keeping_names_and_seats(connect: Con
             "drunkCounter": 0,
             "genericCounter": 0,
             "color": None,
+            "poison": 0,
+            "energy": 0,
+            "experience": 0,
+            "commanderDamage": [[0, 0]] * 3,
+            "eliminatedReason": None,
         }
         for i, name, holder in ((1, "Ann", a.client_id), (2, "Player 2", b.client_id), (3, "Player 3", None))
     ]
@@ -1074,6 +1087,9 @@ async def test_the_host_may_update_every_field_of_any_player(connect: Connect) -
         "drunkCounter": 999,
         "genericCounter": 7,
         "color": "indigo",
+        "poison": 99,
+        "energy": 999,
+        "experience": 5,
     }
     state = await act(a, "updatePlayer", data)
     assert player(state, 2) == {
@@ -1088,6 +1104,12 @@ async def test_the_host_may_update_every_field_of_any_player(connect: Connect) -
         "drunkCounter": 999,
         "genericCounter": 7,
         "color": "indigo",
+        "poison": 99,
+        "energy": 999,
+        "experience": 5,
+        "commanderDamage": [[0, 0], [0, 0]],
+        # poison and life both crossed: the more specific reason (lib/formats.lua loss_reason)
+        "eliminatedReason": "poison",
     }
     assert player(await state_of(b, state["version"]), 2)["name"] == "Zoë 🐉 </b>"
 
@@ -1210,6 +1232,7 @@ async def test_update_settings_changes_thresholds_and_penalty_rules(connect: Con
         "penaltyType": "time_deduction",
         "penaltyTimeDeduction": 250,
         "audioEnabled": True,
+        **FormatSettings().to_settings(),
     }
     assert (await state_of(b, state["version"]))["settings"]["penaltyType"] == "time_deduction"
     assert player(await act(a, "addPenalty", {"playerId": 2}), 2)["timeRemaining"] == LONG_CLOCK - 250

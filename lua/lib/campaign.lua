@@ -9,14 +9,13 @@
   later script reads it. So no script holds the table, and each game keeps the rules it was
   created with.
 
-  Provides: START_LIFE, MAX_ROUNDS, WIN_RULES, CONFIG_FIELDS, seat_key, campaign_of, number_list, check_campaign, round_time, deal_hand, new_campaign, starting_life, ready_table, rescore, acting_player, note_player, campaign_winner, round_over, restart_game
+  Provides: MAX_ROUNDS, WIN_RULES, CONFIG_FIELDS, seat_key, campaign_of, number_list, check_campaign, round_time, deal_hand, new_campaign, starting_life, ready_table, rescore, acting_player, note_player, campaign_winner, round_over, restart_game
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+--- @include "lib/formats.lua"
 
--- every player's life in a game that is not a campaign (v1's and HEAD's 20)
-local START_LIFE = 20
 local MAX_ROUNDS = 10
 local WIN_RULES = { best_of = true, first_to = true, total_time = true, total_points = true }
 local CONFIG_FIELDS = {
@@ -147,13 +146,16 @@ local function new_campaign(arg, players)
   return cp
 end
 
+-- A player's life at the start: a campaign's preset's, else the game's (its format's or its
+-- own startingLife), else 20 for a game stored before either.
 local function starting_life(st)
   local cp = campaign_of(st)
-  return cp and cp.config.startingLife or START_LIFE
+  return cp and cp.config.startingLife or st.settings.startingLife or START_LIFE
 end
 
 -- The table as before a first start, with `time` on every clock and `life` for everyone:
--- penalties, counters, eliminations, pending timeout choices, the winner, the interrupt
+-- penalties, counters (poison, energy, experience and commander damage too), eliminations
+-- and their reasons, pending timeout choices, the winner, the interrupt
 -- stack and any targeting cleared. Seats, names and colours stay (and the seat tokens, which are not in the state),
 -- so the same players go on at once.
 local function ready_table(st, time, life)
@@ -173,6 +175,7 @@ local function ready_table(st, time, life)
     p.life = life
     p.drunkCounter = 0
     p.genericCounter = 0
+    reset_counters(p, #st.players)
     clear_choice(p)
   end
 end
@@ -329,7 +332,7 @@ end
 local function restart_game(st)
   local cp = campaign_of(st)
   if not cp then
-    ready_table(st, st.settings.initialTime, START_LIFE)
+    ready_table(st, st.settings.initialTime, starting_life(st))
     return
   end
   if cp.status == 'completed' then

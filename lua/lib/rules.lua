@@ -3,13 +3,14 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: drop_interrupter, eliminate, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus
+  Provides: drop_interrupter, eliminate, check_loss, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/targeting.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/formats.lua"
 
 -- Removes every entry of a player from the interrupt stack: an eliminated (or kicked)
 -- player never holds priority, or nobody's clock would run (HEAD's C16).
@@ -22,34 +23,73 @@ local function drop_interrupter(st, pid)
   end
 end
 
--- Takes a player out; the turn passes to the next alive player in turn order, and the player
--- leaves targeting (lib/targeting.lua drop_target). When one player (or none) is left, the
--- game is finished, targeting and the stack cleared, and `gameComplete` is appended to the
--- events, so commit() publishes it before the state. A finished game is never finished
+-- Takes a player out, saying why (`reason`: "life", "poison", "commanderDamage", "concede",
+-- "timeout", "penalty", "host" or "kicked", kept as the player's eliminatedReason); in
+-- two-headed giant the teammate goes out with them (a team loses together). The turn passes
+-- to the next alive player in turn order, and the player leaves targeting
+-- (lib/targeting.lua drop_target). When one player (or none) is left, or one team, the game
+-- is finished with the first of them as `winner` (two-headed giant's gameComplete names the
+-- team too: winnerTeam), targeting and the stack cleared, and `gameComplete` is appended to
+-- the events, so commit() publishes it before the state. A finished game is never finished
 -- again, which keeps gameComplete to exactly once per game (until reset). In a campaign the
 -- game was a round (lib/campaign.lua round_over): the state may then be the next round's.
-local function eliminate(st, p, c)
-  p.isEliminated = true
-  clear_choice(p)
-  drop_interrupter(st, p.id)
-  drop_target(st, p, c)
-  if alive_count(st) <= 1 and st.status ~= 'finished' then
+local function eliminate(st, p, c, reason)
+  local out = { p }
+  local mate = teammate(st, p)
+  if mate and not mate.isEliminated then
+    out[2] = mate
+  end
+  for _, q in ipairs(out) do
+    q.isEliminated = true
+    q.eliminatedReason = reason
+    clear_choice(q)
+    drop_interrupter(st, q.id)
+  end
+  for _, q in ipairs(out) do
+    drop_target(st, q, c)
+  end
+  if alive_sides(st) <= 1 and st.status ~= 'finished' then
     st.status = 'finished'
     st.interruptingPlayers = {}
     clear_targeting(st)
     st.winner = NULL
-    local name = NULL
+    local name, team = NULL, {}
     for _, q in ipairs(st.players) do
       if not q.isEliminated then
-        st.winner, name = q.id, q.name
+        team[#team + 1] = q.id
+        if is_null(st.winner) or q.id < st.winner then
+          st.winner, name = q.id, q.name
+        end
       end
     end
     st.activePlayer = NULL
-    c.events[#c.events + 1] = { type = 'gameComplete', data = { winnerId = st.winner, winnerName = name } }
+    local data = { winnerId = st.winner, winnerName = name }
+    if is_teams(st) and #team > 0 then
+      table.sort(team)
+      data.winnerTeam = team
+    end
+    c.events[#c.events + 1] = { type = 'gameComplete', data = data }
     -- in a campaign this was a round: the next one is set up, or the campaign completed
     round_over(st, c)
-  elseif st.activePlayer == p.id then
-    st.activePlayer = next_alive(st, p.id) or NULL
+  else
+    for _, q in ipairs(out) do
+      if st.activePlayer == q.id then
+        st.activePlayer = next_alive(st, q.id) or NULL
+      end
+    end
+  end
+end
+
+-- The game's loss rules (lib/formats.lua loss_reason) applied to a player whose life, poison
+-- or commander damage just changed, in the same step: out with the reason, unless already
+-- out or the game is finished, where nothing is decided any more.
+local function check_loss(st, p, c)
+  if p.isEliminated or st.status == 'finished' then
+    return
+  end
+  local reason = loss_reason(st, p)
+  if reason then
+    eliminate(st, p, c, reason)
   end
 end
 
@@ -58,7 +98,7 @@ local function apply_penalty(st, p, c)
   if kind == 'time_deduction' then
     p.timeRemaining = math.max(0, p.timeRemaining - st.settings.penaltyTimeDeduction)
   elseif kind == 'game_loss' and not p.isEliminated then
-    eliminate(st, p, c)
+    eliminate(st, p, c, 'penalty')
   end
 end
 
@@ -167,7 +207,7 @@ local function expire_choices(st, c)
     if st.status ~= 'running' or c.round_ended then
       break
     end
-    eliminate(st, e.p, c)
+    eliminate(st, e.p, c, 'timeout')
     resolved = true
   end
   return resolved

@@ -14,6 +14,7 @@
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
+--- @include "lib/formats.lua"
 
 -- HEAD's TARGETING.MAX_TARGETS (which HEAD never enforced): every other seat of the largest table
 local MAX_TARGETS = 7
@@ -89,7 +90,7 @@ local function drop_target(st, p, c)
   end
   remove_id(st.targetedPlayers, p.id)
   remove_id(st.awaitingPriority, p.id)
-  if alive_count(st) <= 1 then
+  if alive_sides(st) <= 1 then
     return
   end
   if st.targetingState == 'selecting' then

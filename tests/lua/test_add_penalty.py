@@ -63,7 +63,7 @@ async def test_a_game_loss_penalty_eliminates_the_player_and_passes_the_turn_in_
     c = await h.commits(g.gid, "addPenalty", h.store.add_penalty(g.gid, g.host, new_aid(), 3))
 
     p = player(c.state, 3)
-    assert (p["isEliminated"], p["penalties"]) == (True, 1)
+    assert (p["isEliminated"], p["penalties"], p["eliminatedReason"]) == (True, 1, "penalty")
     assert (c.state["status"], c.state["activePlayer"], c.state["winner"]) == ("running", 4, None)
 
 

@@ -24,7 +24,7 @@ async def test_kick_frees_the_seat_deletes_its_token_and_eliminates_the_player(h
     c = await h.commits(g.gid, "adminKick", h.store.admin_kick(g.gid, g.host, aid, 2))
 
     p = player(c.state, 2)
-    assert (p["claimedBy"], p["isEliminated"]) == (None, True)
+    assert (p["claimedBy"], p["isEliminated"], p["eliminatedReason"]) == (None, True, "kicked")
     assert [q["claimedBy"] for q in c.state["players"]] == ["p1", None, "p3"]
     assert (c.state["status"], c.state["activePlayer"]) == ("running", 1)
     fields = await h.fields(g.gid)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from service import keys
+from service.formats import LossRules
+from tests.support.formats import format_game
 from tests.support.lua_harness import Harness, new_aid, player
 
 
@@ -109,3 +111,70 @@ async def test_revive_retried_with_the_same_action_id_applies_once(h: Harness) -
 
     assert out.state_json == first.state_json
     assert [e["t"] for e in await h.log(g.gid)].count("adminRevive") == 1
+
+
+# -- reasons and counters (lib/formats.lua below_limits) ------------------------------------
+
+
+async def test_revive_clears_the_reason(h: Harness) -> None:
+    g = await h.running_game(3)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 2))
+
+    assert (player(c.state, 2)["isEliminated"], player(c.state, 2)["eliminatedReason"]) == (False, None)
+
+
+async def test_revive_after_poison_brings_it_one_below_the_limit_so_the_next_tap_is_safe(h: Harness) -> None:
+    g = await h.running_game(3)
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"poison": 12})
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 2))
+
+    assert (player(c.state, 2)["poison"], player(c.state, 2)["life"]) == (9, 20)
+    after = await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 15})
+    assert player(after.state, 2)["isEliminated"] is False
+
+
+async def test_revive_after_commander_damage_brings_each_cell_to_twenty(h: Harness) -> None:
+    g = await format_game(h, "commander", 3, started=True)
+    await h.store.commander_damage(g.gid, g.host, new_aid(), 1, 2, False, 25)
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 1))
+
+    p = player(c.state, 1)
+    assert (p["isEliminated"], p["commanderDamage"], p["life"]) == (False, [[0, 0], [20, 0], [0, 0]], 15)
+
+
+async def test_revive_leaves_a_counter_alone_when_its_rule_is_off(h: Harness) -> None:
+    g = await format_game(h, "custom", 3, rules=LossRules(poison=False), started=True)
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 30})
+    await h.store.eliminate(g.gid, g.host, new_aid(), 1)
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 1))
+
+    assert player(c.state, 1)["poison"] == 30
+
+
+async def test_revive_restores_a_life_at_zero_to_the_games_starting_life(h: Harness) -> None:
+    g = await format_game(h, "brawl", 3, started=True)
+    await h.store.update_player(g.gid, g.host, new_aid(), 3, {"life": 0})
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 3))
+
+    assert player(c.state, 3)["life"] == 25
+
+
+async def test_revive_in_two_headed_giant_brings_the_team_back_and_reopens_the_game(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 4, started=True)
+    await h.store.update_player(g.gid, g.host, new_aid(), 3, {"poison": 15})
+
+    c = await h.commits(g.gid, "adminRevive", h.store.admin_revive(g.gid, g.host, new_aid(), 4))
+
+    assert [(p["isEliminated"], p["poison"], p["eliminatedReason"]) for p in c.state["players"]] == [
+        (False, 0, None),
+        (False, 0, None),
+        (False, 14, None),
+        (False, 14, None),
+    ]
+    assert (c.state["status"], c.state["winner"]) == ("paused", None)

@@ -67,6 +67,11 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
                 "drunkCounter": 0,
                 "genericCounter": 0,
                 "color": None,
+                "poison": 0,
+                "energy": 0,
+                "experience": 0,
+                "commanderDamage": [[0, 0], [0, 0], [0, 0]],
+                "eliminatedReason": None,
             }
             for i in (1, 2, 3)
         ],
@@ -85,6 +90,10 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
             "penaltyType": "time_deduction",
             "penaltyTimeDeduction": 5_000,
             "audioEnabled": True,
+            # a v1 create: standard, life and poison losing (service/formats.py)
+            "format": "standard",
+            "startingLife": 20,
+            "lossRules": {"life": True, "poison": True, "commanderDamage": False},
         },
         # HEAD's public state (B3.4): the empty stack and target lists are arrays on both engines
         "interruptingPlayers": [],
@@ -368,3 +377,84 @@ async def test_create_rejects_some_of_the_timeout_settings_without_the_others(h:
     partial = {k: v for k, v in TIMEOUTS.items() if k != "timeoutGracePeriod"}
 
     await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **partial}))
+
+
+# -- formats (lib/formats.lua format_settings) ----------------------------------------------
+
+FORMAT = {
+    "format": "commander",
+    "startingLife": 40,
+    "lossRules": {"life": True, "poison": True, "commanderDamage": True},
+}
+
+
+async def test_create_with_a_format_starts_everyone_at_its_life_with_fresh_counters(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    reply = await create_raw(h, gid, {**VALID, **FORMAT, "playerCount": 2})
+
+    st = json.loads(reply[1])
+    s = st["settings"]
+    assert (s["format"], s["startingLife"], s["lossRules"]) == ("commander", 40, FORMAT["lossRules"])
+    assert [
+        (p["life"], p["poison"], p["energy"], p["experience"], p["commanderDamage"], p["eliminatedReason"])
+        for p in st["players"]
+    ] == [(40, 0, 0, 0, [[0, 0], [0, 0]], None)] * 2
+
+
+@pytest.mark.parametrize("count", [4, 6, 8])
+async def test_create_two_headed_giant_at_an_even_table(h: Harness, count: int) -> None:
+    gid = keys.new_game_id()
+    fmt = {**FORMAT, "format": "twoHeadedGiant", "startingLife": 30, "playerCount": count}
+
+    reply = await create_raw(h, gid, {**VALID, **fmt})
+
+    assert [p["life"] for p in json.loads(reply[1])["players"]] == [30] * count
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        {**FORMAT, "format": "vintage"},
+        {**FORMAT, "format": None},
+        {**FORMAT, "startingLife": 0},
+        {**FORMAT, "startingLife": 10_000},
+        {**FORMAT, "startingLife": 20.5},
+        {**FORMAT, "lossRules": {"life": True, "poison": True}},
+        {**FORMAT, "lossRules": {"life": True, "poison": True, "commanderDamage": 1}},
+        {**FORMAT, "lossRules": {"life": True, "poison": True, "commanderDamage": True, "mill": True}},
+        {**FORMAT, "lossRules": True},
+        {"format": "commander"},
+        {"startingLife": 40},
+        {**FORMAT, "format": "twoHeadedGiant", "playerCount": 3},
+        {**FORMAT, "format": "twoHeadedGiant", "playerCount": 2},
+    ],
+)
+async def test_create_rejects_format_settings_out_of_bounds(h: Harness, fmt: dict[str, Any]) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **fmt}))
+
+    assert await h.client.dbsize() == 0
+
+
+async def test_create_without_format_settings_is_a_standard_game(h: Harness) -> None:
+    gid = keys.new_game_id()
+
+    reply = await create_raw(h, gid, VALID)
+
+    s = json.loads(reply[1])["settings"]
+    assert (s["format"], s["startingLife"], s["lossRules"]) == (
+        "standard",
+        20,
+        {"life": True, "poison": True, "commanderDamage": False},
+    )
+
+
+async def test_a_campaign_keeps_its_presets_life_whatever_the_format_says(h: Harness) -> None:
+    settings = GameSettings(2, name="Campaign", mode="campaign", campaign_preset="wastelands")
+
+    _, _, out = await h.store.create(HOST, settings, new_aid())
+
+    assert out.state["settings"]["startingLife"] == 10
+    assert [p["life"] for p in out.state["players"]] == [10, 10]

@@ -23,6 +23,7 @@ async def test_eliminate_of_the_active_player_passes_to_the_next_in_turn_order(h
     c = await h.commits(g.gid, "eliminate", h.store.eliminate(g.gid, g.host, new_aid(), 3))
 
     assert c.state["activePlayer"] == 4
+    assert [p["eliminatedReason"] for p in c.state["players"]] == [None, None, "host", None]
 
 
 async def test_eliminate_of_the_last_active_player_wraps_around_past_eliminated_ones(h: Harness) -> None:

@@ -125,7 +125,8 @@ async def test_a_game_loss_timeout_with_two_players_finishes_the_game(h: Harness
         {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}},
     ]
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
-    assert player(c.state, 1)["isEliminated"] is True
+    # v1's timeout is a penalty of the game's type: a game_loss penalty
+    assert (player(c.state, 1)["isEliminated"], player(c.state, 1)["eliminatedReason"]) == (True, "penalty")
 
 
 async def test_a_game_loss_timeout_passes_the_turn_and_leaves_the_game_paused(h: Harness) -> None:

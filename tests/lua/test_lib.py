@@ -45,6 +45,7 @@ EXTRA: dict[str, list[str | int]] = {
     "set_listed": ["0"],
     "timeout_choice": ["die"],
     "toggle_target": [2],
+    "commander_damage": [1, 2, "0", 3],
 }
 NO_EXTRA = {
     "join",
@@ -59,6 +60,7 @@ NO_EXTRA = {
     "confirm_targets",
     "pass_target_priority",
     "cancel_targeting",
+    "concede",
 }
 
 

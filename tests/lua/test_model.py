@@ -10,7 +10,10 @@ target's clock runs at once; eliminations drop targets, complete or hand the tur
 active player's switch waits for responding targets, a turn pass ends a selection, the
 host's switch ends either) and, in a game created with HEAD's timeout settings, the timeout
 choice (a penalty and a grace that runs only while the game runs, announced again on resume,
-"die" when it runs out, the three answers). HEAD's turn bonus is left out on purpose: a bonus added to a
+"die" when it runs out, the three answers), and the table rules: formats (starting life,
+two-headed giant's teams sharing life and poison and losing together), the counters (poison,
+energy, experience, commander damage), the loss rules with each elimination's reason, concede
+and revive's counters. HEAD's turn bonus is left out on purpose: a bonus added to a
 clock at zero puts its next boundary on the time grid below, where the real drift would decide
 what fires; tests/lua/test_bonus_time.py covers it.
 
@@ -51,6 +54,7 @@ from redis.asyncio import Redis
 
 from service.clock import GameClock
 from service.errors import GameError
+from service.formats import FORMATS, FormatSettings, LossRules, format_updates, with_overrides
 from service.game import GameStore, Outcome
 from service.protocol import GameSettings, TimeoutRules
 from service.scripts import Scripts
@@ -91,6 +95,12 @@ class Seat:
     #: game, whose players carry no such fields
     pending: bool | None = None
     grace: int | None = None
+    poison: int = 0
+    energy: int = 0
+    experience: int = 0
+    #: commander damage taken, [commander, partner] per source seat (index = source id - 1)
+    cmd: list[list[int]] = field(default_factory=list)
+    reason: str | None = None
 
     @property
     def name(self) -> str:
@@ -124,6 +134,8 @@ class Model:
     awaiting: list[int] = field(default_factory=list)
     original: int | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: the format (lua/lib/formats.lua): starting life, loss rules, teams of two
+    fmt: FormatSettings = FormatSettings()
 
     # -- questions ----------------------------------------------------------------------
 
@@ -132,6 +144,43 @@ class Model:
 
     def alive(self) -> list[Seat]:
         return [s for s in self.seats if not s.out]
+
+    @property
+    def teams(self) -> bool:
+        return FORMATS[self.fmt.format].teams
+
+    def mate(self, s: Seat) -> Seat | None:
+        """Two-headed giant's teammate: seats 1+2, 3+4, ..."""
+        return self.seat(s.id + 1 if s.id % 2 else s.id - 1) if self.teams else None
+
+    def sides(self) -> int:
+        """Players (or teams) still in."""
+        return len({(s.id + 1) // 2 if self.teams else s.id for s in self.alive()})
+
+    def set_life(self, s: Seat, life: int) -> None:
+        for q in (s, self.mate(s)):
+            if q is not None:
+                q.life = life
+
+    def set_poison(self, s: Seat, poison: int) -> None:
+        for q in (s, self.mate(s)):
+            if q is not None:
+                q.poison = poison
+
+    def loss(self, s: Seat) -> str | None:
+        rules = self.fmt.loss_rules
+        if rules.commander_damage and any(v >= 21 for pair in s.cmd for v in pair):
+            return "commanderDamage"
+        if rules.poison and s.poison >= (15 if self.teams else 10):
+            return "poison"
+        if rules.life and s.life <= 0:
+            return "life"
+        return None
+
+    def check_loss(self, s: Seat) -> None:
+        reason = self.loss(s)
+        if reason is not None and not s.out and self.status != "finished":
+            self.knock_out(s, reason)
 
     def seated(self, client: str) -> bool:
         return any(s.holder == client for s in self.seats)
@@ -234,7 +283,7 @@ class Model:
         for s in gone:
             if self.status != "running":
                 break
-            self.knock_out(s)
+            self.knock_out(s, "timeout")
         return bool(gone)
 
     def clear_choice(self, s: Seat) -> None:
@@ -264,7 +313,7 @@ class Model:
             return
         self.targeted = [pid for pid in self.targeted if pid != s.id]
         self.awaiting = [pid for pid in self.awaiting if pid != s.id]
-        if len(self.alive()) <= 1:
+        if self.sides() <= 1:
             return
         if self.targeting == "selecting":
             if self.active == s.id:
@@ -280,23 +329,33 @@ class Model:
         if self.penalty == "time_deduction":
             s.time = max(0, s.time - self.deduction)
         elif self.penalty == "game_loss" and not s.out:
-            self.knock_out(s)
+            self.knock_out(s, "penalty")
 
-    def knock_out(self, s: Seat) -> None:
-        s.out = True
-        self.clear_choice(s)
-        # an eliminated player never holds priority, or nobody's clock would run (C16)
-        self.stack = [pid for pid in self.stack if pid != s.id]
-        self.drop_target(s)
-        left = self.alive()
-        if len(left) <= 1 and self.status != "finished":
+    def knock_out(self, s: Seat, reason: str) -> None:
+        """Out with the reason; in two-headed giant the teammate too (a team loses together)."""
+        mate = self.mate(s)
+        out = [s] + ([mate] if mate is not None and not mate.out else [])
+        for q in out:
+            q.out, q.reason = True, reason
+            self.clear_choice(q)
+            # an eliminated player never holds priority, or nobody's clock would run (C16)
+            self.stack = [pid for pid in self.stack if pid != q.id]
+        for q in out:
+            self.drop_target(q)
+        left = sorted(self.alive(), key=lambda q: q.id)
+        if self.sides() <= 1 and self.status != "finished":
             self.status, self.active, self.stack = "finished", None, []
             self.clear_targeting()
             self.winner = left[0].id if left else None
             name = left[0].name if left else None
-            self.events.append({"type": "gameComplete", "data": {"winnerId": self.winner, "winnerName": name}})
-        elif self.active == s.id:
-            self.active = self.after(s.id)
+            data: dict[str, Any] = {"winnerId": self.winner, "winnerName": name}
+            if self.teams and left:
+                data["winnerTeam"] = [q.id for q in left]
+            self.events.append({"type": "gameComplete", "data": data})
+        else:
+            for q in out:
+                if self.active == q.id:
+                    self.active = self.after(q.id)
 
     def run_clock(self) -> None:
         """start and resume: the active player (or the next one still in) runs, and each
@@ -368,7 +427,10 @@ class Model:
         self.status, self.active, self.winner, self.stack = "waiting", None, None, []
         self.clear_targeting()
         for s in self.seats:
-            s.time, s.penalties, s.out, s.life, s.drunk, s.generic = self.initial, 0, False, 20, 0, 0
+            s.time, s.penalties, s.out, s.life = self.initial, 0, False, self.fmt.starting_life
+            s.drunk, s.generic = 0, 0
+            s.poison, s.energy, s.experience, s.reason = 0, 0, 0, None
+            s.cmd = [[0, 0] for _ in self.seats]
             self.clear_choice(s)
         return True
 
@@ -413,11 +475,48 @@ class Model:
             return False
         self.settle()
         s.time = update.get("time", s.time)
-        s.life = update.get("life", s.life)
+        if "life" in update:
+            self.set_life(s, update["life"])
+        if "poison" in update:
+            self.set_poison(s, update["poison"])
         s.drunk = update.get("drunkCounter", s.drunk)
         s.generic = update.get("genericCounter", s.generic)
-        if s.life <= 0 and not s.out and self.status != "finished":
-            self.knock_out(s)
+        s.energy = update.get("energy", s.energy)
+        s.experience = update.get("experience", s.experience)
+        self.check_loss(s)
+        return True
+
+    def commander_damage(self, client: str, pid: int, source: int, partner: bool, amount: int) -> bool:
+        s = self.seat(pid)
+        free = s is not None and self.status == "waiting" and s.holder is None
+        if client != HOST and not (s is not None and s.holder == client) and not free:
+            raise Refused("NOT_AUTHORIZED_MODIFY")
+        if s is None:
+            raise Refused("PLAYER_NOT_FOUND")
+        if source == pid or self.seat(source) is None:
+            raise Refused("INVALID_COMMANDER_SOURCE")
+        self.settle()
+        cell = 1 if partner else 0
+        dealt = s.cmd[source - 1][cell] + amount
+        if not 0 <= dealt <= 999 or not MIN_LIFE <= s.life - amount <= 9999:
+            raise Refused("COUNTER_OUT_OF_RANGE")
+        s.cmd[source - 1][cell] = dealt
+        self.set_life(s, s.life - amount)
+        self.check_loss(s)
+        return True
+
+    def concede(self, client: str) -> bool:
+        s = self.holder_seat(client)
+        if s is None:
+            raise Refused("NOT_AUTHORIZED_CONCEDE")
+        self.settle()
+        if self.status == "finished":
+            raise Refused("GAME_FINISHED")
+        if self.status == "waiting":
+            raise Refused("CONCEDE_NOT_STARTED")
+        if s.out:
+            raise Refused("PLAYER_ELIMINATED")
+        self.knock_out(s, "concede")
         return True
 
     def add_penalty(self, client: str, pid: int) -> bool:
@@ -429,7 +528,7 @@ class Model:
         s = self.host_action(client, pid, "NOT_OWNER_ELIMINATE")
         if s.out:
             return bool(self.events)
-        self.knock_out(s)
+        self.knock_out(s, "host")
         return True
 
     def host_action(self, client: str, pid: int, code: str) -> Seat:
@@ -442,6 +541,27 @@ class Model:
         if self.status == "finished":
             raise Refused("GAME_FINISHED")
         return s
+
+    def set_format(self, client: str, u: dict[str, Any]) -> bool:
+        """updateSettings' format fields (service/formats.py format_updates resolved them): only
+        while waiting; a new format or starting life puts everyone at it, a new format clears
+        poison."""
+        if client != HOST:
+            raise Refused("NOT_OWNER_SETTINGS")
+        if self.status != "waiting":
+            raise Refused("FORMAT_LOCKED")
+        if "format" in u and FORMATS[u["format"]].teams and len(self.seats) not in (4, 6, 8):
+            raise Refused("TEAMS_NEED_EVEN_PLAYERS")
+        self.settle()
+        f = self.fmt
+        rules = with_overrides(f.loss_rules, u.get("lossRules", {}))
+        self.fmt = FormatSettings(u.get("format", f.format), u.get("startingLife", f.starting_life), rules)
+        for s in self.seats:
+            if "format" in u or "startingLife" in u:
+                s.life = self.fmt.starting_life
+            if "format" in u:
+                s.poison = 0
+        return True
 
     def interrupt(self, client: str) -> bool:
         s = self.holder_seat(client)
@@ -490,7 +610,7 @@ class Model:
         self.events.append({"type": "kicked", "data": {"playerId": pid}, "to": s.holder})
         s.holder = None
         if self.status != "finished" and not s.out:
-            self.knock_out(s)
+            self.knock_out(s, "kicked")
         return True
 
     def revive(self, client: str, pid: int) -> bool:
@@ -498,11 +618,24 @@ class Model:
         if not s.out:
             raise Refused("PLAYER_NOT_ELIMINATED")
         self.settle()
-        s.out = False
-        self.clear_choice(s)
-        s.time = self.initial if s.time <= 0 else s.time
-        s.life = 20 if s.life <= 0 else s.life
-        if self.status == "finished" and len(self.alive()) >= 2:
+        mate = self.mate(s)
+        for q in (s, mate):
+            if q is not None and q.out:
+                q.out, q.reason = False, None
+                self.clear_choice(q)
+                q.time = self.initial if q.time <= 0 else q.time
+        if s.life <= 0:
+            self.set_life(s, self.fmt.starting_life)
+        # back just short of each loss rule that is on
+        for q in (s, mate):
+            if q is None:
+                continue
+            limit = 15 if self.teams else 10
+            if self.fmt.loss_rules.poison and q.poison >= limit:
+                self.set_poison(q, limit - 1)
+            if self.fmt.loss_rules.commander_damage:
+                q.cmd = [[min(v, 20) for v in pair] for pair in q.cmd]
+        if self.status == "finished" and self.sides() >= 2:
             self.status, self.winner = "paused", None
         return True
 
@@ -612,15 +745,15 @@ class Model:
         assert self.choice is not None
         self.clear_choice(s)
         if choice == "die":
-            self.knock_out(s)
+            self.knock_out(s, "timeout")
             return True
         if choice == "loseLives":
-            s.life = max(MIN_LIFE, s.life - self.choice.penalty_lives)
+            self.set_life(s, max(MIN_LIFE, s.life - self.choice.penalty_lives))
         else:
             s.drunk = min(MAX_COUNTER, s.drunk + self.choice.penalty_drunk)
         s.time = self.choice.bonus_time
-        if choice == "loseLives" and s.life <= 0:
-            self.knock_out(s)
+        if choice == "loseLives":
+            self.check_loss(s)
         return True
 
 
@@ -648,6 +781,7 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
                 p.get("timeoutPending"),
                 p.get("timeoutGraceLeft"),
                 p.get("timeoutChoiceDeadline"),
+                (p["poison"], p["energy"], p["experience"], p["commanderDamage"], p["eliminatedReason"]),
             )
             for p in st["players"]
         ],
@@ -666,7 +800,11 @@ def predicted(m: Model) -> dict[str, Any]:
         "targeting": (m.targeting, m.targeted, m.awaiting, m.original),
         "due": None if due is None else float(due),
         "players": [
-            (s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder, s.pending, s.grace, m.deadline(s))
+            (
+                *(s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder, s.pending, s.grace),
+                m.deadline(s),
+                (s.poison, s.energy, s.experience, s.cmd, s.reason),
+            )
             for s in m.seats
         ],
     }
@@ -684,6 +822,9 @@ UPDATES = hs.fixed_dictionaries(
         "drunkCounter": hs.integers(0, 3),
         "genericCounter": hs.integers(0, 3),
         "time": hs.sampled_from([0, U // 2, 3 * U // 2, 5 * U // 2]),
+        "poison": hs.sampled_from([0, 3, 9, 10, 15]),
+        "energy": hs.integers(0, 2),
+        "experience": hs.integers(0, 2),
     },
 )
 
@@ -789,6 +930,9 @@ class GameRules(RuleBasedStateMachine):
         penalty=hs.sampled_from(["warning", "time_deduction", "game_loss"]),
         deduction=hs.integers(0, 3),
         started=hs.sampled_from([True, True, True, False]),
+        fmt=hs.sampled_from(list(FORMATS)),
+        life=hs.none() | hs.sampled_from([1, 5, 40]),
+        rules=hs.one_of(hs.none(), hs.none(), hs.builds(LossRules, hs.booleans(), hs.booleans(), hs.booleans())),
         choice=hs.none()
         | hs.builds(
             TimeoutRules,
@@ -808,6 +952,9 @@ class GameRules(RuleBasedStateMachine):
         penalty: str,
         deduction: int,
         started: bool,
+        fmt: str,
+        life: int | None,
+        rules: LossRules | None,
         choice: TimeoutRules | None,
     ) -> None:
         """A new game; most of them seated (c1, c2, c3 in seats 1 to 3) and started at once,
@@ -815,13 +962,21 @@ class GameRules(RuleBasedStateMachine):
         timeout choice (a v1 game's players carry none of its fields)."""
         initial = halves * U + U // 2
         warn = tuple(sorted((t * U for t in thresholds), reverse=True))
-        settings = GameSettings(count, initial, warn, penalty, deduction * U, timeout=choice)
+        if FORMATS[fmt].teams:
+            # two-headed giant: teams of two, at a table of 4, 6 or 8
+            count = max(4, count + count % 2)
+        preset = FORMATS[fmt]
+        table = FormatSettings(fmt, life or preset.starting_life, rules or preset.loss_rules)
+        settings = GameSettings(count, initial, warn, penalty, deduction * U, timeout=choice, format=table)
         self.pin()
         self.gid, _, out = self.run(self.h.store.create(HOST, settings, new_aid()))
         now = out.state["serverTime"]
         pending = None if choice is None else False
         self.model = Model(
-            [Seat(i, initial, pending=pending) for i in range(1, count + 1)],
+            [
+                Seat(i, initial, pending=pending, life=table.starting_life, cmd=[[0, 0] for _ in range(count)])
+                for i in range(1, count + 1)
+            ],
             initial,
             warn,
             penalty,
@@ -829,6 +984,7 @@ class GameRules(RuleBasedStateMachine):
             now,
             now,
             choice=choice,
+            fmt=table,
         )
         st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
         assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
@@ -884,6 +1040,49 @@ class GameRules(RuleBasedStateMachine):
             lambda m: m.update_player(who, pid, update),
             lambda: self.h.store.update_player(self.gid, who, new_aid(), pid, update),
         )
+
+    @rule(
+        actor=ACTORS,
+        pid=PIDS,
+        source=PIDS,
+        partner=hs.booleans(),
+        amount=hs.sampled_from([-5, 1, 7, 21, 99]),
+    )
+    def commander_damage(self, actor: str, pid: int, source: int, partner: bool, amount: int) -> None:
+        who = self.who(actor)
+        self.play(
+            lambda m: m.commander_damage(who, pid, source, partner, amount),
+            lambda: self.h.store.commander_damage(self.gid, who, new_aid(), pid, source, partner, amount),
+        )
+
+    @rule(pid=PIDS, poison=hs.sampled_from([1, 9, 10, 14, 15]))
+    def poison(self, pid: int, poison: int) -> None:
+        """The host sets a poison count near a limit (10; 15 in two-headed giant): random
+        updates seldom land there."""
+        self.update_player(HOST, pid, {"poison": poison})
+
+    @rule(actor=SEAT_ACTORS)
+    def concede(self, actor: str) -> None:
+        who = self.who(actor)
+        self.play(lambda m: m.concede(who), lambda: self.h.store.concede(self.gid, who, new_aid()))
+
+    @rule(
+        actor=ACTORS,
+        fmt=hs.none() | hs.sampled_from(list(FORMATS)),
+        life=hs.none() | hs.sampled_from([1, 5, 40]),
+        rules=hs.fixed_dictionaries(
+            {}, optional={"life": hs.booleans(), "poison": hs.booleans(), "commanderDamage": hs.booleans()}
+        ),
+    )
+    def set_format(self, actor: str, fmt: str | None, life: int | None, rules: dict[str, bool]) -> None:
+        """updateSettings with format fields, as the service resolves them."""
+        data: dict[str, Any] = {"format": fmt, "startingLife": life, "lossRules": rules or None}
+        updates = format_updates({k: v for k, v in data.items() if v is not None})
+        if not updates:
+            return
+        who = self.who(actor)
+        gid, store = self.gid, self.h.store
+        self.play(lambda m: m.set_format(who, updates), lambda: store.update_settings(gid, who, new_aid(), updates))
 
     @rule(actor=ACTORS, pid=PIDS)
     def add_penalty(self, actor: str, pid: int) -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+
 from service import keys
 from service.game import token_digest
+from tests.support.formats import format_game
 from tests.support.lua_harness import Harness, new_aid
 
 
@@ -101,3 +104,38 @@ async def test_reset_publishes_the_warning_and_timeout_already_due(h: Harness) -
     ]
     assert (c.state["status"], c.state["activePlayer"]) == ("waiting", None)
     assert [(p["timeRemaining"], p["penalties"]) for p in c.state["players"]] == [(15_000, 0), (15_000, 0)]
+
+
+async def test_reset_restores_the_starting_life_and_clears_every_counter_and_reason(h: Harness) -> None:
+    g = await format_game(h, "commander", 3, started=True)
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 4, "energy": 2, "experience": 3, "life": 9})
+    await h.store.commander_damage(g.gid, g.host, new_aid(), 2, 1, True, 21)
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    assert [
+        (
+            p["life"],
+            p["poison"],
+            p["energy"],
+            p["experience"],
+            p["commanderDamage"],
+            p["isEliminated"],
+            p["eliminatedReason"],
+        )
+        for p in c.state["players"]
+    ] == [(40, 0, 0, 0, [[0, 0]] * 3, False, None)] * 3
+    assert c.state["settings"]["format"] == "commander"
+
+
+async def test_reset_of_a_game_stored_before_formats_gives_twenty_life(h: Harness) -> None:
+    g = await h.running_game(2)
+    raw = json.loads(await h.raw_state(g.gid) or "{}")
+    for k in ("format", "startingLife", "lossRules"):
+        del raw["settings"][k]
+    await h.client.hset(keys.game(g.gid), "state", json.dumps(raw))
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 3})
+
+    c = await h.commits(g.gid, "reset", h.store.reset(g.gid, g.host, new_aid()))
+
+    assert [(p["life"], p["poison"]) for p in c.state["players"]] == [(20, 0), (20, 0)]

@@ -174,7 +174,7 @@ async def test_die_eliminates_and_finishes_a_two_player_game(h: Harness) -> None
 
     assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
     assert (c.state["status"], c.state["winner"]) == ("finished", 2)
-    assert player(c.state, 1)["isEliminated"] is True
+    assert (player(c.state, 1)["isEliminated"], player(c.state, 1)["eliminatedReason"]) == (True, "timeout")
     assert pending(c.state, 1) == (False, None, None)
     assert await h.due(g.gid) is None
 
@@ -188,7 +188,7 @@ async def test_lose_lives_to_zero_eliminates_and_finishes_a_two_player_game(h: H
 
     assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
     p = player(c.state, 1)
-    assert (p["life"], p["isEliminated"], p["timeoutPending"]) == (0, True, False)
+    assert (p["life"], p["isEliminated"], p["timeoutPending"], p["eliminatedReason"]) == (0, True, False, "life")
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
 
 
@@ -332,6 +332,7 @@ async def test_a_grace_run_out_in_a_two_player_game_finishes_it(h: Harness) -> N
 
     assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
     assert (c.state["status"], c.state["winner"]) == ("finished", 2)
+    assert player(c.state, 1)["eliminatedReason"] == "timeout"
     await fires_nothing(h, g.gid)
 
 

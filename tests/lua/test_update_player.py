@@ -5,6 +5,8 @@ from typing import Any
 import pytest
 
 from service import keys
+from service.formats import LossRules
+from tests.support.formats import format_game
 from tests.support.lua_harness import LOG_CAP, Harness, new_aid, player
 
 
@@ -131,6 +133,15 @@ async def test_update_player_of_a_missing_player_by_the_host_fails_with_player_n
         {"genericCounter": 1000},
         {"genericCounter": 0.5},
         {"life": 1, "time": -5},
+        {"poison": -1},
+        {"poison": 100},
+        {"poison": 1.5},
+        {"energy": -1},
+        {"energy": 1000},
+        {"experience": -1},
+        {"experience": 1000},
+        {"experience": "3"},
+        {"poison": 5, "energy": 1000},
     ],
 )
 async def test_update_player_rejects_values_out_of_range(h: Harness, updates: dict[str, Any]) -> None:
@@ -384,3 +395,122 @@ async def test_an_out_of_range_life_is_refused_rather_than_clamped(h: Harness) -
 
     await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": -1000}))
     await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_player(g.gid, g.host, new_aid(), 1, {"drunkCounter": 1000}))
+
+
+# -- the counters and the loss rules (lib/formats.lua) --------------------------------------
+
+
+async def test_update_player_sets_poison_energy_and_experience_to_their_bounds(h: Harness) -> None:
+    g = await format_game(h, "custom", 2, rules=LossRules(False, False, False))
+
+    c = await h.commits(
+        g.gid,
+        "updatePlayer",
+        h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 99, "energy": 999, "experience": 999}),
+    )
+
+    p = player(c.state, 1)
+    assert (p["poison"], p["energy"], p["experience"], p["isEliminated"]) == (99, 999, 999, False)
+    assert c.before is not None
+    assert player(c.state, 2) == player(c.before, 2)
+
+
+async def test_energy_and_experience_alone_are_an_update(h: Harness) -> None:
+    g = await h.new_game()
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"energy": 0}))
+
+    assert c.before is not None
+    assert player(c.state, 2) == player(c.before, 2)
+
+
+async def test_ten_poison_eliminates_with_that_reason_and_nine_does_not(h: Harness) -> None:
+    g = await h.running_game(3)
+    nine = await h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 9})
+    assert player(nine.state, 1)["isEliminated"] is False
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 10}))
+
+    p = player(c.state, 1)
+    assert (p["isEliminated"], p["eliminatedReason"]) == (True, "poison")
+    assert c.state["activePlayer"] == 2
+
+
+async def test_life_at_zero_says_life(h: Harness) -> None:
+    g = await h.running_game(3)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 3, {"life": 0}))
+
+    assert player(c.state, 3)["eliminatedReason"] == "life"
+    assert player(c.state, 1)["eliminatedReason"] is None
+
+
+async def test_poison_and_life_crossed_at_once_say_poison(h: Harness) -> None:
+    g = await h.running_game(3)
+
+    c = await h.commits(
+        g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"poison": 10, "life": 0})
+    )
+
+    assert player(c.state, 2)["eliminatedReason"] == "poison"
+
+
+@pytest.mark.parametrize(
+    ("rules", "update"),
+    [
+        (LossRules(life=False), {"life": -5}),
+        (LossRules(poison=False), {"poison": 50}),
+    ],
+)
+async def test_a_loss_rule_that_is_off_eliminates_nobody(h: Harness, rules: LossRules, update: dict[str, int]) -> None:
+    g = await format_game(h, "custom", 2, rules=rules, started=True)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, update))
+
+    assert (player(c.state, 1)["isEliminated"], c.state["status"]) == (False, "running")
+
+
+async def test_poison_in_a_finished_game_decides_nothing(h: Harness) -> None:
+    g = await h.running_game(2)
+    await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 10}))
+
+    assert (player(c.state, 1)["isEliminated"], c.events) == (False, [])
+
+
+async def test_two_headed_giant_life_and_poison_are_written_to_both_teammates(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 4, started=True)
+
+    c = await h.commits(
+        g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 4, {"life": 22, "poison": 3})
+    )
+
+    assert [(p["life"], p["poison"]) for p in c.state["players"]] == [(30, 0), (30, 0), (22, 3), (22, 3)]
+
+
+async def test_two_headed_giant_loses_by_poison_at_fifteen_not_ten_and_the_team_goes_together(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 6, started=True)
+    ten = await h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 14})
+    assert [p["isEliminated"] for p in ten.state["players"]] == [False] * 6
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"poison": 15}))
+
+    assert [(p["isEliminated"], p["eliminatedReason"]) for p in c.state["players"]] == [
+        (True, "poison"),
+        (True, "poison"),
+        *[(False, None)] * 4,
+    ]
+    # the active player (seat 1) and its teammate are out: the turn goes to seat 3
+    assert (c.state["status"], c.state["activePlayer"]) == ("running", 3)
+
+
+async def test_two_headed_giant_the_last_team_standing_wins_together(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 4, started=True)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
+
+    assert (c.state["status"], c.state["winner"]) == ("finished", 3)
+    assert c.events == [
+        {"type": "gameComplete", "data": {"winnerId": 3, "winnerName": "Player 3", "winnerTeam": [3, 4]}}
+    ]

@@ -5,8 +5,10 @@ from typing import Any
 import pytest
 
 from service import keys
+from service.formats import LossRules
 from service.protocol import GameSettings, TimeoutRules
-from tests.support.lua_harness import Game, Harness, new_aid, player
+from tests.support.formats import format_game
+from tests.support.lua_harness import HOST, Game, Harness, new_aid, player
 
 
 async def test_update_settings_changes_thresholds_and_penalty_rules(h: Harness) -> None:
@@ -80,6 +82,15 @@ async def test_new_thresholds_reschedule_the_running_clock(h: Harness) -> None:
         {"penaltyTimeDeduction": 86_400_001},
         {"penaltyTimeDeduction": 0.5},
         {"penaltyType": "warning", "penaltyTimeDeduction": -1},
+        {"format": "vintage"},
+        {"format": 1},
+        {"startingLife": 0},
+        {"startingLife": 10_000},
+        {"startingLife": 2.5},
+        {"lossRules": {}},
+        {"lossRules": {"life": 1}},
+        {"lossRules": {"mill": True}},
+        {"lossRules": [True]},
     ],
 )
 async def test_update_settings_rejects_values_out_of_range(h: Harness, updates: dict[str, Any]) -> None:
@@ -202,3 +213,106 @@ async def test_update_settings_refuses_timeout_settings_out_of_range(h: Harness,
     g = await choice_game(h)
 
     await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+
+# -- the format settings (lib/formats.lua update_format) -------------------------------------
+
+
+async def test_a_format_change_while_waiting_sets_its_rules_and_everyones_life(h: Harness) -> None:
+    g = await h.new_game(4)
+    await h.store.update_player(g.gid, g.host, new_aid(), 2, {"life": 7, "poison": 4, "energy": 3})
+    updates = {
+        "format": "commander",
+        "startingLife": 40,
+        "lossRules": {"life": True, "poison": True, "commanderDamage": True},
+    }
+
+    c = await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+    s = c.state["settings"]
+    assert (s["format"], s["startingLife"], s["lossRules"]) == ("commander", 40, updates["lossRules"])
+    assert [(p["life"], p["poison"], p["energy"]) for p in c.state["players"]] == [
+        (40, 0, 0),
+        (40, 0, 3),
+        (40, 0, 0),
+        (40, 0, 0),
+    ]
+
+
+async def test_a_starting_life_alone_sets_everyones_life_and_keeps_the_poison(h: Harness) -> None:
+    g = await h.new_game(2)
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"poison": 4})
+
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"startingLife": 33})
+    )
+
+    assert c.state["settings"]["format"] == "standard"
+    assert [(p["life"], p["poison"]) for p in c.state["players"]] == [(33, 4), (33, 0)]
+
+
+async def test_loss_rules_named_alone_keep_the_others_and_every_life(h: Harness) -> None:
+    g = await format_game(h, "commander", 2)
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 12})
+
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"lossRules": {"poison": False}})
+    )
+
+    assert c.state["settings"]["lossRules"] == {"life": True, "poison": False, "commanderDamage": True}
+    assert [p["life"] for p in c.state["players"]] == [12, 40]
+
+
+@pytest.mark.parametrize("status", ["running", "paused", "finished"])
+async def test_the_format_is_locked_once_the_game_started(h: Harness, status: str) -> None:
+    g = await h.running_game(2)
+    if status == "paused":
+        await h.store.pause(g.gid, g.host, new_aid())
+    if status == "finished":
+        await h.store.eliminate(g.gid, g.host, new_aid(), 2)
+
+    for updates in ({"format": "brawl", "startingLife": 25}, {"startingLife": 30}, {"lossRules": {"life": False}}):
+        await h.fails(g.gid, "FORMAT_LOCKED", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+
+async def test_a_reset_game_may_change_its_format_again(h: Harness) -> None:
+    g = await h.running_game(2)
+    await h.store.reset(g.gid, g.host, new_aid())
+
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"startingLife": 50})
+    )
+
+    assert [p["life"] for p in c.state["players"]] == [50, 50]
+
+
+async def test_a_campaign_refuses_the_format_settings(h: Harness) -> None:
+    settings = GameSettings(2, name="Campaign", mode="campaign", campaign_preset="standard")
+    gid, _, _ = await h.store.create(HOST, settings, new_aid())
+
+    await h.fails(gid, "FORMAT_CAMPAIGN", h.store.update_settings(gid, HOST, new_aid(), {"startingLife": 30}))
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 7])
+async def test_two_headed_giant_needs_an_even_table_of_four_to_eight(h: Harness, count: int) -> None:
+    g = await h.new_game(count)
+    updates = {"format": "twoHeadedGiant", "startingLife": 30, "lossRules": LossRules().to_settings()}
+
+    await h.fails(g.gid, "TEAMS_NEED_EVEN_PLAYERS", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+
+async def test_a_change_to_two_headed_giant_makes_teams_that_share_life(h: Harness) -> None:
+    g = await h.new_game(4)
+    updates = {"format": "twoHeadedGiant", "startingLife": 30, "lossRules": LossRules().to_settings()}
+    await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), updates))
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 28}))
+
+    assert [p["life"] for p in c.state["players"]] == [28, 28, 30, 30]
+
+
+async def test_the_format_settings_by_a_player_are_refused(h: Harness) -> None:
+    g = await h.new_game(2)
+    await h.claim(g, "alice", 1)
+
+    await h.fails(g.gid, "NOT_OWNER_SETTINGS", h.store.update_settings(g.gid, "alice", new_aid(), {"startingLife": 30}))
