@@ -19,7 +19,10 @@
              mode "campaign" only, campaign {preset, config}: the preset's name and config
              (service/campaign.py; bounds in lib/campaign.lua check_campaign), which set
              the round-1 clock in place of initialTime, every player's starting life, and
-             the bonus when the config has one
+             the bonus when the config has one; and timeControl ("suddenDeath" |
+             "fischer" | "bronstein" | "turnCap") with timeControlMs (1000..3600000 ms) and,
+             for "turnCap", turnCapWarningMs (0..cap - 1 ms), or none of them: sudden death
+             (bounds in lib/clocks.lua check_time_control), kept in the state's settings
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -31,6 +34,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/lobby.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/clocks.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -49,7 +53,8 @@ return run(function()
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
-    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign))) then
+    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign)))
+    or not check_time_control(s) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
@@ -83,9 +88,11 @@ return run(function()
       bonusTime = bonus, timeoutPenaltyLives = s.timeoutPenaltyLives,
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
+      timeControl = s.timeControl, timeControlMs = s.timeControlMs, turnCapWarningMs = s.turnCapWarningMs,
     },
     interruptingPlayers = {},
   }
+  reset_turns(st)
   if s.mode == 'campaign' then
     st.campaign = new_campaign(s.campaign, players)
   end

@@ -1,7 +1,14 @@
 --[[
-  update_settings: change the warning thresholds, the penalty rules, the turn bonus and/or
-  the timeout choice's settings of a game. The player count and initial time are fixed once
-  created.
+  update_settings: change the warning thresholds, the penalty rules, the turn bonus, the
+  timeout choice's settings and/or the time control of a game. The player count and initial
+  time are fixed once created.
+
+  The time control changes only while the game is waiting (TIME_CONTROL_LOCKED: a turn under
+  way keeps the rules it began with). An update naming timeControl replaces the control
+  whole; one naming only timeControlMs or turnCapWarningMs changes the amounts of the
+  game's control, and the result must hold together (INVALID_TIME_CONTROL: an amount for
+  sudden death, a warning for a control other than the cap, a warning not shorter than the
+  cap; lib/clocks.lua merge_time_control).
 
   The timeout choice's settings change only a game that has it (a HEAD client's create);
   a v1 game keeps v1's timeout and refuses them (TIMEOUT_CHOICE_OFF). A new grace period
@@ -13,15 +20,18 @@
             penaltyType ("warning" | "time_deduction" | "game_loss"),
             penaltyTimeDeduction (0..86400000 ms), bonusTime (0..300000 ms: the turn
             bonus, B6.4; 0 turns it off), timeoutPenaltyLives and timeoutPenaltyDrunk
-            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms)
+            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms),
+            timeControl, timeControlMs, turnCapWarningMs (as create's)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
-  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, INVALID_ARGUMENT
+  Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, TIME_CONTROL_LOCKED,
+    INVALID_TIME_CONTROL, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/clocks.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -44,8 +54,14 @@ return run(function()
   if timeouts > 0 and not has_timeout_choice(st) then
     fail('TIMEOUT_CHOICE_OFF')
   end
+  local tc = merge_time_control(st.settings, u)
+  if tc ~= nil and st.status ~= 'waiting' then
+    fail('TIME_CONTROL_LOCKED')
+  elseif tc == false then
+    fail('INVALID_TIME_CONTROL')
+  end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil and timeouts == 0 then
+      and u.bonusTime == nil and timeouts == 0 and tc == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -56,6 +72,9 @@ return run(function()
   s.bonusTime = u.bonusTime or s.bonusTime
   for _, t in ipairs(TIMEOUT_SETTINGS) do
     s[t[1]] = u[t[1]] or s[t[1]]
+  end
+  if tc then
+    s.timeControl, s.timeControlMs, s.turnCapWarningMs = tc.timeControl, tc.timeControlMs, tc.turnCapWarningMs
   end
   return commit(st, c, 'updateSettings', nil)
 end)

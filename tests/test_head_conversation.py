@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from service import keys
 from stack.client import Client
 from tests.support.instances import Clients
+from tests.support.lua_harness import summary_of
 from tests.support.waits import eventually, settle
 from tests.support.wire import client_opener
 
@@ -239,8 +240,8 @@ async def test_a_casual_game_frame_by_frame_as_heads_client_plays_it(
     f = await t.say("ann", "adminKick", {"playerId": 3})
     done = ["gameComplete", "state"]
     assert kinds(f) == {"ann": done, "bob": done, "cat": ["kicked", *done]}
-    assert f["bob"][0]["data"] == {"winnerId": 1, "winnerName": "Player 1"}
     final = last_state(f["ann"])
+    assert f["bob"][0]["data"] == {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(final)}
     assert (final["status"], final["winner"]) == ("finished", 1)
 
     # Delete Lobby: every socket on both instances is told (HEAD: its own instance, C37)

@@ -39,6 +39,7 @@ from tests.support.instances import (
     state_versions,
     stream_faults,
 )
+from tests.support.lua_harness import summary_of
 
 pytestmark = pytest.mark.slow
 
@@ -313,9 +314,8 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
             assert (state["status"], state["winner"], p1["isEliminated"]) == ("finished", 2, True)
             # and every instance told its sockets once, right after the timeout (HEAD's gameComplete)
             for c in (hosts[g], watchers[g]):
-                assert c.of_type("gameComplete") == [
-                    {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}
-                ]
+                complete = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(state)}
+                assert c.of_type("gameComplete") == [{"type": "gameComplete", "data": complete}]
                 i = next(i for i, m in enumerate(c.messages) if m["type"] == "gameComplete")
                 assert (c.messages[i - 1]["type"], c.messages[i + 1]["type"]) == ("timeout", "state")
         else:

@@ -14,6 +14,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
+--- @include "lib/clocks.lua"
 
 -- every player's life in a game that is not a campaign (v1's and HEAD's 20)
 local START_LIFE = 20
@@ -154,8 +155,9 @@ end
 
 -- The table as before a first start, with `time` on every clock and `life` for everyone:
 -- penalties, counters, eliminations, pending timeout choices, the winner, the interrupt
--- stack and any targeting cleared. Seats, names and colours stay (and the seat tokens, which are not in the state),
--- so the same players go on at once.
+-- stack, any targeting and the turn counters (lib/clocks.lua reset_turns) cleared. Seats,
+-- names and colours stay (and the seat tokens, which are not in the state), so the same
+-- players go on at once.
 local function ready_table(st, time, life)
   st.settings.initialTime = time
   st.status = 'waiting'
@@ -175,6 +177,7 @@ local function ready_table(st, time, life)
     p.genericCounter = 0
     clear_choice(p)
   end
+  reset_turns(st)
 end
 
 -- Every player's points and level from this round's damage (HEAD's Wastelands scoring):

@@ -67,9 +67,16 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
                 "drunkCounter": 0,
                 "genericCounter": 0,
                 "color": None,
+                # no turn yet (lib/clocks.lua)
+                "timeUsed": 0,
+                "turns": 0,
             }
             for i in (1, 2, 3)
         ],
+        "turn": 0,
+        "round": 0,
+        "turnTime": 0,
+        "firstPlayer": None,
         "activePlayer": None,
         "status": "waiting",
         "winner": None,

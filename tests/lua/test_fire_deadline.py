@@ -122,7 +122,15 @@ async def test_a_game_loss_timeout_with_two_players_finishes_the_game(h: Harness
     # the timeout, then the game it decided (HEAD's gameComplete), both before the state
     assert c.events[-2:] == [
         {"type": "timeout", "data": {"playerId": 1}},
-        {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}},
+        {
+            "type": "gameComplete",
+            "data": {
+                "winnerId": 2,
+                "winnerName": "Player 2",
+                # player 1's clock ran its 10 s in turn 1; player 2 never had a turn
+                "summary": [{"playerId": 1, "timeUsed": 10_000, "turns": 1}, {"playerId": 2, "timeUsed": 0, "turns": 0}],
+            },
+        },
     ]
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
     assert player(c.state, 1)["isEliminated"] is True

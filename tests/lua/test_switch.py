@@ -70,7 +70,10 @@ async def test_switch_while_paused_moves_the_turn_without_running_the_clock(h: H
     c = await h.commits(g.gid, "switch", h.store.switch(g.gid, g.host, new_aid(), 2))
 
     assert (c.state["status"], c.state["activePlayer"]) == ("paused", 2)
-    assert c.state["players"] == paused.state["players"]
+    # a new turn (lib/clocks.lua begin_turn), its clock still standing
+    assert (c.state["turn"], c.state["round"], c.state["turnTime"]) == (2, 1, 0)
+    assert [p["timeRemaining"] for p in c.state["players"]] == [p["timeRemaining"] for p in paused.state["players"]]
+    assert [p["turns"] for p in c.state["players"]] == [1, 1]
 
 
 async def test_switch_to_the_active_player_is_a_noop(h: Harness) -> None:

@@ -42,6 +42,11 @@ def player(state: dict[str, Any], pid: int) -> dict[str, Any]:
     return found
 
 
+def summary_of(state: dict[str, Any]) -> list[dict[str, int]]:
+    """gameComplete's summary for a finished game's state: each player's time used and turns."""
+    return [{"playerId": p["id"], "timeUsed": p["timeUsed"], "turns": p["turns"]} for p in state["players"]]
+
+
 def expected_ttl_ms(state: dict[str, Any]) -> int:
     """The retention lib/commit.lua must give the game's keys for this state."""
     idle = state["status"] == "finished" or all(p["claimedBy"] is None for p in state["players"])
