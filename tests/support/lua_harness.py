@@ -77,7 +77,9 @@ def running_players(state: dict[str, Any]) -> list[dict[str, Any]]:
 def own_turn(state: dict[str, Any]) -> bool:
     """The running clock is the active player's own: nobody interrupted, no targets respond."""
     running = running_players(state)
-    return len(running) == 1 and running[0]["id"] == state["activePlayer"] and not state["interruptingPlayers"]
+    responding = state.get("targetingState") == "resolving" and bool(state.get("awaitingPriority"))
+    own = len(running) == 1 and running[0]["id"] == state["activePlayer"]
+    return own and not state["interruptingPlayers"] and not responding
 
 
 def time_control(state: dict[str, Any]) -> tuple[str, int, int]:
