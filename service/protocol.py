@@ -404,7 +404,9 @@ def time_control_fields(raw: dict[str, Any]) -> dict[str, Any]:
     if "timeControlMs" in raw:
         amount = integer(raw["timeControlMs"], lo, hi)
         if amount is None:
-            raise InvalidInput("Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)")
+            raise InvalidInput(
+                "Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)"
+            )
         out["timeControlMs"] = amount
     if "turnCapWarningMs" in raw:
         lead = integer(raw["turnCapWarningMs"], 0, hi - 1)

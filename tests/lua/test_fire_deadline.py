@@ -129,7 +129,10 @@ async def test_a_game_loss_timeout_with_two_players_finishes_the_game(h: Harness
                 "winnerId": 2,
                 "winnerName": "Player 2",
                 # player 1's clock ran its 10 s in turn 1; player 2 never had a turn
-                "summary": [{"playerId": 1, "timeUsed": 10_000, "turns": 1}, {"playerId": 2, "timeUsed": 0, "turns": 0}],
+                "summary": [
+                    {"playerId": 1, "timeUsed": 10_000, "turns": 1},
+                    {"playerId": 2, "timeUsed": 0, "turns": 0},
+                ],
             },
         },
     ]

@@ -209,7 +209,11 @@ async def test_fischer_gives_nothing_while_waiting_or_paused_nor_when_the_turn_m
 
     c = await h.commits(g.gid, "eliminate", h.store.eliminate(g.gid, g.host, new_aid(), 3))
 
-    assert [q["timeRemaining"] for q in c.state["players"]] == [600_000, 600_000 - player(c.state, 2)["timeUsed"], 600_000 - player(c.state, 3)["timeUsed"]]
+    assert [q["timeRemaining"] for q in c.state["players"]] == [
+        600_000,
+        600_000 - player(c.state, 2)["timeUsed"],
+        600_000 - player(c.state, 3)["timeUsed"],
+    ]
 
 
 async def test_fischer_moves_the_timeout_out_by_the_increment(h: Harness) -> None:
@@ -274,7 +278,10 @@ async def test_bronstein_delay_is_only_the_active_players_own_clock_and_starts_a
     # 2 s + 4 s of the turn's own clock: the first 5 s were free
     assert 500 < p1["timeUsed"] <= 1_500
     p2 = player(c.state, 2)
-    assert (c.state["turnTime"], await h.due(g.gid)) == (0, c.state["serverTime"] + 5_000 + p2["timeRemaining"] - 300_000)
+    assert (c.state["turnTime"], await h.due(g.gid)) == (
+        0,
+        c.state["serverTime"] + 5_000 + p2["timeRemaining"] - 300_000,
+    )
 
 
 # -- turn cap ---------------------------------------------------------------------------------

@@ -335,7 +335,9 @@ async def test_life_at_zero_of_the_second_to_last_player_finishes_the_game_with_
     c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
 
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Bea", "summary": summary_of(c.state)}}]
+    assert c.events == [
+        {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Bea", "summary": summary_of(c.state)}}
+    ]
     assert await h.due(g.gid) is None
 
 

@@ -201,7 +201,14 @@ class Harness:
         time_control: TimeControl | None = None,
     ) -> Game:
         settings = GameSettings(
-            players, initial_time, thresholds, penalty_type, deduction, name=name, listed=listed, time_control=time_control
+            players,
+            initial_time,
+            thresholds,
+            penalty_type,
+            deduction,
+            name=name,
+            listed=listed,
+            time_control=time_control,
         )
         gid, token, out = await self.store.create(host, settings, new_aid())
         assert out.status == "ok"
