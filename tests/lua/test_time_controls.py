@@ -166,9 +166,9 @@ async def test_time_used_counts_every_charge_interrupts_included_and_the_summary
     p1, p2 = c.state["players"]
     assert 5_000 <= p1["timeUsed"] < 5_500 and p1["timeUsed"] == 600_000 - p1["timeRemaining"]
     assert 3_000 - 500 < p2["timeUsed"] <= 3_000 + 500 and p2["timeUsed"] == 600_000 - p2["timeRemaining"]
-    done = {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}
-    assert c.events == [{"type": "gameComplete", "data": done}]
-    assert [s["turns"] for s in done["summary"]] == [1, 0]
+    summary = summary_of(c.state)
+    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary}}]
+    assert [s["turns"] for s in summary] == [1, 0]
 
 
 # -- Fischer ----------------------------------------------------------------------------------
