@@ -131,11 +131,7 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     # time controls (ours): the control is chosen before the game starts; the turn may move on
     # (its cap, a choice run out) while a switch travels
     "TIME_CONTROL_LOCKED": (Conflict, "The time control can only be changed before the game starts"),
-    "INVALID_TIME_CONTROL": (
-        InvalidInput,
-        "Invalid time control: an amount needs fischer, bronstein or turnCap, a warning needs turnCap "
-        "and must be shorter than the cap",
-    ),
+    "INVALID_TIME_CONTROL": (InvalidInput, "Invalid time control: the amounts do not fit the game's control"),
     "TURN_MOVED_ON": (Conflict, "The turn has already moved on"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),

@@ -495,6 +495,8 @@ async def test_create_replies_created_then_state_and_stores_only_a_token_digest(
             "drunkCounter": 0,
             "genericCounter": 0,
             "color": None,
+            "timeUsed": 0,
+            "turns": 0,
         }
         for i in (1, 2, 3)
     ]
@@ -999,6 +1001,8 @@ async def test_reset_restores_a_fresh_table_keeping_names_and_seats(connect: Con
             "drunkCounter": 0,
             "genericCounter": 0,
             "color": None,
+            "timeUsed": 0,
+            "turns": 0,
         }
         for i, name, holder in ((1, "Ann", a.client_id), (2, "Player 2", b.client_id), (3, "Player 3", None))
     ]
@@ -1088,6 +1092,8 @@ async def test_the_host_may_update_every_field_of_any_player(connect: Connect) -
         "drunkCounter": 999,
         "genericCounter": 7,
         "color": "indigo",
+        "timeUsed": 0,
+        "turns": 0,
     }
     assert player(await state_of(b, state["version"]), 2)["name"] == "Zoë 🐉 </b>"
 
