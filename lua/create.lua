@@ -26,7 +26,11 @@
              by the service (service/formats.py); "twoHeadedGiant" needs 4, 6 or 8 players.
              Every player starts at startingLife (a campaign's: its preset's) with poison,
              energy, experience 0, a commander damage matrix of zeros (one [commander,
-             partner] pair per seat, indexed by the source's id) and eliminatedReason null
+             partner] pair per seat, indexed by the source's id) and eliminatedReason null;
+             and timeControl ("suddenDeath" |
+             "fischer" | "bronstein" | "turnCap") with timeControlMs (1000..3600000 ms) and,
+             for "turnCap", turnCapWarningMs (0..cap - 1 ms), or none of them: sudden death
+             (bounds in lib/clocks.lua check_time_control), kept in the state's settings
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -39,6 +43,7 @@
 --- @include "lib/lobby.lua"
 --- @include "lib/campaign.lua"
 --- @include "lib/formats.lua"
+--- @include "lib/clocks.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -57,7 +62,8 @@ return run(function()
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
-    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign))) then
+    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign)))
+    or not check_time_control(s) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
@@ -94,9 +100,11 @@ return run(function()
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
       format = fs.format, startingLife = life, lossRules = fs.lossRules,
+      timeControl = s.timeControl, timeControlMs = s.timeControlMs, turnCapWarningMs = s.turnCapWarningMs,
     },
     interruptingPlayers = {},
   }
+  reset_turns(st)
   if s.mode == 'campaign' then
     st.campaign = new_campaign(s.campaign, players)
   end

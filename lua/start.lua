@@ -1,6 +1,7 @@
 --[[
   start: run the clock from "waiting" or "paused". The active player is kept if still in
-  the game, otherwise the next one in turn order (never an eliminated player). Each pending
+  the game, otherwise the next one in turn order (never an eliminated player). From
+  "waiting" that player begins turn 1 of round 1 (lib/clocks.lua begin_turn). Each pending
   timeout choice's grace runs again from what was left, and its new deadline is sent again
   (`timeoutChoice`).
 
@@ -13,6 +14,7 @@
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/clocks.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -31,8 +33,12 @@ return run(function()
   if st.status == 'running' then
     return { 'noop', raw, '[]' }
   end
+  local first = st.status == 'waiting'
   st.status = 'running'
   ensure_active(st)
+  if first and not is_null(st.activePlayer) then
+    begin_turn(st, st.activePlayer, nil)
+  end
   announce_choices(st, c)
   return commit(st, c, 'start', nil)
 end)

@@ -21,22 +21,29 @@
 
   A real turn pass while running (to another player) adds settings.bonusTime to the new
   active player's clock, capped at 24 h (B6.4); never a switch to oneself, nor while
-  waiting or paused (HEAD's C15). The log entry then records the `bonus` granted.
+  waiting or paused (HEAD's C15). The log entry then records the `bonus` granted. In a
+  Fischer game the player who passed gets the increment (timeControlMs, capped at 24 h),
+  recorded as `increment`. Once the game has begun a switch to another player begins a new
+  turn (lib/clocks.lua begin_turn: turn, round, turnTime).
+
+  The turn may move on while the request travels (the turn cap passed it, or the active
+  player's timeout choice ran out): a switch by the previous active player's holder is then
+  refused (TURN_MOVED_ON), so nobody passes a turn they no longer hold.
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, GAME_NOT_RUNNING, NOT_AUTHORIZED_PASS, NOT_AUTHORIZED_SWITCH,
-    GAME_FINISHED, PRIORITY_PENDING, TARGETS_PENDING, PLAYER_NOT_FOUND, PLAYER_ELIMINATED,
-    INVALID_ARGUMENT
-  Publishes: any warning or timeout that came due on the way, targetingCanceled when the
+    GAME_FINISHED, TURN_MOVED_ON, PRIORITY_PENDING, TARGETS_PENDING, PLAYER_NOT_FOUND,
+    PLAYER_ELIMINATED, INVALID_ARGUMENT
+  Publishes: any warning, timeout or turn cap event that came due on the way,
+    targetingCanceled when the
     switch ends targeting, then the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
---- @include "lib/targeting.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -57,9 +64,13 @@ return run(function()
       fail('NOT_AUTHORIZED_SWITCH')
     end
   end
+  local was = st.activePlayer
   settle(st, c)
   if st.status == 'finished' then
     fail('GAME_FINISHED')
+  end
+  if st.activePlayer ~= was and st.status ~= 'waiting' and not is_host(st, c.client) then
+    fail('TURN_MOVED_ON')
   end
   if #interrupters(st) > 0 and not is_host(st, c.client) then
     fail('PRIORITY_PENDING')
@@ -87,15 +98,10 @@ return run(function()
     return { 'noop', raw, '[]' }
   end
   local detail = { playerId = target }
-  if st.status == 'running' and st.activePlayer ~= target then
-    local bonus = grant_bonus(st, p)
-    if bonus > 0 then
-      detail.bonus = bonus
-    end
+  if st.activePlayer ~= target then
+    local bonus, increment = hand_turn(st, c, p)
+    detail.bonus = bonus > 0 and bonus or nil
+    detail.increment = increment > 0 and increment or nil
   end
-  if st.targetingState ~= 'none' and st.activePlayer ~= target then
-    cancel_targeting(st, c, target)
-  end
-  st.activePlayer = target
   return commit(st, c, 'switch', detail)
 end)

@@ -1,7 +1,14 @@
 --[[
-  update_settings: change the warning thresholds, the penalty rules, the turn bonus and/or
-  the timeout choice's settings of a game. The player count and initial time are fixed once
-  created.
+  update_settings: change the warning thresholds, the penalty rules, the turn bonus, the
+  timeout choice's settings and/or the time control of a game. The player count and initial
+  time are fixed once created.
+
+  The time control changes only while the game is waiting (TIME_CONTROL_LOCKED: a turn under
+  way keeps the rules it began with). An update naming timeControl replaces the control
+  whole; one naming only timeControlMs or turnCapWarningMs changes the amounts of the
+  game's control, and the result must hold together (INVALID_TIME_CONTROL: an amount for
+  sudden death, a warning for a control other than the cap, a warning not shorter than the
+  cap; lib/clocks.lua merge_time_control).
 
   The timeout choice's settings change only a game that has it (a HEAD client's create);
   a v1 game keeps v1's timeout and refuses them (TIMEOUT_CHOICE_OFF). A new grace period
@@ -22,10 +29,11 @@
             (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms),
             format (a name of lib/formats.lua FORMATS), startingLife (1..9999), lossRules
             (an object of any of life, poison, commanderDamage: booleans); the service
-            sends a format with its starting life and all three loss rules resolved
+            sends a format with its starting life and all three loss rules resolved;
+            timeControl, timeControlMs, turnCapWarningMs (as create's)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, FORMAT_CAMPAIGN, FORMAT_LOCKED,
-    TEAMS_NEED_EVEN_PLAYERS, INVALID_ARGUMENT
+    TEAMS_NEED_EVEN_PLAYERS, TIME_CONTROL_LOCKED, INVALID_TIME_CONTROL, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
@@ -33,6 +41,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
 --- @include "lib/formats.lua"
+--- @include "lib/clocks.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -68,8 +77,14 @@ return run(function()
   if u.format ~= nil and FORMATS[u.format].teams and not (n == 4 or n == 6 or n == 8) then
     fail('TEAMS_NEED_EVEN_PLAYERS')
   end
+  local tc = merge_time_control(st.settings, u)
+  if tc ~= nil and st.status ~= 'waiting' then
+    fail('TIME_CONTROL_LOCKED')
+  elseif tc == false then
+    fail('INVALID_TIME_CONTROL')
+  end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil and timeouts == 0 and not formats then
+      and u.bonusTime == nil and timeouts == 0 and not formats and tc == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -83,6 +98,9 @@ return run(function()
   end
   if formats then
     update_format(st, u)
+  end
+  if tc then
+    s.timeControl, s.timeControlMs, s.turnCapWarningMs = tc.timeControl, tc.timeControlMs, tc.turnCapWarningMs
   end
   return commit(st, c, 'updateSettings', nil)
 end)

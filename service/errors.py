@@ -136,6 +136,11 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "COUNTER_OUT_OF_RANGE": (Conflict, "That change would take a counter out of its range"),
     "NOT_AUTHORIZED_CONCEDE": (NotAuthorized, "You must claim a player to concede"),
     "CONCEDE_NOT_STARTED": (Conflict, "Cannot concede before the game starts"),
+    # time controls (ours): the control is chosen before the game starts; the turn may move on
+    # (its cap, a choice run out) while a switch travels
+    "TIME_CONTROL_LOCKED": (Conflict, "The time control can only be changed before the game starts"),
+    "INVALID_TIME_CONTROL": (InvalidInput, "Invalid time control: the amounts do not fit the game's control"),
+    "TURN_MOVED_ON": (Conflict, "The turn has already moved on"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

@@ -151,6 +151,34 @@ class TimeoutRules:
         return {key: getattr(self, attr) for attr, (key, *_) in TIMEOUT_SETTINGS.items()}
 
 
+#: the time controls (lua/lib/clocks.lua TIME_CONTROLS); the first is the default, today's clock
+TIME_CONTROLS = ("suddenDeath", "fischer", "bronstein", "turnCap")
+#: the bounds of timeControlMs: the Fischer increment, the Bronstein delay or the turn cap (ms)
+CONTROL_MS = (1_000, 3_600_000)
+#: the turn cap's warning lead when none is named: 10 s, or half a cap shorter than 20 s
+DEFAULT_CAP_WARNING = 10_000
+TIME_CONTROL_KEYS = ("timeControl", "timeControlMs", "turnCapWarningMs")
+
+
+@dataclass(frozen=True)
+class TimeControl:
+    """A game's time control: sudden death (today's clock), a Fischer increment added to the
+    player who passes, a Bronstein delay at the start of each turn, or a turn cap that passes
+    the turn, with the cap's warning lead (ms before the cap; 0: no warning)."""
+
+    kind: str = TIME_CONTROLS[0]
+    amount_ms: int | None = None
+    warning_ms: int | None = None
+
+    def to_settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"timeControl": self.kind}
+        if self.amount_ms is not None:
+            out["timeControlMs"] = self.amount_ms
+        if self.warning_ms is not None:
+            out["turnCapWarningMs"] = self.warning_ms
+        return out
+
+
 @dataclass(frozen=True)
 class GameSettings:
     """Validated creation settings, every field present."""
@@ -173,6 +201,8 @@ class GameSettings:
     campaign_preset: str | None = None
     #: the format, starting life and loss rules (service/formats.py), always sent
     format: FormatSettings = FormatSettings()
+    #: the time control; None: none named, sudden death (the settings carry no timeControl)
+    time_control: TimeControl | None = None
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -181,6 +211,8 @@ class GameSettings:
         if self.campaign_preset is not None:
             extra["campaign"] = {"preset": self.campaign_preset, "config": PRESETS[self.campaign_preset].to_config()}
         extra.update(self.format.to_settings())
+        if self.time_control is not None:
+            extra.update(self.time_control.to_settings())
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -232,6 +264,7 @@ SETTING_KEYS = (
     *TIMEOUT_KEYS,
     "campaignPreset",
     *FORMAT_KEYS,
+    *TIME_CONTROL_KEYS,
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -325,6 +358,7 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         create_timeout(raw),
         preset if mode == "campaign" else None,
         create_format(raw, count, mode),
+        time_control=create_time_control(raw),
     )
 
 
@@ -363,6 +397,56 @@ def create_timeout(raw: dict[str, Any]) -> TimeoutRules | None:
         return None
     named = {attr: timeout_setting(attr, raw[key]) for attr, (key, *_) in TIMEOUT_SETTINGS.items() if key in raw}
     return TimeoutRules(**named)
+
+
+def time_control_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """The time control fields `raw` names, each within its bounds (create and updateSettings).
+    Naming timeControl names the whole control: its amount (none for sudden death, required
+    for the others), and for the cap the warning lead (DEFAULT_CAP_WARNING, or half the cap
+    when that is not shorter, if not named). Amounts alone change the game's own control,
+    which the script checks against them (INVALID_TIME_CONTROL)."""
+    out: dict[str, Any] = {}
+    lo, hi = CONTROL_MS
+    if "timeControlMs" in raw:
+        amount = integer(raw["timeControlMs"], lo, hi)
+        if amount is None:
+            raise InvalidInput(
+                "Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)"
+            )
+        out["timeControlMs"] = amount
+    if "turnCapWarningMs" in raw:
+        lead = integer(raw["turnCapWarningMs"], 0, hi - 1)
+        if lead is None:
+            raise InvalidInput("Invalid turn cap warning: turnCapWarningMs must be an integer from 0 to 3599999 (ms)")
+        out["turnCapWarningMs"] = lead
+    if "timeControl" not in raw:
+        return out
+    kind = raw["timeControl"]
+    if not isinstance(kind, str) or kind not in TIME_CONTROLS:
+        raise InvalidInput("Invalid time control: timeControl must be one of suddenDeath, fischer, bronstein, turnCap")
+    out["timeControl"] = kind
+    if kind == "suddenDeath" and len(out) > 1:
+        raise InvalidInput("Invalid time control: suddenDeath takes no timeControlMs or turnCapWarningMs")
+    if kind != "suddenDeath" and "timeControlMs" not in out:
+        raise InvalidInput("Invalid time control: fischer, bronstein and turnCap need timeControlMs")
+    if kind != "turnCap" and "turnCapWarningMs" in out:
+        raise InvalidInput("Invalid time control: turnCapWarningMs is for turnCap only")
+    if kind == "turnCap":
+        cap = out["timeControlMs"]
+        out.setdefault("turnCapWarningMs", min(DEFAULT_CAP_WARNING, cap // 2))
+        if out["turnCapWarningMs"] >= cap:
+            raise InvalidInput("Invalid turn cap warning: turnCapWarningMs must be shorter than the cap")
+    return out
+
+
+def create_time_control(raw: dict[str, Any]) -> TimeControl | None:
+    """The time control of a new game; None when the create names none (sudden death)."""
+    fields = time_control_fields(raw)
+    if not fields:
+        return None
+    if "timeControl" not in fields:
+        raise InvalidInput("Invalid time control: timeControlMs and turnCapWarningMs need a timeControl")
+    return TimeControl(fields["timeControl"], fields.get("timeControlMs"), fields.get("turnCapWarningMs"))
 
 
 TIMEOUT_CHOICES = ("loseLives", "gainDrunk", "die")
@@ -450,6 +534,7 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
         if key in data:
             out[key] = timeout_setting(attr, data[key])
     out.update(format_updates(data))
+    out.update(time_control_fields(data))
     if not out:
         raise InvalidInput("Nothing to update")
     return out

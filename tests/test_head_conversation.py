@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from service import keys
 from tests.support.instances import Clients
+from tests.support.lua_harness import summary_of
 from tests.support.table import Table, kinds, last_state
 from tests.support.wire import client_opener
 
@@ -167,8 +168,8 @@ async def test_a_casual_game_frame_by_frame_as_heads_client_plays_it(
     f = await t.say("ann", "adminKick", {"playerId": 3})
     done = ["gameComplete", "state"]
     assert kinds(f) == {"ann": done, "bob": done, "cat": ["kicked", *done]}
-    assert f["bob"][0]["data"] == {"winnerId": 1, "winnerName": "Player 1"}
     final = last_state(f["ann"])
+    assert f["bob"][0]["data"] == {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(final)}
     assert (final["status"], final["winner"]) == ("finished", 1)
 
     # Delete Lobby: every socket on both instances is told (HEAD: its own instance, C37)

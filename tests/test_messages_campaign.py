@@ -73,7 +73,10 @@ async def test_a_head_client_plays_a_three_round_wastelands_campaign_over_two_in
             # one state per round's end (HEAD sent the next round's state, gameComplete, then
             # the same state again)
             assert [m["type"] for m in frames] == expected, (rnd, frames)
-            assert frames[-2]["data"] == {"winnerId": 1, "winnerName": "Player 1"}
+            complete = dict(frames[-2]["data"])
+            # the round's summary: the next round's state counts from no turn again
+            assert [s["playerId"] for s in complete.pop("summary")] == [p["id"] for p in frames[-1]["data"]["players"]]
+            assert complete == {"winnerId": 1, "winnerName": "Player 1"}
             assert frames[-1]["data"]["version"] == version
         nxt = reply["data"]
         if rnd < 3:

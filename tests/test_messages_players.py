@@ -20,6 +20,7 @@ from service.app import create_app
 from service.settings import Settings
 from stack.client import Client
 from stack.presets import UNLIMITED
+from tests.support.lua_harness import summary_of
 from tests.test_ws import LONG_CLOCK, act, claim, coded_error_of, create_game, player, snapshot, stored_state
 
 Connect = Callable[..., Awaitable[Client]]
@@ -180,7 +181,7 @@ async def test_game_complete_reaches_both_instances_once_and_before_the_state(
     final = reply["data"]["version"]
     await settle(a, b, c, version=final)
     await asyncio.sleep(0.3)
-    complete = {"winnerId": 3, "winnerName": "Cy"}
+    complete = {"winnerId": 3, "winnerName": "Cy", "summary": summary_of(reply["data"])}
     # HEAD's order: gameComplete, then state; the requester's state is its reply
     assert [(m["type"], m.get("requestId")) for m in frames_from(a, marks[a])] == [
         ("gameComplete", None),
@@ -210,7 +211,7 @@ async def test_life_at_zero_decides_the_game_with_game_complete_then_the_state(
     assert (reply["type"], reply["data"]["winner"], reply["data"]["status"]) == ("state", 1, "finished")
     frames = frames_from(b, mark)
     assert [m["type"] for m in frames] == ["gameComplete", "state"]
-    assert frames[0]["data"] == {"winnerId": 1, "winnerName": "Player 1"}
+    assert frames[0]["data"] == {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(reply["data"])}
     assert player(await stored_state(rdb, gid), 2)["isEliminated"] is True
     # finished: a later change decides nothing again
     await act(a, "updatePlayer", {"playerId": 1, "life": 0})
@@ -231,7 +232,8 @@ async def test_a_game_loss_timeout_sends_timeout_then_game_complete_then_the_sta
     assert done["data"]["version"] > started["version"]
     kinds = [m["type"] for m in b.messages if m["type"] in ("warning", "timeout", "gameComplete", "state")]
     assert kinds[-3:] == ["timeout", "gameComplete", "state"]
-    assert b.of_type("gameComplete") == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
+    complete = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(done["data"])}
+    assert b.of_type("gameComplete") == [{"type": "gameComplete", "data": complete}]
     assert done["data"]["winner"] == 2
 
 

@@ -39,6 +39,7 @@ from tests.support.instances import (
     state_versions,
     stream_faults,
 )
+from tests.support.lua_harness import summary_of
 
 pytestmark = pytest.mark.slow
 
@@ -313,9 +314,8 @@ async def test_timeouts_and_warnings_fire_exactly_once_and_on_time_with_three_in
             assert (state["status"], state["winner"], p1["isEliminated"]) == ("finished", 2, True)
             # and every instance told its sockets once, right after the timeout (HEAD's gameComplete)
             for c in (hosts[g], watchers[g]):
-                assert c.of_type("gameComplete") == [
-                    {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}
-                ]
+                complete = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(state)}
+                assert c.of_type("gameComplete") == [{"type": "gameComplete", "data": complete}]
                 i = next(i for i, m in enumerate(c.messages) if m["type"] == "gameComplete")
                 assert (c.messages[i - 1]["type"], c.messages[i + 1]["type"]) == ("timeout", "state")
         else:
@@ -435,6 +435,133 @@ async def test_interrupt_and_target_clocks_and_their_grace_deadlines_fire_once_o
         # the answer is its own commit)
         assert [e["t"] for e in log].count("deadline") == expected, [e["t"] for e in log]
         assert [e["v"] for e in log] == list(range(1, state["version"] + 1))
+
+
+def carried(c: Client, types: tuple[str, ...]) -> list[tuple[str, int | None, int]]:
+    """Each event of `types` the client got, as (type, playerId, serverTime of the state frame
+    that carried it: events come just before the state of their commit)."""
+    out = []
+    for i, m in enumerate(c.messages):
+        if m["type"] in types:
+            carrier = next(s for s in c.messages[i + 1 :] if s["type"] == "state")
+            out.append((m["type"], m["data"].get("playerId"), int(carrier["data"]["serverTime"])))
+    return out
+
+
+def held_on_time(
+    c: Client, types: tuple[str, ...], due: list[tuple[str, int, int]], since: int = 0, slack: int = 0
+) -> None:
+    """The client got each event of `due` ((type, playerId, due ms) due after `since`) exactly
+    once, fired no earlier than due and at most `slack` ms late, and no other event of `types`."""
+    got = [e for e in carried(c, types) if e[2] > since]
+    expected = [d for d in due if d[2] > since]
+    assert [(t, p) for t, p, _ in got] == [(t, p) for t, p, _ in expected], (got, expected)
+    for (t, p, at), (_, _, when) in zip(got, expected, strict=True):
+        assert 0 <= at - when <= slack, (t, p, at - when)
+
+
+async def test_fischer_bronstein_and_turn_cap_deadlines_fire_once_on_time_over_three_instances_one_killed(
+    redis_server: RedisProcess | ClusterSet, pool: Clients, r: Redis, tmp_path: Path
+) -> None:
+    """Three games, one per time control, each with its three seats on three instances of their
+    own. The Fischer and Bronstein players pass over the wire, then their clocks run out; the
+    turn cap passes the turn by itself. Once the cap's first warning has fired, the third
+    instance is killed (SIGKILL) and its players reconnect elsewhere. Every warning, timeout,
+    cap warning and cap pass comes once, on time, to every socket, from whichever instance's
+    deadline loop fired it."""
+    slack = 2 * DEADLINE_SLACK_MS  # a loaded 2-core machine: three instances and their clients
+    cap, lead = 2_000, 700
+    env = {"REDIS_CLUSTER": "1"} if isinstance(redis_server, ClusterSet) else {}
+    controls = {
+        "fischer": {"initialTime": 3_000, "timeControl": "fischer", "timeControlMs": 1_500},
+        "bronstein": {"initialTime": 2_000, "timeControl": "bronstein", "timeControlMs": 2_000},
+        "turnCap": {"initialTime": 600_000, "timeControl": "turnCap", "timeControlMs": cap, "turnCapWarningMs": lead},
+    }
+    with services(redis_server.url, tmp_path, 3, prefix="clocks", **env) as procs:
+        tables: dict[str, tuple[str, list[Client], list[str]]] = {}
+        for kind, settings in controls.items():
+            seats = [await pool.connect(procs[i].ws_url) for i in range(3)]
+            gid, _, _ = await create_game(seats[0], playerCount=3, warningThresholds=[1_000], **settings)
+            tokens = [await claim(seats[0], gid, 1, join=False), await claim(seats[1], gid, 2)]
+            tokens.append(await claim(seats[2], gid, 3))
+            tables[kind] = (gid, seats, tokens)
+        (gf, f, _), (gb, b, _), (gt, t, t_tokens) = tables["fischer"], tables["bronstein"], tables["turnCap"]
+        t0 = {k: (await ok(seats[0], "start"))["data"]["serverTime"] for k, (_, seats, _) in tables.items()}
+        # Fischer: each seat passes once, from its own instance; Bronstein: seat 1 within its delay
+        for seat in f:
+            await ok(seat, "passTurn")
+        passed_b = (await ok(b[0], "passTurn"))["data"]
+        after_f = await game_state(r, gf)
+        assert (after_f["turn"], after_f["round"], after_f["activePlayer"]) == (4, 2, 1)
+        rem = {p["id"]: p["timeRemaining"] for p in after_f["players"]}
+        used = {p["id"]: p["timeUsed"] for p in after_f["players"]}
+        assert all(rem[i] == 3_000 - used[i] + 1_500 for i in (1, 2, 3)), after_f["players"]
+        assert [p["timeRemaining"] for p in passed_b["players"]] == [2_000, 2_000, 2_000]
+
+        # the cap's first warning (its state frame follows the event), then the third instance
+        # dies and its players come back elsewhere
+        warned = cap - lead
+        await asyncio.gather(
+            *(c.wait_for(lambda m: m["type"] == "state" and m["data"]["turnTime"] >= warned, 5) for c in t)
+        )
+        procs[2].kill()
+        killed_at = await r.time()
+        killed_ms = int(killed_at[0]) * 1000 + int(killed_at[1]) // 1000
+        back = await pool.connect(procs[1].ws_url)
+        rid = await back.send("reconnect", {"gameId": gt, "playerId": 3, "token": t_tokens[2]})
+        rejoined = await back.wait_for(lambda m: m.get("requestId") == rid and m["type"] == "state", 10)
+        assert rejoined["data"]["status"] == "running"
+
+        await asyncio.gather(*(c.wait_for(lambda m: m["type"] == "timeout", 10) for c in [*f[:2], *b[:2]]))
+        # after the fourth cap (turn 5 is player 2's) the host pauses the cap game
+        await t[0].wait_for(lambda m: m["type"] == "state" and m["data"]["turn"] == 5, 12)
+        paused = (await ok(t[0], "pause"))["data"]
+        await asyncio.sleep(1.0)  # room for any duplicate to show up
+
+        clock = ("warning", "timeout")
+        f_due = [("warning", 1, after_f["serverTime"] + rem[1] - 1_000), ("timeout", 1, after_f["serverTime"] + rem[1])]
+        b_start = passed_b["serverTime"]
+        b_due = [("warning", 2, b_start + 2_000 + 1_000), ("timeout", 2, b_start + 2_000 + 2_000)]
+        capping = ("turnCapWarning", "turnCapped")
+        t_due = []
+        for k in range(1, 5):
+            pid = (k - 1) % 3 + 1
+            t_due += [
+                ("turnCapWarning", pid, t0["turnCap"] + k * cap - lead),
+                ("turnCapped", pid, t0["turnCap"] + k * cap),
+            ]
+        assert paused["serverTime"] < t0["turnCap"] + 5 * cap - lead
+        for c in f[:2]:
+            held_on_time(c, clock, f_due, slack=slack)
+        for c in b[:2]:
+            held_on_time(c, clock, b_due, slack=slack)
+        for c in t[:2]:
+            held_on_time(c, capping, t_due, slack=slack)
+        # the killed instance's sockets got what fired before the kill; the reconnected one the rest
+        held_on_time(t[2], capping, t_due[:1], slack=slack)
+        held_on_time(back, capping, t_due, since=rejoined["data"]["serverTime"], slack=slack)
+        assert killed_ms < t_due[1][2] - 200, "the kill fell too near the first cap"
+        for c in (f[2], b[2]):
+            assert carried(c, clock) == []
+
+        sf, sb, st = [await game_state(r, g) for g in (gf, gb, gt)]
+        assert (sf["status"], sf["players"][0]["timeRemaining"], sf["players"][0]["timeUsed"]) == (
+            "paused",
+            0,
+            used[1] + rem[1],
+        )
+        # Bronstein: the player who passed within the delay paid nothing; the next one's clock
+        # ran down after its delay
+        assert [p["timeUsed"] for p in sb["players"]] == [0, 2_000, 0]
+        assert (sb["status"], sb["activePlayer"], sb["turn"]) == ("paused", 2, 2)
+        assert 4_000 <= sb["turnTime"] <= 4_000 + slack
+        # turn cap: four caps, 1 -> 2 -> 3 -> 1 -> 2, the wrap to player 1 a new round
+        assert (st["status"], st["turn"], st["round"], st["activePlayer"]) == ("paused", 5, 2, 2)
+        assert [p["turns"] for p in st["players"]] == [2, 2, 1]
+        assert [p["timeUsed"] for p in st["players"]][::2] == [2 * cap, cap]
+        for gid, commits in ((gf, 2), (gb, 2), (gt, 8)):
+            log = await game_log(r, gid)
+            assert [e["t"] for e in log].count("deadline") == commits, [e["t"] for e in log]
 
 
 # -- cluster hygiene (last: it looks back over every test above) ----------------------

@@ -12,7 +12,7 @@ import pytest
 
 from service import keys, protocol
 from service.errors import InvalidInput, NotFound
-from service.protocol import GameSettings, TimeoutRules
+from service.protocol import GameSettings, TimeControl, TimeoutRules
 from tests.support.refusals import invalid
 
 GID = keys.new_game_id(b"protocol-tests")
@@ -613,3 +613,96 @@ def test_commander_damage_checks_the_player_id_first() -> None:
     assert invalid(protocol.commander_damage, {"sourceId": 2, "amount": 1}, code="INVALID_PLAYER_ID") == (
         "Invalid player ID"
     )
+
+
+# -- time controls -------------------------------------------------------------------------
+
+
+def test_create_settings_read_a_time_control_and_send_it_to_the_script() -> None:
+    s = protocol.create_settings({"settings": {"timeControl": "bronstein", "timeControlMs": 5_000}})
+
+    assert s.time_control == TimeControl("bronstein", 5_000)
+    assert json.loads(s.to_json())["timeControl"] == "bronstein"
+    assert json.loads(s.to_json())["timeControlMs"] == 5_000
+    # a v1 create names none: the script gets no field of it, and plays sudden death
+    assert "timeControl" not in json.loads(protocol.create_settings({}).to_json())
+    # a time control is no HEAD setting: it brings no turn bonus
+    assert s.bonus_time is None and s.timeout is None
+
+
+@pytest.mark.parametrize(
+    ("cap", "lead"), [(60_000, 10_000), (20_000, 10_000), (19_999, 9_999), (1_000, 500), (3_600_000, 10_000)]
+)
+def test_a_turn_cap_without_a_warning_gets_ten_seconds_or_half_the_cap(cap: int, lead: int) -> None:
+    s = protocol.create_settings({"settings": {"timeControl": "turnCap", "timeControlMs": cap}})
+
+    assert s.time_control == TimeControl("turnCap", cap, lead)
+
+
+def test_a_named_turn_cap_warning_is_kept_zero_included() -> None:
+    raw = {"timeControl": "turnCap", "timeControlMs": 30_000, "turnCapWarningMs": 0}
+
+    assert protocol.create_settings({"settings": raw}).time_control == TimeControl("turnCap", 30_000, 0)
+    assert protocol.settings_updates(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"timeControl": "blitz"},
+            "Invalid time control: timeControl must be one of suddenDeath, fischer, bronstein, turnCap",
+        ),
+        (
+            {"timeControl": 1},
+            "Invalid time control: timeControl must be one of suddenDeath, fischer, bronstein, turnCap",
+        ),
+        (
+            {"timeControl": "fischer", "timeControlMs": 999},
+            "Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)",
+        ),
+        (
+            {"timeControl": "fischer", "timeControlMs": 3_600_001},
+            "Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)",
+        ),
+        (
+            {"timeControl": "fischer", "timeControlMs": 1.5},
+            "Invalid time control amount: timeControlMs must be an integer from 1000 to 3600000 (ms)",
+        ),
+        (
+            {"timeControl": "turnCap", "timeControlMs": 9_000, "turnCapWarningMs": -1},
+            "Invalid turn cap warning: turnCapWarningMs must be an integer from 0 to 3599999 (ms)",
+        ),
+        ({"timeControl": "fischer"}, "Invalid time control: fischer, bronstein and turnCap need timeControlMs"),
+        (
+            {"timeControl": "suddenDeath", "timeControlMs": 5_000},
+            "Invalid time control: suddenDeath takes no timeControlMs or turnCapWarningMs",
+        ),
+        (
+            {"timeControl": "bronstein", "timeControlMs": 5_000, "turnCapWarningMs": 1_000},
+            "Invalid time control: turnCapWarningMs is for turnCap only",
+        ),
+        (
+            {"timeControl": "turnCap", "timeControlMs": 9_000, "turnCapWarningMs": 9_000},
+            "Invalid turn cap warning: turnCapWarningMs must be shorter than the cap",
+        ),
+    ],
+)
+def test_time_controls_that_do_not_hold_together_are_refused_by_create_and_update(
+    raw: dict[str, Any], message: str
+) -> None:
+    assert invalid(protocol.create_settings, {"settings": raw}) == message
+    assert invalid(protocol.settings_updates, raw) == message
+
+
+def test_create_refuses_an_amount_without_its_control_and_update_leaves_it_to_the_script() -> None:
+    raw = {"timeControlMs": 5_000}
+
+    assert (
+        invalid(protocol.create_settings, {"settings": raw})
+        == "Invalid time control: timeControlMs and turnCapWarningMs need a timeControl"
+    )
+    # the game's own control decides (update_settings.lua: INVALID_TIME_CONTROL)
+    assert protocol.settings_updates(raw) == raw
+    assert protocol.settings_updates({"turnCapWarningMs": 0}) == {"turnCapWarningMs": 0}
+    assert protocol.settings_updates({"timeControl": "suddenDeath"}) == {"timeControl": "suddenDeath"}

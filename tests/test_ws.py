@@ -502,6 +502,8 @@ async def test_create_replies_created_then_state_and_stores_only_a_token_digest(
             "experience": 0,
             "commanderDamage": [[0, 0]] * 3,
             "eliminatedReason": None,
+            "timeUsed": 0,
+            "turns": 0,
         }
         for i in (1, 2, 3)
     ]
@@ -1012,6 +1014,8 @@ async def test_reset_restores_a_fresh_table_keeping_names_and_seats(connect: Con
             "experience": 0,
             "commanderDamage": [[0, 0]] * 3,
             "eliminatedReason": None,
+            "timeUsed": 0,
+            "turns": 0,
         }
         for i, name, holder in ((1, "Ann", a.client_id), (2, "Player 2", b.client_id), (3, "Player 3", None))
     ]
@@ -1110,6 +1114,8 @@ async def test_the_host_may_update_every_field_of_any_player(connect: Connect) -
         "commanderDamage": [[0, 0], [0, 0]],
         # poison and life both crossed: the more specific reason (lib/formats.lua loss_reason)
         "eliminatedReason": "poison",
+        "timeUsed": 0,
+        "turns": 0,
     }
     assert player(await state_of(b, state["version"]), 2)["name"] == "Zoë 🐉 </b>"
 

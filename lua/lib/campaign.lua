@@ -15,6 +15,7 @@
 --- @include "lib/checks.lua"
 --- @include "lib/state.lua"
 --- @include "lib/formats.lua"
+--- @include "lib/clocks.lua"
 
 local MAX_ROUNDS = 10
 local WIN_RULES = { best_of = true, first_to = true, total_time = true, total_points = true }
@@ -155,9 +156,9 @@ end
 
 -- The table as before a first start, with `time` on every clock and `life` for everyone:
 -- penalties, counters (poison, energy, experience and commander damage too), eliminations
--- and their reasons, pending timeout choices, the winner, the interrupt
--- stack and any targeting cleared. Seats, names and colours stay (and the seat tokens, which are not in the state),
--- so the same players go on at once.
+-- and their reasons, pending timeout choices, the winner, the interrupt stack, any targeting
+-- and the turn counters (lib/clocks.lua reset_turns) cleared. Seats, names and colours stay
+-- (and the seat tokens, which are not in the state), so the same players go on at once.
 local function ready_table(st, time, life)
   st.settings.initialTime = time
   st.status = 'waiting'
@@ -178,6 +179,7 @@ local function ready_table(st, time, life)
     reset_counters(p, #st.players)
     clear_choice(p)
   end
+  reset_turns(st)
 end
 
 -- Every player's points and level from this round's damage (HEAD's Wastelands scoring):

@@ -3,9 +3,10 @@
   whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
   of its events. Nothing here writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
+  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, own_turn, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
+--- @include "lib/clocks.lua"
 
 local function load(c)
   local raw = rcall('HGET', c.kgame, 'state')
@@ -205,14 +206,26 @@ local function choice_deadline(st, p)
   return nil
 end
 
+-- Whether the clock that runs is the active player's own: nobody interrupted and no targets
+-- respond. Only then does the turn's time run (lib/clocks.lua: turnTime, the Bronstein
+-- delay, the turn cap).
+local function own_turn(st)
+  local ids = running_ids(st)
+  return #ids == 1 and ids[1].id == st.activePlayer and #interrupters(st) == 0
+    and not (st.targetingState == 'resolving' and #st.awaitingPriority > 0)
+end
+
 -- When something is next due in a running game: the earliest next warning or timeout of a
--- running clock, or the end of a pending timeout choice's grace. nil when nothing is (not
--- running, or every running clock at zero and no choice pending).
+-- running clock (on the active player's own clock, after what is left of a Bronstein
+-- delay), the turn cap's warning or pass (lib/clocks.lua cap_in), or the end of a pending
+-- timeout choice's grace. nil when nothing is (not running, or every running clock at zero,
+-- no cap and no choice pending).
 local function next_due(st)
   if st.status ~= 'running' then
     return nil
   end
   local due = nil
+  local own = own_turn(st)
   for _, p in ipairs(running_ids(st)) do
     if p.timeRemaining > 0 then
       local level = 0
@@ -222,10 +235,17 @@ local function next_due(st)
         end
       end
       local at = st.serverTime + p.timeRemaining - level
+      if own then
+        at = at + delay_left(st)
+      end
       if not due or at < due then
         due = at
       end
     end
+  end
+  local cap = own and cap_in(st)
+  if cap and (not due or st.serverTime + cap < due) then
+    due = st.serverTime + cap
   end
   for _, p in ipairs(st.players) do
     local at = choice_deadline(st, p)

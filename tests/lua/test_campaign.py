@@ -348,7 +348,13 @@ async def test_a_round_ends_into_the_next_with_the_same_seats_tokens_names_and_c
 
     st = c.state
     # the round's gameComplete, then the state of the next round (HEAD: state, gameComplete, state)
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Alice"}}]
+    # the round's summary: Alice's clock ran to the interrupt at 25 s, Bob's from then on (the
+    # time the round's history records)
+    round_used = [cp(st)["history"][0]["players"][str(i)]["timeUsed"] for i in (1, 2, 3)]
+    summary = [{"playerId": i, "timeUsed": round_used[i - 1], "turns": t} for i, t in ((1, 1), (2, 0), (3, 0))]
+    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Alice", "summary": summary}}]
+    # and the next round counts from no turn
+    assert (st["turn"], st["round"], [(p["timeUsed"], p["turns"]) for p in st["players"]]) == (0, 0, [(0, 0)] * 3)
     assert (st["status"], st["activePlayer"], st["winner"], st["settings"]["initialTime"]) == (
         "waiting",
         None,

@@ -7,7 +7,7 @@ import pytest
 
 from service import keys
 from service.game import new_token, token_digest
-from service.protocol import GameSettings, TimeoutRules
+from service.protocol import GameSettings, TimeControl, TimeoutRules
 from tests.support.lua_harness import HOST, IDLE_RETENTION_MS, TOKEN_MS, Harness, new_aid
 
 VALID: dict[str, Any] = {
@@ -72,9 +72,16 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
                 "experience": 0,
                 "commanderDamage": [[0, 0], [0, 0], [0, 0]],
                 "eliminatedReason": None,
+                # no turn yet (lib/clocks.lua)
+                "timeUsed": 0,
+                "turns": 0,
             }
             for i in (1, 2, 3)
         ],
+        "turn": 0,
+        "round": 0,
+        "turnTime": 0,
+        "firstPlayer": None,
         "activePlayer": None,
         "status": "waiting",
         "winner": None,
@@ -435,6 +442,49 @@ async def test_create_rejects_format_settings_out_of_bounds(h: Harness, fmt: dic
 
     await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **fmt}))
 
+
+# -- the time control ---------------------------------------------------------------------
+
+
+async def test_create_stores_the_time_control_in_the_settings(h: Harness) -> None:
+    settings = GameSettings(time_control=TimeControl("turnCap", 90_000, 15_000))
+
+    c = await h.commits(
+        keys.new_game_id(b"capped" + bytes(2)), "create", h.store.create(HOST, settings, new_aid(), b"capped")
+    )
+
+    s = c.state["settings"]
+    assert (s["timeControl"], s["timeControlMs"], s["turnCapWarningMs"]) == ("turnCap", 90_000, 15_000)
+    assert (c.state["turn"], c.state["round"], c.state["turnTime"]) == (0, 0, 0)
+
+
+async def test_create_without_a_time_control_is_sudden_death_with_no_field_for_it(h: Harness) -> None:
+    c = await h.commits(
+        keys.new_game_id(b"sudden" + bytes(2)), "create", h.store.create(HOST, GameSettings(), new_aid(), b"sudden")
+    )
+
+    assert not {"timeControl", "timeControlMs", "turnCapWarningMs"} & c.state["settings"].keys()
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        {"timeControl": "blitz", "timeControlMs": 5_000},
+        {"timeControl": "fischer"},
+        {"timeControl": "fischer", "timeControlMs": 999},
+        {"timeControl": "bronstein", "timeControlMs": 3_600_001},
+        {"timeControl": "bronstein", "timeControlMs": 5_000, "turnCapWarningMs": 1_000},
+        {"timeControl": "turnCap", "timeControlMs": 5_000},
+        {"timeControl": "turnCap", "timeControlMs": 5_000, "turnCapWarningMs": 5_000},
+        {"timeControl": "suddenDeath", "timeControlMs": 5_000},
+        {"timeControlMs": 5_000},
+    ],
+)
+async def test_create_rejects_a_time_control_that_does_not_hold_together(h: Harness, control: dict[str, Any]) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, **control}))
+
     assert await h.client.dbsize() == 0
 
 
@@ -458,3 +508,15 @@ async def test_a_campaign_keeps_its_presets_life_whatever_the_format_says(h: Har
 
     assert out.state["settings"]["startingLife"] == 10
     assert [p["life"] for p in out.state["players"]] == [10, 10]
+
+
+async def test_create_accepts_the_boundaries_of_the_time_control(h: Harness) -> None:
+    for control in (
+        {"timeControl": "fischer", "timeControlMs": 1_000},
+        {"timeControl": "bronstein", "timeControlMs": 3_600_000},
+        {"timeControl": "turnCap", "timeControlMs": 1_000, "turnCapWarningMs": 999},
+        {"timeControl": "turnCap", "timeControlMs": 3_600_000, "turnCapWarningMs": 0},
+    ):
+        gid = keys.new_game_id()
+        reply = await create_raw(h, gid, {**VALID, **control})
+        assert reply[0] == "ok"

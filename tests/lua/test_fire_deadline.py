@@ -5,6 +5,7 @@ from typing import Any
 
 from service import keys
 from service.game import Outcome
+from service.protocol import TimeControl
 from tests.support.lua_harness import Game, Harness, new_aid, player
 
 
@@ -122,7 +123,18 @@ async def test_a_game_loss_timeout_with_two_players_finishes_the_game(h: Harness
     # the timeout, then the game it decided (HEAD's gameComplete), both before the state
     assert c.events[-2:] == [
         {"type": "timeout", "data": {"playerId": 1}},
-        {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}},
+        {
+            "type": "gameComplete",
+            "data": {
+                "winnerId": 2,
+                "winnerName": "Player 2",
+                # player 1's clock ran its 10 s in turn 1; player 2 never had a turn
+                "summary": [
+                    {"playerId": 1, "timeUsed": 10_000, "turns": 1},
+                    {"playerId": 2, "timeUsed": 0, "turns": 0},
+                ],
+            },
+        },
     ]
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
     # v1's timeout is a penalty of the game's type: a game_loss penalty
@@ -237,3 +249,35 @@ async def test_a_running_game_everyone_left_keeps_running_and_stops_asking_after
     assert fired == ["warning", "warning", "timeout"]
     assert (await h.state(g.gid))["status"] == "paused"
     assert await h.due(g.gid) is None
+
+
+async def test_the_turn_caps_warning_and_pass_fire_once_each_however_often_the_deadline_runs(h: Harness) -> None:
+    g = await h.running_game(3, time_control=TimeControl("turnCap", 8_000, 3_000))
+    t0 = (await h.state(g.gid))["serverTime"]
+    assert await h.due(g.gid) == t0 + 5_000
+    h.clock.offset_ms = 4_900
+    await fires_nothing(h, g.gid)
+    h.clock.offset_ms = 5_050
+
+    w = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
+    await fires_nothing(h, g.gid)
+    h.clock.offset_ms = 8_050
+    p = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
+    await fires_nothing(h, g.gid)
+
+    assert [e["type"] for e in w.events + p.events] == ["turnCapWarning", "turnCapped"]
+    assert p.events[0]["data"] == {"playerId": 1, "nextPlayerId": 2}
+    assert await h.due(g.gid) == t0 + 8_000 + 5_000
+
+
+async def test_a_bronstein_delay_moves_the_first_warning_out(h: Harness) -> None:
+    g = await h.running_game(2, initial_time=10_000, thresholds=(5_000,), time_control=TimeControl("bronstein", 4_000))
+    t0 = (await h.state(g.gid))["serverTime"]
+    h.clock.offset_ms = 5_100
+    await fires_nothing(h, g.gid)
+    h.clock.offset_ms = 9_050
+
+    c = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
+
+    assert c.events == [{"type": "warning", "data": {"playerId": 1, "threshold": 5_000}}]
+    assert await h.due(g.gid) == t0 + 14_000

@@ -56,7 +56,7 @@ from service.clock import GameClock
 from service.errors import GameError
 from service.formats import FORMATS, FormatSettings, LossRules, format_updates, with_overrides
 from service.game import GameStore, Outcome
-from service.protocol import GameSettings, TimeoutRules
+from service.protocol import GameSettings, TimeControl, TimeoutRules
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess
 from tests.support.lua_harness import Harness, Published, new_aid
@@ -70,7 +70,24 @@ MAX_INTERRUPTS = 16
 MAX_TARGETS = 7
 MAX_TIME = 86_400_000
 MIN_LIFE, MAX_COUNTER = -999, 999
+#: lua/lib/rules.lua's bound on the turns the cap passes in one stretch
+MAX_CAPPED = 16
 HOST = "host"
+#: the time controls a game is created with, mostly sudden death. The increment and the delay
+#: are multiples of U, so a clock's boundaries stay off the grid; a cap (odd multiples of
+#: U/2, its lead a multiple of U) puts its first points off it too (step() keeps the later ones off)
+CONTROLS = [
+    None,
+    None,
+    None,
+    TimeControl("fischer", U),
+    TimeControl("fischer", 2 * U),
+    TimeControl("bronstein", U),
+    TimeControl("bronstein", 2 * U),
+    TimeControl("turnCap", 3 * U // 2, 0),
+    TimeControl("turnCap", 5 * U // 2, U),
+    TimeControl("turnCap", 7 * U // 2, U),
+]
 SEATED = ("c1", "c2", "c3")
 SPECTATOR = "spec"
 
@@ -101,6 +118,9 @@ class Seat:
     #: commander damage taken, [commander, partner] per source seat (index = source id - 1)
     cmd: list[list[int]] = field(default_factory=list)
     reason: str | None = None
+    #: ms taken off the clock by the running clock, and turns begun (lib/clocks.lua)
+    used: int = 0
+    turns: int = 0
 
     @property
     def name(self) -> str:
@@ -136,6 +156,15 @@ class Model:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: the format (lua/lib/formats.lua): starting life, loss rules, teams of two
     fmt: FormatSettings = FormatSettings()
+    #: the time control (lib/clocks.lua): its kind, amount and the turn cap's warning lead;
+    #: the turn and round counters, the turn's own time and whose turn 1 was
+    control: str = "suddenDeath"
+    control_ms: int = 0
+    lead: int = 0
+    turn: int = 0
+    round: int = 0
+    turn_time: int = 0
+    first: int | None = None
 
     # -- questions ----------------------------------------------------------------------
 
@@ -218,13 +247,24 @@ class Model:
         the end of a pending choice's grace."""
         if self.status != "running":
             return None
+        own = self.own_turn()
+        delay = max(0, self.control_ms - self.turn_time) if own and self.control == "bronstein" else 0
         ats = [
-            self.server_time + s.time - max((t for t in self.thresholds if t < s.time), default=0)
+            self.server_time + delay + s.time - max((t for t in self.thresholds if t < s.time), default=0)
             for s in self.running()
             if s.time > 0
         ]
+        if own and self.control == "turnCap":
+            ms, lead, tt = self.control_ms, self.lead, self.turn_time
+            ats.append(self.server_time + max(0, (ms - lead if lead > 0 and tt < ms - lead else ms) - tt))
         ats += [at for s in self.seats if (at := self.deadline(s)) is not None]
         return min(ats, default=None)
+
+    def own_turn(self) -> bool:
+        """The running clock is the active player's own: nobody interrupted, no targets respond."""
+        run = self.running()
+        responding = self.targeting == "resolving" and bool(self.awaiting)
+        return len(run) == 1 and run[0].id == self.active and not self.stack and not responding
 
     # -- the rules shared by actions ----------------------------------------------------
 
@@ -241,19 +281,82 @@ class Model:
         for s in self.seats:
             if s.pending and not s.out and s.grace is not None:
                 s.grace -= elapsed
-        for s in self.running():
-            self.charge(s, elapsed)
+        if self.own_turn():
+            self.run_turn(elapsed)
+        else:
+            for s in self.running():
+                self.charge(s, elapsed)
         return self.expire()
 
-    def charge(self, s: Seat, elapsed: int) -> None:
+    def charge(self, s: Seat, elapsed: int, after: int = 0) -> None:
         """Warnings for every threshold crossed (highest first), the timeout when the clock
-        reaches zero from above, `elapsed - before` ms ago."""
+        reaches zero from above, `elapsed - before + after` ms ago; what it takes counts as used."""
         before, s.time = s.time, max(0, s.time - elapsed)
+        s.used += before - s.time
         for t in sorted(self.thresholds, reverse=True):
             if s.time <= t < before:
                 self.events.append({"type": "warning", "data": {"playerId": s.id, "threshold": t}})
         if before > 0 and s.time == 0:
-            self.time_out(s, elapsed - before)
+            self.time_out(s, elapsed - before + after)
+
+    def run_turn(self, elapsed: int) -> None:
+        """The active player's own clock runs: a Bronstein delay first costs nothing; the turn
+        cap warns at its lead and passes the turn when the turn's time reaches it, the rest of
+        the stretch running on (at most MAX_CAPPED passes, the rest uncharged)."""
+        ms, lead = self.control_ms, self.lead
+        for _ in range(MAX_CAPPED):
+            s = self.seat(self.active) if self.active is not None else None
+            assert s is not None
+            t0 = self.turn_time
+            step = min(elapsed, max(0, ms - t0)) if self.control == "turnCap" else elapsed
+            elapsed -= step
+            self.turn_time = t0 + step
+            free = min(step, max(0, ms - t0)) if self.control == "bronstein" else 0
+            self.charge(s, step - free, elapsed)
+            if self.control != "turnCap" or self.status != "running":
+                return
+            if lead > 0 and t0 < ms - lead <= self.turn_time:
+                data = {"playerId": s.id, "remaining": ms - self.turn_time}
+                self.events.append({"type": "turnCapWarning", "data": data})
+            if self.turn_time < ms:
+                return
+            to = self.after(s.id)
+            assert to is not None
+            self.events.append({"type": "turnCapped", "data": {"playerId": s.id, "nextPlayerId": to}})
+            self.hand_turn(to)
+
+    def begin_turn(self, to: int, frm: int | None, first: bool = False) -> None:
+        """`to` begins a turn after `frm`'s; a new round when the order wrapped, counting
+        seats from whoever had turn 1."""
+        s = self.seat(to)
+        assert s is not None
+        self.active, self.turn_time = to, 0
+        s.turns += 1
+        if first or self.turn == 0:
+            self.turn, self.round, self.first = 1, 1, to
+            return
+        self.turn += 1
+        ids = [x.id for x in self.seats]
+        f = ids.index(self.first) if self.first in ids else 0
+        if frm in ids and (ids.index(to) - f) % len(ids) <= (ids.index(frm) - f) % len(ids):
+            self.round += 1
+
+    def hand_turn(self, to: int) -> int:
+        """The turn goes to another player: a real pass while running (the Fischer increment
+        to the passer), a selection ends, a new turn once begun. Returns the increment."""
+        frm = self.seat(self.active) if self.active is not None else None
+        increment = 0
+        if self.status == "running" and self.control == "fischer" and frm is not None and not frm.out:
+            before, frm.time = frm.time, min(MAX_TIME, frm.time + self.control_ms)
+            increment = frm.time - before
+        was = self.active
+        if self.targeting != "none":
+            self.cancel_targeting(to)
+        if self.status == "waiting":
+            self.active = to
+        else:
+            self.begin_turn(to, was)
+        return increment
 
     def time_out(self, s: Seat, late: int) -> None:
         """v1's timeout pauses the game and counts a penalty of the penalty type; HEAD's
@@ -335,6 +438,7 @@ class Model:
         """Out with the reason; in two-headed giant the teammate too (a team loses together)."""
         mate = self.mate(s)
         out = [s] + ([mate] if mate is not None and not mate.out else [])
+        was_active = next((q.id for q in out if self.active == q.id), None)
         for q in out:
             q.out, q.reason = True, reason
             self.clear_choice(q)
@@ -348,22 +452,34 @@ class Model:
             self.clear_targeting()
             self.winner = left[0].id if left else None
             name = left[0].name if left else None
-            data: dict[str, Any] = {"winnerId": self.winner, "winnerName": name}
+            summary = [{"playerId": x.id, "timeUsed": x.used, "turns": x.turns} for x in self.seats]
+            data: dict[str, Any] = {"winnerId": self.winner, "winnerName": name, "summary": summary}
             if self.teams and left:
                 data["winnerTeam"] = [q.id for q in left]
             self.events.append({"type": "gameComplete", "data": data})
-        else:
-            for q in out:
-                if self.active == q.id:
-                    self.active = self.after(q.id)
+        elif was_active is not None:
+            # targeting may have handed the turn on already (drop_target)
+            held = self.seat(self.active) if self.active is not None else None
+            to = self.active if held is not None and not held.out else self.after(was_active)
+            if self.status == "waiting" or to is None:
+                self.active = to
+            else:
+                self.begin_turn(to, was_active)
 
     def run_clock(self) -> None:
         """start and resume: the active player (or the next one still in) runs, and each
         pending choice is announced again with its new deadline."""
+        first = self.status == "waiting"
         self.status = "running"
         current = self.seat(self.active) if self.active is not None else None
         if current is None or current.out:
-            self.active = self.after(self.active)
+            to = self.after(self.active)
+            if to is not None and to != self.active and self.turn > 0:
+                self.begin_turn(to, self.active)
+            else:
+                self.active = to
+        if first and self.active is not None:
+            self.begin_turn(self.active, None, first=True)
         self.events += [self.choice_event(s) for s in self.seats if self.deadline(s) is not None]
 
     # -- actions --------------------------------------------------------------------------
@@ -431,7 +547,9 @@ class Model:
             s.drunk, s.generic = 0, 0
             s.poison, s.energy, s.experience, s.reason = 0, 0, 0, None
             s.cmd = [[0, 0] for _ in self.seats]
+            s.used, s.turns = 0, 0
             self.clear_choice(s)
+        self.turn, self.round, self.turn_time, self.first = 0, 0, 0, None
         return True
 
     def switch(self, client: str, target: int | None) -> bool:
@@ -443,9 +561,13 @@ class Model:
             current = self.seat(self.active) if self.active is not None else None
             if current is None or current.holder != client:
                 raise Refused("NOT_AUTHORIZED_SWITCH" if target is not None else "NOT_AUTHORIZED_PASS")
+        was = self.active
         self.settle()
         if self.status == "finished":
             raise Refused("GAME_FINISHED")
+        # the turn cap passed it, or the active player's choice ran out, while the switch travelled
+        if self.active != was and self.status != "waiting" and client != HOST:
+            raise Refused("TURN_MOVED_ON")
         if self.stack and client != HOST:
             raise Refused("PRIORITY_PENDING")
         if self.targeting == "resolving" and client != HOST:
@@ -459,9 +581,8 @@ class Model:
         if not self.events and self.active == s.id:
             return False
         # a turn that passes ends a selection; the host's switch ends targets responding
-        if self.targeting != "none" and self.active != s.id:
-            self.cancel_targeting(s.id)
-        self.active = s.id
+        if self.active != s.id:
+            self.hand_turn(s.id)
         return True
 
     def update_player(self, client: str, pid: int, update: dict[str, int]) -> bool:
@@ -768,6 +889,13 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
         "stack": st["interruptingPlayers"],
         "targeting": (st["targetingState"], st["targetedPlayers"], st["awaitingPriority"], st["originalActivePlayer"]),
         "due": due,
+        "turns": (
+            st["turn"],
+            st["round"],
+            st["turnTime"],
+            st["firstPlayer"],
+            [(p["timeUsed"], p["turns"]) for p in st["players"]],
+        ),
         "players": [
             (
                 p["id"],
@@ -799,6 +927,7 @@ def predicted(m: Model) -> dict[str, Any]:
         "stack": m.stack,
         "targeting": (m.targeting, m.targeted, m.awaiting, m.original),
         "due": None if due is None else float(due),
+        "turns": (m.turn, m.round, m.turn_time, m.first, [(s.used, s.turns) for s in m.seats]),
         "players": [
             (
                 *(s.id, s.time, s.penalties, s.out, s.life, s.drunk, s.generic, s.holder, s.pending, s.grace),
@@ -864,6 +993,24 @@ class GameRules(RuleBasedStateMachine):
     def pin(self) -> None:
         """Game time = the grid time now (plus the few ms until the script reads TIME)."""
         self.clock.offset_ms = self.t - self.run(self.h.redis_now())
+
+    def clear_of_boundaries(self, t: int) -> int:
+        """`t`, or a little later when something falls due in the drift a script's time may
+        have past `t` (the grid keeps the clocks' own boundaries off it, not a chain of turn
+        caps: each cap counts from the last one's exact time). Decided by the model: what a
+        settle at t and one at t + U/4 give must be the same."""
+
+        def outcome(now: int) -> Any:
+            m = copy.deepcopy(self.game)
+            m.now, m.events = now, []
+            m.settle()
+            return [e["type"] for e in m.events], m.status, m.active, m.turn, [(s.out, s.pending) for s in m.seats]
+
+        for _ in range(8):
+            if outcome(t) == outcome(t + U // 4):
+                break
+            t += U // 4
+        return t
 
     def who(self, actor: str) -> str:
         """'active' is whoever holds the active player's seat, 'target' the first target's
@@ -943,6 +1090,7 @@ class GameRules(RuleBasedStateMachine):
             grace_period=hs.integers(2, 12).map(lambda n: n * U),
             bonus_time=hs.integers(0, 4).map(lambda n: n * U + U // 2),
         ),
+        control=hs.sampled_from(CONTROLS),
     )
     def create(
         self,
@@ -956,6 +1104,7 @@ class GameRules(RuleBasedStateMachine):
         life: int | None,
         rules: LossRules | None,
         choice: TimeoutRules | None,
+        control: TimeControl | None,
     ) -> None:
         """A new game; most of them seated (c1, c2, c3 in seats 1 to 3) and started at once,
         so most sequences spend their steps on running clocks. Half are HEAD games with the
@@ -967,7 +1116,9 @@ class GameRules(RuleBasedStateMachine):
             count = max(4, count + count % 2)
         preset = FORMATS[fmt]
         table = FormatSettings(fmt, life or preset.starting_life, rules or preset.loss_rules)
-        settings = GameSettings(count, initial, warn, penalty, deduction * U, timeout=choice, format=table)
+        settings = GameSettings(
+            count, initial, warn, penalty, deduction * U, timeout=choice, format=table, time_control=control
+        )
         self.pin()
         self.gid, _, out = self.run(self.h.store.create(HOST, settings, new_aid()))
         now = out.state["serverTime"]
@@ -986,6 +1137,9 @@ class GameRules(RuleBasedStateMachine):
             choice=choice,
             fmt=table,
         )
+        if control is not None:
+            m = self.game
+            m.control, m.control_ms, m.lead = control.kind, control.amount_ms or 0, control.warning_ms or 0
         st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
         assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
         if started:
@@ -1266,7 +1420,7 @@ class GameRules(RuleBasedStateMachine):
         choices would run out first)."""
         if resume:
             self.start(HOST)
-        self.t += units * U
+        self.t = self.clear_of_boundaries(self.t + units * U)
         self.pin()
         if fire:
             self.play(lambda m: m.fire_deadline(), lambda: self.h.store.fire_deadline(self.gid))

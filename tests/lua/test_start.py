@@ -124,3 +124,18 @@ async def test_start_with_a_short_first_clock_schedules_the_timeout_when_no_warn
 
     assert player(c.state, 1)["timeRemaining"] == 20_000
     assert await h.due(g.gid) == c.state["serverTime"] + 20_000
+
+
+async def test_start_from_waiting_begins_turn_one_and_a_resume_begins_none(h: Harness) -> None:
+    g = await h.new_game(3)
+    await h.store.switch(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "start", h.store.start(g.gid, g.host, new_aid()))
+
+    assert (c.state["turn"], c.state["round"], c.state["firstPlayer"], c.state["turnTime"]) == (1, 1, 2, 0)
+    assert [p["turns"] for p in c.state["players"]] == [0, 1, 0]
+    h.clock.offset_ms = 2_000
+    await h.store.pause(g.gid, g.host, new_aid())
+    r = await h.commits(g.gid, "start", h.store.start(g.gid, g.host, new_aid()))
+    assert (r.state["turn"], [p["turns"] for p in r.state["players"]]) == (1, [0, 1, 0])
+    assert 2_000 <= r.state["turnTime"] < 3_000

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 from service import keys
+from service.protocol import TimeControl
 from tests.support.lua_harness import Harness, new_aid, player
 
 
@@ -70,7 +71,10 @@ async def test_switch_while_paused_moves_the_turn_without_running_the_clock(h: H
     c = await h.commits(g.gid, "switch", h.store.switch(g.gid, g.host, new_aid(), 2))
 
     assert (c.state["status"], c.state["activePlayer"]) == ("paused", 2)
-    assert c.state["players"] == paused.state["players"]
+    # a new turn (lib/clocks.lua begin_turn), its clock still standing
+    assert (c.state["turn"], c.state["round"], c.state["turnTime"]) == (2, 1, 0)
+    assert [p["timeRemaining"] for p in c.state["players"]] == [p["timeRemaining"] for p in paused.state["players"]]
+    assert [p["turns"] for p in c.state["players"]] == [1, 1]
 
 
 async def test_switch_to_the_active_player_is_a_noop(h: Harness) -> None:
@@ -182,3 +186,27 @@ async def test_switch_leaves_the_new_active_players_time_untouched(h: Harness) -
     assert charged >= 2_000
     assert player(c.state, 2)["timeRemaining"] == 600_000 - charged
     assert player(c.state, 1)["timeRemaining"] == player(c.before, 1)["timeRemaining"]
+
+
+async def test_a_turn_pass_begins_a_turn_and_a_fischer_game_pays_the_increment_to_the_passer(h: Harness) -> None:
+    g = await h.new_game(2, time_control=TimeControl("fischer", 10_000))
+    await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    h.clock.offset_ms = 3_000
+
+    c = await h.commits(g.gid, "switch", h.store.switch(g.gid, "alice", new_aid(), "next"))
+
+    p1 = player(c.state, 1)
+    assert p1["timeRemaining"] == 610_000 - p1["timeUsed"]
+    assert (c.state["turn"], c.state["round"], c.state["activePlayer"], c.state["turnTime"]) == (2, 1, 2, 0)
+    assert c.entry["d"] == {"playerId": 2, "increment": 10_000}
+
+
+async def test_the_active_players_switch_after_the_turn_moved_on_is_refused(h: Harness) -> None:
+    g = await h.new_game(3, time_control=TimeControl("turnCap", 5_000, 0))
+    await h.claim(g, "alice", 1)
+    await h.store.start(g.gid, g.host, new_aid())
+    h.clock.offset_ms = 5_100
+
+    await h.fails(g.gid, "TURN_MOVED_ON", h.store.switch(g.gid, "alice", new_aid(), "next"))
+    await h.fails(g.gid, "TURN_MOVED_ON", h.store.switch(g.gid, "alice", new_aid(), 3))

@@ -8,7 +8,7 @@ from typing import Any
 
 from service.protocol import GameSettings, TimeoutRules
 from tests.lua.test_fire_deadline import fires_nothing
-from tests.support.lua_harness import Game, Harness, new_aid, player
+from tests.support.lua_harness import Game, Harness, new_aid, player, summary_of
 
 INITIAL = 10_000
 GRACE = 30_000
@@ -172,7 +172,8 @@ async def test_die_eliminates_and_finishes_a_two_player_game(h: Harness) -> None
 
     c = await h.commits(g.gid, "timeoutChoice", h.store.timeout_choice(g.gid, "p1", new_aid(), "die"))
 
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
+    done = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(c.state)}
+    assert c.events == [{"type": "gameComplete", "data": done}]
     assert (c.state["status"], c.state["winner"]) == ("finished", 2)
     assert (player(c.state, 1)["isEliminated"], player(c.state, 1)["eliminatedReason"]) == (True, "timeout")
     assert pending(c.state, 1) == (False, None, None)
@@ -186,7 +187,8 @@ async def test_lose_lives_to_zero_eliminates_and_finishes_a_two_player_game(h: H
 
     c = await h.commits(g.gid, "timeoutChoice", h.store.timeout_choice(g.gid, "p1", new_aid(), "loseLives"))
 
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
+    done = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(c.state)}
+    assert c.events == [{"type": "gameComplete", "data": done}]
     p = player(c.state, 1)
     assert (p["life"], p["isEliminated"], p["timeoutPending"], p["eliminatedReason"]) == (0, True, False, "life")
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
@@ -330,7 +332,8 @@ async def test_a_grace_run_out_in_a_two_player_game_finishes_it(h: Harness) -> N
 
     c = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
 
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Player 2"}}]
+    done = {"winnerId": 2, "winnerName": "Player 2", "summary": summary_of(c.state)}
+    assert c.events == [{"type": "gameComplete", "data": done}]
     assert (c.state["status"], c.state["winner"]) == ("finished", 2)
     assert player(c.state, 1)["eliminatedReason"] == "timeout"
     await fires_nothing(h, g.gid)

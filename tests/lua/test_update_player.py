@@ -7,7 +7,7 @@ import pytest
 from service import keys
 from service.formats import LossRules
 from tests.support.formats import format_game
-from tests.support.lua_harness import LOG_CAP, Harness, new_aid, player
+from tests.support.lua_harness import LOG_CAP, Harness, new_aid, player, summary_of
 
 
 async def test_update_player_by_the_host_sets_every_field(h: Harness) -> None:
@@ -346,7 +346,9 @@ async def test_life_at_zero_of_the_second_to_last_player_finishes_the_game_with_
     c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"life": 0}))
 
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", 2, None)
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Bea"}}]
+    assert c.events == [
+        {"type": "gameComplete", "data": {"winnerId": 2, "winnerName": "Bea", "summary": summary_of(c.state)}}
+    ]
     assert await h.due(g.gid) is None
 
 

@@ -316,3 +316,74 @@ async def test_the_format_settings_by_a_player_are_refused(h: Harness) -> None:
     await h.claim(g, "alice", 1)
 
     await h.fails(g.gid, "NOT_OWNER_SETTINGS", h.store.update_settings(g.gid, "alice", new_aid(), {"startingLife": 30}))
+
+
+# -- the time control ---------------------------------------------------------------------
+
+
+async def test_the_time_control_changes_while_waiting_whole_or_by_its_amounts(h: Harness) -> None:
+    g = await h.new_game()
+    cap = {"timeControl": "turnCap", "timeControlMs": 60_000, "turnCapWarningMs": 10_000}
+
+    c = await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), cap))
+    assert {k: c.state["settings"].get(k) for k in cap} == cap
+    d = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"timeControlMs": 30_000})
+    )
+    assert (d.state["settings"]["timeControlMs"], d.state["settings"]["turnCapWarningMs"]) == (30_000, 10_000)
+    # a control named whole replaces the cap's warning too
+    e = await h.commits(
+        g.gid,
+        "updateSettings",
+        h.store.update_settings(g.gid, g.host, new_aid(), {"timeControl": "fischer", "timeControlMs": 5_000}),
+    )
+    s = e.state["settings"]
+    assert (s["timeControl"], s["timeControlMs"], "turnCapWarningMs" in s) == ("fischer", 5_000, False)
+    f = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"timeControl": "suddenDeath"})
+    )
+    assert (f.state["settings"]["timeControl"], "timeControlMs" in f.state["settings"]) == ("suddenDeath", False)
+
+
+async def test_the_time_control_is_locked_once_the_game_has_started(h: Harness) -> None:
+    g = await h.running_game()
+    update = {"timeControl": "bronstein", "timeControlMs": 5_000}
+
+    await h.fails(g.gid, "TIME_CONTROL_LOCKED", h.store.update_settings(g.gid, g.host, new_aid(), update))
+    await h.store.pause(g.gid, g.host, new_aid())
+    await h.fails(g.gid, "TIME_CONTROL_LOCKED", h.store.update_settings(g.gid, g.host, new_aid(), update))
+    await h.store.reset(g.gid, g.host, new_aid())
+    await h.commits(g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), update))
+
+
+@pytest.mark.parametrize(
+    ("control", "update"),
+    [
+        (None, {"timeControlMs": 5_000}),
+        (None, {"turnCapWarningMs": 1_000}),
+        ({"timeControl": "fischer", "timeControlMs": 5_000}, {"turnCapWarningMs": 1_000}),
+        ({"timeControl": "turnCap", "timeControlMs": 60_000, "turnCapWarningMs": 10_000}, {"timeControlMs": 10_000}),
+        ({"timeControl": "turnCap", "timeControlMs": 60_000, "turnCapWarningMs": 10_000}, {"turnCapWarningMs": 60_000}),
+        (None, {"timeControl": "turnCap", "timeControlMs": 60_000}),
+        (None, {"timeControl": "blitz", "timeControlMs": 60_000}),
+    ],
+)
+async def test_amounts_that_do_not_fit_the_games_control_are_refused(
+    h: Harness, control: dict[str, Any] | None, update: dict[str, Any]
+) -> None:
+    g = await h.new_game()
+    if control is not None:
+        await h.store.update_settings(g.gid, g.host, new_aid(), control)
+
+    await h.fails(g.gid, "INVALID_TIME_CONTROL", h.store.update_settings(g.gid, g.host, new_aid(), update))
+
+
+async def test_the_time_control_is_the_hosts_to_change(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+
+    await h.fails(
+        g.gid,
+        "NOT_OWNER_SETTINGS",
+        h.store.update_settings(g.gid, "alice", new_aid(), {"timeControl": "fischer", "timeControlMs": 5_000}),
+    )

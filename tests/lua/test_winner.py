@@ -8,19 +8,19 @@ import json
 from typing import Any
 
 from service import keys
-from tests.support.lua_harness import Commit, Game, Harness, new_aid, player
+from tests.support.lua_harness import Commit, Game, Harness, new_aid, player, summary_of
 
 
-def complete(winner: int | None, name: str | None) -> dict[str, Any]:
-    return {"type": "gameComplete", "data": {"winnerId": winner, "winnerName": name}}
+def complete(winner: int | None, name: str | None, state: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "gameComplete", "data": {"winnerId": winner, "winnerName": name, "summary": summary_of(state)}}
 
 
 def assert_decided(c: Commit, winner: int | None, name: str | None) -> None:
     assert (c.state["status"], c.state["winner"], c.state["activePlayer"]) == ("finished", winner, None)
-    assert [e for e in c.events if e["type"] == "gameComplete"] == [complete(winner, name)]
+    assert [e for e in c.events if e["type"] == "gameComplete"] == [complete(winner, name, c.state)]
     # the channel carries it ahead of the state: "version\nevents\nstate" (h.commits checked
     # that this one message is all that was published)
-    assert c.events[-1] == complete(winner, name)
+    assert c.events[-1] == complete(winner, name, c.state)
 
 
 async def named_game(h: Harness, players: int = 2, **kw: Any) -> Game:

@@ -18,7 +18,7 @@ from service import keys
 from service.clock import GameClock
 from service.errors import ERROR_CODES, GameError
 from service.game import GameStore, Outcome
-from service.protocol import GameSettings
+from service.protocol import GameSettings, TimeControl
 
 RETENTION_MS = 3_600_000
 #: the retention of a finished game or one where nobody holds a seat (tests/conftest.py's store)
@@ -40,6 +40,11 @@ def player(state: dict[str, Any], pid: int) -> dict[str, Any]:
     assert len(matches) == 1, f"player {pid} not in {state['players']}"
     found: dict[str, Any] = matches[0]
     return found
+
+
+def summary_of(state: dict[str, Any]) -> list[dict[str, int]]:
+    """gameComplete's summary for a finished game's state: each player's time used and turns."""
+    return [{"playerId": p["id"], "timeUsed": p["timeUsed"], "turns": p["turns"]} for p in state["players"]]
 
 
 def expected_ttl_ms(state: dict[str, Any]) -> int:
@@ -69,17 +74,43 @@ def running_players(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in (player(state, i) for i in ids) if not p["isEliminated"]]
 
 
+def own_turn(state: dict[str, Any]) -> bool:
+    """The running clock is the active player's own: nobody interrupted, no targets respond."""
+    running = running_players(state)
+    responding = state.get("targetingState") == "resolving" and bool(state.get("awaitingPriority"))
+    own = len(running) == 1 and running[0]["id"] == state["activePlayer"]
+    return own and not state["interruptingPlayers"] and not responding
+
+
+def time_control(state: dict[str, Any]) -> tuple[str, int, int]:
+    """The game's time control, its amount and the turn cap's warning lead (lib/clocks.lua)."""
+    s = state["settings"]
+    kind = s.get("timeControl", "suddenDeath")
+    if kind == "suddenDeath":
+        return kind, 0, 0
+    return kind, s["timeControlMs"], s.get("turnCapWarningMs", 0)
+
+
 def expected_due(state: dict[str, Any]) -> float | None:
     """Where the deadline index must point for this state: the earliest next warning or
-    timeout of a running clock (running_players), or end of a pending timeout choice's grace."""
+    timeout of a running clock (running_players; on the active player's own clock after what
+    is left of a Bronstein delay), the turn cap's warning or pass, or end of a pending timeout
+    choice's grace."""
     if state["status"] != "running":
         return None
     due: list[float] = []
+    own = own_turn(state)
+    kind, ms, lead = time_control(state)
+    turn_time = state.get("turnTime", 0)
+    delay = max(0, ms - turn_time) if own and kind == "bronstein" else 0
     for p in running_players(state):
         rem = p["timeRemaining"]
         if rem > 0:
             level = max((t for t in state["settings"]["warningThresholds"] if t < rem), default=0)
-            due.append(float(state["serverTime"] + rem - level))
+            due.append(float(state["serverTime"] + delay + rem - level))
+    if own and kind == "turnCap":
+        warn_at = ms - lead if lead > 0 and turn_time < ms - lead else ms
+        due.append(float(state["serverTime"] + max(0, warn_at - turn_time)))
     for p in state["players"]:
         if p.get("timeoutPending") and not p["isEliminated"]:
             assert p["timeoutChoiceDeadline"] == state["serverTime"] + p["timeoutGraceLeft"]
@@ -167,8 +198,18 @@ class Harness:
         host: str = HOST,
         name: str = "Game",
         listed: bool = True,
+        time_control: TimeControl | None = None,
     ) -> Game:
-        settings = GameSettings(players, initial_time, thresholds, penalty_type, deduction, name=name, listed=listed)
+        settings = GameSettings(
+            players,
+            initial_time,
+            thresholds,
+            penalty_type,
+            deduction,
+            name=name,
+            listed=listed,
+            time_control=time_control,
+        )
         gid, token, out = await self.store.create(host, settings, new_aid())
         assert out.status == "ok"
         return Game(gid, token, host)
