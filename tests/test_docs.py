@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-README_MAX_LINES = 250
+#: the front door plus the players' guide (issue 13 asks for the guide in the README itself);
+#: operator detail belongs in docs/
+README_MAX_LINES = 400
 
 FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")

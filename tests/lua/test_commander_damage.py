@@ -7,7 +7,7 @@ import pytest
 from service import keys
 from service.formats import LossRules
 from tests.support.formats import format_game
-from tests.support.lua_harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player, summary_of
 
 
 async def test_commander_damage_adds_to_the_cell_and_takes_the_life(h: Harness) -> None:
@@ -64,7 +64,7 @@ async def test_the_last_elimination_by_commander_damage_decides_the_game(h: Harn
 
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
     assert player(c.state, 2)["eliminatedReason"] == "commanderDamage"
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1"}}]
+    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}]
 
 
 async def test_twenty_one_does_not_eliminate_where_the_rule_is_off(h: Harness) -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from service.formats import LossRules
 from tests.support.formats import format_game
-from tests.support.lua_harness import Harness, new_aid, player
+from tests.support.lua_harness import Harness, new_aid, player, summary_of
 
 
 async def test_a_seated_player_concedes_and_the_turn_passes_on(h: Harness) -> None:
@@ -29,7 +29,7 @@ async def test_the_second_last_player_conceding_decides_the_game(h: Harness) -> 
     c = await h.commits(g.gid, "concede", h.store.concede(g.gid, "bob", new_aid()))
 
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1"}}]
+    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}]
 
 
 async def test_a_paused_game_may_be_conceded(h: Harness) -> None:
@@ -56,7 +56,7 @@ async def test_in_two_headed_giant_the_team_concedes(h: Harness) -> None:
     ]
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
     assert c.events == [
-        {"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "winnerTeam": [1, 2]}}
+        {"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "winnerTeam": [1, 2], "summary": summary_of(c.state)}}
     ]
 
 
