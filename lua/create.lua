@@ -19,7 +19,8 @@
              mode "campaign" only, campaign {preset, config}: the preset's name and config
              (service/campaign.py; bounds in lib/campaign.lua check_campaign), which set
              the round-1 clock in place of initialTime, every player's starting life, and
-             the bonus when the config has one
+             the bonus when the config has one; and hostTimeout (lib/host.lua bounds, ms;
+             absent: the default), kept in the state's settings when given
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -31,6 +32,7 @@
 --- @include "lib/state.lua"
 --- @include "lib/lobby.lua"
 --- @include "lib/campaign.lua"
+--- @include "lib/host.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -48,7 +50,7 @@ return run(function()
     or not check_thresholds(s.warningThresholds) or not PENALTIES[s.penaltyType]
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
-    or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
+    or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS)) or not check_host_timeout(s.hostTimeout)
     or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign))) then
     fail('INVALID_ARGUMENT')
   end
@@ -83,6 +85,7 @@ return run(function()
       bonusTime = bonus, timeoutPenaltyLives = s.timeoutPenaltyLives,
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
+      hostTimeout = s.hostTimeout,
     },
     interruptingPlayers = {},
   }

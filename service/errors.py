@@ -128,6 +128,13 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_AUTHORIZED_CANCEL": (NotAuthorized, "You must claim a player to cancel targeting"),
     "CANNOT_CANCEL_TARGETING": (NotAuthorized, "You cannot cancel targeting"),
     "TARGETS_PENDING": (Conflict, "Cannot pass the turn while targets are responding"),
+    # the host role and the seats (ours: HEAD could neither hand the role over nor move seats)
+    "NOT_OWNER_TRANSFER": (NotAuthorized, "Only the game owner can hand over the host role"),
+    "ALREADY_HOST": (Conflict, "Already the host"),
+    "NOT_AUTHORIZED_CLAIM_HOST": (NotAuthorized, "You must claim a player to take the host role"),
+    "HOST_PRESENT": (Conflict, "The host is here"),
+    "HOST_AWAY_TOO_SHORT": (Conflict, "The host has not been away long enough"),
+    "NOT_OWNER_SEATS": (NotAuthorized, "Only the game owner can move or free seats"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

@@ -116,6 +116,17 @@ def player_id(data: dict[str, Any]) -> int:
     return pid
 
 
+def move_seat(data: dict[str, Any]) -> tuple[int, int]:
+    """moveSeat's seats: from one held seat to another, free one."""
+    source = integer(data.get("fromPlayerId"), 1, 8)
+    target = integer(data.get("toPlayerId"), 1, 8)
+    if source is None or target is None:
+        raise malformed("INVALID_PLAYER_ID")
+    if source == target:
+        raise InvalidInput("Invalid seat move: fromPlayerId and toPlayerId must be different seats")
+    return source, target
+
+
 def game_id(data: dict[str, Any]) -> str:
     raw = data.get("gameId")
     if not isinstance(raw, str):
@@ -170,6 +181,9 @@ class GameSettings:
     timeout: TimeoutRules | None = None
     #: the campaign preset (a key of service/campaign.py PRESETS), for mode "campaign" only
     campaign_preset: str | None = None
+    #: ms the host must be away before a seated player may take the role (claimHost); None:
+    #: not given, the game's settings carry none and lua/lib/host.lua's default applies
+    host_timeout: int | None = None
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -177,6 +191,8 @@ class GameSettings:
             extra.update(self.timeout.to_settings())
         if self.campaign_preset is not None:
             extra["campaign"] = {"preset": self.campaign_preset, "config": PRESETS[self.campaign_preset].to_config()}
+        if self.host_timeout is not None:
+            extra["hostTimeout"] = self.host_timeout
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -227,6 +243,7 @@ SETTING_KEYS = (
     "bonusTime",
     *TIMEOUT_KEYS,
     "campaignPreset",
+    "hostTimeout",
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -319,7 +336,20 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         create_bonus(raw),
         create_timeout(raw),
         preset if mode == "campaign" else None,
+        host_timeout=host_timeout(raw["hostTimeout"]) if "hostTimeout" in raw else None,
     )
+
+
+#: the bounds of settings.hostTimeout (ms), as lua/lib/host.lua checks them; its default
+#: (absent) is 120000 there
+HOST_TIMEOUT_BOUNDS = (10_000, 3_600_000)
+
+
+def host_timeout(value: Any) -> int:
+    v = integer(value, *HOST_TIMEOUT_BOUNDS)
+    if v is None:
+        raise InvalidInput("Invalid host timeout: an integer from 10000 to 3600000 (ms)")
+    return v
 
 
 def bonus_time(value: Any) -> int:
@@ -440,6 +470,8 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     for attr, (key, *_) in TIMEOUT_SETTINGS.items():
         if key in data:
             out[key] = timeout_setting(attr, data[key])
+    if "hostTimeout" in data:
+        out["hostTimeout"] = host_timeout(data["hostTimeout"])
     if not out:
         raise InvalidInput("Nothing to update")
     return out

@@ -85,6 +85,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "renameGame", "setListed", "endGame",
         "interrupt", "passPriority", "timeoutChoice",
         "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
+        "transferHost", "claimHost", "moveSeat", "freeSeat",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -123,7 +124,7 @@ def test_each_domain_declares_its_own_types() -> None:
         for m in (seats, turns, priority, timeout, targeting, players, settings, clock, dice, admin, feedback, lobby)
     }
     assert names == {
-        seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
+        seats: {"create", "join", "reconnect", "claim", "unclaim", "leave", "transferHost", "claimHost"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         priority: {"interrupt", "passPriority"},
         timeout: {"timeoutChoice"},
@@ -132,7 +133,7 @@ def test_each_domain_declares_its_own_types() -> None:
         settings: {"updateSettings"},
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
-        admin: {"adminAddTime", "adminKick", "adminRevive"},
+        admin: {"adminAddTime", "adminKick", "adminRevive", "moveSeat", "freeSeat"},
         feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
         lobby: {"renameGame", "setListed", "endGame"},
     }
