@@ -45,6 +45,9 @@ EXTRA: dict[str, list[str | int]] = {
     "set_listed": ["0"],
     "timeout_choice": ["die"],
     "toggle_target": [2],
+    "transfer_host": [1],
+    "move_seat": [1, 2],
+    "free_seat": [1],
 }
 NO_EXTRA = {
     "join",
@@ -59,6 +62,7 @@ NO_EXTRA = {
     "confirm_targets",
     "pass_target_priority",
     "cancel_targeting",
+    "claim_host",
 }
 
 
