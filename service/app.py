@@ -138,7 +138,12 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
         ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
-        ("gauge", "tapotarp_games_seated", "Games a socket here holds a seat in", lambda: len(rt.liveness.seats)),
+        (
+            "gauge",
+            "tapotarp_games_seated",
+            "Games a socket here holds a seat or host rights in",
+            lambda: len(rt.liveness.seats),
+        ),
         ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through, no Redis", lambda: limiter.errors),
         # the soak (bench/soak.py) watches these for growth that does not level off
         ("gauge", "tapotarp_asyncio_tasks", "Tasks of the event loop", lambda: len(asyncio.all_tasks())),
