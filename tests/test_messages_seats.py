@@ -174,3 +174,24 @@ async def test_claim_host_needs_a_seat(servers: list[TestServer], connect: Conne
     got = await refused(watcher, rdb, gid, "claimHost")
 
     assert got == ("NOT_AUTHORIZED_CLAIM_HOST", "You must claim a player to take the host role")
+
+
+async def test_the_new_host_socket_knows_it_is_host_so_its_closing_makes_the_host_away(
+    servers: list[TestServer], connect: Connect, rdb: Redis
+) -> None:
+    a, b = servers
+    host, gid, _, (p2, _), _ = await table(connect, a)
+    st = (await ok(host, "transferHost", {"playerId": 2}))["data"]
+    await p2.state_at_least(st["version"])
+    # off its seat (the game runs: the token and the role's binding stay), still the host
+    await ok(p2, "unclaim")
+    a_liveness = a.app[RUNTIME].liveness
+    assert a_liveness.seats[gid] == 3  # the old host's seat, p3's, and the new host's rights
+
+    await p2.close()
+
+    async def away() -> bool:
+        return (await game_state(rdb, gid)).get("hostAwaySince") is not None
+
+    await eventually(away)
+    assert a_liveness.seats[gid] == 2
