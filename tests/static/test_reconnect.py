@@ -143,3 +143,20 @@ def test_after_a_host_handover_a_reload_keeps_the_role_with_the_new_host_only(op
     expect(b.card(2)).to_have_attribute("data-seat", "mine")
     expect(b.page.locator("#host-controls")).to_be_visible()
     assert [f["type"] for f in b.sent if f["type"] in ("reconnect", "join")][-1] == "reconnect"
+
+
+def test_a_player_the_host_moved_to_another_seat_plays_on_there_and_a_reload_keeps_it(open_app: OpenApp) -> None:
+    a = open_app(wire=True)
+    code = a.create_game(players=3)
+    b = open_app(f"/?game={code}")
+    b.claim(2)
+    a.start()
+    assert a.wire is not None and a.wire.server_side is not None
+    move = {"type": "moveSeat", "data": {"fromPlayerId": 2, "toPlayerId": 3}, "requestId": "move"}
+    a.wire.server_side.send(json.dumps(move))
+    expect(b.card(3)).to_have_attribute("data-seat", "mine")
+    expect(b.card(2)).to_have_attribute("data-seat", "free")
+
+    b.reload()
+    expect(b.card(3)).to_have_attribute("data-seat", "mine")
+    assert b.stored_games()[code]["seat"]["playerId"] == 3
