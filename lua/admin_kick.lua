@@ -37,6 +37,10 @@ return run(function()
   local kicked = p.claimedBy
   p.claimedBy = NULL
   rcall('HDEL', c.kgame, 'tok:' .. pid, 'exp:' .. pid)
+  if st.hostSeat == pid then
+    -- the host kicked their own seat: the role is bound to no seat any more (lib/host.lua)
+    st.hostSeat = NULL
+  end
   c.events[#c.events + 1] = { type = 'kicked', data = { playerId = pid }, to = kicked }
   if st.status ~= 'finished' and not p.isEliminated then
     eliminate(st, p, c, 'kicked')

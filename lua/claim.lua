@@ -3,7 +3,9 @@
   cleared). While the game is waiting any seat nobody else holds may be taken, and
   claiming your own seat again rotates its token. Once it has started (running, paused,
   finished) a spectator may take a seat nobody holds whose player is still in the game
-  (HEAD's "join mid-game"); the seat's old token, if any, is replaced.
+  (HEAD's "join mid-game"); the seat's old token, if any, is replaced. The host role bound
+  to a seat (lib/host.lua `hostSeat`) follows its holder to the seat they claim, and is bound
+  to no seat any more once another client takes that seat (its token replaced).
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
@@ -52,10 +54,16 @@ return run(function()
   if not is_null(p.claimedBy) and p.claimedBy ~= c.client then
     fail('PLAYER_CLAIMED')
   end
+  if st.hostSeat == pid and p.claimedBy ~= c.client then
+    st.hostSeat = NULL
+  end
   for _, q in ipairs(st.players) do
     if q.claimedBy == c.client and q.id ~= pid then
       q.claimedBy = NULL
       rcall('HDEL', c.kgame, 'tok:' .. q.id, 'exp:' .. q.id)
+      if st.hostSeat == q.id then
+        st.hostSeat = pid
+      end
     end
   end
   p.claimedBy = c.client

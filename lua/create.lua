@@ -30,7 +30,9 @@
              and timeControl ("suddenDeath" |
              "fischer" | "bronstein" | "turnCap") with timeControlMs (1000..3600000 ms) and,
              for "turnCap", turnCapWarningMs (0..cap - 1 ms), or none of them: sudden death
-             (bounds in lib/clocks.lua check_time_control), kept in the state's settings
+             (bounds in lib/clocks.lua check_time_control), kept in the state's settings;
+             and hostTimeout (lib/host.lua bounds, ms; absent: the default), kept in the
+             state's settings when given
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -44,6 +46,7 @@
 --- @include "lib/campaign.lua"
 --- @include "lib/formats.lua"
 --- @include "lib/clocks.lua"
+--- @include "lib/host.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -63,7 +66,7 @@ return run(function()
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
     or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign)))
-    or not check_time_control(s) then
+    or not check_time_control(s) or not check_host_timeout(s.hostTimeout) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
@@ -101,6 +104,7 @@ return run(function()
       timeoutBonusTime = s.timeoutBonusTime,
       format = fs.format, startingLife = life, lossRules = fs.lossRules,
       timeControl = s.timeControl, timeControlMs = s.timeControlMs, turnCapWarningMs = s.turnCapWarningMs,
+      hostTimeout = s.hostTimeout,
     },
     interruptingPlayers = {},
   }

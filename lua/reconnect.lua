@@ -3,6 +3,12 @@
   the seat (from whichever socket held it) and/or host rights. Tokens are not rotated,
   so a lost `reconnected` reply never locks the player out; their expiry slides forward.
 
+  A seat token the host moved to another seat (move_seat.lua) takes that seat: the reply's
+  state says which (the seat the caller now holds). Once the host role was handed over or
+  taken (lib/host.lua `hostSeat`), the token of the host's seat brings host rights back, and
+  the old host token is refused (INVALID_HOST_TOKEN). Coming back as host ends the host's
+  absence (`hostAwaySince`).
+
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id ('' = no seat)
@@ -38,11 +44,15 @@ return run(function()
       fail('PLAYER_NOT_FOUND')
     end
     local stored = rcall('HGET', c.kgame, 'tok:' .. pid)
-    if not stored then
-      fail('NO_TOKEN')
-    end
     if not same_digest(stored, tok_hash) then
-      fail('INVALID_TOKEN')
+      local moved = seat_with_token(st, c, tok_hash)
+      if not moved and not stored then
+        fail('NO_TOKEN')
+      end
+      if not moved then
+        fail('INVALID_TOKEN')
+      end
+      p, pid = moved, moved.id
     end
     if tonumber(rcall('HGET', c.kgame, 'exp:' .. pid) or '0') < c.now then
       fail('TOKEN_EXPIRED')
@@ -56,6 +66,8 @@ return run(function()
       fail('TOKEN_EXPIRED')
     end
   end
+  -- the host role bound to this seat (lib/host.lua) comes back with the seat's token
+  local as_host = host_hash ~= '' or (p ~= nil and st.hostSeat == pid)
   local changed = false
   if p then
     rcall('HSET', c.kgame, 'exp:' .. pid, c.now + token_ms)
@@ -66,8 +78,14 @@ return run(function()
   end
   if host_hash ~= '' then
     rcall('HSET', c.kgame, 'hostExp', c.now + token_ms)
+  end
+  if as_host then
     if st.ownerId ~= c.client then
       st.ownerId = c.client
+      changed = true
+    end
+    if not is_null(st.hostAwaySince) then
+      st.hostAwaySince = NULL
       changed = true
     end
   end
@@ -75,5 +93,5 @@ return run(function()
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
-  return commit(st, c, 'reconnect', { playerId = p and pid or NULL, host = host_hash ~= '' })
+  return commit(st, c, 'reconnect', { playerId = p and pid or NULL, host = as_host })
 end)

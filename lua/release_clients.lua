@@ -1,19 +1,22 @@
 --[[
   release_clients: clear the seats held by the clients of an instance that died (no socket
   of it can still be open). Tokens are kept, so those players take their seats back with
-  `reconnect`; meanwhile, in a waiting game, others may claim the seats. Run by whichever
+  `reconnect`; meanwhile, in a waiting game, others may claim the seats. A host among
+  those clients is away from now (lib/host.lua `hostAwaySince`). Run by whichever
   instance first notices the dead one (service/liveness.py).
 
   KEYS: the five common game keys (lib/context.lua).
   ARGV: the seven common arguments (client id ''), then
     ARGV[8] client id prefix of the dead instance ("client_<incarnation>_")
-  Returns: {"ok"|"noop", state JSON, events JSON}; "noop" when no seat matched.
+  Returns: {"ok"|"noop", state JSON, events JSON}; "noop" when no seat matched and the host
+    is not one of those clients (or already away).
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
 --- @include "lib/rules.lua"
+--- @include "lib/host.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -29,6 +32,9 @@ return run(function()
       p.claimedBy = NULL
       changed = true
     end
+  end
+  if type(st.ownerId) == 'string' and string.sub(st.ownerId, 1, #prefix) == prefix and host_away(st, c) then
+    changed = true
   end
   if not changed then
     return { 'noop', raw, '[]' }

@@ -30,7 +30,8 @@
             format (a name of lib/formats.lua FORMATS), startingLife (1..9999), lossRules
             (an object of any of life, poison, commanderDamage: booleans); the service
             sends a format with its starting life and all three loss rules resolved;
-            timeControl, timeControlMs, turnCapWarningMs (as create's)
+            timeControl, timeControlMs, turnCapWarningMs (as create's);
+            hostTimeout (10000..3600000 ms: lib/host.lua)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, FORMAT_CAMPAIGN, FORMAT_LOCKED,
     TEAMS_NEED_EVEN_PLAYERS, TIME_CONTROL_LOCKED, INVALID_TIME_CONTROL, INVALID_ARGUMENT
@@ -42,6 +43,7 @@
 --- @include "lib/rules.lua"
 --- @include "lib/formats.lua"
 --- @include "lib/clocks.lua"
+--- @include "lib/host.lua"
 --- @include "lib/commit.lua"
 
 return run(function()
@@ -53,7 +55,8 @@ return run(function()
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
       or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts
       or (u.format ~= nil and not FORMATS[u.format]) or (u.startingLife ~= nil and not is_int(u.startingLife, 1, 9999))
-      or (u.lossRules ~= nil and not check_loss_rules(u.lossRules, false)) then
+      or (u.lossRules ~= nil and not check_loss_rules(u.lossRules, false))
+      or not check_host_timeout(u.hostTimeout) then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -84,7 +87,8 @@ return run(function()
     fail('INVALID_TIME_CONTROL')
   end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil and timeouts == 0 and not formats and tc == nil then
+      and u.bonusTime == nil and timeouts == 0 and not formats and tc == nil
+      and u.hostTimeout == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -93,6 +97,7 @@ return run(function()
   s.penaltyType = u.penaltyType or s.penaltyType
   s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
   s.bonusTime = u.bonusTime or s.bonusTime
+  s.hostTimeout = u.hostTimeout or s.hostTimeout
   for _, t in ipairs(TIMEOUT_SETTINGS) do
     s[t[1]] = u[t[1]] or s[t[1]]
   end

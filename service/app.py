@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service import __version__, lobby, ws
+from service import __version__, lobby, qr, ws
 from service.clock import GameClock
 from service.deadlines import DeadlineLoop
 from service.errors import RATE_LIMIT_MESSAGE, ServiceError
@@ -138,7 +138,12 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
         ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
-        ("gauge", "tapotarp_games_seated", "Games a socket here holds a seat in", lambda: len(rt.liveness.seats)),
+        (
+            "gauge",
+            "tapotarp_games_seated",
+            "Games a socket here holds a seat or host rights in",
+            lambda: len(rt.liveness.seats),
+        ),
         ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through, no Redis", lambda: limiter.errors),
         # the soak (bench/soak.py) watches these for growth that does not level off
         ("gauge", "tapotarp_asyncio_tasks", "Tasks of the event loop", lambda: len(asyncio.all_tasks())),
@@ -310,6 +315,21 @@ async def handle_games(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
+async def handle_qr(request: web.Request) -> web.Response:
+    """GET /qr?game=CODE: the game's join link as an SVG QR code (service/qr.py)."""
+    rt = request.app[RUNTIME]
+    s = rt.settings
+    # a QR code costs milliseconds of CPU: limited per client address as the lobby list is
+    retry_ms = await rt.deps.limiter.check(
+        client_ip(request, s.client_ip_header), Limit("qr", s.rate_lobby_lists_per_min, 60.0)
+    )
+    if retry_ms is not None:
+        rt.deps.metrics.rate_limited.labels("qr").inc()
+        headers = {"Cache-Control": "no-store", "Retry-After": str(max(1, -(-retry_ms // 1000)))}
+        return web.Response(status=429, text=RATE_LIMIT_MESSAGE, headers=headers)
+    return qr.response(request, s.public_url, bool(s.client_ip_header))
+
+
 def metrics_handler(metrics: Metrics, token: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     expected = f"Bearer {token}".encode()
 
@@ -350,6 +370,7 @@ def create_app(settings: Settings, metrics: Metrics | None = None) -> web.Applic
     app.router.add_get("/health", handle_health)
     app.router.add_get("/ready", handle_ready)
     app.router.add_get("/api/games", handle_games)
+    app.router.add_get("/qr", handle_qr)
     if not settings.metrics_port:
         app.router.add_get("/metrics", metrics_handler(app[METRICS], settings.metrics_token))
     if settings.test_clock:

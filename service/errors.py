@@ -141,6 +141,13 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "TIME_CONTROL_LOCKED": (Conflict, "The time control can only be changed before the game starts"),
     "INVALID_TIME_CONTROL": (InvalidInput, "Invalid time control: the amounts do not fit the game's control"),
     "TURN_MOVED_ON": (Conflict, "The turn has already moved on"),
+    # the host role and the seats (ours: HEAD could neither hand the role over nor move seats)
+    "NOT_OWNER_TRANSFER": (NotAuthorized, "Only the game owner can hand over the host role"),
+    "ALREADY_HOST": (Conflict, "Already the host"),
+    "NOT_AUTHORIZED_CLAIM_HOST": (NotAuthorized, "You must claim a player to take the host role"),
+    "HOST_PRESENT": (Conflict, "The host is here"),
+    "HOST_AWAY_TOO_SHORT": (Conflict, "The host has not been away long enough"),
+    "NOT_OWNER_SEATS": (NotAuthorized, "Only the game owner can move or free seats"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

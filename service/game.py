@@ -285,6 +285,18 @@ class GameStore:
     async def admin_kick(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
         return await self._run("admin_kick", game_id, action_id, client_id, player_id)
 
+    async def transfer_host(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("transfer_host", game_id, action_id, client_id, player_id)
+
+    async def claim_host(self, game_id: str, client_id: str, action_id: str) -> Outcome:
+        return await self._run("claim_host", game_id, action_id, client_id)
+
+    async def move_seat(self, game_id: str, client_id: str, action_id: str, from_id: int, to_id: int) -> Outcome:
+        return await self._run("move_seat", game_id, action_id, client_id, from_id, to_id)
+
+    async def free_seat(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
+        return await self._run("free_seat", game_id, action_id, client_id, player_id)
+
     async def admin_revive(self, game_id: str, client_id: str, action_id: str, player_id: int) -> Outcome:
         return await self._run("admin_revive", game_id, action_id, client_id, player_id)
 

@@ -288,7 +288,7 @@ class Hub:
                 elif to == conn.client_id:
                     conn.send(ev)
                     if conn.on_addressed is not None:
-                        conn.on_addressed(ev.obj["type"])
+                        conn.on_addressed(ev.obj["type"], ev.obj["data"])
             acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
             if acks:
                 for ack in acks:

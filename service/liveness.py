@@ -1,13 +1,14 @@
 """Instance heartbeats, and releasing the seats of instances that died without saying so.
 
 A socket's seat is released when the socket closes, but an instance killed with SIGKILL
-never runs that code, and its clients' ids would keep their seats "claimed" forever. So
+never runs that code, and its clients' ids would keep their seats "claimed" forever (and a
+host among them would never count as away). So
 each process has an incarnation id, baked into its client ids, and beats in a Redis sorted
-set; the games where its clients hold seats right now are kept in a set (only those: a set of
+set; the games where its clients hold seats or host rights right now are kept in a set (only those: a set of
 every game ever seated grows for as long as the process lives, and a dead instance's
 successor would walk all of it). Any instance that sees an
 incarnation silent for `dead_after_s` removes it (ZREM: only one instance wins) and runs
-release_clients on each of its games: seats cleared, tokens kept. Redis failures are
+release_clients on each of its games: seats cleared, tokens kept, its host away. Redis failures are
 raised as StorageUnavailable, as by every other caller (service/redis_errors.py).
 """
 
@@ -57,7 +58,7 @@ class Liveness:
         self.dead_after_s = dead_after_s
         self.games_ttl_s = games_ttl_s
         self.released = 0
-        #: sockets of this process holding a seat, per game
+        #: sockets of this process holding a seat or host rights, per game (Session.present)
         self.seats: Counter[str] = Counter()
         #: one set update at a time per game, so the last one to run reflects the last count
         self._set_locks: dict[str, _SharedLock] = {}

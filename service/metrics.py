@@ -69,7 +69,7 @@ class Metrics:
             "tapotarp_rate_limit_exceeded",
             "Refused by a rate limit: connection (upgrades per IP), ip (frames per IP), "
             "socket (frames per socket), create (games per IP), open_sockets (open sockets per IP), "
-            "feedback (feedback writes per IP), lobby (lobby lists per IP)",
+            "feedback (feedback writes per IP), lobby (lobby lists per IP), qr (QR codes per IP)",
             ["type"],
             registry=r,
         )

@@ -133,9 +133,9 @@ class Conn:
         self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._drain())
         self.overflowed = False
-        #: told the type of each event addressed to this socket alone, once it is queued
-        #: (Hub.deliver), so the socket's session can act on it: `kicked` loses the seat
-        self.on_addressed: Callable[[str], None] | None = None
+        #: told the type and data of each event addressed to this socket alone, once it is
+        #: queued (Hub.deliver), so the socket's session can act on it: `kicked` loses the seat
+        self.on_addressed: Callable[[str, dict[str, Any]], None] | None = None
 
     def send(self, out: Outgoing) -> None:
         if self.overflowed or self.ws.closed:

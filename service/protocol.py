@@ -117,6 +117,17 @@ def player_id(data: dict[str, Any]) -> int:
     return pid
 
 
+def move_seat(data: dict[str, Any]) -> tuple[int, int]:
+    """moveSeat's seats: from one held seat to another, free one."""
+    source = integer(data.get("fromPlayerId"), 1, 8)
+    target = integer(data.get("toPlayerId"), 1, 8)
+    if source is None or target is None:
+        raise malformed("INVALID_PLAYER_ID")
+    if source == target:
+        raise InvalidInput("Invalid seat move: fromPlayerId and toPlayerId must be different seats")
+    return source, target
+
+
 def game_id(data: dict[str, Any]) -> str:
     raw = data.get("gameId")
     if not isinstance(raw, str):
@@ -203,6 +214,9 @@ class GameSettings:
     format: FormatSettings = FormatSettings()
     #: the time control; None: none named, sudden death (the settings carry no timeControl)
     time_control: TimeControl | None = None
+    #: ms the host must be away before a seated player may take the role (claimHost); None:
+    #: not given, the game's settings carry none and lua/lib/host.lua's default applies
+    host_timeout: int | None = None
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -213,6 +227,8 @@ class GameSettings:
         extra.update(self.format.to_settings())
         if self.time_control is not None:
             extra.update(self.time_control.to_settings())
+        if self.host_timeout is not None:
+            extra["hostTimeout"] = self.host_timeout
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -265,6 +281,7 @@ SETTING_KEYS = (
     "campaignPreset",
     *FORMAT_KEYS,
     *TIME_CONTROL_KEYS,
+    "hostTimeout",
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -359,7 +376,20 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         preset if mode == "campaign" else None,
         create_format(raw, count, mode),
         time_control=create_time_control(raw),
+        host_timeout=host_timeout(raw["hostTimeout"]) if "hostTimeout" in raw else None,
     )
+
+
+#: the bounds of settings.hostTimeout (ms), as lua/lib/host.lua checks them; its default
+#: (absent) is 120000 there
+HOST_TIMEOUT_BOUNDS = (10_000, 3_600_000)
+
+
+def host_timeout(value: Any) -> int:
+    v = integer(value, *HOST_TIMEOUT_BOUNDS)
+    if v is None:
+        raise InvalidInput("Invalid host timeout: an integer from 10000 to 3600000 (ms)")
+    return v
 
 
 def bonus_time(value: Any) -> int:
@@ -535,6 +565,8 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
             out[key] = timeout_setting(attr, data[key])
     out.update(format_updates(data))
     out.update(time_control_fields(data))
+    if "hostTimeout" in data:
+        out["hostTimeout"] = host_timeout(data["hostTimeout"])
     if not out:
         raise InvalidInput("Nothing to update")
     return out

@@ -68,6 +68,15 @@ def _comma_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _public_url(raw: str) -> str:
+    """An http(s) origin, optionally with a path, without query or fragment; no trailing slash."""
+    scheme, sep, rest = raw.partition("://")
+    host = rest.split("/", 1)[0]
+    if not sep or scheme.lower() not in ("http", "https") or not host or any(c in rest for c in "?# "):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
 def _instance_id(raw: str) -> str:
     return raw[:INSTANCE_ID_MAX]
 
@@ -237,6 +246,15 @@ class Settings:
         "only pages whose Origin names the request's own Host (http or https; ports 80/443 may be omitted); "
         "behind a proxy that rewrites Host, list the public origin. A request without Origin (a non-browser "
         "client) is always allowed; others get HTTP 403 `Forbidden: Origin not allowed`",
+    )
+    public_url: str = setting(
+        "PUBLIC_URL",
+        "",
+        parse=_public_url,
+        values="`https://…` or `http://…`, no query",
+        doc="the address players open (`https://clock.example.com`): the join link in `GET /qr` QR codes. Unset: "
+        "the request's own scheme and Host (the scheme from `X-Forwarded-Proto` only when `CLIENT_IP_HEADER` "
+        "is set, that is behind a trusted proxy)",
     )
     tick_interval_ms: int = setting(
         "TICK_INTERVAL_MS",
@@ -420,7 +438,8 @@ class Settings:
         lo=0,
         hi=1_000_000,
         doc="`GET /api/games` requests per client address per minute, shared by all instances; over it: HTTP 429 "
-        '`{"error": "Rate limit exceeded"}` with `Retry-After`. `0`: off',
+        '`{"error": "Rate limit exceeded"}` with `Retry-After`. `GET /qr` has a limit of its own with this count '
+        "(over it: HTTP 429 `Rate limit exceeded`, text). `0`: off",
     )
     max_sockets_per_ip: int = setting(
         "MAX_SOCKETS_PER_IP",

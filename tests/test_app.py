@@ -18,8 +18,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import __version__, outbound
+from service import __version__, keys, outbound, qr
 from service.app import RUNTIME, close_all, create_app, on_shutdown
+from service.errors import RATE_LIMIT_MESSAGE
+from service.headers import CONTENT_SECURITY_POLICY
 from service.outbound import Conn
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
@@ -27,6 +29,7 @@ from stack.client import Client
 from stack.redis_server import RedisProcess, free_port
 from tests.support.fakes import StuckClose
 from tests.support.instances import clients, create_game, ok
+from tests.support.qr_decode import decode
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 HEALTH_FIELDS = {
@@ -266,3 +269,64 @@ async def test_closing_every_socket_does_not_wait_on_a_peer_that_reads_nothing(
         hub.remove(stuck)
         await stuck.close_writer()
         await live.close()
+
+
+# -- GET /qr -------------------------------------------------------------------------------
+
+#: a valid game id (one whose slot holds a deadline partition)
+QR_GID = keys.new_game_id(b"qr")
+
+
+async def test_qr_serves_the_join_link_of_the_code_as_svg_under_the_strict_policy(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await make_server()
+    async with http.get(server.make_url(f"/qr?game={QR_GID.lower()}")) as r:
+        assert (r.status, r.content_type) == (200, "image/svg+xml")
+        assert r.headers["Cache-Control"] == qr.CACHE_CONTROL
+        assert r.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        svg = await r.read()
+
+    assert decode(svg) == f"http://{server.host}:{server.port}/?game={QR_GID}"
+
+
+async def test_qr_uses_the_public_url_when_set(make_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    server = await make_server(public_url="https://clock.example.com")
+    async with http.get(server.make_url(f"/qr?game={QR_GID}")) as r:
+        assert r.status == 200
+        assert decode(await r.read()) == f"https://clock.example.com/?game={QR_GID}"
+
+
+async def test_qr_behind_a_trusted_proxy_takes_its_scheme(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    server = await make_server(client_ip_header="X-Forwarded-For")
+    headers = {"X-Forwarded-Proto": "https", "Host": "clock.example.com"}
+    async with http.get(server.make_url(f"/qr?game={QR_GID}"), headers=headers) as r:
+        assert (r.status, r.headers["Vary"]) == (200, "X-Forwarded-Proto")
+        assert decode(await r.read()) == f"https://clock.example.com/?game={QR_GID}"
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?game=", f"?game={QR_GID[:5]}", f"?game={QR_GID[:5]}%2F", "?game=ABC234", f"?code={QR_GID}"]
+)
+async def test_qr_without_a_valid_code_is_400_with_a_clear_text(
+    make_server: ServerFactory, http: aiohttp.ClientSession, query: str
+) -> None:
+    server = await make_server()
+    async with http.get(server.make_url("/qr" + query)) as r:
+        assert (r.status, await r.text(), r.headers["Cache-Control"]) == (400, qr.INVALID_CODE, "no-store")
+
+
+async def test_qr_is_rate_limited_per_client_address(make_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    server = await make_server(rate_lobby_lists_per_min=2)
+    statuses = []
+    for _ in range(3):
+        async with http.get(server.make_url(f"/qr?game={QR_GID}")) as r:
+            statuses.append(r.status)
+            if r.status == 429:
+                assert await r.text() == RATE_LIMIT_MESSAGE
+                assert int(r.headers["Retry-After"]) >= 1
+
+    assert statuses == [200, 200, 429]

@@ -229,10 +229,10 @@ async def test_an_event_addressed_to_one_client_goes_to_its_socket_alone_without
 ) -> None:
     gid, state = await new_game(store)
     (kicked, kicked_ws), (other, other_ws) = make_conn(), make_conn()
-    told: list[tuple[str, str]] = []
+    told: list[tuple[str, str, dict[str, int]]] = []
     for conn in (kicked, other):
         await hub.bind(conn, gid)
-        conn.on_addressed = lambda mtype, conn=conn: told.append((conn.client_id, mtype))
+        conn.on_addressed = lambda mtype, data, conn=conn: told.append((conn.client_id, mtype, data))
     events = [
         {"type": "kicked", "data": {"playerId": 2}, "to": kicked.client_id},
         {"type": "warning", "data": {"playerId": 1, "threshold": 300000}},
@@ -245,7 +245,7 @@ async def test_an_event_addressed_to_one_client_goes_to_its_socket_alone_without
     warning = frame("warning", {"playerId": 1, "threshold": 300000})
     assert kicked_ws.frames == [frame("kicked", {"playerId": 2}), warning, state_frame(state_json)]
     assert other_ws.frames == [warning, state_frame(state_json)]
-    assert told == [(kicked.client_id, "kicked")]
+    assert told == [(kicked.client_id, "kicked", {"playerId": 2})]
 
 
 async def test_deliver_sends_each_version_once_per_socket_and_skips_older_or_equal_ones(

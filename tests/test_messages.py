@@ -86,6 +86,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "interrupt", "passPriority", "timeoutChoice",
         "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
         "commanderDamage", "concede",
+        "transferHost", "claimHost", "moveSeat", "freeSeat",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -124,7 +125,7 @@ def test_each_domain_declares_its_own_types() -> None:
         for m in (seats, turns, priority, timeout, targeting, players, settings, clock, dice, admin, feedback, lobby)
     }
     assert names == {
-        seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
+        seats: {"create", "join", "reconnect", "claim", "unclaim", "leave", "transferHost", "claimHost"},
         turns: {"start", "pause", "reset", "switch", "passTurn"},
         priority: {"interrupt", "passPriority"},
         timeout: {"timeoutChoice"},
@@ -133,7 +134,7 @@ def test_each_domain_declares_its_own_types() -> None:
         settings: {"updateSettings"},
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
-        admin: {"adminAddTime", "adminKick", "adminRevive"},
+        admin: {"adminAddTime", "adminKick", "adminRevive", "moveSeat", "freeSeat"},
         feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
         lobby: {"renameGame", "setListed", "endGame"},
     }

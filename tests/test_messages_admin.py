@@ -1,10 +1,10 @@
-"""The admin controls end to end (service/messages/admin.py): adminAddTime, adminKick and
-adminRevive over WebSocket on a real redis-server, with two instances in one process, and
-once more with two service processes (tests/support/instances.py).
+"""The admin controls end to end (service/messages/admin.py): adminAddTime, adminKick,
+adminRevive, moveSeat and freeSeat over WebSocket on a real redis-server, with two instances
+in one process, and once more with two service processes (tests/support/instances.py).
 
 Each message: its effect in Redis and its reply, each error with the game unchanged; the
-`kicked` event reaching the kicked client alone, on whichever instance it is connected to,
-and that instance's games set (service/liveness.py) staying exact.
+`kicked` (`seatMoved`, `seatFreed`) event reaching its client alone, on whichever instance it
+is connected to, and that instance's games set (service/liveness.py) staying exact.
 """
 
 from __future__ import annotations
@@ -240,6 +240,93 @@ async def test_revive_of_a_player_still_in_is_refused(servers: list[TestServer],
     got = await refused(host, rdb, gid, "adminRevive", {"playerId": 1})
 
     assert got == ("PLAYER_NOT_ELIMINATED", "Player is not eliminated")
+
+
+# -- moveSeat and freeSeat ----------------------------------------------------------------
+
+
+async def test_move_reaches_the_moved_client_on_the_other_instance_which_plays_on_from_the_new_seat(
+    servers: list[TestServer], connect: Connect, rdb: Redis
+) -> None:
+    a, b = servers
+    host = await connect(a)
+    gid, _, _ = await create_game(host, playerCount=3, initialTime=LONG_CLOCK)
+    p1, p2 = await connect(a), await connect(b)
+    await claim(p1, gid, 1)
+    token = await claim(p2, gid, 2)
+    await ok(host, "start")
+    b_liveness = b.app[RUNTIME].liveness
+
+    st = (await ok(host, "moveSeat", {"fromPlayerId": 2, "toPlayerId": 3}))["data"]
+
+    assert [p["claimedBy"] for p in st["players"]] == [player(st, 1)["claimedBy"], None, player(st, 3)["claimedBy"]]
+    assert await game_state(rdb, gid) == st
+    await p2.state_at_least(st["version"])
+    got = [m for m in p2.messages if m["type"] in ("seatMoved", "state")][-2:]
+    assert got == [{"type": "seatMoved", "data": {"fromPlayerId": 2, "toPlayerId": 3}}, {"type": "state", "data": st}]
+    await p1.state_at_least(st["version"])
+    assert p1.of_type("seatMoved") == []
+    assert b_liveness.seats[gid] == 1
+    # the moved socket acts as seat 3 (its action ids and its release follow)
+    interrupted = (await ok(p2, "interrupt"))["data"]
+    assert interrupted["interruptingPlayers"] == [3]
+    await p2.close()
+    await eventually(lambda: gid not in b_liveness.seats)
+    assert player(await game_state(rdb, gid), 3)["claimedBy"] is None
+    # a reload with the seat it had stored lands on the new one, and the reply says which
+    again = await connect(a)
+    reply = await again.request("reconnect", {"gameId": gid, "playerId": 2, "token": token})
+    assert (reply["type"], reply["data"]["playerId"], reply["data"]["token"]) == ("reconnected", 3, token)
+
+
+async def test_move_refusals(servers: list[TestServer], connect: Connect, rdb: Redis) -> None:
+    host, seated, gid = await table(connect, servers[0])
+    await ok(seated[2], "unclaim")
+
+    moves = {
+        (1, 2): ("PLAYER_CLAIMED", "Player already claimed"),
+        (3, 1): ("PLAYER_NOT_CLAIMED", "Player is not claimed"),
+        (1, 1): ("INVALID_INPUT", "Invalid seat move: fromPlayerId and toPlayerId must be different seats"),
+        (1, 9): ("INVALID_PLAYER_ID", "Invalid player ID"),
+        (1, 4): ("PLAYER_NOT_FOUND", "Player not found"),
+    }
+    for (source, target), expected in moves.items():
+        assert await refused(host, rdb, gid, "moveSeat", {"fromPlayerId": source, "toPlayerId": target}) == expected
+    got = await refused(seated[0], rdb, gid, "moveSeat", {"fromPlayerId": 1, "toPlayerId": 3})
+    assert got == ("NOT_OWNER_SEATS", "Only the game owner can move or free seats")
+
+
+async def test_free_reaches_the_client_alone_which_loses_the_seat_and_its_token(
+    servers: list[TestServer], connect: Connect, rdb: Redis
+) -> None:
+    a, b = servers
+    host = await connect(a)
+    gid, _, _ = await create_game(host, playerCount=2, initialTime=LONG_CLOCK)
+    p1, p2 = await connect(a), await connect(b)
+    await claim(p1, gid, 1)
+    token = await claim(p2, gid, 2)
+    await ok(host, "start")
+    b_liveness = b.app[RUNTIME].liveness
+    games_of_b = keys.instance_games(b_liveness.incarnation)
+
+    st = (await ok(host, "freeSeat", {"playerId": 2}))["data"]
+
+    assert (player(st, 2)["claimedBy"], player(st, 2)["isEliminated"], st["status"]) == (None, False, "running")
+    assert "tok:2" not in await rdb.hgetall(keys.game(gid))
+    await p2.state_at_least(st["version"])
+    got = [m for m in p2.messages if m["type"] in ("seatFreed", "state")][-2:]
+    assert got == [{"type": "seatFreed", "data": {"playerId": 2}}, {"type": "state", "data": st}]
+    await p1.state_at_least(st["version"])
+    assert p1.of_type("seatFreed") == []
+    assert gid not in b_liveness.seats
+    await eventually(lambda: _lacks(rdb, games_of_b, gid))
+    again = await connect(b)
+    reply = await again.request("reconnect", {"gameId": gid, "playerId": 2, "token": token})
+    assert (reply["type"], reply["data"]["code"]) == ("error", "NO_TOKEN")
+    assert await refused(p1, rdb, gid, "freeSeat", {"playerId": 1}) == (
+        "NOT_OWNER_SEATS",
+        "Only the game owner can move or free seats",
+    )
 
 
 # -- two service processes ----------------------------------------------------------------

@@ -185,14 +185,19 @@ async def test_one_hundred_concurrent_creates_on_two_instances_give_one_hundred_
             out.append((m["data"]["gameId"], c.client_id))
         return out
 
-    created = [g for batch in await asyncio.gather(*(create_five(c) for c in conns)) for g in batch]
+    batches = await asyncio.gather(*(create_five(c) for c in conns))
+    created = [g for batch in batches for g in batch]
     ids = {gid for gid, _ in created}
     assert len(created) == 100
     assert len(ids) == 100
-    for gid, owner in created:
-        st = await game_state(r, gid)
-        assert (st["version"], st["ownerId"], st["status"]) == (1, owner, "waiting")
-        assert len(await game_log(r, gid)) == 1
+    for batch in batches:
+        for i, (gid, owner) in enumerate(batch):
+            st = await game_state(r, gid)
+            # each create binds the socket to its new game: the host has left the one before
+            kinds = ["create"] if i == len(batch) - 1 else ["create", "disconnect"]
+            assert (st["version"], st["ownerId"], st["status"]) == (len(kinds), owner, "waiting")
+            assert (st.get("hostAwaySince") is None) == (len(kinds) == 1)
+            assert [e["t"] for e in await game_log(r, gid)] == kinds
 
 
 async def test_fifty_concurrent_updates_from_fifty_clients_commit_fifty_contiguous_versions(

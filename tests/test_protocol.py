@@ -706,3 +706,51 @@ def test_create_refuses_an_amount_without_its_control_and_update_leaves_it_to_th
     assert protocol.settings_updates(raw) == raw
     assert protocol.settings_updates({"turnCapWarningMs": 0}) == {"turnCapWarningMs": 0}
     assert protocol.settings_updates({"timeControl": "suddenDeath"}) == {"timeControl": "suddenDeath"}
+
+
+# -- the host role and the seats ---------------------------------------------------------
+
+HOST_TIMEOUT_REFUSAL = "Invalid host timeout: an integer from 10000 to 3600000 (ms)"
+
+
+@pytest.mark.parametrize("value", [10_000, 60_000.0, 3_600_000])
+def test_a_host_timeout_within_its_bounds_is_kept_at_create_and_update(value: Any) -> None:
+    settings = protocol.create_settings({"settings": {"hostTimeout": value}})
+    assert settings.host_timeout == value
+    assert json.loads(settings.to_json())["hostTimeout"] == value
+    assert protocol.settings_updates({"hostTimeout": value}) == {"hostTimeout": value}
+
+
+def test_a_create_without_a_host_timeout_sends_none_to_the_script() -> None:
+    settings = protocol.create_settings({"settings": {"name": "Table"}})
+    assert settings.host_timeout is None
+    assert "hostTimeout" not in json.loads(settings.to_json())
+
+
+@pytest.mark.parametrize("value", [9_999, 3_600_001, 30_000.5, "60000", True, None, float("nan")])
+def test_a_host_timeout_out_of_range_is_refused_at_create_and_update(value: Any) -> None:
+    assert invalid(protocol.create_settings, {"settings": {"hostTimeout": value}}) == HOST_TIMEOUT_REFUSAL
+    assert invalid(protocol.settings_updates, {"hostTimeout": value}) == HOST_TIMEOUT_REFUSAL
+
+
+def test_move_seat_takes_two_different_seats() -> None:
+    assert protocol.move_seat({"fromPlayerId": 2, "toPlayerId": 4.0}) == (2, 4)
+    assert invalid(protocol.move_seat, {"fromPlayerId": 3, "toPlayerId": 3}) == (
+        "Invalid seat move: fromPlayerId and toPlayerId must be different seats"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"fromPlayerId": 1},
+        {"toPlayerId": 1},
+        {"fromPlayerId": 0, "toPlayerId": 2},
+        {"fromPlayerId": "1", "toPlayerId": 2},
+    ],
+)
+def test_move_seat_refuses_a_missing_or_bad_player_id(data: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        protocol.move_seat(data)
+    assert info.value.code == "INVALID_PLAYER_ID"

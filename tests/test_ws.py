@@ -1547,9 +1547,12 @@ async def test_binding_to_another_game_releases_the_seats_held_in_the_old_one(co
     # b now acts on the new game only
     assert (await act(b, "start"))["id"] == new
     assert (await stored_state(rdb, old))["status"] == "waiting"
-    # and joining back from there releases nothing in the new game (no seat held)
+    # and joining back from there releases no seat in the new game (none held); b, its host,
+    # is away from then (lua/leave.lua)
     await act(b, "join", {"gameId": old})
-    assert (await stored_state(rdb, new))["version"] == 2
+    left = await stored_state(rdb, new)
+    assert (left["version"], left["hostAwaySince"]) == (3, left["serverTime"])
+    assert [p["claimedBy"] for p in left["players"]] == [None, None]
 
 
 async def test_joining_another_game_releases_the_seat_too(connect: Connect, rdb: Redis) -> None:

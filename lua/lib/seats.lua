@@ -2,7 +2,7 @@
   lib/seats.lua: seat tokens and claims: checking a presented token against its stored
   digest, and giving up the seats a client holds.
 
-  Provides: same_digest, release_claims
+  Provides: same_digest, seat_with_token, release_claims
 ]]
 --- @include "lib/context.lua"
 
@@ -20,8 +20,20 @@ local function same_digest(a, b)
   return diff == 0
 end
 
+-- The seat whose stored token digest is `digest` (the host moved its holder there:
+-- move_seat.lua moves the token with the claim), or nil.
+local function seat_with_token(st, c, digest)
+  for _, p in ipairs(st.players) do
+    if same_digest(rcall('HGET', c.kgame, 'tok:' .. p.id), digest) then
+      return p
+    end
+  end
+  return nil
+end
+
 -- Clears the seats held by c.client; with clear_tokens also their tokens, so the seat is
--- given up for others rather than kept for a reconnect. True when a seat was held.
+-- given up for others rather than kept for a reconnect (and the host role, if bound to one of
+-- them, is bound to no seat any more: lib/host.lua). True when a seat was held.
 local function release_claims(st, c, clear_tokens)
   local changed = false
   for _, p in ipairs(st.players) do
@@ -30,6 +42,9 @@ local function release_claims(st, c, clear_tokens)
       changed = true
       if clear_tokens then
         rcall('HDEL', c.kgame, 'tok:' .. p.id, 'exp:' .. p.id)
+        if st.hostSeat == p.id then
+          st.hostSeat = NULL
+        end
       end
     end
   end

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.clock import GameClock
 from service.errors import error_for
@@ -81,10 +82,10 @@ class Session:
         self.ip = ip
         self.rate = LocalRate(deps.settings.rate_socket_messages_per_s, 1.0)
         #: the seat this socket holds in its game (leaving must release it), if any; set only
-        #: through take_seat/drop_seat (and addressed, on a kick), which keep the instance's games
-        #: set in step
+        #: through take_seat/drop_seat/set_host (and addressed: a kick, a freed or moved seat),
+        #: which keep the instance's games set in step with `present`
         self.seat: int | None = None
-        #: whether this socket proved host rights in its game
+        #: whether this socket holds host rights in its game (proved, handed over or taken)
         self.host = False
         conn.on_addressed = self.addressed
         #: the feedback token this connection acts with (sent by the client or issued to it)
@@ -112,26 +113,62 @@ class Session:
             raise error_for("NOT_IN_GAME")
         return self.conn.game_id
 
+    @property
+    def present(self) -> bool:
+        """The socket holds a seat or host rights: its closing must be told to the game (the
+        seat released, the host away), so the game is in the instance's games set (a dead
+        instance's games are told by release_clients)."""
+        return self.seat is not None or self.host
+
+    async def _presence(self, game_id: str, was: bool) -> None:
+        if self.present and not was:
+            await self.liveness.seated(game_id)
+        elif was and not self.present:
+            await self.liveness.unseated(game_id)
+
     async def take_seat(self, game_id: str, player_id: int) -> None:
         """This socket now holds `player_id` in `game_id` (its current game)."""
-        had = self.seat is not None
+        was = self.present
         self.seat = player_id
-        if not had:
-            await self.liveness.seated(game_id)
+        await self._presence(game_id, was)
 
     async def drop_seat(self, game_id: str) -> None:
         if self.seat is None:
             return
+        was = self.present
         self.seat = None
-        await self.liveness.unseated(game_id)
+        await self._presence(game_id, was)
 
-    def addressed(self, mtype: str) -> None:
+    async def set_host(self, game_id: str, host: bool) -> None:
+        """This socket now holds (or no longer holds) host rights in `game_id`."""
+        was = self.present
+        self.host = host
+        await self._presence(game_id, was)
+
+    async def _forget(self, game_id: str) -> None:
+        """Neither seat nor host rights in `game_id` any more (left, closed or ended)."""
+        was = self.present
+        self.seat = None
+        self.host = False
+        await self._presence(game_id, was)
+
+    def addressed(self, mtype: str, data: dict[str, Any]) -> None:
         """An event for this socket alone came through its game's channel (Hub.deliver)."""
-        if mtype == "kicked" and self.seat is not None and self.conn.game_id is not None:
+        gid = self.conn.game_id
+        if gid is None:
+            return
+        if mtype in ("kicked", "seatFreed") and self.seat is not None:
             # the host's commit already took the seat: forget it here, so leaving or closing
             # later does not release it again and the instance's games set stays exact
             self.seat = None
-            self.liveness.unseated_soon(self.conn.game_id)
+            if not self.present:
+                self.liveness.unseated_soon(gid)
+        elif mtype == "seatMoved" and self.seat is not None:
+            self.seat = int(data["toPlayerId"])
+        elif mtype == "hostGranted":
+            # granted to the holder of a seat, so the socket is counted already: its seat
+            # (or, in a race with its own claim, the claim's take_seat) keeps the games set
+            self.host = True
 
     async def release(self, mode: str, action_id: str | None = None) -> None:
         """Give up this socket's seats in its current game and unbind (leave.lua says which
@@ -140,12 +177,11 @@ class Session:
         if gid is None:
             return
         try:
-            if self.seat is not None:
+            if self.present:
                 await self.store.leave(gid, self.client_id, action_id or new_action_id(), mode)
         finally:
-            self.host = False
             try:
-                await self.drop_seat(gid)
+                await self._forget(gid)
             finally:
                 await self.hub.unbind(self.conn)
 
@@ -155,8 +191,7 @@ class Session:
         if self.conn.game_id == game_id:
             await self.hub.unbind(self.conn)
         if self.conn.game_id is None:
-            self.host = False
-            await self.drop_seat(game_id)
+            await self._forget(game_id)
 
     async def bind(self, gid: str) -> None:
         if self.conn.game_id != gid:

@@ -160,3 +160,12 @@ async def test_kick_retried_with_the_same_action_id_applies_once(h: Harness) -> 
 
     assert out.state_json == first.state_json
     assert [e["t"] for e in await h.log(g.gid)].count("adminKick") == 1
+
+
+async def test_kick_of_the_seat_the_host_role_is_bound_to_unbinds_it(h: Harness) -> None:
+    g, _ = await seated(h)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 2)
+
+    c = await h.commits(g.gid, "adminKick", h.store.admin_kick(g.gid, "p2", new_aid(), 2))
+
+    assert (c.state["ownerId"], c.state["hostSeat"]) == ("p2", None)

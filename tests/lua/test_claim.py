@@ -270,3 +270,30 @@ async def test_claim_with_a_token_lifetime_that_is_not_a_number_is_rejected(h: H
         "INVALID_ARGUMENT",
         h.run_script("claim", g.gid, 1, token_digest(new_token()), "x", action_id=new_aid(), client_id="alice"),
     )
+
+
+async def test_the_host_role_bound_to_a_seat_follows_its_holder_to_the_seat_they_claim(h: Harness) -> None:
+    g = await h.new_game(3)
+    await h.claim(g, "alice", 1)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+
+    token, out = await h.store.claim(g.gid, "alice", 3, new_aid())
+
+    assert (out.state["ownerId"], out.state["hostSeat"]) == ("alice", 3)
+    await h.store.leave(g.gid, "alice", new_aid(), "disconnect")
+    back = await h.store.reconnect(g.gid, "alice-2", new_aid(), 3, token, None)
+    assert back.state["ownerId"] == "alice-2"
+
+
+async def test_another_client_claiming_the_absent_hosts_seat_unbinds_the_role(h: Harness) -> None:
+    g = await h.running_game(3)
+    await h.claim(g, "alice", 1)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+    await h.store.leave(g.gid, "alice", new_aid(), "disconnect")
+
+    token, out = await h.store.claim(g.gid, "mallory", 1, new_aid())
+
+    assert (out.state["ownerId"], out.state["hostSeat"]) == ("alice", None)
+    await h.store.leave(g.gid, "mallory", new_aid(), "disconnect")
+    again = await h.store.reconnect(g.gid, "mallory-2", new_aid(), 1, token, None)
+    assert again.state["ownerId"] == "alice"

@@ -64,7 +64,9 @@ async def test_the_last_elimination_by_commander_damage_decides_the_game(h: Harn
 
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
     assert player(c.state, 2)["eliminatedReason"] == "commanderDamage"
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}]
+    assert c.events == [
+        {"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}
+    ]
 
 
 async def test_twenty_one_does_not_eliminate_where_the_rule_is_off(h: Harness) -> None:

@@ -29,7 +29,9 @@ async def test_the_second_last_player_conceding_decides_the_game(h: Harness) -> 
     c = await h.commits(g.gid, "concede", h.store.concede(g.gid, "bob", new_aid()))
 
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
-    assert c.events == [{"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}]
+    assert c.events == [
+        {"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "summary": summary_of(c.state)}}
+    ]
 
 
 async def test_a_paused_game_may_be_conceded(h: Harness) -> None:
@@ -56,7 +58,10 @@ async def test_in_two_headed_giant_the_team_concedes(h: Harness) -> None:
     ]
     assert (c.state["status"], c.state["winner"]) == ("finished", 1)
     assert c.events == [
-        {"type": "gameComplete", "data": {"winnerId": 1, "winnerName": "Player 1", "winnerTeam": [1, 2], "summary": summary_of(c.state)}}
+        {
+            "type": "gameComplete",
+            "data": {"winnerId": 1, "winnerName": "Player 1", "winnerTeam": [1, 2], "summary": summary_of(c.state)},
+        }
     ]
 
 

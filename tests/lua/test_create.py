@@ -520,3 +520,23 @@ async def test_create_accepts_the_boundaries_of_the_time_control(h: Harness) -> 
         gid = keys.new_game_id()
         reply = await create_raw(h, gid, {**VALID, **control})
         assert reply[0] == "ok"
+
+
+async def test_create_keeps_a_host_timeout_given_and_none_otherwise(h: Harness) -> None:
+    gid, _, out = await h.store.create(HOST, GameSettings(host_timeout=10_000), new_aid())
+    assert out.state["settings"]["hostTimeout"] == 10_000
+    _, _, plain = await h.store.create(HOST, GameSettings(), new_aid())
+    assert "hostTimeout" not in plain.state["settings"]
+
+    for value in (3_600_000, 10_000):
+        ok = await create_raw(h, keys.new_game_id(), {**VALID, "hostTimeout": value})
+        assert json.loads(ok[1])["settings"]["hostTimeout"] == value
+
+
+@pytest.mark.parametrize("value", [9_999, 3_600_001, 20_000.5, "60000", None, True])
+async def test_create_rejects_a_host_timeout_out_of_range(h: Harness, value: Any) -> None:
+    gid = keys.new_game_id()
+
+    await h.raw_fails(gid, "INVALID_ARGUMENT", create_raw(h, gid, {**VALID, "hostTimeout": value}))
+
+    assert await h.client.dbsize() == 0

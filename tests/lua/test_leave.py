@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from service import keys
 from service.game import token_digest
 from tests.support.lua_harness import Harness, new_aid, player
@@ -97,3 +99,42 @@ async def test_leave_of_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.leave(gid, "alice", new_aid(), "leave"))
+
+
+@pytest.mark.parametrize("mode", ["leave", "disconnect"])
+async def test_the_host_leaving_without_a_seat_is_away_from_then(h: Harness, mode: str) -> None:
+    g = await h.running_game()
+
+    c = await h.commits(g.gid, mode, h.store.leave(g.gid, g.host, new_aid(), mode))
+
+    assert c.state["hostAwaySince"] == c.state["serverTime"]
+    assert c.state["ownerId"] == g.host
+    await h.quiet(g.gid, "noop", h.store.leave(g.gid, g.host, new_aid(), mode))
+
+
+async def test_the_host_leaving_its_seat_is_away_from_then(h: Harness) -> None:
+    g = await h.running_game()
+    await h.claim(g, g.host, 1)
+
+    c = await h.commits(g.gid, "disconnect", h.store.leave(g.gid, g.host, new_aid(), "disconnect"))
+
+    assert (player(c.state, 1)["claimedBy"], c.state["hostAwaySince"]) == (None, c.state["serverTime"])
+
+
+async def test_a_player_leaving_does_not_make_the_host_away(h: Harness) -> None:
+    g = await h.running_game()
+    await h.claim(g, "alice", 1)
+
+    c = await h.commits(g.gid, "disconnect", h.store.leave(g.gid, "alice", new_aid(), "disconnect"))
+
+    assert "hostAwaySince" not in c.state
+
+
+async def test_the_host_leaving_the_seat_the_role_is_bound_to_while_waiting_unbinds_it(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+
+    c = await h.commits(g.gid, "leave", h.store.leave(g.gid, "alice", new_aid(), "leave"))
+
+    assert (c.state["ownerId"], c.state["hostSeat"], c.state["hostAwaySince"]) == ("alice", None, c.state["serverTime"])

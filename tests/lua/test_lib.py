@@ -46,6 +46,9 @@ EXTRA: dict[str, list[str | int]] = {
     "timeout_choice": ["die"],
     "toggle_target": [2],
     "commander_damage": [1, 2, "0", 3],
+    "transfer_host": [1],
+    "move_seat": [1, 2],
+    "free_seat": [1],
 }
 NO_EXTRA = {
     "join",
@@ -61,6 +64,7 @@ NO_EXTRA = {
     "pass_target_priority",
     "cancel_targeting",
     "concede",
+    "claim_host",
 }
 
 

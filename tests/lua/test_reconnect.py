@@ -221,3 +221,47 @@ async def test_reconnect_to_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.reconnect(gid, "alice", new_aid(), 1, new_token(), None))
+
+
+async def test_reconnect_with_a_token_the_host_moved_takes_the_seat_it_was_moved_to(h: Harness) -> None:
+    g = await h.running_game(3)
+    token = await h.claim(g, "alice", 1)
+    await h.store.move_seat(g.gid, g.host, new_aid(), 1, 3)
+    await h.store.leave(g.gid, "alice", new_aid(), "disconnect")
+
+    c = await h.commits(g.gid, "reconnect", h.store.reconnect(g.gid, "alice-2", new_aid(), 1, token, None))
+
+    assert [p["claimedBy"] for p in c.state["players"]] == [None, None, "alice-2"]
+    assert c.entry["d"] == {"playerId": 3, "host": False}
+    assert (await h.fields(g.gid))["exp:3"] == str(c.state["lastActivity"] + TOKEN_MS)
+
+
+async def test_reconnect_with_the_token_of_the_seat_the_host_role_is_bound_to_brings_it_back(h: Harness) -> None:
+    g, token = await seated_game(h)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+    await h.store.leave(g.gid, "alice", new_aid(), "disconnect")
+
+    c = await h.commits(g.gid, "reconnect", h.store.reconnect(g.gid, "alice-2", new_aid(), 1, token, None))
+
+    assert (c.state["ownerId"], c.state["hostAwaySince"]) == ("alice-2", None)
+    assert c.entry["d"] == {"playerId": 1, "host": True}
+
+
+async def test_reconnect_with_another_seats_token_does_not_bring_the_host_role(h: Harness) -> None:
+    g, _ = await seated_game(h)
+    bob = await h.claim(g, "bob", 2)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+
+    c = await h.commits(g.gid, "reconnect", h.store.reconnect(g.gid, "bob-2", new_aid(), 2, bob, None))
+
+    assert c.state["ownerId"] == "alice"
+    assert c.entry["d"] == {"playerId": 2, "host": False}
+
+
+async def test_reconnect_of_the_host_ends_its_absence(h: Harness) -> None:
+    g, _ = await seated_game(h)
+    await h.client.hset(keys.game(g.gid), "state", json.dumps({**await h.state(g.gid), "hostAwaySince": 1}))
+
+    c = await h.commits(g.gid, "reconnect", h.store.reconnect(g.gid, g.host, new_aid(), None, None, g.host_token))
+
+    assert (c.state["ownerId"], c.state["hostAwaySince"]) == (g.host, None)

@@ -82,3 +82,23 @@ async def test_release_clients_in_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.release_clients(gid, DEAD))
+
+
+async def test_release_clients_makes_a_host_of_the_dead_instance_away_even_without_a_seat(h: Harness) -> None:
+    g = await h.new_game(host=DEAD + "host")
+    await h.claim(g, "client_alive_1", 1)
+
+    c = await h.commits(g.gid, "release", h.store.release_clients(g.gid, DEAD))
+
+    assert (c.state["ownerId"], c.state["hostAwaySince"]) == (DEAD + "host", c.state["serverTime"])
+    assert player(c.state, 1)["claimedBy"] == "client_alive_1"
+    await h.quiet(g.gid, "noop", h.store.release_clients(g.gid, DEAD))
+
+
+async def test_release_clients_leaves_a_host_of_another_instance_here(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, DEAD + "1", 1)
+
+    c = await h.commits(g.gid, "release", h.store.release_clients(g.gid, DEAD))
+
+    assert "hostAwaySince" not in c.state

@@ -92,3 +92,25 @@ async def test_unclaim_in_a_missing_game_fails(h: Harness) -> None:
     gid = keys.new_game_id()
 
     await h.fails(gid, "GAME_NOT_FOUND", h.store.unclaim(gid, "alice", new_aid()))
+
+
+async def test_unclaim_while_waiting_of_the_seat_the_host_role_is_bound_to_unbinds_it(h: Harness) -> None:
+    g = await h.new_game()
+    await h.claim(g, "alice", 1)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+
+    c = await h.commits(g.gid, "unclaim", h.store.unclaim(g.gid, "alice", new_aid()))
+
+    assert (c.state["ownerId"], c.state["hostSeat"]) == ("alice", None)
+
+
+async def test_unclaim_after_the_start_keeps_the_host_role_bound_to_the_seat(h: Harness) -> None:
+    g = await h.running_game()
+    token = await h.claim(g, "alice", 1)
+    await h.store.transfer_host(g.gid, g.host, new_aid(), 1)
+
+    c = await h.commits(g.gid, "unclaim", h.store.unclaim(g.gid, "alice", new_aid()))
+
+    assert c.state["hostSeat"] == 1
+    back = await h.store.reconnect(g.gid, "alice-2", new_aid(), 1, token, None)
+    assert back.state["ownerId"] == "alice-2"

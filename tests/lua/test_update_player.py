@@ -514,5 +514,8 @@ async def test_two_headed_giant_the_last_team_standing_wins_together(h: Harness)
 
     assert (c.state["status"], c.state["winner"]) == ("finished", 3)
     assert c.events == [
-        {"type": "gameComplete", "data": {"winnerId": 3, "winnerName": "Player 3", "winnerTeam": [3, 4], "summary": summary_of(c.state)}}
+        {
+            "type": "gameComplete",
+            "data": {"winnerId": 3, "winnerName": "Player 3", "winnerTeam": [3, 4], "summary": summary_of(c.state)},
+        }
     ]

@@ -387,3 +387,24 @@ async def test_the_time_control_is_the_hosts_to_change(h: Harness) -> None:
         "NOT_OWNER_SETTINGS",
         h.store.update_settings(g.gid, "alice", new_aid(), {"timeControl": "fischer", "timeControlMs": 5_000}),
     )
+
+
+async def test_update_settings_changes_the_host_timeout_within_its_bounds(h: Harness) -> None:
+    g = await h.new_game()
+
+    for value in (10_000, 3_600_000):
+        c = await h.commits(
+            g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"hostTimeout": value})
+        )
+        assert c.state["settings"]["hostTimeout"] == value
+    c = await h.commits(
+        g.gid, "updateSettings", h.store.update_settings(g.gid, g.host, new_aid(), {"penaltyType": "game_loss"})
+    )
+    assert c.state["settings"]["hostTimeout"] == 3_600_000
+
+
+@pytest.mark.parametrize("value", [9_999, 3_600_001, 15_000.5, "60000", False])
+async def test_update_settings_refuses_a_host_timeout_out_of_range(h: Harness, value: Any) -> None:
+    g = await h.new_game()
+
+    await h.fails(g.gid, "INVALID_ARGUMENT", h.store.update_settings(g.gid, g.host, new_aid(), {"hostTimeout": value}))

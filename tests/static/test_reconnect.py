@@ -117,3 +117,46 @@ def test_a_server_restart_shows_the_warning_then_every_page_reconnects_by_itself
     a.page.click("#btn-pass")
     expect(watcher.card(2)).to_have_class(ACTIVE, timeout=1_000)
     expect(watcher.page.locator("#status-text")).to_have_text("Player 2's turn")
+
+
+def test_after_a_host_handover_a_reload_keeps_the_role_with_the_new_host_only(open_app: OpenApp) -> None:
+    """transferHost (sent on the host page's own socket: the page has no button for it yet)
+    deletes the host token: the old host's reload drops it and takes its seat back alone, and
+    the new host's reload brings the role back with its seat token."""
+    a = open_app(wire=True)
+    code = a.create_game(players=2)
+    a.claim(1)
+    b = open_app(f"/?game={code}")
+    b.claim(2)
+    a.start()
+    assert a.wire is not None and a.wire.server_side is not None
+    a.wire.server_side.send(json.dumps({"type": "transferHost", "data": {"playerId": 2}, "requestId": "handover"}))
+    expect(b.page.locator("#host-controls")).to_be_visible()
+    expect(a.page.locator("#host-controls")).to_be_hidden()
+
+    a.reload()
+    expect(a.card(1)).to_have_attribute("data-seat", "mine")
+    expect(a.page.locator("#host-controls")).to_be_hidden()
+    expect(a.page.locator("#game-error")).to_contain_text("Host rights could not be restored")
+    assert "hostToken" not in a.stored_games()[code]
+    b.reload()
+    expect(b.card(2)).to_have_attribute("data-seat", "mine")
+    expect(b.page.locator("#host-controls")).to_be_visible()
+    assert [f["type"] for f in b.sent if f["type"] in ("reconnect", "join")][-1] == "reconnect"
+
+
+def test_a_player_the_host_moved_to_another_seat_plays_on_there_and_a_reload_keeps_it(open_app: OpenApp) -> None:
+    a = open_app(wire=True)
+    code = a.create_game(players=3)
+    b = open_app(f"/?game={code}")
+    b.claim(2)
+    a.start()
+    assert a.wire is not None and a.wire.server_side is not None
+    move = {"type": "moveSeat", "data": {"fromPlayerId": 2, "toPlayerId": 3}, "requestId": "move"}
+    a.wire.server_side.send(json.dumps(move))
+    expect(b.card(3)).to_have_attribute("data-seat", "mine")
+    expect(b.card(2)).to_have_attribute("data-seat", "free")
+
+    b.reload()
+    expect(b.card(3)).to_have_attribute("data-seat", "mine")
+    assert b.stored_games()[code]["seat"]["playerId"] == 3
