@@ -6,7 +6,7 @@
   resumed by `start` or `pause`. A completed campaign's result stands (GAME_FINISHED): its
   last round cannot be reopened after campaignComplete.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

@@ -5,7 +5,7 @@
   finished) a spectator may take a seat nobody holds whose player is still in the game
   (HEAD's "join mid-game"); the seat's old token, if any, is replaced.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id
     ARGV[9]  SHA-256 hex of the new seat token

@@ -5,7 +5,7 @@
   another. The same action id retried (a lost reply) finds its own game and answers "dup",
   replacing the host token hash with the one it brings (the caller's new token).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
              penaltyTimeDeduction, name, mode, listed}, every field present and already
@@ -19,7 +19,8 @@
              mode "campaign" only, campaign {preset, config}: the preset's name and config
              (service/campaign.py; bounds in lib/campaign.lua check_campaign), which set
              the round-1 clock in place of initialTime, every player's starting life, and
-             the bonus when the config has one
+             the bonus when the config has one; and undoWindow (0..300000 ms, optional:
+             how long a player may undo their own last action, undo.lua), kept in settings
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -49,7 +50,8 @@ return run(function()
     or not is_int(s.penaltyTimeDeduction, 0, MAX_TIME) or #host_hash ~= 64 or not token_ms
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
-    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign))) then
+    or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign)))
+    or not check_undo_settings(s) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
@@ -83,9 +85,12 @@ return run(function()
       bonusTime = bonus, timeoutPenaltyLives = s.timeoutPenaltyLives,
       timeoutPenaltyDrunk = s.timeoutPenaltyDrunk, timeoutGracePeriod = s.timeoutGracePeriod,
       timeoutBonusTime = s.timeoutBonusTime,
+      undoWindow = s.undoWindow,
     },
     interruptingPlayers = {},
   }
+  -- the game's running time (lib/rules.lua settle), which an undo charges from
+  st.runTime = 0
   if s.mode == 'campaign' then
     st.campaign = new_campaign(s.campaign, players)
   end

@@ -3,7 +3,7 @@
   in turn order who is still in; when one player is left the game is "finished" with
   that player as `winner` (none if nobody is left).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.

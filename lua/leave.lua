@@ -4,7 +4,7 @@
   come back with `reconnect`, except after an explicit leave while the game is waiting,
   when the seat is given up for others. Host rights stay with the host token.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] "leave" (explicit) or "disconnect" (socket gone or rebound)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.

@@ -3,7 +3,7 @@
   the seat (from whichever socket held it) and/or host rights. Tokens are not rotated,
   so a lost `reconnected` reply never locks the player out; their expiry slides forward.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id ('' = no seat)
     ARGV[9]  SHA-256 hex of the seat token ('' = none)

@@ -4,7 +4,7 @@
   `reconnect`; meanwhile, in a waiting game, others may claim the seats. Run by whichever
   instance first notices the dead one (service/liveness.py).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments (client id ''), then
     ARGV[8] client id prefix of the dead instance ("client_<incarnation>_")
   Returns: {"ok"|"noop", state JSON, events JSON}; "noop" when no seat matched.

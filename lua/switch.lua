@@ -23,7 +23,7 @@
   active player's clock, capped at 24 h (B6.4); never a switch to oneself, nor while
   waiting or paused (HEAD's C15). The log entry then records the `bonus` granted.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}

@@ -7,13 +7,14 @@
   a v1 game keeps v1's timeout and refuses them (TIMEOUT_CHOICE_OFF). A new grace period
   applies to the next timeout: a choice already pending keeps the grace it has left.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),
             penaltyTimeDeduction (0..86400000 ms), bonusTime (0..300000 ms: the turn
             bonus, B6.4; 0 turns it off), timeoutPenaltyLives and timeoutPenaltyDrunk
-            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms)
+            (0..20), timeoutGracePeriod (5000..300000 ms), timeoutBonusTime (0..300000 ms),
+            undoWindow (0..300000 ms: how long a player may undo their own action, undo.lua)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, INVALID_ARGUMENT
   Publishes: the new state (not on "noop").
@@ -31,7 +32,8 @@ return run(function()
   if (u.warningThresholds ~= nil and not check_thresholds(u.warningThresholds))
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
-      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts then
+      or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts
+      or not check_undo_settings(u) then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -45,7 +47,7 @@ return run(function()
     fail('TIMEOUT_CHOICE_OFF')
   end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
-      and u.bonusTime == nil and timeouts == 0 then
+      and u.bonusTime == nil and timeouts == 0 and u.undoWindow == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -54,6 +56,7 @@ return run(function()
   s.penaltyType = u.penaltyType or s.penaltyType
   s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
   s.bonusTime = u.bonusTime or s.bonusTime
+  s.undoWindow = u.undoWindow or s.undoWindow
   for _, t in ipairs(TIMEOUT_SETTINGS) do
     s[t[1]] = u[t[1]] or s[t[1]]
   end

@@ -128,6 +128,11 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "NOT_AUTHORIZED_CANCEL": (NotAuthorized, "You must claim a player to cancel targeting"),
     "CANNOT_CANCEL_TARGETING": (NotAuthorized, "You cannot cancel targeting"),
     "TARGETS_PENDING": (Conflict, "Cannot pass the turn while targets are responding"),
+    # undo (ours: HEAD had none)
+    "NOT_AUTHORIZED_UNDO": (NotAuthorized, "Only the host can undo this: a player may undo only their own last action"),
+    "NOTHING_TO_UNDO": (Conflict, "Nothing to undo"),
+    "NOT_ENOUGH_TO_UNDO": (Conflict, "Not that many actions can be undone"),
+    "UNDO_WINDOW_PASSED": (Conflict, "Too late to undo that action"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

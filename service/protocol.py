@@ -170,6 +170,9 @@ class GameSettings:
     timeout: TimeoutRules | None = None
     #: the campaign preset (a key of service/campaign.py PRESETS), for mode "campaign" only
     campaign_preset: str | None = None
+    #: ms a player may undo their own last action (0: only the host undoes); None: not
+    #: stored, the default applies (lua/undo.lua)
+    undo_window: int | None = None
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -177,6 +180,8 @@ class GameSettings:
             extra.update(self.timeout.to_settings())
         if self.campaign_preset is not None:
             extra["campaign"] = {"preset": self.campaign_preset, "config": PRESETS[self.campaign_preset].to_config()}
+        if self.undo_window is not None:
+            extra["undoWindow"] = self.undo_window
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -215,6 +220,9 @@ TIMEOUT_SETTINGS: dict[str, tuple[str, int, int, str]] = {
     ),
 }
 TIMEOUT_KEYS = tuple(key for key, *_ in TIMEOUT_SETTINGS.values())
+#: the undo settings (ours), valid in create and updateSettings (undo_window)
+UNDO_SETTING_KEYS = ("undoWindow",)
+MAX_UNDO_WINDOW = 300_000
 SETTING_KEYS = (
     "playerCount",
     "initialTime",
@@ -227,6 +235,7 @@ SETTING_KEYS = (
     "bonusTime",
     *TIMEOUT_KEYS,
     "campaignPreset",
+    *UNDO_SETTING_KEYS,
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -319,7 +328,19 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         create_bonus(raw),
         create_timeout(raw),
         preset if mode == "campaign" else None,
+        undo_window=undo_window(raw),
     )
+
+
+def undo_window(raw: dict[str, Any]) -> int | None:
+    """The undo setting a create or updateSettings names: undoWindow, the ms within which a
+    player may undo their own last action (0: only the host undoes); None when not named."""
+    if "undoWindow" not in raw:
+        return None
+    v = integer(raw["undoWindow"], 0, MAX_UNDO_WINDOW)
+    if v is None:
+        raise InvalidInput("Invalid undo window: an integer from 0 to 300000 (ms)")
+    return v
 
 
 def bonus_time(value: Any) -> int:
@@ -440,9 +461,38 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     for attr, (key, *_) in TIMEOUT_SETTINGS.items():
         if key in data:
             out[key] = timeout_setting(attr, data[key])
+    if (window := undo_window(data)) is not None:
+        out["undoWindow"] = window
     if not out:
         raise InvalidInput("Nothing to update")
     return out
+
+
+MAX_UNDO = 16
+HISTORY_PAGE = (1, 50)
+DEFAULT_HISTORY_PAGE = 20
+
+
+def undo_count(data: dict[str, Any]) -> tuple[int]:
+    """undo's `count`: how many of the last undoable actions to revert, 1 (the default) to 16."""
+    value = data.get("count", 1)
+    count = integer(value, 1, MAX_UNDO)
+    if count is None:
+        raise InvalidInput("Invalid undo count: an integer from 1 to 16")
+    return (count,)
+
+
+def history_page(data: dict[str, Any]) -> tuple[int, int | None]:
+    """history's `limit` (1..50, default 20) and `before` (a version: only older entries;
+    absent or null for the newest)."""
+    limit = integer(data.get("limit", DEFAULT_HISTORY_PAGE), *HISTORY_PAGE)
+    if limit is None:
+        raise InvalidInput("Invalid history limit: an integer from 1 to 50")
+    raw = data.get("before")
+    before = None if raw is None else integer(raw, 1, 2**53)
+    if raw is not None and before is None:
+        raise InvalidInput("Invalid history position: before must be a version (a positive integer)")
+    return limit, before
 
 
 def dice_sides(data: dict[str, Any]) -> int:
