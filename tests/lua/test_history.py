@@ -29,7 +29,10 @@ async def test_a_log_entry_names_the_actor_and_what_changed(h: Harness) -> None:
 
     assert (c.entry["p"], c.entry["h"], c.entry["c"]) == (2, False, "p2")
     # player 1's clock only ran: not a change
-    assert c.entry["s"] == {"before": {"players": [{"id": 2, "life": 20}]}, "after": {"players": [{"id": 2, "life": 14}]}}
+    assert c.entry["s"] == {
+        "before": {"players": [{"id": 2, "life": 20}]},
+        "after": {"players": [{"id": 2, "life": 14}]},
+    }
 
 
 async def test_a_turn_pass_summarises_the_turn_and_a_set_time_but_not_the_running_clock(h: Harness) -> None:
@@ -54,8 +57,18 @@ async def test_an_elimination_that_ends_the_game_summarises_status_winner_and_pl
     c = await h.commits(g.gid, "eliminate", h.store.eliminate(g.gid, g.host, new_aid(), 2))
 
     assert c.entry["s"] == {
-        "before": {"status": "running", "activePlayer": 1, "winner": None, "players": [{"id": 2, "isEliminated": False}]},
-        "after": {"status": "finished", "activePlayer": None, "winner": 1, "players": [{"id": 2, "isEliminated": True}]},
+        "before": {
+            "status": "running",
+            "activePlayer": 1,
+            "winner": None,
+            "players": [{"id": 2, "isEliminated": False}],
+        },
+        "after": {
+            "status": "finished",
+            "activePlayer": None,
+            "winner": 1,
+            "players": [{"id": 2, "isEliminated": True}],
+        },
     }
 
 

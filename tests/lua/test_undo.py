@@ -40,7 +40,7 @@ async def game(
 
 async def stack(h: Harness, gid: str) -> list[dict[str, Any]]:
     """The undo stack's headers, newest first."""
-    return [json.loads(e.split("\n", 1)[0]) for e in await h.client.lrange(keys.undo(gid), 0, -1)]
+    return [json.loads(str(e).split("\n", 1)[0]) for e in await h.client.lrange(keys.undo(gid), 0, -1)]
 
 
 async def test_the_host_undoes_a_turn_pass_and_the_passer_is_charged_the_time_since(h: Harness) -> None:
@@ -270,7 +270,7 @@ async def test_the_snapshot_is_the_stored_state_before_the_action_byte_for_byte(
     await h.store.add_penalty(g.gid, g.host, new_aid(), 1)
 
     (entry,) = await h.client.lrange(keys.undo(g.gid), 0, -1)
-    assert entry.split("\n", 1)[1] == before
+    assert str(entry).split("\n", 1)[1] == before
 
 
 async def test_a_retried_undo_answers_dup(h: Harness) -> None:
@@ -336,7 +336,7 @@ Step = Callable[[GameStore, str], Awaitable[Any]]
 async def copy_game(client: Redis, gid: str, seed: bytes) -> str:
     """The game's keys copied under a new id: the same game, to replay actions on."""
     new = keys.new_game_id(seed)
-    fields = await client.hgetall(keys.game(gid))
+    fields: dict[Any, Any] = await client.hgetall(keys.game(gid))
     st = json.loads(fields["state"])
     st["id"] = new
     fields["state"] = json.dumps(st)
@@ -409,4 +409,3 @@ async def test_an_undo_racing_a_turn_pass_leaves_a_state_of_some_serial_order(rd
 
     for i in range(10):
         await race(rdb, setup, (undo, pass_turn), b"undo-pass" + bytes([i]))
-
