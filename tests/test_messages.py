@@ -17,6 +17,7 @@ from service.messages import (
     clock,
     dice,
     feedback,
+    history,
     lobby,
     players,
     priority,
@@ -85,6 +86,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "renameGame", "setListed", "endGame",
         "interrupt", "passPriority", "timeoutChoice",
         "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
+        "history", "undo",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -120,7 +122,21 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 def test_each_domain_declares_its_own_types() -> None:
     names = {
         m: {t.name for t in m.TYPES}
-        for m in (seats, turns, priority, timeout, targeting, players, settings, clock, dice, admin, feedback, lobby)
+        for m in (
+            seats,
+            turns,
+            priority,
+            timeout,
+            targeting,
+            players,
+            settings,
+            clock,
+            dice,
+            admin,
+            history,
+            feedback,
+            lobby,
+        )
     }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave"},
@@ -133,6 +149,7 @@ def test_each_domain_declares_its_own_types() -> None:
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
         admin: {"adminAddTime", "adminKick", "adminRevive"},
+        history: {"history", "undo"},
         feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
         lobby: {"renameGame", "setListed", "endGame"},
     }
