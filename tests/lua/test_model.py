@@ -857,16 +857,17 @@ class GameRules(RuleBasedStateMachine):
             version, events, state = published[0][1].split("\n", 2) if len(published) == 1 else ("", "", "")
             assert (len(published), version, state) == (1, str(actual.version), out.state_json)
             assert json.loads(events) == actual.events, "published events differ from the model's"
-            self.keep_undo(actual, frozen(self.game))
+            self.keep_undo(actual, self.game)
             self.model = actual
         st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
         assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
 
-    def keep_undo(self, m: Model, before: Kept) -> None:
-        """The undo stack after a commit, by the kind and actor's seat the log entry records."""
+    def keep_undo(self, m: Model, before: Model) -> None:
+        """The undo stack after a commit, by the kind and actor's seat the log entry records;
+        `before` is the model just before the action."""
         entry = json.loads(self.run(self.client.lindex(keys.log(self.gid), 0)) or "null")
         if entry["t"] in UNDOABLE:
-            m.undos = [(m.version, entry["p"], m.now, before), *m.undos][:UNDO_CAP]
+            m.undos = [(m.version, entry["p"], m.now, frozen(before)), *m.undos][:UNDO_CAP]
         elif entry["t"] not in UNDO_NEUTRAL:
             m.undos = []
 
