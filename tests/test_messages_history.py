@@ -15,11 +15,17 @@ from redis.asyncio import Redis
 
 from stack.client import Client
 from tests.support.instances import claim, create_game, game_state, ok
+from tests.support.waits import eventually
 from tests.support.wire import Connect, refused
 
 
 def player(state: dict[str, Any], pid: int) -> dict[str, Any]:
     return dict(next(p for p in state["players"] if p["id"] == pid))
+
+
+async def redis_ms(rdb: Redis) -> int:
+    sec, usec = await rdb.time()
+    return int(sec) * 1000 + int(usec) // 1000
 
 
 async def table(connect: Connect, servers: list[TestServer]) -> tuple[Client, list[Client], str]:
@@ -68,6 +74,29 @@ async def test_the_host_undoes_several_and_a_player_is_refused_another_players_a
 
     assert [player(reply["data"], pid)["life"] for pid in (1, 2)] == [20, 20]
     assert await refused(host, rdb, gid, "undo") == ("NOTHING_TO_UNDO", "Nothing to undo")
+
+
+async def test_more_than_the_stack_holds_or_too_late_is_refused(
+    servers: list[TestServer], connect: Connect, rdb: Redis
+) -> None:
+    host = await connect(servers[0])
+    gid, _, _ = await create_game(host, playerCount=2, undoWindow=1)
+    p1 = await connect(servers[1])
+    await claim(p1, gid, 1)
+    await ok(host, "start")
+    done = await ok(p1, "updatePlayer", {"playerId": 1, "life": 15})
+
+    # the window is 1 ms: let the Redis clock move past it
+    async def window_passed() -> bool:
+        return await redis_ms(rdb) > int(done["data"]["serverTime"]) + 1
+
+    await eventually(window_passed)
+
+    assert await refused(host, rdb, gid, "undo", {"count": 2}) == (
+        "NOT_ENOUGH_TO_UNDO",
+        "Not that many actions can be undone",
+    )
+    assert await refused(p1, rdb, gid, "undo") == ("UNDO_WINDOW_PASSED", "Too late to undo that action")
 
 
 @pytest.mark.parametrize("count", [0, 17, 1.5, "2", True, None])
