@@ -2,8 +2,8 @@
 
 Plays a few games of different sizes through the real scripts on a throw-away redis-server
 (free loopback port), ends each as players do (every seat released), then prints
-`MEMORY USAGE … SAMPLES 0` of the game's own four keys (state, log, action ids, undo stack). docs/operations.md's sizing table and
-formula are built from its output.
+`MEMORY USAGE … SAMPLES 0` of the game's own four keys (state, log, action ids, undo stack).
+docs/operations.md's sizing table and formula are built from its output.
 """
 
 from __future__ import annotations
