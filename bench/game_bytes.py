@@ -2,8 +2,8 @@
 
 Plays a few games of different sizes through the real scripts on a throw-away redis-server
 (free loopback port), ends each as players do (every seat released), then prints
-`MEMORY USAGE … SAMPLES 0` of the game's three keys. docs/operations.md's sizing table and
-formula are built from its output.
+`MEMORY USAGE … SAMPLES 0` of the game's own four keys (state, log, action ids, undo stack).
+docs/operations.md's sizing table and formula are built from its output.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ async def measure() -> list[tuple[int, int, list[int], int]]:
         out = []
         for players, actions in GAMES:
             gid = await play(store, players, actions)
-            sizes = [int(await client.memory_usage(k, samples=0) or 0) for k in keys.GameKeys(gid).as_list()[:3]]
+            own = (keys.game(gid), keys.log(gid), keys.actions(gid), keys.undo(gid))
+            sizes = [int(await client.memory_usage(k, samples=0) or 0) for k in own]
             out.append((players, actions, sizes, int(await client.llen(keys.log(gid)))))
         return out
     finally:
@@ -59,10 +60,11 @@ async def measure() -> list[tuple[int, int, list[int], int]]:
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(prog="python -m bench.game_bytes", description=__doc__.split("\n\n")[0]).parse_args(argv)
-    print("| players | actions | log entries | game hash | log | actions hash | total |")
-    print("|---|---|---|---|---|---|---|")
-    for players, actions, (game, log, acts), entries in asyncio.run(measure()):
-        print(f"| {players} | {actions} | {entries} | {game} B | {log} B | {acts} B | {game + log + acts} B |")
+    print("| players | actions | log entries | game hash | log | actions hash | undo stack | total |")
+    print("|---|---|---|---|---|---|---|---|")
+    for players, actions, (game, log, acts, undo), entries in asyncio.run(measure()):
+        total = game + log + acts + undo
+        print(f"| {players} | {actions} | {entries} | {game} B | {log} B | {acts} B | {undo} B | {total} B |")
 
 
 if __name__ == "__main__":

@@ -211,6 +211,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("game", keys.game(GAME_ID_GLOB), per_game=1),
     Family("log", keys.log(GAME_ID_GLOB), per_game=1),
     Family("actions", keys.actions(GAME_ID_GLOB), per_game=1),
+    Family("undo", keys.undo(GAME_ID_GLOB), per_game=1),
     Family("deadlines", keys.deadline_partition(0).replace(keys.PARTITION_TAGS[0], "*")),
     Family("lobby", keys.lobby_partition(0).replace(keys.PARTITION_TAGS[0], "*")),
     Family("instances", keys.instances()),

@@ -4,7 +4,7 @@
   below zero); "game_loss" eliminates the player (the turn passes on, the last player
   standing wins).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

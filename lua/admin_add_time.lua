@@ -4,7 +4,7 @@
   and no elapsed time is lost or charged twice; the result is capped at 24 h. The deadline
   index follows in the commit (a later warning or timeout).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
     ARGV[9] milliseconds to add, an integer from 60000 to 3600000 (1 to 60 minutes)

@@ -11,7 +11,7 @@
   named so that the client knows which one it lost (and an empty Lua table would encode as
   `[]` on fakeredis).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

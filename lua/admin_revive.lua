@@ -12,7 +12,7 @@
   (lib/formats.lua below_limits), so the next change to another counter does not knock them
   out again at once. In two-headed giant the team comes back together.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

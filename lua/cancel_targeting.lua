@@ -8,7 +8,7 @@
   answers "noop" (the sender gets the state, nothing is written). Allowed while interrupts
   are pending, and in any status.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_CANCEL, CANNOT_CANCEL_TARGETING, INVALID_ARGUMENT

@@ -7,7 +7,7 @@
   to a seat (lib/host.lua `hostSeat`) follows its holder to the seat they claim, and is bound
   to no seat any more once another client takes that seat (its token replaced).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id
     ARGV[9]  SHA-256 hex of the new seat token

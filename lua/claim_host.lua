@@ -6,7 +6,7 @@
 
   How long is left is in the state: `hostAwaySince` + the timeout - `serverTime`.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_CLAIM_HOST, ALREADY_HOST, HOST_PRESENT, HOST_AWAY_TOO_SHORT,

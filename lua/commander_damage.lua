@@ -13,7 +13,7 @@
   Who may: as updatePlayer, the host, the damaged player's holder, and, while the game is
   waiting, anyone in the game for a seat nobody holds.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  the damaged player's id
     ARGV[9]  the source's player id (another player of the game)

@@ -6,7 +6,7 @@
   the seat instead), and a finished one is decided (GAME_FINISHED). The running clocks are
   settled first.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_CONCEDE, GAME_FINISHED, CONCEDE_NOT_STARTED,

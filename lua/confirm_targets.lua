@@ -11,7 +11,7 @@
   (INTERRUPTS_PENDING, C17). As in HEAD the game may be paused: the targets' clocks then
   start when it resumes.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_ACTIVE_CONFIRM, INTERRUPTS_PENDING, NOT_SELECTING_TARGETS,

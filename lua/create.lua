@@ -5,7 +5,7 @@
   another. The same action id retried (a lost reply) finds its own game and answers "dup",
   replacing the host token hash with the one it brings (the caller's new token).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  settings JSON {playerCount, initialTime, warningThresholds, penaltyType,
              penaltyTimeDeduction, name, mode, listed}, every field present and already
@@ -32,7 +32,8 @@
              for "turnCap", turnCapWarningMs (0..cap - 1 ms), or none of them: sudden death
              (bounds in lib/clocks.lua check_time_control), kept in the state's settings;
              and hostTimeout (lib/host.lua bounds, ms; absent: the default), kept in the
-             state's settings when given
+             state's settings when given; and undoWindow (0..300000 ms, optional: how long
+             a player may undo their own last action, undo.lua), kept in settings
     ARGV[9]  SHA-256 hex of the host token
     ARGV[10] token lifetime in ms
   Returns: {"ok"|"dup", state JSON, events JSON}
@@ -66,7 +67,7 @@ return run(function()
     or not is_game_name(s.name) or type(s.listed) ~= 'boolean'
     or (s.bonusTime ~= nil and not is_int(s.bonusTime, 0, MAX_BONUS))
     or not ((s.mode == 'casual' and s.campaign == nil) or (s.mode == 'campaign' and check_campaign(s.campaign)))
-    or not check_time_control(s) or not check_host_timeout(s.hostTimeout) then
+    or not check_time_control(s) or not check_host_timeout(s.hostTimeout) or not check_undo_settings(s) then
     fail('INVALID_ARGUMENT')
   end
   local timeouts = count_timeout_settings(s)
@@ -104,11 +105,13 @@ return run(function()
       timeoutBonusTime = s.timeoutBonusTime,
       format = fs.format, startingLife = life, lossRules = fs.lossRules,
       timeControl = s.timeControl, timeControlMs = s.timeControlMs, turnCapWarningMs = s.turnCapWarningMs,
-      hostTimeout = s.hostTimeout,
+      hostTimeout = s.hostTimeout, undoWindow = s.undoWindow,
     },
     interruptingPlayers = {},
   }
   reset_turns(st)
+  -- the game's running time (lib/rules.lua settle), which an undo charges from
+  st.runTime = 0
   if s.mode == 'campaign' then
     st.campaign = new_campaign(s.campaign, players)
   end

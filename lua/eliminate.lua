@@ -4,7 +4,7 @@
   that player as `winner` (none if nobody is left). The reason kept is "host"; in
   two-headed giant the teammate goes out too (lib/rules.lua eliminate).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" if already eliminated.

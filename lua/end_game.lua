@@ -12,7 +12,7 @@
   So a retry of an endGame that did run (its action id went with the actions hash) answers
   as the first call did, and deletes nothing else.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok", last state JSON, events JSON} or {"noop", "", "[]"} when the game is gone.
   Errors: NOT_OWNER_END, INVALID_ARGUMENT
@@ -32,7 +32,7 @@ return run(function()
   if not is_host(st, c.client) then
     fail('NOT_OWNER_END')
   end
-  rcall('DEL', c.kgame, c.klog, c.kacts)
+  rcall('DEL', c.kgame, c.klog, c.kacts, c.kundo)
   rcall('ZREM', c.kdue, c.gid)
   unindex_game(c)
   st.version = st.version + 1

@@ -6,7 +6,7 @@
   and expiry exactly once. When nothing is due the deadline entry is rewritten to the game's
   true next due time (or removed).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments (action id and client id are '').
   Returns: {"ok", state JSON, events JSON} when something fired, {"noop", "", "[]"}
     otherwise (also when the game no longer exists; its entry is removed).

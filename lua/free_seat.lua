@@ -7,7 +7,7 @@
 
   The `seatFreed {playerId}` event is addressed to the client that held the seat, if any.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
   Returns: {"ok"|"dup", state JSON, events JSON}

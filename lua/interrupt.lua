@@ -8,7 +8,7 @@
 
   An eliminated player's interrupt changes nothing ("noop"), as in HEAD.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_INTERRUPT, GAME_NOT_RUNNING, INTERRUPT_STACK_FULL,

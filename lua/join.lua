@@ -2,7 +2,7 @@
   join: read a game's state for a socket that binds to it, and count the join as
   activity (the game's TTL is refreshed). Nothing is published.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"noop", state JSON, "[]"}
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT

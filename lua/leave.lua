@@ -6,7 +6,7 @@
   seat token: lib/host.lua); when the caller is the host, the host is away from now
   (`hostAwaySince`), which after `settings.hostTimeout` lets a seated player take the role.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] "leave" (explicit) or "disconnect" (socket gone or rebound)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held and

@@ -10,7 +10,7 @@
 
   The `seatMoved {fromPlayerId, toPlayerId}` event is addressed to the moved client alone.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id of the seat to move from (held)
     ARGV[9] player id of the seat to move to (free; another seat)

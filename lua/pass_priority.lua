@@ -7,7 +7,7 @@
 
   Allowed in any status: a paused game's stack can be unwound before it resumes.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PRIORITY, NOT_IN_INTERRUPT_QUEUE, INVALID_ARGUMENT

@@ -7,7 +7,7 @@
   HEAD's checks in HEAD's order. Allowed while interrupts are pending (the stack's top runs
   meanwhile; a target may still give up its priority) and in any status, as passPriority.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_RESOLVING_TARGETS, NOT_AUTHORIZED_PRIORITY, NOT_AWAITING_PRIORITY,

@@ -6,7 +6,7 @@
 
   Who may do it: the host (it changes who starts; HEAD let anyone).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] a uniform draw, an integer 0..839; the eligible player at (draw mod count) in
             seat order is chosen. 840 is a multiple of every count from 1 to 8, so each

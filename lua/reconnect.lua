@@ -9,7 +9,7 @@
   the old host token is refused (INVALID_HOST_TOKEN). Coming back as host ends the host's
   absence (`hostAwaySince`).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8]  player id ('' = no seat)
     ARGV[9]  SHA-256 hex of the seat token ('' = none)

@@ -5,7 +5,7 @@
   those clients is away from now (lib/host.lua `hostAwaySince`). Run by whichever
   instance first notices the dead one (service/liveness.py).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments (client id ''), then
     ARGV[8] client id prefix of the dead instance ("client_<incarnation>_")
   Returns: {"ok"|"noop", state JSON, events JSON}; "noop" when no seat matched and the host

@@ -1,7 +1,7 @@
 --[[
   rename_game: give the lobby a new name (HEAD's renameGame, host only here: C22).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] the new name: trimmed, 1-50 characters, no control character (the service
             turns a blank name into "Game" before it gets here)

@@ -8,7 +8,7 @@
   from round 1 (lib/campaign.lua restart_game). As every action, it settles the running
   clocks first: a warning or timeout already due is published with the reset, never lost.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_OWNER_RESET, INVALID_ARGUMENT

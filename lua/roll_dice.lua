@@ -8,7 +8,7 @@
   Who may roll: the host, or anyone holding a seat (a spectator may not). The roller is
   named by their seat's name, "Host" for a host without a seat.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] sides, an integer 2..999
     ARGV[9] result, an integer 1..sides (drawn by the service)

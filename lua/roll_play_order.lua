@@ -16,7 +16,7 @@
 
   Who may do it: the host (it reorders the seats; HEAD let anyone).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] the pool: one character per roll, "A" = 1 .. "T" = 20, at least 100 per
             eligible player (enough for every round)

@@ -2,7 +2,7 @@
   set_listed: the host lists or unlists the game in the lobby list (GET /api/games). Our
   addition: HEAD listed every game. An unlisted game can still be joined by its code.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] "1" (listed) or "0" (unlisted)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when it already is so.

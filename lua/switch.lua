@@ -30,7 +30,7 @@
   player's timeout choice ran out): a switch by the previous active player's holder is then
   refused (TURN_MOVED_ON), so nobody passes a turn they no longer hold.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id, or "next"
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}

@@ -16,7 +16,7 @@
   Allowed while paused too (the grace stands still, the choice need not); not once the game
   is finished, where nothing is decided any more.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] the choice: "loseLives" | "gainDrunk" | "die"
   Returns: {"ok"|"dup", state JSON, events JSON}

@@ -9,7 +9,7 @@
   changes: a refused pick leaves the game as it was, "none" included. A target is another
   player still in the game; whether anyone holds the seat does not matter (as in HEAD).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] target player id
   Returns: {"ok"|"dup", state JSON, events JSON}

@@ -7,7 +7,7 @@
   The `hostGranted {playerId}` event is addressed to the new host alone (its `to` field,
   which the hub removes before sending: lua/README.md "Events"), so that its socket knows.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id of the seat whose holder becomes host
   Returns: {"ok"|"dup", state JSON, events JSON}

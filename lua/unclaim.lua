@@ -3,7 +3,7 @@
   token is cleared so another player can take it; once it has started the token is kept,
   so the player can come back with `reconnect` (unless a spectator claims the free seat first).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when no seat was held.
   Errors: GAME_NOT_FOUND, INVALID_ARGUMENT

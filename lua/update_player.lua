@@ -13,7 +13,7 @@
   Who may: the host, the player's holder, and, while the game is waiting, anyone in the
   game for a seat nobody holds (HEAD's canModifyPlayer).
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] player id
     ARGV[9] JSON object with any of name (1-50 characters), time (0-86400000 ms),

@@ -20,7 +20,7 @@
   new format or starting life puts every player at that life, and a new format clears
   poison (lib/formats.lua update_format); loss rules not named keep their value.
 
-  KEYS: the five common game keys (lib/context.lua).
+  KEYS: the six common game keys (lib/context.lua).
   ARGV: the seven common arguments, then
     ARGV[8] JSON object with any of warningThresholds (1-10 integers, 1..86400000 ms),
             penaltyType ("warning" | "time_deduction" | "game_loss"),
@@ -31,7 +31,8 @@
             (an object of any of life, poison, commanderDamage: booleans); the service
             sends a format with its starting life and all three loss rules resolved;
             timeControl, timeControlMs, turnCapWarningMs (as create's);
-            hostTimeout (10000..3600000 ms: lib/host.lua)
+            hostTimeout (10000..3600000 ms: lib/host.lua);
+            undoWindow (0..300000 ms: how long a player may undo their own action, undo.lua)
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" for an empty update.
   Errors: GAME_NOT_FOUND, NOT_OWNER_SETTINGS, TIMEOUT_CHOICE_OFF, FORMAT_CAMPAIGN, FORMAT_LOCKED,
     TEAMS_NEED_EVEN_PLAYERS, TIME_CONTROL_LOCKED, INVALID_TIME_CONTROL, INVALID_ARGUMENT
@@ -56,7 +57,7 @@ return run(function()
       or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts
       or (u.format ~= nil and not FORMATS[u.format]) or (u.startingLife ~= nil and not is_int(u.startingLife, 1, 9999))
       or (u.lossRules ~= nil and not check_loss_rules(u.lossRules, false))
-      or not check_host_timeout(u.hostTimeout) then
+      or not check_host_timeout(u.hostTimeout) or not check_undo_settings(u) then
     fail('INVALID_ARGUMENT')
   end
   local st, raw = load(c)
@@ -88,7 +89,7 @@ return run(function()
   end
   if u.warningThresholds == nil and u.penaltyType == nil and u.penaltyTimeDeduction == nil
       and u.bonusTime == nil and timeouts == 0 and not formats and tc == nil
-      and u.hostTimeout == nil then
+      and u.hostTimeout == nil and u.undoWindow == nil then
     return { 'noop', raw, '[]' }
   end
   settle(st, c)
@@ -98,6 +99,7 @@ return run(function()
   s.penaltyTimeDeduction = u.penaltyTimeDeduction or s.penaltyTimeDeduction
   s.bonusTime = u.bonusTime or s.bonusTime
   s.hostTimeout = u.hostTimeout or s.hostTimeout
+  s.undoWindow = u.undoWindow or s.undoWindow
   for _, t in ipairs(TIMEOUT_SETTINGS) do
     s[t[1]] = u[t[1]] or s[t[1]]
   end

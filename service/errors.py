@@ -148,6 +148,11 @@ SCRIPT_CODES: dict[str, tuple[type[GameError], str]] = {
     "HOST_PRESENT": (Conflict, "The host is here"),
     "HOST_AWAY_TOO_SHORT": (Conflict, "The host has not been away long enough"),
     "NOT_OWNER_SEATS": (NotAuthorized, "Only the game owner can move or free seats"),
+    # undo (ours: HEAD had none)
+    "NOT_AUTHORIZED_UNDO": (NotAuthorized, "Only the host can undo this: a player may undo only their own last action"),
+    "NOTHING_TO_UNDO": (Conflict, "Nothing to undo"),
+    "NOT_ENOUGH_TO_UNDO": (Conflict, "Not that many actions can be undone"),
+    "UNDO_WINDOW_PASSED": (Conflict, "Too late to undo that action"),
     "FEEDBACK_NOT_FOUND": (NotFound, "Feedback not found"),
     "FEEDBACK_LIMIT": (Conflict, "Feedback limit reached: delete one first"),
     "FEEDBACK_FULL": (Conflict, "Feedback is not being accepted right now"),

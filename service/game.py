@@ -86,6 +86,43 @@ class Outcome:
         return int(self.state["version"])
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """A page of a game's history, newest first, and the version to ask `before` for the
+    next (older) page, None when there is none."""
+
+    entries: list[dict[str, Any]]
+    next: int | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"entries": self.entries, "next": self.next}
+
+
+#: fields of a log entry's detail that name a client, never shown in the history
+PRIVATE_DETAIL = frozenset({"client"})
+
+
+def history_entry(entry: dict[str, Any], undoable: set[int]) -> dict[str, Any]:
+    """A log entry (lib/commit.lua) as the history reply gives it: who, what, when, what
+    changed, and whether it is on the undo stack. The action and client ids stay out."""
+    summary = entry.get("s") or {}
+    detail = entry.get("d")
+    if isinstance(detail, dict):
+        # adminKick's detail names the kicked client
+        detail = {k: v for k, v in detail.items() if k not in PRIVATE_DETAIL}
+    return {
+        "version": entry["v"],
+        "type": entry["t"],
+        "at": entry["at"],
+        "playerId": entry.get("p"),
+        "host": bool(entry.get("h", False)),
+        "detail": detail,
+        "before": summary.get("before"),
+        "after": summary.get("after"),
+        "undoable": entry["v"] in undoable,
+    }
+
+
 class GameStore:
     def __init__(
         self,
@@ -306,6 +343,9 @@ class GameStore:
     async def set_listed(self, game_id: str, client_id: str, action_id: str, listed: bool) -> Outcome:
         return await self._run("set_listed", game_id, action_id, client_id, "1" if listed else "0")
 
+    async def undo(self, game_id: str, client_id: str, action_id: str, count: int) -> Outcome:
+        return await self._run("undo", game_id, action_id, client_id, count)
+
     async def end_game(self, game_id: str, client_id: str, action_id: str) -> Status:
         """Delete the game (lua/end_game.lua): "ok", or "noop" when it was already gone."""
         out = await self._run("end_game", game_id, action_id, client_id)
@@ -325,6 +365,20 @@ class GameStore:
 
     async def fire_deadline(self, game_id: str) -> Outcome:
         return await self._run("fire_deadline", game_id, "", "")
+
+    async def history(self, game_id: str, limit: int, before: int | None) -> HistoryPage:
+        """A page of the game's log, newest first (lua/history.lua): at most `limit` entries,
+        only versions below `before` when given. Client ids are left out."""
+        reply = await self._run_read("history", game_id, limit, "" if before is None else before)
+        undoable = set(json.loads(reply[2]))
+        entries = [history_entry(e, undoable) for e in json.loads(reply[1])]
+        return HistoryPage(entries, int(reply[3]) if reply[3] else None)
+
+    async def _run_read(self, name: str, game_id: str, *extra: str | int) -> Any:
+        script = self.scripts[name]
+        key_list = keys.GameKeys(game_id).as_list()
+        argv = self.game_args(game_id, "", "", *extra)
+        return await self._guard(lambda: script(keys=key_list, args=argv))
 
     async def read_state(self, game_id: str) -> str | None:
         raw = await self._guard(lambda: self.client.hget(keys.game(game_id), "state"))

@@ -88,6 +88,12 @@ def actions(game_id: str) -> str:
     return f"{PREFIX}:{{{game_id}}}:acts"
 
 
+def undo(game_id: str) -> str:
+    """List: the undo stack, newest first: each entry an undoable action's header JSON, a
+    newline, and the state JSON from just before that action (lua/lib/commit.lua)."""
+    return f"{PREFIX}:{{{game_id}}}:undo"
+
+
 def channel(game_id: str) -> str:
     """Pub/sub channel carrying every committed change of the game."""
     return f"{PREFIX}:{{{game_id}}}:ch"
@@ -163,4 +169,4 @@ class GameKeys:
         if p is None:
             raise ValueError(f"game id {self.game_id!r} has no deadline partition")
         gid = self.game_id
-        return [game(gid), log(gid), actions(gid), deadline_partition(p), lobby_partition(p)]
+        return [game(gid), log(gid), actions(gid), deadline_partition(p), lobby_partition(p), undo(gid)]

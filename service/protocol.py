@@ -217,6 +217,9 @@ class GameSettings:
     #: ms the host must be away before a seated player may take the role (claimHost); None:
     #: not given, the game's settings carry none and lua/lib/host.lua's default applies
     host_timeout: int | None = None
+    #: ms a player may undo their own last action (0: only the host undoes); None: not
+    #: stored, the default applies (lua/undo.lua)
+    undo_window: int | None = None
 
     def to_json(self) -> str:
         extra: dict[str, Any] = {} if self.bonus_time is None else {"bonusTime": self.bonus_time}
@@ -229,6 +232,8 @@ class GameSettings:
             extra.update(self.time_control.to_settings())
         if self.host_timeout is not None:
             extra["hostTimeout"] = self.host_timeout
+        if self.undo_window is not None:
+            extra["undoWindow"] = self.undo_window
         return json.dumps(
             {
                 "playerCount": self.player_count,
@@ -267,6 +272,9 @@ TIMEOUT_SETTINGS: dict[str, tuple[str, int, int, str]] = {
     ),
 }
 TIMEOUT_KEYS = tuple(key for key, *_ in TIMEOUT_SETTINGS.values())
+#: the undo settings (ours), valid in create and updateSettings (undo_window)
+UNDO_SETTING_KEYS = ("undoWindow",)
+MAX_UNDO_WINDOW = 300_000
 SETTING_KEYS = (
     "playerCount",
     "initialTime",
@@ -282,6 +290,7 @@ SETTING_KEYS = (
     *FORMAT_KEYS,
     *TIME_CONTROL_KEYS,
     "hostTimeout",
+    *UNDO_SETTING_KEYS,
 )
 #: create settings only a HEAD client sends: a create carrying one gets HEAD's default bonus
 #: and HEAD's timeout choice
@@ -377,6 +386,7 @@ def create_settings(data: dict[str, Any]) -> GameSettings:
         create_format(raw, count, mode),
         time_control=create_time_control(raw),
         host_timeout=host_timeout(raw["hostTimeout"]) if "hostTimeout" in raw else None,
+        undo_window=undo_window(raw),
     )
 
 
@@ -389,6 +399,17 @@ def host_timeout(value: Any) -> int:
     v = integer(value, *HOST_TIMEOUT_BOUNDS)
     if v is None:
         raise InvalidInput("Invalid host timeout: an integer from 10000 to 3600000 (ms)")
+    return v
+
+
+def undo_window(raw: dict[str, Any]) -> int | None:
+    """The undo setting a create or updateSettings names: undoWindow, the ms within which a
+    player may undo their own last action (0: only the host undoes); None when not named."""
+    if "undoWindow" not in raw:
+        return None
+    v = integer(raw["undoWindow"], 0, MAX_UNDO_WINDOW)
+    if v is None:
+        raise InvalidInput("Invalid undo window: an integer from 0 to 300000 (ms)")
     return v
 
 
@@ -567,6 +588,8 @@ def settings_updates(data: dict[str, Any]) -> dict[str, Any]:
     out.update(time_control_fields(data))
     if "hostTimeout" in data:
         out["hostTimeout"] = host_timeout(data["hostTimeout"])
+    if (window := undo_window(data)) is not None:
+        out["undoWindow"] = window
     if not out:
         raise InvalidInput("Nothing to update")
     return out
@@ -595,6 +618,33 @@ def commander_damage(data: dict[str, Any]) -> CommanderDamage:
     if amount is None or amount == 0:
         raise InvalidInput("Invalid amount: a non-zero integer from -99 to 99")
     return CommanderDamage(pid, source, partner, amount)
+
+
+MAX_UNDO = 16
+HISTORY_PAGE = (1, 50)
+DEFAULT_HISTORY_PAGE = 20
+
+
+def undo_count(data: dict[str, Any]) -> tuple[int]:
+    """undo's `count`: how many of the last undoable actions to revert, 1 (the default) to 16."""
+    value = data.get("count", 1)
+    count = integer(value, 1, MAX_UNDO)
+    if count is None:
+        raise InvalidInput("Invalid undo count: an integer from 1 to 16")
+    return (count,)
+
+
+def history_page(data: dict[str, Any]) -> tuple[int, int | None]:
+    """history's `limit` (1..50, default 20) and `before` (a version: only older entries;
+    absent or null for the newest)."""
+    limit = integer(data.get("limit", DEFAULT_HISTORY_PAGE), *HISTORY_PAGE)
+    if limit is None:
+        raise InvalidInput("Invalid history limit: an integer from 1 to 50")
+    raw = data.get("before")
+    before = None if raw is None else integer(raw, 1, 2**53)
+    if raw is not None and before is None:
+        raise InvalidInput("Invalid history position: before must be a version (a positive integer)")
+    return limit, before
 
 
 def dice_sides(data: dict[str, Any]) -> int:

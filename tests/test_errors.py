@@ -58,6 +58,7 @@ KIND_BY_NAME: list[tuple[str, type[ServiceError]]] = [
     (r"^NOT_ACTIVE_|^CANNOT_CANCEL_", NotAuthorized),
     (r"^(INTERRUPTS|TARGETS)_PENDING$|^TARGETS_LOCKED$|^TOO_MANY_TARGETS$|^NO_TARGETS_SELECTED$", Conflict),
     (r"^NOT_(SELECTING|RESOLVING)_TARGETS$|^NOT_AWAITING_PRIORITY$", Conflict),
+    (r"^NOTHING_TO_UNDO$|^NOT_ENOUGH_TO_UNDO$|^UNDO_WINDOW_PASSED$", Conflict),
     (r"^FEEDBACK_(EMPTY|TOO_LONG)$", InvalidInput),
     (r"^GAME_EXISTS$", GameIdTaken),
     (r"^INVALID_|^UNKNOWN_|^NOT_IN_GAME$|_UNSUPPORTED$", InvalidInput),

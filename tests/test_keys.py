@@ -28,7 +28,7 @@ def test_every_key_of_a_game_maps_to_one_cluster_slot() -> None:
         assert slots == {slot(gid)}, (gid, game_key_names(gid))
 
 
-def test_the_game_keys_are_the_five_the_scripts_expect_in_order() -> None:
+def test_the_game_keys_are_the_six_the_scripts_expect_in_order() -> None:
     gid = keys.new_game_id(b"order")
     part = keys.partition_of(gid)
     assert part is not None
@@ -39,6 +39,7 @@ def test_the_game_keys_are_the_five_the_scripts_expect_in_order() -> None:
         f"tot:{{{gid}}}:acts",
         f"tot:deadlines:{{{keys.PARTITION_TAGS[part]}}}",
         f"tot:lobby:{{{keys.PARTITION_TAGS[part]}}}",
+        f"tot:{{{gid}}}:undo",
     ]
     assert keys.channel(gid) == f"tot:{{{gid}}}:ch"
 

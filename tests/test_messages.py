@@ -17,6 +17,7 @@ from service.messages import (
     clock,
     dice,
     feedback,
+    history,
     lobby,
     players,
     priority,
@@ -87,6 +88,7 @@ def test_parse_accepts_every_documented_type() -> None:
         "toggleTarget", "confirmTargets", "passTargetPriority", "cancelTargeting",
         "commanderDamage", "concede",
         "transferHost", "claimHost", "moveSeat", "freeSeat",
+        "history", "undo",
     }  # fmt: skip
     assert set(messages.TYPES) == documented
     for mtype in sorted(documented):
@@ -122,7 +124,21 @@ def test_parse_ignores_unknown_envelope_keys() -> None:
 def test_each_domain_declares_its_own_types() -> None:
     names = {
         m: {t.name for t in m.TYPES}
-        for m in (seats, turns, priority, timeout, targeting, players, settings, clock, dice, admin, feedback, lobby)
+        for m in (
+            seats,
+            turns,
+            priority,
+            timeout,
+            targeting,
+            players,
+            settings,
+            clock,
+            dice,
+            admin,
+            history,
+            feedback,
+            lobby,
+        )
     }
     assert names == {
         seats: {"create", "join", "reconnect", "claim", "unclaim", "leave", "transferHost", "claimHost"},
@@ -135,6 +151,7 @@ def test_each_domain_declares_its_own_types() -> None:
         clock: {"time"},
         dice: {"rollDice", "rollPlayOrder", "randomStartPlayer"},
         admin: {"adminAddTime", "adminKick", "adminRevive", "moveSeat", "freeSeat"},
+        history: {"history", "undo"},
         feedback: {"feedback", "loadFeedbacks", "updateFeedback", "deleteFeedback"},
         lobby: {"renameGame", "setListed", "endGame"},
     }

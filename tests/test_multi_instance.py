@@ -569,6 +569,46 @@ async def test_fischer_bronstein_and_turn_cap_deadlines_fire_once_on_time_over_t
             assert [e["t"] for e in log].count("deadline") == commits, [e["t"] for e in log]
 
 
+# -- undo ---------------------------------------------------------------------------------
+
+
+async def test_an_undo_through_another_instance_after_the_acting_one_was_killed_reaches_every_socket(
+    redis_server: RedisProcess | ClusterSet,
+    instances: list[ServiceProcess],
+    pool: Clients,
+    r: Redis,
+    tmp_path: Path,
+) -> None:
+    env = {"REDIS_CLUSTER": "1"} if isinstance(redis_server, ClusterSet) else {}
+    with services(redis_server.url, tmp_path, 1, prefix="undo", **env) as (doomed,):
+        p1 = (await pool.connect_many([doomed.ws_url]))[0]
+        host, p2, watcher = await pool.connect_many([instances[i].ws_url for i in range(3)])
+        gid, _, _ = await create_game(host, playerCount=2, initialTime=600_000)
+        token = await claim(p1, gid, 1)
+        await claim(p2, gid, 2)
+        await ok(watcher, "join", {"gameId": gid})
+        await ok(host, "start")
+        passed = (await ok(p1, "passTurn"))["data"]
+        assert passed["activePlayer"] == 2
+        doomed.kill()
+
+    # the player who passed takes their seat back through another instance and undoes the pass
+    again = (await pool.connect_many([instances[1].ws_url]))[0]
+    back = await again.request("reconnect", {"gameId": gid, "playerId": 1, "token": token})
+    assert back["type"] == "reconnected", back
+    undone = (await ok(again, "undo"))["data"]
+
+    assert undone["activePlayer"] == 1 and undone["version"] > passed["version"]
+    assert await game_state(r, gid) == undone
+    for c in (host, p2, watcher, again):
+        state = await c.state_at_least(undone["version"])
+        assert (state["data"]["version"], state["data"]["activePlayer"]) == (undone["version"], 1)
+        event = await c.wait_for(lambda m: m["type"] == "undone")
+        assert event["data"] == {"versions": [passed["version"]], "by": 1, "host": False}
+    log = await game_log(r, gid)
+    assert log[-1]["t"] == "undo" and log[-1]["d"] == {"versions": [passed["version"]]}
+
+
 # -- cluster hygiene (last: it looks back over every test above) ----------------------
 
 

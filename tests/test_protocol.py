@@ -754,3 +754,38 @@ def test_move_seat_refuses_a_missing_or_bad_player_id(data: dict[str, Any]) -> N
     with pytest.raises(InvalidInput) as info:
         protocol.move_seat(data)
     assert info.value.code == "INVALID_PLAYER_ID"
+
+
+# -- undo and history ----------------------------------------------------------------------
+
+
+def test_undo_count_defaults_to_one_and_takes_one_to_sixteen() -> None:
+    assert protocol.undo_count({}) == (1,)
+    assert protocol.undo_count({"count": 16}) == (16,)
+    assert protocol.undo_count({"count": 3.0}) == (3,)
+    for bad in (0, 17, 1.5, "2", True, None):
+        assert invalid(protocol.undo_count, {"count": bad}) == "Invalid undo count: an integer from 1 to 16"
+
+
+def test_history_page_defaults_to_twenty_from_the_newest() -> None:
+    assert protocol.history_page({}) == (20, None)
+    assert protocol.history_page({"limit": 50, "before": 7}) == (50, 7)
+    assert protocol.history_page({"before": None}) == (20, None)
+    for limit in (0, 51, "5", False):
+        assert invalid(protocol.history_page, {"limit": limit}) == "Invalid history limit: an integer from 1 to 50"
+    for before in (0, -3, "x", 2.5):
+        assert (
+            invalid(protocol.history_page, {"before": before})
+            == "Invalid history position: before must be a version (a positive integer)"
+        )
+
+
+def test_the_undo_window_is_stored_only_when_named() -> None:
+    assert "undoWindow" not in json.loads(protocol.create_settings({"settings": {}}).to_json())
+    named = protocol.create_settings({"settings": {"undoWindow": 0}})
+    assert (named.undo_window, json.loads(named.to_json())["undoWindow"]) == (0, 0)
+    assert protocol.settings_updates({"undoWindow": 300_000}) == {"undoWindow": 300_000}
+    for bad in (-1, 300_001, 1.5, "5", None):
+        message = "Invalid undo window: an integer from 0 to 300000 (ms)"
+        assert invalid(protocol.create_settings, {"settings": {"undoWindow": bad}}) == message
+        assert invalid(protocol.settings_updates, {"undoWindow": bad}) == message

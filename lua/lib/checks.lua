@@ -2,7 +2,7 @@
   lib/checks.lua: limits on the values a caller sends (settings, player updates). Pure
   functions of their arguments: no Redis call, nothing included.
 
-  Provides: MAX_TIME, MAX_BONUS, PENALTIES, COLORS, TIMEOUT_SETTINGS, is_int, utf8_len, check_thresholds, count_timeout_settings
+  Provides: MAX_TIME, MAX_BONUS, PENALTIES, COLORS, TIMEOUT_SETTINGS, MAX_UNDO_WINDOW, is_int, check_undo_settings, utf8_len, check_thresholds, count_timeout_settings
 ]]
 local MAX_TIME = 86400000
 -- HEAD's MAX_BONUS_TIME: the turn bonus is at most 5 minutes
@@ -26,6 +26,13 @@ local COLORS = {
 
 local function is_int(v, lo, hi)
   return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
+end
+
+-- The undo settings (undo.lua): `undoWindow`, the ms within which a player may undo their own
+-- last action (0: only the host undoes), absent for the default. True when `s` is valid.
+local MAX_UNDO_WINDOW = 300000
+local function check_undo_settings(s)
+  return s.undoWindow == nil or is_int(s.undoWindow, 0, MAX_UNDO_WINDOW)
 end
 
 local function utf8_len(s)

@@ -9,6 +9,7 @@
     KEYS[3] actions    hash  tot:{ID}:acts      action id -> version (exactly-once)
     KEYS[4] deadlines  zset  tot:deadlines:{t}  game id -> next due ms (same slot as the game)
     KEYS[5] lobby      zset  tot:lobby:{t}      listed game id -> last activity ms (same slot)
+    KEYS[6] undo       list  tot:{ID}:undo      undo stack, newest first (lib/commit.lua)
 
   Common ARGV:
     ARGV[1] clock offset in ms added to Redis TIME ("0" unless a test configuration)
@@ -45,11 +46,11 @@ local function context()
   end
   local live, idle = string.match(ARGV[6] or '', '^(%d+):(%d+)$')
   live, idle = tonumber(live or ARGV[6]), tonumber(idle or ARGV[6])
-  if not live or not idle or live < 1 or idle < 1 or not KEYS[5] then
+  if not live or not idle or live < 1 or idle < 1 or not KEYS[6] then
     fail('INVALID_ARGUMENT')
   end
   return {
-    kgame = KEYS[1], klog = KEYS[2], kacts = KEYS[3], kdue = KEYS[4], klobby = KEYS[5],
+    kgame = KEYS[1], klog = KEYS[2], kacts = KEYS[3], kdue = KEYS[4], klobby = KEYS[5], kundo = KEYS[6],
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + offset,
     aid = ARGV[2], client = ARGV[3], channel = ARGV[4], pub = pub,
     ttl = live, idle_ttl = math.min(idle, live), gid = ARGV[7],

@@ -331,6 +331,8 @@ local function settle(st, c)
   if st.status ~= 'running' then
     return false
   end
+  -- the game's running time (monotonic): an undo charges the restored clocks what ran since
+  st.runTime = (st.runTime or 0) + elapsed
   -- before the charge: a choice offered on the way has its grace counted from its own zero
   run_grace(st, elapsed)
   if own_turn(st) then

@@ -3,17 +3,49 @@
   whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
   of its events. Nothing here writes.
 
-  Provides: load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, own_turn, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
+  Provides: SUMMARY_FIELDS, PLAYER_SUMMARY_FIELDS, summary, load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, own_turn, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/clocks.lua"
 
+-- What a log entry's before/after summary compares (lib/commit.lua changes): these fields of
+-- the game and of each player. A field a state lacks (one stored before it existed) is null.
+local SUMMARY_FIELDS = { 'status', 'activePlayer', 'winner', 'turn', 'round' }
+local PLAYER_SUMMARY_FIELDS = {
+  'life', 'timeRemaining', 'isEliminated', 'eliminatedReason', 'penalties', 'drunkCounter', 'genericCounter',
+  'poison', 'energy', 'experience', 'commanderDamage', 'timeoutPending',
+}
+
+-- Those fields of a state, each player's under its id, with the game's running time; a
+-- table (commanderDamage) is kept as its JSON {j = ...}, so it compares as a value and
+-- survives the script's changes to the table itself.
+local function summary(st)
+  local out = { runTime = st.runTime or 0, players = {} }
+  for _, f in ipairs(SUMMARY_FIELDS) do
+    out[f] = st[f]
+  end
+  for _, p in ipairs(st.players) do
+    local row = {}
+    for _, f in ipairs(PLAYER_SUMMARY_FIELDS) do
+      local v = p[f]
+      row[f] = type(v) == 'table' and { j = cjson.encode(v) } or v
+    end
+    out.players[p.id] = row
+  end
+  return out
+end
+
+-- The game, decoded, and its stored JSON. The JSON and the summary of the state before any
+-- change are kept in `c` (c.raw, c.before): commit() logs what changed and keeps the JSON
+-- as the undo snapshot of an undoable action.
 local function load(c)
   local raw = rcall('HGET', c.kgame, 'state')
   if not raw then
     fail('GAME_NOT_FOUND')
   end
-  return cjson.decode(raw), raw
+  local st = cjson.decode(raw)
+  c.raw, c.before = raw, summary(st)
+  return st, raw
 end
 
 local function is_dup(c)

@@ -1,9 +1,9 @@
 """Every client -> server message type, declared once, and the dispatch of a frame to its handler.
 
 Each domain module lists its types (name, validator, sender, handler): seats, turns, priority,
-timeout, targeting, players, settings, clock, dice, admin, feedback, lobby. Adding a type is adding one MessageType to
-one of those lists; the set of known types (protocol parsing), the metrics labels and dispatch all come from
-REGISTRY.
+timeout, targeting, players, settings, clock, dice, admin, history, feedback, lobby. Adding a type
+is adding one MessageType to one of those lists; the set of known types (protocol parsing), the
+metrics labels and dispatch all come from REGISTRY.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from service.messages import (
     clock,
     dice,
     feedback,
+    history,
     lobby,
     players,
     priority,
@@ -52,6 +53,7 @@ REGISTRY = _registry(
     clock.TYPES,
     dice.TYPES,
     admin.TYPES,
+    history.TYPES,
     feedback.TYPES,
     lobby.TYPES,
 )

@@ -159,6 +159,7 @@ def test_every_key_the_service_builds_belongs_to_one_family() -> None:
     assert soak.family_of(keys.game(gid)) == "game"
     assert soak.family_of(keys.log(gid)) == "log"
     assert soak.family_of(keys.actions(gid)) == "actions"
+    assert soak.family_of(keys.undo(gid)) == "undo"
     assert {soak.family_of(keys.deadline_partition(p)) for p in range(keys.PARTITIONS)} == {"deadlines"}
     assert {soak.family_of(keys.lobby_partition(p)) for p in range(keys.PARTITIONS)} == {"lobby"}
     assert soak.family_of(keys.instances()) == "instances"

@@ -25,6 +25,8 @@ async def test_claim_of_a_free_seat_gives_it_to_the_caller_and_stores_the_token_
         "c": "alice",
         "at": c.state["lastActivity"],
         "d": {"playerId": 2},
+        "p": 2,
+        "h": False,
     }
     fields = await h.fields(g.gid)
     assert fields["tok:2"] == token_digest(token)

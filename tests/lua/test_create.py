@@ -88,6 +88,7 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
         "createdAt": st["createdAt"],
         "lastActivity": st["createdAt"],
         "serverTime": st["createdAt"],
+        "runTime": 0,
         "version": 1,
         "ownerId": HOST,
         "settings": {
@@ -110,7 +111,7 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
         "originalActivePlayer": None,
     }
     assert c.events == []
-    assert c.entry == {"v": 1, "t": "create", "a": aid, "c": HOST, "at": st["createdAt"]}
+    assert c.entry == {"v": 1, "t": "create", "a": aid, "c": HOST, "at": st["createdAt"], "p": None, "h": True}
     assert await h.acts(gid) == {aid: "1"}
     assert await h.due(gid) is None
 

@@ -41,6 +41,8 @@ EXTRA: dict[str, list[str | int]] = {
     "admin_add_time": [1, 60_000],
     "admin_kick": [1],
     "admin_revive": [1],
+    "undo": [1],
+    "history": [20, ""],
     "rename_game": ["Renamed"],
     "set_listed": ["0"],
     "timeout_choice": ["die"],

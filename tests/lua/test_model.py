@@ -10,12 +10,16 @@ target's clock runs at once; eliminations drop targets, complete or hand the tur
 active player's switch waits for responding targets, a turn pass ends a selection, the
 host's switch ends either) and, in a game created with HEAD's timeout settings, the timeout
 choice (a penalty and a grace that runs only while the game runs, announced again on resume,
-"die" when it runs out, the three answers), and the table rules: formats (starting life,
+"die" when it runs out, the three answers), the table rules: formats (starting life,
 two-headed giant's teams sharing life and poison and losing together), the counters (poison,
 energy, experience, commander damage), the loss rules with each elimination's reason, concede
-and revive's counters. HEAD's turn bonus is left out on purpose: a bonus added to a
-clock at zero puts its next boundary on the time grid below, where the real drift would decide
-what fires; tests/lua/test_bonus_time.py covers it.
+and revive's counters, the time controls with the turn and round counters, and undo (the
+host's last N, a player's own last action within the window; barriers clear the stack; the
+restored game keeps the seats' holders and its running or paused status, and its clocks are
+charged the game's running time since the snapshot: the model keeps deep copies of itself as
+the snapshots). HEAD's turn bonus is left out on purpose: a bonus added to a clock at zero
+puts its next boundary on the time grid below, where the real drift would decide what fires;
+tests/lua/test_bonus_time.py covers it.
 
 After every step the stored game must equal the model's (status, active player, winner,
 serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
@@ -52,6 +56,7 @@ from hypothesis import strategies as hs
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from redis.asyncio import Redis
 
+from service import keys
 from service.clock import GameClock
 from service.errors import GameError
 from service.formats import FORMATS, FormatSettings, LossRules, format_updates, with_overrides
@@ -72,6 +77,20 @@ MAX_TIME = 86_400_000
 MIN_LIFE, MAX_COUNTER = -999, 999
 #: lua/lib/rules.lua's bound on the turns the cap passes in one stretch
 MAX_CAPPED = 16
+#: the undo window of the model's games, off the time grid (an action's age is a multiple of U)
+UNDO_WINDOW = 5 * U // 2
+#: lib/commit.lua's undo stack: its cap, the kinds it keeps, and those that leave it as it is
+#: (any other kind clears it)
+UNDO_CAP = 16
+UNDOABLE = frozenset(
+    {"switch", "updatePlayer", "commanderDamage", "addPenalty", "eliminate", "concede", "adminAddTime"}
+    | {"adminRevive", "adminKick"}
+)
+UNDO_NEUTRAL = frozenset(
+    {"claim", "unclaim", "leave", "disconnect", "reconnect", "release", "pause", "resume", "timeout", "deadline"}
+    | {"renameGame", "setListed", "updateSettings", "rollDice", "undo", "moveSeat", "freeSeat", "transferHost"}
+    | {"claimHost"}
+)
 HOST = "host"
 #: the time controls a game is created with, mostly sudden death. The increment and the delay
 #: are multiples of U, so a clock's boundaries stay off the grid; a cap (odd multiples of
@@ -165,6 +184,10 @@ class Model:
     round: int = 0
     turn_time: int = 0
     first: int | None = None
+    #: the game's running time (runTime), and the undo stack, newest first: (version, the
+    #: actor's seat, when, the model just before the action, its own stack left out)
+    run_time: int = 0
+    undos: list[tuple[int, int | None, int, Kept]] = field(default_factory=list)
 
     # -- questions ----------------------------------------------------------------------
 
@@ -278,6 +301,7 @@ class Model:
         self.server_time = self.now
         if self.status != "running":
             return False
+        self.run_time += elapsed
         for s in self.seats:
             if s.pending and not s.out and s.grace is not None:
                 s.grace -= elapsed
@@ -877,6 +901,62 @@ class Model:
             self.check_loss(s)
         return True
 
+    def undo(self, client: str, count: int) -> bool:
+        """Back to the model kept before the last `count` undoable actions, with the seats'
+        holders and running or paused of now (a finished game reopened: paused); its clocks
+        run the game's running time since."""
+        host, me = client == HOST, self.holder_seat(client)
+        if not host and (me is None or count > 1):
+            raise Refused("NOT_AUTHORIZED_UNDO")
+        if not self.undos:
+            raise Refused("NOTHING_TO_UNDO")
+        if len(self.undos) < count:
+            raise Refused("NOT_ENOUGH_TO_UNDO")
+        if not host and me is not None:
+            _, seat, at, _ = self.undos[0]
+            if seat != me.id:
+                raise Refused("NOT_AUTHORIZED_UNDO")
+            if self.now - at > UNDO_WINDOW:
+                raise Refused("UNDO_WINDOW_PASSED")
+        self.settle()
+        versions = [v for v, *_ in self.undos[:count]]
+        back = copy.deepcopy(self.undos[count - 1][3].model)
+        for s in back.seats:
+            now_s = self.seat(s.id)
+            s.holder = now_s.holder if now_s is not None else s.holder
+        self.events.append({"type": "undone", "data": {"versions": versions, "by": me and me.id, "host": host}})
+        back.now, back.events = self.now, self.events
+        ran = max(0, self.run_time - back.run_time)
+        if back.status in ("running", "paused"):
+            back.status, back.server_time = "running", self.now - ran
+            back.settle()
+            if back.status == "running" and self.status != "running":
+                back.status = "paused"
+        else:
+            back.server_time = self.now
+        back.run_time, back.version, back.undos = self.run_time, self.version, self.undos[count:]
+        self.__dict__.update(back.__dict__)
+        return True
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An undo snapshot: never changed once kept, so a copy of the model shares it."""
+
+    model: Model
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Kept:
+        return self
+
+
+def frozen(m: Model) -> Kept:
+    """A deep copy of the model to keep as an undo snapshot, without its own undo stack."""
+    undos, m.undos = m.undos, []
+    try:
+        return Kept(copy.deepcopy(m))
+    finally:
+        m.undos = undos
+
 
 def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
     """The fields of a stored game the model predicts."""
@@ -886,6 +966,7 @@ def stored(st: dict[str, Any], due: float | None) -> dict[str, Any]:
         "winner": st["winner"],
         "serverTime": st["serverTime"],
         "version": st["version"],
+        "runTime": st.get("runTime", 0),
         "stack": st["interruptingPlayers"],
         "targeting": (st["targetingState"], st["targetedPlayers"], st["awaitingPriority"], st["originalActivePlayer"]),
         "due": due,
@@ -924,6 +1005,7 @@ def predicted(m: Model) -> dict[str, Any]:
         "winner": m.winner,
         "serverTime": m.server_time,
         "version": m.version,
+        "runTime": m.run_time,
         "stack": m.stack,
         "targeting": (m.targeting, m.targeted, m.awaiting, m.original),
         "due": None if due is None else float(due),
@@ -1064,9 +1146,19 @@ class GameRules(RuleBasedStateMachine):
             version, events, state = published[0][1].split("\n", 2) if len(published) == 1 else ("", "", "")
             assert (len(published), version, state) == (1, str(actual.version), out.state_json)
             assert json.loads(events) == actual.events, "published events differ from the model's"
+            self.keep_undo(actual, self.game)
             self.model = actual
         st = json.loads(self.run(self.h.raw_state(self.gid)) or "null")
         assert stored(st, self.run(self.h.due(self.gid))) == predicted(self.game)
+
+    def keep_undo(self, m: Model, before: Model) -> None:
+        """The undo stack after a commit, by the kind and actor's seat the log entry records;
+        `before` is the model just before the action."""
+        entry = json.loads(self.run(self.client.lindex(keys.log(self.gid), 0)) or "null")
+        if entry["t"] in UNDOABLE:
+            m.undos = [(m.version, entry["p"], m.now, frozen(before)), *m.undos][:UNDO_CAP]
+        elif entry["t"] not in UNDO_NEUTRAL:
+            m.undos = []
 
     # -- rules ------------------------------------------------------------------------------
 
@@ -1117,7 +1209,15 @@ class GameRules(RuleBasedStateMachine):
         preset = FORMATS[fmt]
         table = FormatSettings(fmt, life or preset.starting_life, rules or preset.loss_rules)
         settings = GameSettings(
-            count, initial, warn, penalty, deduction * U, timeout=choice, format=table, time_control=control
+            count,
+            initial,
+            warn,
+            penalty,
+            deduction * U,
+            timeout=choice,
+            format=table,
+            time_control=control,
+            undo_window=UNDO_WINDOW,
         )
         self.pin()
         self.gid, _, out = self.run(self.h.store.create(HOST, settings, new_aid()))
@@ -1405,6 +1505,31 @@ class GameRules(RuleBasedStateMachine):
     def revive(self, actor: str, pid: int) -> None:
         who = self.who(actor)
         self.play(lambda m: m.revive(who, pid), lambda: self.h.store.admin_revive(self.gid, who, new_aid(), pid))
+
+    @rule(
+        actor=hs.sampled_from([HOST, "last", "last", "last", "c1", SPECTATOR]),
+        count=hs.sampled_from([1, 1, 2, 3]),
+        late=hs.sampled_from([0, 0, 3]),
+        first=hs.sampled_from([None, None, "pass", "life"]),
+    )
+    def undo(self, actor: str, count: int, late: int, first: str | None) -> None:
+        """'last' is the holder of the seat whose action is on top of the undo stack. With
+        `first`, in a running game, the active seat's holder (claimed first if need be)
+        passes the turn or sets its own life first (random actors seldom act for their own
+        seat). With `late` that many units pass before the undo (three: past the window)."""
+        m = self.game
+        if first is not None and m.status == "running" and m.active is not None:
+            self.hold(m.active)
+            if first == "pass":
+                self.pass_turn("active")
+            else:
+                self.update_player("active", m.active, {"life": 5})
+        self.t += late * U
+        self.pin()
+        m = self.game
+        seat = m.seat(m.undos[0][1] or 0) if actor == "last" and m.undos else None
+        who = (seat.holder or SPECTATOR) if seat is not None else actor if actor != "last" else SPECTATOR
+        self.play(lambda m: m.undo(who, count), lambda: self.h.store.undo(self.gid, who, new_aid(), count))
 
     @rule(
         units=hs.sampled_from([1, 1, 1, 2, 2, 3, 5, 8]),

@@ -28,7 +28,7 @@ LOG_CAP = 256
 HOST = "host"
 SYNC_CHANNEL = "tot:~sync"
 
-Snapshot = tuple[dict[str, str], list[str], dict[str, str], list[tuple[str, float]], list[tuple[str, float]]]
+Snapshot = tuple[dict[str, str], list[str], dict[str, str], list[tuple[str, float]], list[tuple[str, float]], list[str]]
 
 
 def new_aid() -> str:
@@ -306,6 +306,7 @@ class Harness:
                 list[tuple[str, float]], await self.client.zrange(keys.deadline_partition(part), 0, -1, withscores=True)
             ),
             cast(list[tuple[str, float]], await self.client.zrange(keys.lobby_partition(part), 0, -1, withscores=True)),
+            [str(e) for e in await self.client.lrange(keys.undo(gid), 0, -1)],
         )
 
     # -- assertions -------------------------------------------------------------------
