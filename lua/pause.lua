@@ -8,8 +8,9 @@
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_PAUSE, INVALID_ARGUMENT
-  Publishes: on resume a timeoutChoice for each pending choice, then the new state (not on
-    "noop").
+  Publishes: on resume, turnCapped when the turn's cap was reached as the game paused (the
+    turn passes at once: lib/rules.lua pass_capped) and a timeoutChoice for each pending
+    choice; then the new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -38,6 +39,7 @@ return run(function()
   if st.status == 'paused' then
     st.status = 'running'
     ensure_active(st)
+    pass_capped(st, c)
     announce_choices(st, c)
     return commit(st, c, 'resume', nil)
   end

@@ -9,7 +9,9 @@
   ARGV: the seven common arguments.
   Returns: {"ok"|"dup"|"noop", state JSON, events JSON}; "noop" when already running.
   Errors: GAME_NOT_FOUND, NOT_AUTHORIZED_START, GAME_FINISHED, INVALID_ARGUMENT
-  Publishes: a timeoutChoice for each pending choice, then the new state (not on "noop").
+  Publishes: turnCapped when the turn's cap was reached as the game paused (the turn passes
+    at once: lib/rules.lua pass_capped), a timeoutChoice for each pending choice, then the
+    new state (not on "noop").
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -39,6 +41,7 @@ return run(function()
   if first and not is_null(st.activePlayer) then
     begin_turn(st, st.activePlayer, nil)
   end
+  pass_capped(st, c)
   announce_choices(st, c)
   return commit(st, c, 'start', nil)
 end)

@@ -3,7 +3,7 @@
   (with its warnings and timeout), penalties, elimination and who runs next. They change
   the state table and append to c.events only; commit() (lib/commit.lua) writes.
 
-  Provides: drop_interrupter, eliminate, check_loss, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus, grant_increment, hand_turn, run_turn, MAX_CAPPED
+  Provides: drop_interrupter, eliminate, check_loss, apply_penalty, choice_event, offer_choice, announce_choices, time_out, charge, run_grace, expire_choices, settle, ensure_active, grant_bonus, grant_increment, hand_turn, run_turn, pass_capped, MAX_CAPPED
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
@@ -311,6 +311,16 @@ local function run_turn(st, c, elapsed)
     local to = player(st, next_alive(st, p.id))
     c.events[#c.events + 1] = { type = 'turnCapped', data = { playerId = p.id, nextPlayerId = to.id } }
     hand_turn(st, c, to)
+  end
+end
+
+-- A game resuming with its turn's cap already reached (the clock ran out on the cap's own
+-- moment, and v1's timeout paused it there) passes that turn at once: not at whichever later
+-- action first finds time gone by, which would make the pass depend on that action's timing.
+local function pass_capped(st, c)
+  local kind, ms = time_control(st)
+  if kind == 'turnCap' and st.status == 'running' and own_turn(st) and (st.turnTime or 0) >= ms then
+    run_turn(st, c, 0)
   end
 end
 

@@ -40,7 +40,8 @@ async def test_a_turn_pass_summarises_the_turn_and_a_set_time_but_not_the_runnin
     h.clock.offset_ms = 2_000
 
     c = await h.commits(g.gid, "switch", h.store.switch(g.gid, "p1", new_aid(), "next"))
-    assert c.entry["s"] == {"before": {"activePlayer": 1}, "after": {"activePlayer": 2}}
+    # the pass begins turn 2 (lib/clocks.lua begin_turn)
+    assert c.entry["s"] == {"before": {"activePlayer": 1, "turn": 1}, "after": {"activePlayer": 2, "turn": 2}}
 
     d = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 1, {"time": 5_000}))
     left = c.state["players"][0]["timeRemaining"]
@@ -61,13 +62,13 @@ async def test_an_elimination_that_ends_the_game_summarises_status_winner_and_pl
             "status": "running",
             "activePlayer": 1,
             "winner": None,
-            "players": [{"id": 2, "isEliminated": False}],
+            "players": [{"id": 2, "isEliminated": False, "eliminatedReason": None}],
         },
         "after": {
             "status": "finished",
             "activePlayer": None,
             "winner": 1,
-            "players": [{"id": 2, "isEliminated": True}],
+            "players": [{"id": 2, "isEliminated": True, "eliminatedReason": "host"}],
         },
     }
 
@@ -96,8 +97,8 @@ async def test_history_pages_newest_first_without_client_ids(h: Harness) -> None
         "playerId": None,
         "host": True,
         "detail": {"playerId": 2},
-        "before": {"players": [{"id": 2, "isEliminated": False}]},
-        "after": {"players": [{"id": 2, "isEliminated": True}]},
+        "before": {"players": [{"id": 2, "isEliminated": False, "eliminatedReason": None}]},
+        "after": {"players": [{"id": 2, "isEliminated": True, "eliminatedReason": "kicked"}]},
         "undoable": True,
     }
     assert (page.entries[1]["playerId"], page.entries[1]["host"], page.entries[1]["undoable"]) == (3, False, True)

@@ -504,6 +504,9 @@ class Model:
                 self.active = to
         if first and self.active is not None:
             self.begin_turn(self.active, None, first=True)
+        # a turn whose cap was reached as the game paused passes at once (lib/rules.lua pass_capped)
+        if self.control == "turnCap" and self.own_turn() and self.turn_time >= self.control_ms:
+            self.run_turn(0)
         self.events += [self.choice_event(s) for s in self.seats if self.deadline(s) is not None]
 
     # -- actions --------------------------------------------------------------------------

@@ -420,11 +420,23 @@ async def test_a_cap_reached_as_the_clock_times_out_pauses_without_passing(h: Ha
 
     c = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
 
-    # v1's timeout pauses the game: the turn stays; it passes as soon as the game runs again
+    # v1's timeout pauses the game: the turn stays; it passes as the game runs again, in the
+    # resume itself (lib/rules.lua pass_capped), not at whatever action next finds time gone by
     assert [e["type"] for e in c.events] == ["warning", "timeout"]
     assert (c.state["status"], counters(c.state)) == ("paused", (1, 1, 1))
     await h.store.update_player(g.gid, g.host, new_aid(), 1, {"time": 60_000})
-    await h.store.start(g.gid, g.host, new_aid())
-    h.clock.offset_ms = CAP + 200
-    d = await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
+    d = await h.commits(g.gid, "start", h.store.start(g.gid, g.host, new_aid()))
     assert d.events == [{"type": "turnCapped", "data": {"playerId": 1, "nextPlayerId": 2}}]
+    assert (d.state["status"], counters(d.state), d.state["turnTime"]) == ("running", (2, 1, 2), 0)
+
+
+async def test_a_resume_by_pause_passes_a_turn_whose_cap_was_reached_as_the_game_paused(h: Harness) -> None:
+    g, t0 = await capped(h, 2, lead=0, initial_time=CAP - 5_000, thresholds=(1_000,))
+    h.clock.offset_ms = CAP + 100
+    await h.commits(g.gid, "deadline", h.store.fire_deadline(g.gid))
+    await h.store.update_player(g.gid, g.host, new_aid(), 1, {"time": 60_000})
+
+    d = await h.commits(g.gid, "resume", h.store.pause(g.gid, g.host, new_aid()))
+
+    assert d.events == [{"type": "turnCapped", "data": {"playerId": 1, "nextPlayerId": 2}}]
+    assert counters(d.state) == (2, 1, 2)

@@ -351,8 +351,9 @@ async def copy_game(client: Redis, gid: str, seed: bytes) -> str:
 def comparable(state: dict[str, Any]) -> dict[str, Any]:
     """The state without what differs between two runs of the same actions: the game id and
     the times (each run reads its own Redis TIME)."""
-    out = {k: v for k, v in state.items() if k not in ("id", "serverTime", "lastActivity", "runTime", "createdAt")}
-    out["players"] = [{k: v for k, v in p.items() if k != "timeRemaining"} for p in state["players"]]
+    timed = ("id", "serverTime", "lastActivity", "runTime", "createdAt", "turnTime")
+    out = {k: v for k, v in state.items() if k not in timed}
+    out["players"] = [{k: v for k, v in p.items() if k not in ("timeRemaining", "timeUsed")} for p in state["players"]]
     return out
 
 
