@@ -207,7 +207,10 @@ local function expire_choices(st, c)
     if st.status ~= 'running' or c.round_ended then
       break
     end
-    eliminate(st, e.p, c, 'timeout')
+    -- a two-headed giant teammate may have gone out with the one before
+    if not e.p.isEliminated then
+      eliminate(st, e.p, c, 'timeout')
+    end
     resolved = true
   end
   return resolved
