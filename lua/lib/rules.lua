@@ -41,7 +41,7 @@ local function eliminate(st, p, c, reason)
   end
   for _, q in ipairs(out) do
     q.isEliminated = true
-    q.eliminatedReason = reason
+    q.eliminatedReason = reason or NULL
     clear_choice(q)
     drop_interrupter(st, q.id)
   end
