@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from service import keys
+from tests.support.formats import format_game
 from tests.support.lua_harness import Game, Harness, new_aid, player
 
 
@@ -160,3 +161,20 @@ async def test_kick_retried_with_the_same_action_id_applies_once(h: Harness) -> 
 
     assert out.state_json == first.state_json
     assert [e["t"] for e in await h.log(g.gid)].count("adminKick") == 1
+
+
+async def test_kick_in_two_headed_giant_takes_the_team_out_and_frees_only_the_kicked_seat(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 4)
+    for pid in (1, 2, 3, 4):
+        await h.claim(g, f"p{pid}", pid)
+    await h.store.start(g.gid, g.host, new_aid())
+
+    c = await h.commits(g.gid, "adminKick", h.store.admin_kick(g.gid, g.host, new_aid(), 2))
+
+    assert [(p["claimedBy"], p["isEliminated"], p["eliminatedReason"]) for p in c.state["players"]] == [
+        ("p1", True, "kicked"),
+        (None, True, "kicked"),
+        ("p3", False, None),
+        ("p4", False, None),
+    ]
+    assert (c.state["status"], c.state["winner"]) == ("finished", 3)
