@@ -1,7 +1,9 @@
 --[[
-  reset: back to "waiting" with every clock at the initial time and penalties, life,
-  counters, eliminations, pending timeout choices, the interrupt stack, targeting and the
-  winner cleared (HEAD kept the winner, C11). Names, colours, seats and tokens are kept so
+  reset: back to "waiting" with every clock at the initial time, every life at the game's
+  starting life (settings.startingLife, 20 for a game stored without one) and penalties,
+  counters (poison, energy, experience, commander damage too), eliminations and their
+  reasons, pending timeout choices, the interrupt stack, targeting and the winner cleared
+  (HEAD kept the winner, C11). The format and loss rules stay. Names, colours, seats and tokens are kept so
   the same table can play again at once (HEAD re-created the players and lost them). In a
   campaign the round it is in starts again, with the preset's life and the round's clock,
   and everything recorded of the rounds before is kept; a completed campaign starts again

@@ -55,8 +55,7 @@ return run(function()
       or (u.penaltyType ~= nil and not PENALTIES[u.penaltyType])
       or (u.penaltyTimeDeduction ~= nil and not is_int(u.penaltyTimeDeduction, 0, MAX_TIME))
       or (u.bonusTime ~= nil and not is_int(u.bonusTime, 0, MAX_BONUS)) or not timeouts
-      or (u.format ~= nil and not FORMATS[u.format]) or (u.startingLife ~= nil and not is_int(u.startingLife, 1, 9999))
-      or (u.lossRules ~= nil and not check_loss_rules(u.lossRules, false))
+      or not format_update_valid(u)
       or not check_host_timeout(u.hostTimeout) or not check_undo_settings(u) then
     fail('INVALID_ARGUMENT')
   end
@@ -70,17 +69,7 @@ return run(function()
   if timeouts > 0 and not has_timeout_choice(st) then
     fail('TIMEOUT_CHOICE_OFF')
   end
-  local formats = u.format ~= nil or u.startingLife ~= nil or u.lossRules ~= nil
-  if formats and st.mode == 'campaign' then
-    fail('FORMAT_CAMPAIGN')
-  end
-  if formats and st.status ~= 'waiting' then
-    fail('FORMAT_LOCKED')
-  end
-  local n = #st.players
-  if u.format ~= nil and FORMATS[u.format].teams and not (n == 4 or n == 6 or n == 8) then
-    fail('TEAMS_NEED_EVEN_PLAYERS')
-  end
+  local formats = check_format_update(st, u)
   local tc = merge_time_control(st.settings, u)
   if tc ~= nil and st.status ~= 'waiting' then
     fail('TIME_CONTROL_LOCKED')

@@ -367,3 +367,47 @@ async def test_the_format_counter_and_concede_refusals_reach_the_client_with_the
         "FORMAT_CAMPAIGN",
         "A campaign's preset sets the format and starting life",
     )
+
+
+async def test_a_four_player_commander_game_frame_by_frame(
+    connect: Callable[[int], Awaitable[Client]], rdb: Redis
+) -> None:
+    """Issue 13's scripted Commander game (the undo steps come with undo): 40 life, commander
+    damage to 21, poison to 10, a concession, then a winner; every phone, on either
+    instance, gets each change once and in order."""
+    a = await connect(0)
+    gid, _, first = await create_game(a, playerCount=4, initialTime=LONG_CLOCK, format="commander")
+    assert [p["life"] for p in first["players"]] == [40] * 4
+    others = [await connect(i % 2) for i in (1, 2, 3)]
+    await claim(a, 1)
+    for pid, c in enumerate(others, start=2):
+        await act(c, "join", {"gameId": gid})
+        await claim(c, pid)
+    b, c, d = others
+    await act(a, "start")
+    phones = [a, b, c, d]
+
+    async def step(sender: Client, mtype: str, data: dict[str, Any] | None, events: list[str]) -> dict[str, Any]:
+        marks = [len(x.messages) for x in phones]
+        st = await act(sender, mtype, data)
+        await settle(*phones, version=st["version"])
+        for x, mark in zip(phones, marks, strict=True):
+            frames = frames_from(x, mark)
+            assert [m["type"] for m in frames] == [*events, "state"], (mtype, x.client_id)
+            assert frames[-1]["data"]["version"] == st["version"]
+        return st
+
+    st = await step(b, "commanderDamage", {"playerId": 2, "sourceId": 1, "amount": 10}, [])
+    assert (player(st, 2)["life"], player(st, 2)["isEliminated"]) == (30, False)
+    st = await step(b, "commanderDamage", {"playerId": 2, "sourceId": 1, "amount": 11}, [])
+    assert (player(st, 2)["life"], player(st, 2)["eliminatedReason"], st["activePlayer"]) == (19, "commanderDamage", 1)
+    st = await step(c, "updatePlayer", {"playerId": 3, "poison": 10}, [])
+    assert (player(st, 3)["eliminatedReason"], st["status"]) == ("poison", "running")
+    st = await step(d, "concede", None, ["gameComplete"])
+    assert (st["status"], st["winner"], player(st, 4)["eliminatedReason"]) == ("finished", 1, "concede")
+    assert [p["eliminatedReason"] for p in (await stored_state(rdb, gid))["players"]] == [
+        None,
+        "commanderDamage",
+        "poison",
+        "concede",
+    ]

@@ -7,7 +7,7 @@
   service's (service/formats.py): a create is handed the resolved settings, checked here.
   Nothing here calls Redis or eliminates: lib/rules.lua check_loss applies a loss.
 
-  Provides: START_LIFE, FORMATS, LOSS_RULES, COMMANDER_LIMIT, is_life, check_loss_rules, format_settings, is_teams, teammate, side_of, alive_sides, loss_rules, poison_limit, zero_matrix, cmd_matrix, reset_counters, set_life, set_poison, update_format, loss_reason, below_limits
+  Provides: START_LIFE, FORMATS, LOSS_RULES, COMMANDER_LIMIT, is_life, check_loss_rules, format_settings, format_update_valid, check_format_update, is_teams, teammate, side_of, alive_sides, loss_rules, poison_limit, zero_matrix, cmd_matrix, reset_counters, set_life, set_poison, update_format, loss_reason, below_limits
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/checks.lua"
@@ -60,6 +60,32 @@ local function format_settings(s)
     return nil
   end
   return { format = s.format, startingLife = s.startingLife, lossRules = s.lossRules }
+end
+
+-- updateSettings' format fields within bounds (each optional; lossRules may name one rule).
+local function format_update_valid(u)
+  return (u.format == nil or FORMATS[u.format] ~= nil) and (u.startingLife == nil or is_int(u.startingLife, 1, 9999))
+    and (u.lossRules == nil or check_loss_rules(u.lossRules, false))
+end
+
+-- Whether updateSettings names a format field, refused (before any write) in a campaign,
+-- whose preset sets the life (FORMAT_CAMPAIGN), once the game has started (FORMAT_LOCKED), and
+-- for two-headed giant at a table that is not 4, 6 or 8 (TEAMS_NEED_EVEN_PLAYERS).
+local function check_format_update(st, u)
+  if u.format == nil and u.startingLife == nil and u.lossRules == nil then
+    return false
+  end
+  if st.mode == 'campaign' then
+    fail('FORMAT_CAMPAIGN')
+  end
+  if st.status ~= 'waiting' then
+    fail('FORMAT_LOCKED')
+  end
+  local n = #st.players
+  if u.format ~= nil and FORMATS[u.format].teams and not (n == 4 or n == 6 or n == 8) then
+    fail('TEAMS_NEED_EVEN_PLAYERS')
+  end
+  return true
 end
 
 local function is_teams(st)

@@ -48,7 +48,7 @@ local function eliminate(st, p, c, reason)
       was_active = q.id
     end
     q.isEliminated = true
-    q.eliminatedReason = reason
+    q.eliminatedReason = reason or NULL
     clear_choice(q)
     drop_interrupter(st, q.id)
   end
@@ -222,7 +222,10 @@ local function expire_choices(st, c)
     if st.status ~= 'running' or c.round_ended then
       break
     end
-    eliminate(st, e.p, c, 'timeout')
+    -- a two-headed giant teammate may have gone out with the one before
+    if not e.p.isEliminated then
+      eliminate(st, e.p, c, 'timeout')
+    end
     resolved = true
   end
   return resolved

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from service import keys
+from tests.support.formats import format_game
 from tests.support.lua_harness import Game, Harness, new_aid, player
 
 
@@ -169,3 +170,20 @@ async def test_kick_of_the_seat_the_host_role_is_bound_to_unbinds_it(h: Harness)
     c = await h.commits(g.gid, "adminKick", h.store.admin_kick(g.gid, "p2", new_aid(), 2))
 
     assert (c.state["ownerId"], c.state["hostSeat"]) == ("p2", None)
+
+
+async def test_kick_in_two_headed_giant_takes_the_team_out_and_frees_only_the_kicked_seat(h: Harness) -> None:
+    g = await format_game(h, "twoHeadedGiant", 4)
+    for pid in (1, 2, 3, 4):
+        await h.claim(g, f"p{pid}", pid)
+    await h.store.start(g.gid, g.host, new_aid())
+
+    c = await h.commits(g.gid, "adminKick", h.store.admin_kick(g.gid, g.host, new_aid(), 2))
+
+    assert [(p["claimedBy"], p["isEliminated"], p["eliminatedReason"]) for p in c.state["players"]] == [
+        ("p1", True, "kicked"),
+        (None, True, "kicked"),
+        ("p3", False, None),
+        ("p4", False, None),
+    ]
+    assert (c.state["status"], c.state["winner"]) == ("finished", 3)

@@ -410,7 +410,9 @@ class Model:
         for s in gone:
             if self.status != "running":
                 break
-            self.knock_out(s, "timeout")
+            # a two-headed giant teammate may have gone out with the one before
+            if not s.out:
+                self.knock_out(s, "timeout")
         return bool(gone)
 
     def clear_choice(self, s: Seat) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -519,3 +520,21 @@ async def test_two_headed_giant_the_last_team_standing_wins_together(h: Harness)
             "data": {"winnerId": 3, "winnerName": "Player 3", "winnerTeam": [3, 4], "summary": summary_of(c.state)},
         }
     ]
+
+
+async def test_a_game_stored_before_formats_loses_by_life_and_poison_and_gains_the_fields(h: Harness) -> None:
+    g = await h.running_game(3)
+    raw = json.loads(await h.raw_state(g.gid) or "{}")
+    for p in raw["players"]:
+        for k in ("poison", "energy", "experience", "commanderDamage", "eliminatedReason"):
+            del p[k]
+    for k in ("format", "startingLife", "lossRules"):
+        del raw["settings"][k]
+    await h.client.hset(keys.game(g.gid), "state", json.dumps(raw))
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 2, {"poison": 10}))
+    assert (player(c.state, 2)["isEliminated"], player(c.state, 2)["eliminatedReason"]) == (True, "poison")
+    assert "poison" not in player(c.state, 1)
+
+    c = await h.commits(g.gid, "updatePlayer", h.store.update_player(g.gid, g.host, new_aid(), 3, {"life": 0}))
+    assert (player(c.state, 3)["eliminatedReason"], c.state["winner"]) == ("life", 1)
