@@ -13,13 +13,15 @@ choice (a penalty and a grace that runs only while the game runs, announced agai
 "die" when it runs out, the three answers), the table rules: formats (starting life,
 two-headed giant's teams sharing life and poison and losing together), the counters (poison,
 energy, experience, commander damage), the loss rules with each elimination's reason, concede
-and revive's counters, the time controls with the turn and round counters, and undo (the
-host's last N, a player's own last action within the window; barriers clear the stack; the
-restored game keeps the seats' holders and its running or paused status, and its clocks are
-charged the game's running time since the snapshot: the model keeps deep copies of itself as
-the snapshots). HEAD's turn bonus is left out on purpose: a bonus added to a clock at zero
-puts its next boundary on the time grid below, where the real drift would decide what fires;
-tests/lua/test_bonus_time.py covers it.
+and revive's counters; the time controls (a Fischer increment to the passer, a Bronstein
+delay at each turn's start, a turn cap that warns and passes the turn by itself, never while
+someone else holds priority) with the turn and round counters, each player's time used and
+turns and gameComplete's summary; and undo (the host's last N, a player's own last action
+within the window; barriers clear the stack; the restored game keeps the seats' holders and
+its running or paused status, and its clocks are charged the game's running time since the
+snapshot: the model keeps deep copies of itself as the snapshots). HEAD's turn bonus is left
+out on purpose: a bonus added to a clock at zero puts its next boundary on the time grid
+below, where the real drift would decide what fires; tests/lua/test_bonus_time.py covers it.
 
 After every step the stored game must equal the model's (status, active player, winner,
 serverTime, version, every player's clock, penalties, elimination, life, counters, holder,
@@ -36,7 +38,10 @@ calls however the offset is set. The machine keeps a grid time `t` (multiples of
 the offset to it at every clock step; a script then sees `t + d` with d far below U/2. Every
 duration the machine chooses keeps the clock's boundaries off the grid: initial times and
 set times are odd multiples of U/2 (so is timeoutBonusTime, which a clock restarts from on the
-grid), thresholds, steps, deductions and the grace (counted from a clock's zero) multiples of U. So the
+grid), thresholds, steps, deductions, the grace (counted from a clock's zero), the Fischer
+increment and the Bronstein delay multiples of U, a turn cap an odd multiple of U/2. A chain
+of caps counts from each cap's exact time and can come back to the grid: step() then moves
+the time on by U/4 until nothing falls due in the drift (clear_of_boundaries). So the
 real drift can never change what fires, and the model decides with the grid time; when the
 script committed, the model is replayed with the time the script used (its `lastActivity`),
 so the clocks compare to the millisecond.
