@@ -36,6 +36,10 @@ QUEUE_BYTES = 65_536
 #: would wait for seconds (or forever), not for a few hundred milliseconds. When the machine
 #: is busier than that already at baseline, twice the worst baseline latency is allowed.
 MAX_LATENCY_S = 0.25
+#: the worst single acknowledgement allowed during the flood: one stuck behind the slow client
+#: would wait for the cut-off (seconds) or for ever, while a loaded 2-core machine (CI beside
+#: other work) was seen to put one in a thousand at 360 ms with nobody lagging behind
+STUCK_S = 1.0
 #: how long the server may take to drop the slow client once it overflowed
 CUT_OFF_S = 5.0
 
@@ -268,7 +272,8 @@ async def test_a_client_that_stops_reading_overflows_once_and_the_others_keep_th
                 f"max {during_max * 1000:.1f} ms over {len(flood.during)} actions; "
                 f"overflow after {flood.overflow_after_s:.2f} s"
             )
-            assert during_max < max(MAX_LATENCY_S, 2 * max(flood.baseline)), report
+            assert during_p99 < max(MAX_LATENCY_S, 2 * max(flood.baseline)), report
+            assert during_max < max(STUCK_S, 2 * max(flood.baseline)), report
             assert during_p99 < max(0.05, 5 * base_p99), report
             # and the spectator who reads saw every version, in order, up to the last
             await flood.watcher.state_at_least(flood.last_version)
