@@ -44,10 +44,8 @@ def life(app: App, player: int) -> str:
 
 def wait_life(app: App, player: int, op: str, value: int) -> None:
     """Until the life shown passes `value` (checked every frame: a held button steps fast)."""
-    app.page.wait_for_function(
-        f"""() => Number(document.querySelector('#board .card[data-player="{player}"] .stat-life .stat-value').textContent) {op} {value}""",
-        polling="raf",
-    )
+    shown = f"""document.querySelector('#board .card[data-player="{player}"] .stat-life .stat-value')"""
+    app.page.wait_for_function(f"() => Number({shown}.textContent) {op} {value}", polling="raf")
 
 
 def test_taps_at_the_card_its_edges_life_and_counters_never_pass_the_turn(open_app: OpenApp) -> None:
@@ -57,7 +55,16 @@ def test_taps_at_the_card_its_edges_life_and_counters_never_pass_the_turn(open_a
     # the card's corners and edges, its clock and name, the life number, the counters
     # (positions are within the padding box; 8 px in stays inside the rounded corners)
     w, h = card.evaluate("(el) => [el.clientWidth, el.clientHeight]")
-    for x, y in ((8, 8), (w - 8, 8), (8, h - 8), (w - 8, h - 8), (w / 2, 3), (3, h / 2), (w - 3, h / 2), (w / 2, h - 3)):
+    for x, y in (
+        (8, 8),
+        (w - 8, 8),
+        (8, h - 8),
+        (w - 8, h - 8),
+        (w / 2, 3),
+        (3, h / 2),
+        (w - 3, h / 2),
+        (w / 2, h - 3),
+    ):
         card.click(position={"x": x, "y": y})
     card.locator(".clock").click()
     card.locator(".seat-chip").click()

@@ -75,10 +75,13 @@ READ_QR_IMAGE = """async () => {
 #: every card inside the viewport, no two overlapping, each one's clock, life and pass button
 #: inside it, nothing scrolling; with each card's rotation and type sizes
 TABLE_AUDIT = """() => {
-  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const inside = (a, b) =>
+    a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
   const problems = [];
   const root = document.scrollingElement;
-  if (root.scrollHeight > innerHeight || root.scrollWidth > innerWidth) problems.push(`page scrolls: ${root.scrollWidth}x${root.scrollHeight}`);
+  if (root.scrollHeight > innerHeight || root.scrollWidth > innerWidth) {
+    problems.push(`page scrolls: ${root.scrollWidth}x${root.scrollHeight}`);
+  }
   const view = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
   const cards = [...document.querySelectorAll('#board .card')];
   const rects = cards.map((c) => c.getBoundingClientRect());
@@ -98,7 +101,16 @@ TABLE_AUDIT = """() => {
       if (!el || el.hidden || el.getClientRects().length === 0) continue;
       if (!inside(el.getBoundingClientRect(), r)) problems.push(`card ${pid}: ${sel} is cut off`);
     }
-    if (card.scrollHeight > card.clientHeight + 1 || card.scrollWidth > card.clientWidth + 1) problems.push(`card ${pid} overflows`);
+    const value = card.querySelector('.stat-life .stat-value').getBoundingClientRect();
+    for (const step of card.querySelectorAll('.life-step')) {
+      if (step.getClientRects().length === 0) continue;
+      const o = step.getBoundingClientRect();
+      const w = Math.min(value.right, o.right) - Math.max(value.left, o.left);
+      const h = Math.min(value.bottom, o.bottom) - Math.max(value.top, o.top);
+      if (w > 1 && h > 1) problems.push(`card ${pid}: the life number is under ${step.getAttribute('aria-label')}`);
+    }
+    const over = card.scrollHeight > card.clientHeight + 1 || card.scrollWidth > card.clientWidth + 1;
+    if (over) problems.push(`card ${pid} overflows`);
     const m = new DOMMatrix(getComputedStyle(card).transform);
     seats.push({
       pid: Number(pid),
@@ -131,7 +143,9 @@ def with_init_script(app: App, script: str) -> None:
 
 
 @pytest.mark.parametrize("players", [4, 6, 8])
-def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(open_app: OpenApp, players: int, screenshots_dir: Path) -> None:
+def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
+    open_app: OpenApp, players: int, screenshots_dir: Path
+) -> None:
     tablet = open_app(width=1024, height=768)
     tablet.create_game(players=players)
     tablet.claim(1)
