@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import zxingcpp
@@ -16,6 +17,22 @@ from tests.static.conftest import OpenApp
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def open_app(open_app: OpenApp) -> Iterator[OpenApp]:
+    """The package's open_app, and besides: no page may log a console error."""
+    apps: list[App] = []
+
+    def open_(*args: Any, **kwargs: Any) -> App:
+        app = open_app(*args, **kwargs)
+        apps.append(app)
+        return app
+
+    yield cast(OpenApp, open_)
+    errors = [f"{a.page.url}: {e}" for a in apps for e in a.console_errors]
+    assert not errors, "console errors:\n" + "\n".join(errors)
+
 
 ACTIVE = re.compile(r"\bactive\b")
 
@@ -184,7 +201,7 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
 def test_the_screen_stays_on_while_the_game_runs_and_no_longer(open_app: OpenApp) -> None:
     app = open_app()
     with_init_script(app, WAKE_LOCK_STUB)
-    app.create_game(players=2)
+    code = app.create_game(players=2)
     app.claim(1)
     assert wake_calls(app) == []
     app.start()
@@ -209,6 +226,17 @@ def test_the_screen_stays_on_while_the_game_runs_and_no_longer(open_app: OpenApp
     app.page.wait_for_function("() => window.__wake.length === 6")
     assert wake_calls(app)[5] == "release"
     assert app.page.evaluate("window.__sentinels.every((s) => s.released)")
+
+    # a finished game lets it sleep too
+    app.page.get_by_role("button", name=f"Rejoin game {code}").click()
+    expect(app.page.locator("#game")).to_have_attribute("data-status", "running")
+    app.page.wait_for_function("() => window.__wake.length === 7")
+    app.card(2).locator(".host-menu").click()
+    app.page.click("#pm-eliminate")
+    app.page.click("#confirm-ok")
+    expect(app.page.locator("#game")).to_have_attribute("data-status", "finished")
+    app.page.wait_for_function("() => window.__wake.length === 8")
+    assert wake_calls(app)[6:] == ["request screen", "release"]
 
 
 def test_a_browser_without_wake_lock_plays_the_same(open_app: OpenApp) -> None:
