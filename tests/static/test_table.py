@@ -113,7 +113,7 @@ TABLE_AUDIT = """() => {
       const h = Math.min(r.bottom, o.bottom) - Math.max(r.top, o.top);
       if (w > 1 && h > 1) problems.push(`cards ${pid} and ${cards[j].dataset.player} overlap`);
     });
-    for (const sel of ['.clock', '.stat-life .stat-value', '.pass-btn', '.card-head', '.stat-life']) {
+    for (const sel of ['.clock', '.stat-life .stat-value', '.pass-btn', '.claim-btn', '.card-head', '.stat-life']) {
       const el = card.querySelector(sel);
       if (!el || el.hidden || el.getClientRects().length === 0) continue;
       if (!inside(el.getBoundingClientRect(), r)) problems.push(`card ${pid}: ${sel} is cut off`);
@@ -166,10 +166,13 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     tablet = open_app(width=1024, height=768)
     tablet.create_game(players=players)
     tablet.claim(1)
-    tablet.start()
+    # waiting: the free seats' "Take this seat" buttons fit too
     tablet.page.click("#btn-table")
     expect(tablet.page.locator("#btn-table")).to_have_attribute("aria-pressed", "true")
     expect(tablet.page.locator(".topbar")).to_be_hidden()
+    assert tablet.page.evaluate(TABLE_AUDIT)["problems"] == []
+    tablet.page.click("#btn-start")
+    expect(tablet.page.locator("#game")).to_have_attribute("data-status", "running")
     audit: dict[str, Any] = tablet.page.evaluate(TABLE_AUDIT)
     assert audit["problems"] == []
     seats = audit["seats"]
@@ -303,6 +306,8 @@ def test_the_create_form_remembers_the_last_settings_and_named_presets(open_app:
     page.select_option("#f-preset", "Duel")
     expect(page.locator("#f-players")).to_have_value("2")
     page.click("#btn-preset-delete")
+    expect(page.locator("#confirm-title")).to_have_text("Delete the preset “Duel”?")
+    page.click("#confirm-ok")
     expect(page.locator("#f-preset option")).to_have_text(["Choose a preset…", "Commander night"])
     # what is stored stays usable whatever was typed by hand into storage
     page.evaluate("localStorage.setItem('tapotarp.presets.v1', '[1,2')")

@@ -76,7 +76,7 @@ export function buildLife(pid, on) {
   const minus1 = step(-1, `Decrease ${what}`, 'step-1', 'minus');
   const plus1 = step(1, `Increase ${what}`, 'step-1', 'plus');
   const plus5 = step(5, `Add 5 to the ${what}`, 'step-5', 'plus');
-  const value = h('button', { type: 'button', class: 'stat-value life-value', 'aria-label': `Type the ${what}` });
+  const value = h('button', { type: 'button', class: 'stat-value life-value' });
   const input = h('input', {
     class: 'life-input',
     type: 'text',
@@ -132,6 +132,8 @@ export function buildLife(pid, on) {
     render(n, canEdit) {
       editable = canEdit;
       if (document.activeElement !== input) value.textContent = String(n);
+      // the number is the button's text; its name says what a tap does with it
+      value.setAttribute('aria-label', canEdit ? `Life of player ${pid}: ${n}. Tap to type a new value` : `Life of player ${pid}: ${n}`);
       value.disabled = !canEdit;
       for (const b of steps) b.hidden = !canEdit;
       if (!canEdit && !input.hidden) close();

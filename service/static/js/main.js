@@ -63,7 +63,7 @@ const home = new Home({
   },
 });
 
-const presets = new Presets(byId('create-form'));
+const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
 const screenLock = new ScreenLock();
 
 const board = new Board(byId('board'), {

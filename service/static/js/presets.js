@@ -75,9 +75,14 @@ export function loadPresets() {
 }
 
 export class Presets {
-  /** @param {HTMLFormElement} form  the create form (home.js has filled in its defaults) */
-  constructor(form) {
+  /**
+   * @param {HTMLFormElement} form  the create form (home.js has filled in its defaults)
+   * @param {(question: {title: string, message: string, confirmLabel: string}, run: () => void) => void} ask
+   *   asks before a preset is deleted
+   */
+  constructor(form, ask) {
     this.form = form;
+    this.ask = ask;
     this.select = byId('f-preset');
     this.nameInput = byId('f-preset-name');
     this.status = byId('preset-status');
@@ -99,7 +104,10 @@ export class Presets {
         this.save();
       }
     });
-    byId('btn-preset-delete').addEventListener('click', () => this.remove());
+    byId('btn-preset-delete').addEventListener('click', () => {
+      const name = this.select.value;
+      if (name !== '') this.ask({ title: `Delete the preset “${name}”?`, message: 'Its settings are forgotten on this device.', confirmLabel: 'Delete' }, () => this.remove(name));
+    });
   }
 
   /** After a game was created from the form: its settings are the next visit's. */
@@ -137,8 +145,7 @@ export class Presets {
     showError(this.status, ok ? `Saved “${name}”.` : 'This browser does not let the page store anything.');
   }
 
-  remove() {
-    const name = this.select.value;
+  remove(name) {
     const presets = loadPresets();
     if (!(name in presets)) return;
     delete presets[name];
