@@ -73,8 +73,8 @@ Object.defineProperty(navigator, 'wakeLock', { configurable: true, value: {
 NO_WAKE_LOCK = "Object.defineProperty(navigator, 'wakeLock', { configurable: true, value: undefined });"
 
 #: the image the page shows, drawn on a canvas and read back as grey levels
-READ_QR_IMAGE = """async () => {
-  const img = document.getElementById('share-qr');
+READ_QR_IMAGE = """async (selector) => {
+  const img = document.querySelector(selector);
   await img.decode();
   const canvas = document.createElement('canvas');
   canvas.width = img.naturalWidth;
@@ -154,6 +154,17 @@ def wake_calls(app: App) -> list[str]:
     return [str(c) for c in app.page.evaluate("window.__wake")]
 
 
+def decode_shown(app: App, selector: str) -> str:
+    """The text of the QR code the page shows in the <img> at `selector`, decoded by zxing-cpp."""
+    image = app.page.evaluate(READ_QR_IMAGE, selector)
+    assert image["src"].startswith(f"{app.base_url}/qr?game="), image["src"]
+    grey = base64.b64decode(image["grey"])
+    assert len(grey) == image["width"] * image["height"]
+    found = zxingcpp.read_barcodes(memoryview(grey).cast("B", (image["height"], image["width"])))
+    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
+    return str(found[0].text)
+
+
 def with_init_script(app: App, script: str) -> None:
     app.context.add_init_script(script)
     app.reload()
@@ -171,6 +182,11 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     expect(tablet.page.locator("#btn-table")).to_have_attribute("aria-pressed", "true")
     expect(tablet.page.locator(".topbar")).to_be_hidden()
     assert tablet.page.evaluate(TABLE_AUDIT)["problems"] == []
+    # the tablet shows the join QR code on demand while the seats fill up
+    tablet.page.click("#btn-qr")
+    expect(tablet.page.locator("#dlg-qr-img")).to_be_visible()
+    assert decode_shown(tablet, "#dlg-qr-img") == tablet.share_link()
+    tablet.page.click("#dlg-qr-close")
     tablet.page.click("#btn-start")
     expect(tablet.page.locator("#game")).to_have_attribute("data-status", "running")
     audit: dict[str, Any] = tablet.page.evaluate(TABLE_AUDIT)
@@ -259,13 +275,7 @@ def test_the_share_screen_qr_code_decodes_to_the_join_link(open_app: OpenApp) ->
     app.create_game(players=3)
     qr = app.page.locator("#share-qr")
     expect(qr).to_be_visible()
-    image = app.page.evaluate(READ_QR_IMAGE)
-    assert image["src"].startswith(f"{app.base_url}/qr?game=")
-    grey = base64.b64decode(image["grey"])
-    assert len(grey) == image["width"] * image["height"]
-    found = zxingcpp.read_barcodes(memoryview(grey).cast("B", (image["height"], image["width"])))
-    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode
-    assert found[0].text == app.share_link()
+    assert decode_shown(app, "#share-qr") == app.share_link()
     box = qr.bounding_box()
     assert box is not None and box["width"] >= 150
 

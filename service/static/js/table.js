@@ -59,6 +59,13 @@ export class TableMode {
     this.button = button;
     this.on = stored();
     button.addEventListener('click', () => this.set(!this.on));
+    // while the seats fill up, the phones at the table scan the tablet's QR code
+    const qr = byId('dlg-qr');
+    byId('btn-qr').addEventListener('click', () => {
+      byId('dlg-qr-img').src = byId('share-qr').src;
+      if (!qr.open) qr.showModal();
+    });
+    byId('dlg-qr-close').addEventListener('click', () => qr.close());
     this.apply();
   }
 
