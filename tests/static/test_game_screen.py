@@ -53,8 +53,8 @@ def test_two_devices_play_a_game_and_each_sees_the_others_change_within_a_second
     expect(b.page.locator("#status-text")).to_have_text("Your turn")
     expect(a.card(1)).not_to_have_class(ACTIVE)
 
-    # B's own card is the pass-turn button
-    b.card(2).locator(".clock").click()
+    # the pass zone on B's own card passes the turn (a tap on the card itself never does)
+    b.card(2).locator(".pass-btn").click()
     expect(a.card(1)).to_have_class(ACTIVE, timeout=SEEN_WITHIN_MS)
 
     name = b.card(2).locator(".name-input")
@@ -205,6 +205,7 @@ def test_leaving_returns_home_and_frees_the_seat_but_a_started_game_keeps_it_for
     b.claim(2)
     a.start()
     b.page.click("#btn-leave")
+    b.page.click("#confirm-ok")
     expect(a.card(2)).to_have_attribute("data-seat", "free", timeout=SEEN_WITHIN_MS)
     expect(item).to_contain_text("Seat 2")
     item.get_by_role("button", name=f"Rejoin game {code}").click()

@@ -38,6 +38,7 @@ def test_home_and_game_run_with_zero_csp_violations_and_zero_console_errors(open
     app.card(2).locator(".extras-toggle").click()
     app.page.keyboard.press("m")
     app.page.click("#btn-leave")
+    app.page.click("#confirm-ok")
     expect(app.page.locator("#home")).to_be_visible()
     assert app.page.evaluate("window.__cspViolations") == []
     assert app.console_errors == []

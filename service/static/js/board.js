@@ -4,6 +4,7 @@
 
 import { formatClock, levelOf, remainingAt } from './clock.js';
 import { h, icon, showError } from './dom.js';
+import { buildLife } from './life.js';
 
 const COUNTERS = {
   life: { label: 'Life', icon: 'heart', min: -999, max: 9999 },
@@ -19,19 +20,20 @@ export function seatOf(player, clientId) {
   return clientId !== null && player.claimedBy === clientId ? 'mine' : 'taken';
 }
 
-/** What tapping a card does, or null: claim a free seat while waiting; otherwise make the
- * player active (pass the turn when it is already theirs), if the server would allow it. */
+/** What tapping a card does, or null: while waiting, claim a free seat or choose who
+ * starts. Once the game has started a tap on a card does nothing: a tap meant for life, a
+ * counter or the card's edge must never move the turn. Only the pass buttons pass it. */
 export function tapActionOf(state, player, me) {
-  if (state.status === 'finished' || player.isEliminated) return null;
-  const seat = seatOf(player, me.clientId);
-  if (state.status === 'waiting') {
-    if (seat === 'free') return 'claim';
-    return state.activePlayer === player.id ? null : 'switch';
-  }
+  if (state.status !== 'waiting' || player.isEliminated) return null;
+  if (seatOf(player, me.clientId) === 'free') return 'claim';
+  return state.activePlayer === player.id ? null : 'switch';
+}
+
+/** Whether this browser may pass the turn now (the server's rule for `passTurn`). */
+export function mayPass(state, me) {
+  if (state.status !== 'running') return false;
   const active = state.players.find((p) => p.id === state.activePlayer);
-  const mayMove = me.isHost || (active !== undefined && seatOf(active, me.clientId) === 'mine');
-  if (!mayMove) return null;
-  return state.activePlayer === player.id ? 'pass' : 'switch';
+  return me.isHost || (active !== undefined && seatOf(active, me.clientId) === 'mine');
 }
 
 export class Board {
@@ -163,7 +165,17 @@ export class Board {
       extras.hidden = !open;
       toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
     });
-    const stats = h('div', { class: 'stats' }, stepper('life'), toggle);
+    const life = buildLife(pid, {
+      adjust: (delta) => this.adjust(pid, 'life', delta, error),
+      set: (value) => this.setCounter(pid, 'life', value, error),
+      invalid: () => showError(error, `Life is a whole number from ${COUNTERS.life.min} to ${COUNTERS.life.max}.`),
+    });
+    counters.life = { value: life.value, render: life.render };
+    const stats = h('div', { class: 'stats' }, life.root, toggle);
+    // the pass zone of the active player's own card (and of every active card on the host's
+    // device): the one place on a card that passes the turn
+    const pass = h('button', { type: 'button', class: 'btn btn-primary pass-btn', hidden: true }, icon('pass'), h('span', { text: 'Pass turn' }));
+    pass.addEventListener('click', () => this.handlers.tap(pid, 'pass', error));
 
     const menu = h('button', { type: 'button', class: 'btn btn-quiet host-menu', 'aria-label': `Host actions for player ${pid}`, hidden: true }, icon('more'));
     menu.addEventListener('click', () => this.handlers.hostMenu(pid, error));
@@ -172,11 +184,12 @@ export class Board {
       h('header', { class: 'card-head' }, chip, h('div', { class: 'name-box' }, name, nameInput), h('div', { class: 'badges' }, turnBadge, seatBadge), menu),
       clock,
       claim,
+      pass,
       stats,
       extras,
       error,
     );
-    return { root, name, nameInput, seatBadge, turnBadge, clock, claim, counters, summary, menu, error, shown: '', level: '' };
+    return { root, name, nameInput, seatBadge, turnBadge, clock, claim, pass, counters, summary, menu, error, shown: '', level: '' };
   }
 
   playerOf(pid) {
@@ -209,7 +222,8 @@ export class Board {
     cls.toggle('eliminated', p.isEliminated);
     cls.toggle('winner', state.winner === p.id);
     card.root.dataset.seat = seat;
-    card.root.title = tap === 'claim' ? 'Tap to take this seat' : tap === 'pass' ? 'Tap to pass the turn' : tap === 'switch' ? `Tap to give the turn to ${p.name}` : '';
+    card.root.title = tap === 'claim' ? 'Tap to take this seat' : tap === 'switch' ? `Tap to let ${p.name} start` : '';
+    card.pass.hidden = !(active && mayPass(state, me));
 
     card.name.textContent = p.name;
     card.name.hidden = canEdit;
@@ -230,6 +244,10 @@ export class Board {
 
     for (const [field, parts] of Object.entries(card.counters)) {
       const value = this.shownValue(p, field);
+      if (parts.render) {
+        parts.render(value, canEdit);
+        continue;
+      }
       parts.value.textContent = String(value);
       parts.minus.hidden = !canEdit;
       parts.plus.hidden = !canEdit;
@@ -249,25 +267,44 @@ export class Board {
   adjust(pid, field, delta, errorNode) {
     const p = this.playerOf(pid);
     if (!p) return;
+    const pending = this.optimistic.get(`${pid}:${field}`);
+    this.setCounter(pid, field, (pending ? pending.value : p[field]) + delta, errorNode);
+  }
+
+  /** Shows `value` at once and sends it; while a send is in flight later values wait and
+   * only the newest goes next (a held button or fast taps: one request at a time). */
+  setCounter(pid, field, value, errorNode) {
+    const p = this.playerOf(pid);
+    if (!p) return;
     const key = `${pid}:${field}`;
     const spec = COUNTERS[field];
-    const pending = this.optimistic.get(key) ?? { value: p[field], inflight: 0 };
-    const next = Math.min(spec.max, Math.max(spec.min, pending.value + delta));
+    const pending = this.optimistic.get(key) ?? { value: p[field], inflight: false, dirty: false };
+    const next = Math.min(spec.max, Math.max(spec.min, value));
     if (next === pending.value) return;
     pending.value = next;
-    pending.inflight += 1;
     this.optimistic.set(key, pending);
     const card = this.cards.get(pid);
     card.counters[field].value.textContent = String(next);
     if (card.summary[field]) card.summary[field].textContent = String(next);
-    // the server applies one client's actions in order, so the last reply carries the sum
-    this.handlers.update(pid, { [field]: next }, errorNode).finally(() => {
-      pending.inflight -= 1;
-      if (pending.inflight === 0 && this.optimistic.get(key) === pending) {
+    if (pending.inflight) {
+      pending.dirty = true;
+      return;
+    }
+    const send = () => {
+      pending.inflight = true;
+      pending.dirty = false;
+      this.handlers.update(pid, { [field]: pending.value }, errorNode).finally(() => {
+        pending.inflight = false;
+        if (this.optimistic.get(key) !== pending) return;
+        if (pending.dirty) {
+          send();
+          return;
+        }
         this.optimistic.delete(key);
         if (this.state) this.render(this.state, this.me);
-      }
-    });
+      });
+    };
+    send();
   }
 
   /** One animation frame: every clock from the last state and the server time now. */

@@ -17,9 +17,13 @@ import { HostControls } from './host.js';
 import { installShortcuts } from './keyboard.js';
 import { changes, statusLine } from './narrate.js';
 import { Connection, ServerError } from './net.js';
+import { Presets } from './presets.js';
 import { Session } from './session.js';
+import { Spectator } from './spectator.js';
 import * as store from './store.js';
+import { TableMode } from './table.js';
 import { TimeSync } from './timesync.js';
+import { ScreenLock } from './wakelock.js';
 
 hydrateIcons();
 
@@ -59,6 +63,9 @@ const home = new Home({
   },
 });
 
+const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
+const screenLock = new ScreenLock();
+
 const board = new Board(byId('board'), {
   tap: (pid, action, err) => {
     if (action === 'claim') act('claim', { playerId: pid }, err);
@@ -77,6 +84,8 @@ const board = new Board(byId('board'), {
   update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
   hostMenu: (pid, err) => host.playerMenu(pid, err),
 });
+const tableMode = new TableMode(byId('board'), byId('btn-table'));
+const spectator = new Spectator((pid, err) => act('claim', { playerId: pid }, err));
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -97,6 +106,7 @@ function show(screen) {
   byId('home').hidden = screen !== 'home';
   byId('game').hidden = screen !== 'game';
   document.body.dataset.screen = screen;
+  screenLock.want(screen === 'game' && app.state?.status === 'running');
   document.title = screen === 'game' && app.gameId ? `${app.gameId} · Tap or Tarp` : 'Tap or Tarp';
 }
 
@@ -267,6 +277,8 @@ function beginGame(gameId, { push, reveal }) {
   dialogs.closeAll();
   byId('game-code').textContent = gameId;
   byId('share-link').value = `${location.origin}/?game=${gameId}`;
+  // the service draws the same link as a QR code for the phones at the table (same origin)
+  byId('share-qr').src = `/qr?game=${encodeURIComponent(gameId)}`;
   byId('copy-status').textContent = '';
   byId('notice').hidden = true;
   flashError(byId('game-error'), '');
@@ -328,6 +340,7 @@ async function createGame(settings, errorNode, button) {
   try {
     // the `created` frame stores the host token and opens the game
     await conn.request('create', { settings });
+    presets.rememberLast();
   } catch (err) {
     flashError(errorNode, err.message);
   } finally {
@@ -342,6 +355,9 @@ function renderGame(prev) {
   if (st === null) return;
   const me = identity();
   board.render(st, me);
+  tableMode.apply();
+  spectator.render(st, me);
+  screenLock.want(app.screen === 'game' && st.status === 'running');
   renderControls();
   renderStatus(st, me);
   byId('invite').hidden = st.status !== 'waiting';
@@ -443,7 +459,16 @@ async function copyLink() {
 byId('btn-start').addEventListener('click', () => act('start', {}, byId('game-error'), 'start'));
 byId('btn-pause').addEventListener('click', togglePause);
 byId('btn-pass').addEventListener('click', passTurn);
-byId('btn-leave').addEventListener('click', leaveGame);
+byId('btn-leave').addEventListener('click', () => {
+  const st = app.state;
+  const me = identity();
+  // leaving a started game is a choice to confirm for whoever plays or hosts in it
+  if (st && (st.status === 'running' || st.status === 'paused') && (me.isHost || me.seat !== null)) {
+    dialogs.ask({ title: 'Leave this game?', message: 'The clocks keep running without you. Your seat is kept: rejoin it from My recent games.', confirmLabel: 'Leave' }, leaveGame);
+  } else {
+    leaveGame();
+  }
+});
 byId('btn-copy').addEventListener('click', copyLink);
 byId('btn-notice-close').addEventListener('click', () => (byId('notice').hidden = true));
 host.install();

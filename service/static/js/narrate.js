@@ -22,7 +22,7 @@ export function statusLine(st, me) {
   if (st.status === 'running') {
     return {
       text: mineActive ? 'Your turn' : `${active}'s turn`,
-      hint: mineActive ? 'Tap your card to pass the turn' : '',
+      hint: mineActive ? 'Tap Pass turn when you are done' : '',
       keyHint: mineActive ? ' (or press Space)' : '',
     };
   }
