@@ -19,6 +19,7 @@ import { changes, statusLine } from './narrate.js';
 import { Connection, ServerError } from './net.js';
 import { Session } from './session.js';
 import * as store from './store.js';
+import { TableRules } from './table-rules.js';
 import { TimeSync } from './timesync.js';
 
 hydrateIcons();
@@ -51,7 +52,10 @@ const session = new Session(app, conn, exitToHome);
 const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
-  create: createGame,
+  create: (settings, errorNode, button) => {
+    const withRules = tableRules.createSettings(settings);
+    if (withRules !== null) createGame(withRules, errorNode, button);
+  },
   join: (code, errorNode) => enterGame(code, errorNode),
   forget: (code) => {
     store.forgetGame(code);
@@ -77,6 +81,7 @@ const board = new Board(byId('board'), {
   update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
   hostMenu: (pid, err) => host.playerMenu(pid, err),
 });
+const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -119,7 +124,9 @@ async function act(type, data = {}, errorNode = byId('game-error'), busyKey = nu
     renderControls();
   }
   try {
-    return await conn.request(type, data);
+    const reply = await conn.request(type, data);
+    if (app.gameId === gid) tableRules.afterAction(type, data, reply);
+    return reply;
   } catch (err) {
     // the person has moved on: this answer is about a game no longer shown, and must not
     // throw them out of (or forget) the one they are in now
@@ -205,6 +212,7 @@ function onFrame(msg) {
       }
       break;
     default:
+      tableRules.onFrame(msg);
       break;
   }
 }
@@ -342,6 +350,7 @@ function renderGame(prev) {
   if (st === null) return;
   const me = identity();
   board.render(st, me);
+  tableRules.render(st, me);
   renderControls();
   renderStatus(st, me);
   byId('invite').hidden = st.status !== 'waiting';

@@ -1,0 +1,67 @@
+// The table's rules of issue 13, wired in one place so main.js needs only a few hooks: the
+// create form's rules, the host's rules dialog, each card's counters and commander damage,
+// history and undo, concede and the seats, and the end-of-game summary.
+
+import { byId } from './dom.js';
+import { CardCounters } from './counters.js';
+import { HistoryPanel } from './history.js';
+import { CreateRules, RulesDialog } from './rules.js';
+import { SeatControls } from './seats.js';
+import { GameSummary } from './summary.js';
+
+export class TableRules {
+  /**
+   * @param {object} deps
+   * @param {() => object | null} deps.state  the newest state of the game shown
+   * @param {() => string | null} deps.gameId
+   * @param {() => {clientId: string | null, isHost: boolean, seat: number | null}} deps.identity
+   * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
+   * @param {import('./dialogs.js').Dialogs} deps.dialogs
+   * @param {import('./clock.js').ServerClock} deps.clock
+   */
+  constructor({ state, gameId, identity, act, dialogs, clock }) {
+    this.gameId = gameId;
+    this.createRules = new CreateRules();
+    this.rulesDialog = new RulesDialog({ state, act });
+    this.counters = new CardCounters(byId('board'), {
+      update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
+      commanderDamage: (data, err) => act('commanderDamage', data, err),
+    });
+    this.history = new HistoryPanel({ state, identity, act, clock });
+    this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId });
+    this.summary = new GameSummary();
+    this.shownGame = null;
+  }
+
+  /** The create form's settings with the rules added, or null when a rule is invalid. */
+  createSettings(settings) {
+    const rules = this.createRules.read(settings);
+    return rules === null ? null : { ...settings, ...rules };
+  }
+
+  /** After the board rendered the newest state. */
+  render(st, me) {
+    if (this.shownGame !== st.id) {
+      this.shownGame = st.id;
+      this.counters.reset();
+      this.history.reset();
+    }
+    this.counters.render(st, me);
+    this.history.refresh(st);
+    this.seats.render(st);
+    this.summary.render(st);
+  }
+
+  /** A frame main.js does not handle itself; true when it was this module's. */
+  onFrame(msg) {
+    if (msg.type === 'gameComplete') this.summary.onComplete(this.gameId(), msg.data);
+    else if (msg.type === 'undone') this.history.onUndone(msg.data);
+    else return this.seats.onFrame(msg);
+    return true;
+  }
+
+  /** This browser's own action succeeded with `reply`. */
+  afterAction(type, data, reply) {
+    this.history.offer(type, data, reply);
+  }
+}
