@@ -88,11 +88,12 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
     expect(a.card(1).locator(".stat-life .stat-value")).to_have_text("40")
     expect(a.page.locator("#rules-line")).to_have_text("Commander · 40 life · Turn cap 2")
     # the commander grid has a row per opponent, with a partner column
-    a.card(1).locator(".table-toggle").click()
+    a.card(1).locator(".extras-toggle").click()
     expect(a.card(1).locator(".cmd-grid tbody tr")).to_have_count(2)
     expect(a.card(1).locator(".cmd-grid thead")).to_contain_text("Partner")
 
     # the host's rules dialog shows the game's rules and changes them while waiting
+    a.page.click("#btn-table")
     a.page.click("#btn-rules")
     expect(a.page.locator("#r-rules-format")).to_have_value("commander")
     expect(a.page.locator("#r-rules-control")).to_have_value("turnCap")
@@ -113,6 +114,7 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
     # once started only the undo window and the host timeout can change
     a.claim(1)
     a.start()
+    a.page.click("#btn-table")
     a.page.click("#btn-rules")
     expect(a.page.locator("#r-rules-format")).to_be_disabled()
     expect(a.page.locator("#r-rules-control")).to_be_disabled()
@@ -126,15 +128,15 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
 def test_counters_commander_damage_turns_rounds_the_loss_reason_and_the_summary(open_app: OpenApp) -> None:
     (a, b), _ = seated(open_app, 2, 2, format="commander")
     a.start()
-    expect(b.page.locator("#turn-round")).to_have_text("Turn 1 · Round 1", timeout=SEEN_WITHIN_MS)
+    expect(b.page.locator("#turn-round .hide-narrow")).to_have_text("Turn 1 · Round 1", timeout=SEEN_WITHIN_MS)
     a.page.click("#btn-pass")
-    expect(b.page.locator("#turn-round")).to_have_text("Turn 2 · Round 1", timeout=SEEN_WITHIN_MS)
+    expect(b.page.locator("#turn-round .hide-narrow")).to_have_text("Turn 2 · Round 1", timeout=SEEN_WITHIN_MS)
     b.page.click("#btn-pass")
-    expect(a.page.locator("#turn-round")).to_have_text("Turn 3 · Round 2", timeout=SEEN_WITHIN_MS)
+    expect(a.page.locator("#turn-round .hide-narrow")).to_have_text("Turn 3 · Round 2", timeout=SEEN_WITHIN_MS)
 
     # B's own counters; taps on them never pass the turn (it is A's)
     passes = [t for t in b.sent_types() if t in ("switch", "passTurn")]
-    b.card(2).locator(".table-toggle").click()
+    b.card(2).locator(".extras-toggle").click()
     for _ in range(3):
         b.page.get_by_role("button", name="Increase poison of player 2").click()
     b.page.get_by_role("button", name="Increase energy of player 2").click()
@@ -199,6 +201,7 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_undoes_fro
         up.click()
     expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("40", timeout=2_000)
 
+    a.page.click("#btn-table")
     a.page.click("#btn-history")
     entries = a.page.locator("#dlg-history .history-entry")
     expect(entries).to_have_count(20)
@@ -218,7 +221,7 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_undoes_fro
     a.page.click("#history-undo")
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("36", timeout=SEEN_WITHIN_MS)
     # the player sees no undo for the host's actions
-    expect(b.page.locator("#btn-history")).to_be_visible()
+    b.page.click("#btn-table")
     b.page.click("#btn-history")
     expect(b.page.locator("#dlg-history .history-entry").first).to_be_visible()
     expect(b.page.locator("#history-undo")).to_be_hidden()
@@ -227,7 +230,11 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_undoes_fro
 
 def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_concedes(open_app: OpenApp) -> None:
     (a, b, c), code = seated(open_app, 4, 3)
+    b.page.click("#btn-table")
+    expect(b.page.locator("#btn-history")).to_be_visible()
     expect(b.page.locator("#btn-seats")).to_be_hidden()
+    b.page.locator("#dlg-table").get_by_role("button", name="Close").click()
+    a.page.click("#btn-table")
     a.page.click("#btn-seats")
     row = a.page.locator('#dlg-seats .seat-row[data-player="2"]')
     row.locator("select").select_option("4")
@@ -254,14 +261,18 @@ def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_con
     expect(b.card(4)).to_have_attribute("data-seat", "mine")
 
     b.start()
+    c.page.click("#btn-table")
     c.page.click("#btn-concede")
     expect(c.page.locator("#dlg-confirm")).to_be_visible()
     c.page.click("#dlg-confirm [data-close]")
     assert "concede" not in c.sent_types()
+    c.page.click("#btn-table")
     c.page.click("#btn-concede")
     c.page.click("#confirm-ok")
     expect(a.card(3)).to_have_class(ELIMINATED, timeout=SEEN_WITHIN_MS)
     expect(a.card(3).locator(".out-reason")).to_have_text("Out: conceded")
+    c.page.click("#btn-table")
+    expect(c.page.locator("#btn-history")).to_be_visible()
     expect(c.page.locator("#btn-concede")).to_be_hidden()
 
 

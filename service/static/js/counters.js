@@ -45,7 +45,6 @@ export class CardCounters {
   }
 
   build(card, pid) {
-    const toggleId = `p${pid}-table-counters`;
     const summary = {};
     const sum = (field) => {
       summary[field] = h('span', { class: 'sum-value' });
@@ -53,15 +52,6 @@ export class CardCounters {
     };
     const cmdSum = h('span', { class: 'sum-value' });
     const cmdSumBox = h('span', { class: 'sum sum-cmd', title: 'Most commander damage from one source' }, icon('shield'), h('span', { class: 'sr-only', text: ' most commander damage ' }), cmdSum);
-    const toggle = h(
-      'button',
-      { type: 'button', class: 'table-toggle', 'aria-expanded': 'false', 'aria-controls': toggleId },
-      h('span', { class: 'sr-only', text: `Table counters of player ${pid}: ` }),
-      sum('poison'),
-      sum('energy'),
-      sum('experience'),
-      cmdSumBox,
-    );
     const steppers = {};
     const stepper = (field) => {
       const spec = COUNTERS[field];
@@ -75,19 +65,31 @@ export class CardCounters {
       const center = h('div', { class: 'stat-center' }, h('span', { class: 'stat-label' }, icon(spec.icon), h('span', { text: spec.label })), value);
       return h('div', { class: `stat stat-${field}` }, minus, center, plus);
     };
+    const sums = h('span', { class: 'table-sums' }, sum('poison'), sum('energy'), sum('experience'), cmdSumBox);
     const grid = h('table', { class: 'cmd-grid' });
     const cmdBox = h('div', { class: 'cmd-box' }, h('h3', { class: 'cmd-title', text: 'Commander damage taken' }), grid);
-    const panel = h('div', { class: 'table-extras', id: toggleId, hidden: true }, stepper('poison'), stepper('energy'), stepper('experience'), cmdBox);
-    toggle.addEventListener('click', () => {
-      const open = panel.hidden;
-      panel.hidden = !open;
-      toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
-    });
+    const root = h('div', { class: 'table-extras' }, stepper('poison'), stepper('energy'), stepper('experience'), cmdBox);
+    // a tap between the buttons (on a value, a label) is no tap on the card: never a pass
+    root.addEventListener('click', (e) => e.stopPropagation());
     const reason = h('p', { class: 'out-reason', hidden: true });
-    const root = h('div', { class: 'table-counters' }, reason, toggle, panel);
-    const error = card.querySelector('.card-error');
-    card.insertBefore(root, error);
-    const parts = { root, reason, toggle, panel, summary, steppers, cmdSum, cmdSumBox, cmdBox, grid, cells: new Map(), gridKey: '' };
+    card.insertBefore(reason, card.querySelector('.card-error'));
+    // into the board's own fold (its toggle shows the values): no extra row on a phone
+    let toggle = card.querySelector('.extras-toggle');
+    let panel = card.querySelector('.extras');
+    if (toggle && panel) {
+      toggle.append(sums);
+      panel.append(root);
+    } else {
+      const toggleId = `p${pid}-table-counters`;
+      toggle = h('button', { type: 'button', class: 'table-toggle', 'aria-expanded': 'false', 'aria-controls': toggleId }, sums);
+      panel = h('div', { id: toggleId, hidden: true }, root);
+      toggle.addEventListener('click', () => {
+        panel.hidden = !panel.hidden;
+        toggle.setAttribute('aria-expanded', panel.hidden ? 'false' : 'true');
+      });
+      card.insertBefore(h('div', { class: 'table-counters' }, toggle, panel), reason);
+    }
+    const parts = { root, reason, sums, toggle, panel, summary, steppers, cmdSum, cmdSumBox, cmdBox, grid, cells: new Map(), gridKey: '' };
     this.parts.set(pid, parts);
     return parts;
   }
@@ -115,6 +117,8 @@ export class CardCounters {
     for (const [field, spec] of Object.entries(COUNTERS)) {
       const value = this.shownValue(p, field);
       parts.summary[field].textContent = String(value);
+      // a zero is no news: the fold's button stays one line on a phone
+      parts.summary[field].parentElement.hidden = value === 0;
       parts.steppers[field].value.textContent = field === 'poison' ? `${value}/${poisonLimit(state)}` : String(value);
       parts.steppers[field].minus.hidden = !canEdit;
       parts.steppers[field].plus.hidden = !canEdit;
@@ -123,11 +127,12 @@ export class CardCounters {
     }
     const commander = showsCommander(state);
     parts.cmdBox.hidden = !commander;
-    parts.cmdSumBox.hidden = !commander;
+    parts.cmdSumBox.hidden = true;
     const damage = Array.isArray(p.commanderDamage) ? p.commanderDamage : [];
     let most = 0;
     for (const pair of damage) for (const n of Array.isArray(pair) ? pair : []) most = Math.max(most, Number(n) || 0);
     parts.cmdSum.textContent = String(most);
+    parts.cmdSumBox.hidden = !commander || most === 0;
     if (commander) this.renderGrid(parts, p, state, canEdit);
   }
 

@@ -75,8 +75,10 @@ export class HistoryPanel {
    * @param {() => {isHost: boolean, seat: number | null}} deps.identity
    * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
    * @param {import('./clock.js').ServerClock} deps.clock
+   * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
    */
-  constructor({ state, identity, act, clock }) {
+  constructor({ state, identity, act, clock, place }) {
+    this.place = place;
     this.state = state;
     this.identity = identity;
     this.act = act;
@@ -111,7 +113,7 @@ export class HistoryPanel {
 
     this.button = h('button', { type: 'button', class: 'btn', id: 'btn-history' }, icon('history'), h('span', { text: 'History' }));
     this.button.addEventListener('click', () => this.open());
-    byId('host-controls').before(this.button);
+    this.place(this.button);
 
     this.toastText = h('span', { class: 'toast-text' });
     this.toastUndo = h('button', { type: 'button', class: 'btn btn-small btn-primary', id: 'toast-undo', text: 'Undo' });
@@ -120,7 +122,8 @@ export class HistoryPanel {
       const ok = await this.undo(1, byId('game-error'));
       if (ok) this.hideToast();
     });
-    byId('game').append(this.toast);
+    // a row of the controls bar itself: it never covers a control
+    byId('btn-start').parentElement.prepend(this.toast);
   }
 
   nameOf(pid) {

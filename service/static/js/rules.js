@@ -10,7 +10,7 @@ import { RulesFields } from './rules-form.js';
 export class CreateRules {
   constructor() {
     this.fields = new RulesFields('f-rules');
-    const box = h('details', { class: 'rules-create', id: 'rules-create' }, h('summary', { text: 'Format, time control and undo' }), this.fields.root);
+    const box = h('details', { class: 'rules-create', id: 'rules-create' }, h('summary', { text: 'Format, time control and undo', 'aria-label': 'Format, time control and undo' }), this.fields.root);
     byId('create-error').before(box);
     this.box = box;
   }
@@ -31,8 +31,9 @@ export class RulesDialog {
    * @param {object} deps
    * @param {() => object | null} deps.state
    * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
+   * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
    */
-  constructor({ state, act }) {
+  constructor({ state, act, place }) {
     this.state = state;
     this.act = act;
     this.fields = new RulesFields('r-rules');
@@ -48,9 +49,9 @@ export class RulesDialog {
       e.preventDefault();
       this.save();
     });
-    this.button = h('button', { type: 'button', class: 'btn', id: 'btn-rules' }, icon('sliders'), h('span', { text: 'Rules' }));
+    this.button = h('button', { type: 'button', class: 'btn', id: 'btn-rules' }, icon('sliders'), h('span', { text: 'Table rules' }));
     this.button.addEventListener('click', () => this.open());
-    byId('btn-settings').after(this.button);
+    place(this.button);
   }
 
   open() {

@@ -23,9 +23,10 @@ export class SeatControls {
    * @param {import('./dialogs.js').Dialogs} deps.dialogs
    * @param {import('./clock.js').ServerClock} deps.clock
    * @param {() => string | null} deps.gameId
+   * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
    */
-  constructor({ state, identity, act, dialogs, clock, gameId }) {
-    Object.assign(this, { state, identity, act, dialogs, clock, gameId });
+  constructor({ state, identity, act, dialogs, clock, gameId, place }) {
+    Object.assign(this, { state, identity, act, dialogs, clock, gameId, place });
     this.build();
     setInterval(() => this.renderHostAway(), 1000);
   }
@@ -33,11 +34,11 @@ export class SeatControls {
   build() {
     this.concedeButton = h('button', { type: 'button', class: 'btn btn-danger', id: 'btn-concede', hidden: true }, icon('flag'), h('span', { text: 'Concede' }));
     this.concedeButton.addEventListener('click', () => this.concede());
-    byId('host-controls').before(this.concedeButton);
+    this.place(this.concedeButton);
 
-    this.seatsButton = h('button', { type: 'button', class: 'btn', id: 'btn-seats' }, icon('more'), h('span', { text: 'Seats' }));
+    this.seatsButton = h('button', { type: 'button', class: 'btn', id: 'btn-seats' }, icon('more'), h('span', { text: 'Seats and host' }));
     this.seatsButton.addEventListener('click', () => this.openSeats());
-    byId('host-controls').append(this.seatsButton);
+    this.place(this.seatsButton);
 
     this.list = h('ul', { class: 'seat-list' });
     this.error = h('p', { class: 'form-error', role: 'alert', hidden: true });

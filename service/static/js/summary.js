@@ -22,9 +22,12 @@ export class GameSummary {
     this.title = h('h2', { class: 'summary-title', id: 'summary-title' });
     this.root = h('section', { class: 'summary panel', id: 'game-summary', 'aria-labelledby': 'summary-title', hidden: true }, h('div', { class: 'summary-head' }, icon('trophy'), this.title), this.table);
     byId('board').before(this.root);
-    this.counters = h('p', { class: 'turn-round', id: 'turn-round', hidden: true });
+    this.turnWide = h('span', { class: 'hide-narrow' });
+    this.turnNarrow = h('span', { class: 'show-narrow', 'aria-hidden': 'true' });
+    this.counters = h('p', { class: 'turn-round', id: 'turn-round', hidden: true }, this.turnWide, this.turnNarrow);
+    byId('game-title').after(this.counters);
     this.rules = h('p', { class: 'rules-line', id: 'rules-line' });
-    byId('status-text').after(this.counters, this.rules);
+    byId('status-text').after(this.rules);
   }
 
   /** gameComplete: keep its summary for the state that follows. */
@@ -36,7 +39,12 @@ export class GameSummary {
   render(st) {
     const started = Number.isInteger(st.turn) && st.turn > 0;
     this.counters.hidden = !started || st.status === 'finished';
-    this.counters.textContent = started ? `Turn ${st.turn} · Round ${st.round ?? 1}` : '';
+    this.turnWide.textContent = started ? `Turn ${st.turn} · Round ${st.round ?? 1}` : '';
+    this.turnNarrow.textContent = started ? `T${st.turn} R${st.round ?? 1}` : '';
+    this.counters.dataset.turn = String(st.turn ?? 0);
+    this.counters.dataset.round = String(st.round ?? 0);
+    // the rules while the table gets ready; the board has the room once play starts
+    this.rules.hidden = st.status !== 'waiting';
     this.rules.textContent = st.settings ? rulesLine(st.settings) : '';
     const finished = st.status === 'finished';
     this.root.hidden = !finished;

@@ -2,7 +2,7 @@
 // create form's rules, the host's rules dialog, each card's counters and commander damage,
 // history and undo, concede and the seats, and the end-of-game summary.
 
-import { byId } from './dom.js';
+import { byId, h, icon } from './dom.js';
 import { CardCounters } from './counters.js';
 import { HistoryPanel } from './history.js';
 import { CreateRules, RulesDialog } from './rules.js';
@@ -21,16 +21,36 @@ export class TableRules {
    */
   constructor({ state, gameId, identity, act, dialogs, clock }) {
     this.gameId = gameId;
+    const place = this.buildMenu();
     this.createRules = new CreateRules();
-    this.rulesDialog = new RulesDialog({ state, act });
+    this.rulesDialog = new RulesDialog({ state, act, place });
     this.counters = new CardCounters(byId('board'), {
       update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
       commanderDamage: (data, err) => act('commanderDamage', data, err),
     });
-    this.history = new HistoryPanel({ state, identity, act, clock });
-    this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId });
+    this.history = new HistoryPanel({ state, identity, act, clock, place });
+    this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId, place });
     this.summary = new GameSummary();
     this.shownGame = null;
+  }
+
+  /** One button in the game's controls opens the table menu (history, rules, seats,
+   * concede): two taps to each, and the controls stay one row on a landscape phone.
+   * Returns the function that puts a button in it. */
+  buildMenu() {
+    const list = h('div', { class: 'menu-actions' });
+    const close = h('button', { type: 'button', class: 'btn', text: 'Close' });
+    this.menu = h('dialog', { id: 'dlg-table', 'aria-labelledby': 'table-menu-title' }, h('div', { class: 'dialog-body' }, h('h2', { id: 'table-menu-title', text: 'Table' }), list, h('div', { class: 'dialog-actions' }, close)));
+    document.body.append(this.menu);
+    // every choice closes the menu (after its own handler opened what it opens)
+    list.addEventListener('click', (e) => {
+      if (e.target instanceof Element && e.target.closest('button')) this.menu.close();
+    });
+    close.addEventListener('click', () => this.menu.close());
+    const open = h('button', { type: 'button', class: 'btn', id: 'btn-table', 'aria-haspopup': 'dialog' }, icon('history'), h('span', { text: 'More' }));
+    open.addEventListener('click', () => this.menu.showModal());
+    byId('host-controls').before(open);
+    return (button) => list.append(button);
   }
 
   /** The create form's settings with the rules added, or null when a rule is invalid. */
