@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_accessibility import audit, no_sideways_scroll
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -76,9 +77,13 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
     a.page.click("#create-submit")
     expect(a.cards()).to_have_count(3)
     sent = a.wait_sent("create")["data"]["settings"]
-    assert {k: sent[k] for k in ("format", "startingLife", "lossRules", "timeControl", "timeControlMs", "turnCapWarningMs", "undoWindow")} == {
+    # only what differs from the server's defaults (commander's 40 life is the format's own)
+    assert {
+        k: v
+        for k, v in sent.items()
+        if k not in ("playerCount", "initialTime", "warningThresholds", "penaltyType", "penaltyTimeDeduction")
+    } == {
         "format": "commander",
-        "startingLife": 40,
         "lossRules": {"life": True, "poison": False, "commanderDamage": True},
         "timeControl": "turnCap",
         "timeControlMs": 120_000,
@@ -152,7 +157,8 @@ def test_counters_commander_damage_turns_rounds_the_loss_reason_and_the_summary(
     hit = b.page.get_by_role("button", name="Increase commander damage to player 2 from Player 1", exact=True)
     for _ in range(20):
         hit.click()
-    expect(a.card(2).locator('.cmd-cell[data-source="1"][data-partner="0"] .cmd-value')).to_have_text("20", timeout=SEEN_WITHIN_MS)
+    cell = a.card(2).locator('.cmd-cell[data-source="1"][data-partner="0"] .cmd-value')
+    expect(cell).to_have_text("20", timeout=SEEN_WITHIN_MS)
     expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("20")
     b.page.get_by_role("button", name="Increase partner commander damage to player 2 from Player 1", exact=True).click()
     expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("19", timeout=SEEN_WITHIN_MS)
@@ -178,7 +184,7 @@ def test_counters_commander_damage_turns_rounds_the_loss_reason_and_the_summary(
     expect(b.page.locator('#game-summary tr[data-player="1"] .summary-turns')).to_have_text("2")
 
 
-def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_undoes_from_the_history(open_app: OpenApp) -> None:
+def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_history(open_app: OpenApp) -> None:
     (a, b), _ = seated(open_app, 2, 2)
     a.start()
     a.page.click("#btn-pass")
@@ -289,3 +295,42 @@ def test_a_seated_player_takes_the_host_role_once_the_host_has_been_away_long_en
     b.page.click("#btn-claim-host")
     expect(b.page.locator("#host-controls")).to_be_visible(timeout=SEEN_WITHIN_MS)
     expect(away).to_be_hidden()
+
+
+def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(open_app: OpenApp) -> None:
+    a = open_app(width=320, height=640)
+    a.fill_create_form(players=4)
+    a.page.click("#rules-create > summary")
+    a.page.select_option("#f-rules-format", "commander")
+    a.page.select_option("#f-rules-control", "turnCap")
+    audit(a.page, "create form with the rules")
+    assert no_sideways_scroll(a.page)
+    a.page.click("#create-submit")
+    expect(a.cards()).to_have_count(4)
+    a.claim(1)
+    a.card(2).locator(".extras-toggle").click()
+    expect(a.card(2).locator(".cmd-grid")).to_be_visible()
+    audit(a.page, "commander grid")
+    assert no_sideways_scroll(a.page)
+    panels = (("#btn-rules", "#dlg-rules"), ("#btn-history", "#dlg-history"), ("#btn-seats", "#dlg-seats"))
+    for button, dialog in panels:
+        a.page.click("#btn-table")
+        audit(a.page, "table menu")
+        a.page.click(button)
+        expect(a.page.locator(f"{dialog} h2")).to_be_visible()
+        audit(a.page, dialog)
+        a.page.locator(dialog).get_by_role("button", name=re.compile("^(Cancel|Close)$")).click()
+        expect(a.page.locator(dialog)).to_be_hidden()
+    a.start()
+    a.page.get_by_role("button", name="Decrease life of player 1").click()
+    expect(a.page.locator("#undo-toast")).to_be_visible()
+    audit(a.page, "undo toast")
+    for pid in (2, 3, 4):
+        a.card(pid).locator(".host-menu").click()
+        a.page.click("#pm-eliminate")
+        a.page.click("#confirm-ok")
+        expect(a.card(pid)).to_have_class(ELIMINATED)
+    expect(a.page.locator("#game-summary")).to_be_visible()
+    expect(a.card(4).locator(".out-reason")).to_have_text("Out: the host")
+    audit(a.page, "summary")
+    assert no_sideways_scroll(a.page)

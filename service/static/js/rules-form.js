@@ -38,10 +38,10 @@ export const LOSS_REASONS = {
   kicked: 'kicked',
 };
 
-const DEFAULT_UNDO_WINDOW = 30_000;
+export const DEFAULT_UNDO_WINDOW = 30_000;
 const MAX_UNDO_WINDOW = 300_000;
 const MIN_CONTROL_MS = 1_000;
-const DEFAULT_HOST_TIMEOUT = 120_000;
+export const DEFAULT_HOST_TIMEOUT = 120_000;
 const MIN_HOST_TIMEOUT = 10_000;
 const MAX_HOST_TIMEOUT = 3_600_000;
 const MAX_CONTROL_MS = 3_600_000;

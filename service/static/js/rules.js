@@ -5,7 +5,7 @@
 
 import { byId, h, icon } from './dom.js';
 import { flashError } from './feedback.js';
-import { RulesFields } from './rules-form.js';
+import { DEFAULT_HOST_TIMEOUT, DEFAULT_UNDO_WINDOW, FORMATS, RulesFields } from './rules-form.js';
 
 export class CreateRules {
   constructor() {
@@ -22,8 +22,22 @@ export class CreateRules {
       this.box.open = true;
       return null;
     }
-    return result.settings;
+    return minimal(result.settings);
   }
+}
+
+/** Only what differs from what the server would pick anyway: a create that names no rule
+ * stays the plain create every client sends (standard, sudden death, the defaults). */
+function minimal(rules) {
+  const out = { ...rules };
+  const format = FORMATS[rules.format];
+  if (rules.startingLife === format.life) delete out.startingLife;
+  if (Object.entries(format.rules).every(([rule, on]) => rules.lossRules[rule] === on)) delete out.lossRules;
+  if (rules.format === 'standard') delete out.format;
+  if (rules.timeControl === 'suddenDeath') delete out.timeControl;
+  if (rules.undoWindow === DEFAULT_UNDO_WINDOW) delete out.undoWindow;
+  if (rules.hostTimeout === DEFAULT_HOST_TIMEOUT) delete out.hostTimeout;
+  return out;
 }
 
 export class RulesDialog {
