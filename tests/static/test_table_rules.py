@@ -232,6 +232,11 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     expect(b.page.locator("#dlg-history .history-entry").first).to_be_visible()
     expect(b.page.locator("#history-undo")).to_be_hidden()
     expect(b.page.locator("#dlg-history button[data-count]")).to_have_count(0)
+    # closed with a tap, the panel leaves no focus behind: Space passes the turn again
+    b.page.locator("#dlg-history").get_by_role("button", name="Close").click()
+    expect(b.page.locator("#dlg-history")).to_be_hidden()
+    b.page.keyboard.press("Space")
+    expect(a.card(1)).to_have_class(ACTIVE, timeout=SEEN_WITHIN_MS)
 
 
 def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_concedes(open_app: OpenApp) -> None:

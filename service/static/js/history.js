@@ -76,9 +76,11 @@ export class HistoryPanel {
    * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
    * @param {import('./clock.js').ServerClock} deps.clock
    * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
+   * @param {(dialog: HTMLDialogElement) => void} deps.show  opens a dialog (dialogs.js's rules on focus)
    */
-  constructor({ state, identity, act, clock, place }) {
+  constructor({ state, identity, act, clock, place, show }) {
     this.place = place;
+    this.show = show;
     this.state = state;
     this.identity = identity;
     this.act = act;
@@ -197,7 +199,7 @@ export class HistoryPanel {
     this.entries = [];
     this.next = null;
     this.render();
-    if (!this.dialog.open) this.dialog.showModal();
+    this.show(this.dialog);
     this.load();
   }
 

@@ -46,8 +46,10 @@ export class RulesDialog {
    * @param {() => object | null} deps.state
    * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
    * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
+   * @param {(dialog: HTMLDialogElement) => void} deps.show  opens a dialog (dialogs.js's rules on focus)
    */
-  constructor({ state, act, place }) {
+  constructor({ state, act, place, show }) {
+    this.show = show;
     this.state = state;
     this.act = act;
     this.fields = new RulesFields('r-rules');
@@ -76,7 +78,7 @@ export class RulesDialog {
     this.fields.lockFormat(!this.waiting);
     this.hint.textContent = this.waiting ? 'A new format or starting life puts every player at that life.' : 'The format and the time control change only while the game waits: reset the game to change them.';
     flashError(this.error, '');
-    if (!this.dialog.open) this.dialog.showModal();
+    this.show(this.dialog);
   }
 
   /** Only what changed is sent, so a running game's undo window can change alone. */

@@ -100,7 +100,7 @@ export class SeatControls {
   openSeats() {
     flashError(this.error, '');
     this.renderSeats();
-    if (!this.dialog.open) this.dialog.showModal();
+    this.dialogs.show(this.dialog);
   }
 
   renderSeats() {

@@ -21,14 +21,15 @@ export class TableRules {
    */
   constructor({ state, gameId, identity, act, dialogs, clock }) {
     this.gameId = gameId;
-    const place = this.buildMenu();
+    const show = (dialog) => dialogs.show(dialog);
+    const place = this.buildMenu(show);
     this.createRules = new CreateRules();
-    this.rulesDialog = new RulesDialog({ state, act, place });
+    this.rulesDialog = new RulesDialog({ state, act, place, show });
     this.counters = new CardCounters(byId('board'), {
       update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
       commanderDamage: (data, err) => act('commanderDamage', data, err),
     });
-    this.history = new HistoryPanel({ state, identity, act, clock, place });
+    this.history = new HistoryPanel({ state, identity, act, clock, place, show });
     this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId, place });
     this.summary = new GameSummary();
     this.shownGame = null;
@@ -37,18 +38,27 @@ export class TableRules {
   /** One button in the game's controls opens the table menu (history, rules, seats,
    * concede): two taps to each, and the controls stay one row on a landscape phone.
    * Returns the function that puts a button in it. */
-  buildMenu() {
+  buildMenu(show) {
     const list = h('div', { class: 'menu-actions' });
     const close = h('button', { type: 'button', class: 'btn', text: 'Close' });
     this.menu = h('dialog', { id: 'dlg-table', 'aria-labelledby': 'table-menu-title' }, h('div', { class: 'dialog-body' }, h('h2', { id: 'table-menu-title', text: 'Table' }), list, h('div', { class: 'dialog-actions' }, close)));
     document.body.append(this.menu);
-    // every choice closes the menu (after its own handler opened what it opens)
-    list.addEventListener('click', (e) => {
-      if (e.target instanceof Element && e.target.closest('button')) this.menu.close();
-    });
+    // every choice closes the menu first (capture: before its own handler opens what it
+    // opens, so closing the menu never takes focus back from that)
+    list.addEventListener(
+      'click',
+      (e) => {
+        if (e.target instanceof Element && e.target.closest('button')) this.menu.close();
+      },
+      true,
+    );
     close.addEventListener('click', () => this.menu.close());
     const open = h('button', { type: 'button', class: 'btn', id: 'btn-table', 'aria-haspopup': 'dialog' }, icon('history'), h('span', { text: 'More' }));
-    open.addEventListener('click', () => this.menu.showModal());
+    open.addEventListener('click', () => show(this.menu));
+    // Back (or a link) leaves the game: nothing of it stays open over the home screen
+    window.addEventListener('popstate', () => {
+      for (const dialog of document.querySelectorAll('#dlg-table, #dlg-history, #dlg-seats, #dlg-rules')) if (dialog.open) dialog.close();
+    });
     byId('host-controls').before(open);
     return (button) => list.append(button);
   }
