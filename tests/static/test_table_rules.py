@@ -226,6 +226,11 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     assert [f["data"] for f in a.sent if f.get("type") == "undo"] == [{"count": 3}]
     a.page.click("#history-undo")
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("36", timeout=SEEN_WITHIN_MS)
+    # and two taps away, from the table menu
+    a.page.locator("#dlg-history").get_by_role("button", name="Close").click()
+    a.page.click("#btn-table")
+    a.page.click("#menu-undo")
+    expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("35", timeout=SEEN_WITHIN_MS)
     # the player sees no undo for the host's actions
     b.page.click("#btn-table")
     b.page.click("#btn-history")
@@ -339,3 +344,16 @@ def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(o
     expect(a.card(4).locator(".out-reason")).to_have_text("Out: the host")
     audit(a.page, "summary")
     assert no_sideways_scroll(a.page)
+
+
+def test_the_turn_cap_warns_and_passes_the_turn_on_every_phone(open_app: OpenApp) -> None:
+    (a, b), _ = seated(open_app, 2, 2, control="turnCap", amount="3s", **{"cap-warning": "2s"})
+    a.start()
+    for app in (a, b):
+        expect(app.page.locator("#notice-text")).to_have_text("Player 1: 2 seconds left in this turn", timeout=3_000)
+    for app in (a, b):
+        expect(app.page.locator("#notice-text")).to_have_text(
+            "Player 1's turn time is up: Player 2's turn", timeout=3_000
+        )
+    expect(b.card(2)).to_have_class(ACTIVE)
+    expect(b.page.locator("#turn-round .hide-narrow")).to_have_text("Turn 2 · Round 1")

@@ -116,6 +116,10 @@ export class HistoryPanel {
     this.button = h('button', { type: 'button', class: 'btn', id: 'btn-history' }, icon('history'), h('span', { text: 'History' }));
     this.button.addEventListener('click', () => this.open());
     this.place(this.button);
+    // the host's undo, two taps away (the history shows what it was, and undoes further back)
+    this.menuUndo = h('button', { type: 'button', class: 'btn btn-danger', id: 'menu-undo', hidden: true }, icon('reset'), h('span', { text: 'Undo last action' }));
+    this.menuUndo.addEventListener('click', () => this.undo(1, byId('game-error')));
+    this.place(this.menuUndo);
 
     this.toastText = h('span', { class: 'toast-text' });
     this.toastUndo = h('button', { type: 'button', class: 'btn btn-small btn-primary', id: 'toast-undo', text: 'Undo' });
@@ -213,6 +217,7 @@ export class HistoryPanel {
   refresh(state) {
     if (this.dialog.open && state.version !== this.loadedAt) this.load();
     this.button.hidden = state === null;
+    this.menuUndo.hidden = !this.identity().isHost;
   }
 
   /** A reply to one of this browser's own actions: offer to take it back. */

@@ -2,7 +2,9 @@
 // create form's rules, the host's rules dialog, each card's counters and commander damage,
 // history and undo, concede and the seats, and the end-of-game summary.
 
+import { speakDuration } from './clock.js';
 import { byId, h, icon } from './dom.js';
+import { announce, showNotice } from './feedback.js';
 import { CardCounters } from './counters.js';
 import { HistoryPanel } from './history.js';
 import { CreateRules, RulesDialog } from './rules.js';
@@ -20,6 +22,7 @@ export class TableRules {
    * @param {import('./clock.js').ServerClock} deps.clock
    */
   constructor({ state, gameId, identity, act, dialogs, clock }) {
+    this.state = state;
     this.gameId = gameId;
     const show = (dialog) => dialogs.show(dialog);
     const place = this.buildMenu(show);
@@ -85,9 +88,21 @@ export class TableRules {
   /** A frame main.js does not handle itself; true when it was this module's. */
   onFrame(msg) {
     if (msg.type === 'gameComplete') this.summary.onComplete(this.gameId(), msg.data);
+    else if (msg.type === 'turnCapWarning' || msg.type === 'turnCapped') this.onTurnCap(msg.type, msg.data);
     else if (msg.type === 'undone') this.history.onUndone(msg.data);
     else return this.seats.onFrame(msg);
     return true;
+  }
+
+  /** The turn cap's warning and its pass, to everyone. */
+  onTurnCap(type, d) {
+    const name = (pid) => this.state()?.players.find((p) => p.id === pid)?.name ?? `Player ${pid}`;
+    const text =
+      type === 'turnCapWarning'
+        ? `${name(d.playerId)}: ${speakDuration(Math.max(0, Number(d.remaining) || 0))} left in this turn`
+        : `${name(d.playerId)}'s turn time is up: ${name(d.nextPlayerId)}'s turn`;
+    showNotice('warning', text);
+    announce(text);
   }
 
   /** This browser's own action succeeded with `reply`. */
