@@ -53,7 +53,9 @@ export class GameSummary {
       return;
     }
     const winner = st.players.find((p) => p.id === st.winner);
-    this.title.textContent = winner ? `${winner.name} wins` : 'Game over: no winner';
+    // two-headed giant: seats 1+2, 3+4, … win together
+    const mate = winner && st.settings?.format === 'twoHeadedGiant' ? st.players.find((p) => p.id === (winner.id % 2 === 1 ? winner.id + 1 : winner.id - 1)) : null;
+    this.title.textContent = winner ? (mate ? `${winner.name} and ${mate.name} win` : `${winner.name} wins`) : 'Game over: no winner';
     const rows = (this.gameId === st.id && this.summary) || st.players.map((p) => ({ playerId: p.id, timeUsed: p.timeUsed, turns: p.turns }));
     const body = rows.map((r) => {
       const p = st.players.find((q) => q.id === r.playerId);

@@ -79,6 +79,7 @@ export class TableRules {
       this.counters.reset();
       this.history.reset();
     }
+    this.rulesDialog.button.hidden = !me.isHost;
     this.counters.render(st, me);
     this.history.refresh(st);
     this.seats.render(st);
