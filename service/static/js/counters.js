@@ -153,7 +153,8 @@ export class CardCounters {
           minus.addEventListener('click', () => this.damage(p.id, q.id, partner, -1));
           plus.addEventListener('click', () => this.damage(p.id, q.id, partner, 1));
           parts.cells.set(`${q.id}:${partner ? 1 : 0}`, { value, minus, plus, what });
-          return h('td', { class: 'cmd-cell', 'data-source': q.id, 'data-partner': partner ? '1' : '0' }, minus, value, plus);
+          const kind = h('span', { class: 'cmd-kind', 'aria-hidden': 'true', text: partner ? 'Partner' : 'Commander' });
+          return h('td', { class: 'cmd-cell', 'data-source': q.id, 'data-partner': partner ? '1' : '0' }, kind, minus, value, plus);
         };
         parts.cells.set(`${q.id}:name`, { name });
         return h('tr', {}, name, cell(false), cell(true));
