@@ -337,6 +337,8 @@ def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(o
     a.page.get_by_role("button", name="Decrease life of player 1").click()
     expect(a.page.locator("#undo-toast")).to_be_visible()
     audit(a.page, "undo toast")
+    expect(a.page.locator("#turn-round")).to_be_visible()
+    assert no_sideways_scroll(a.page)
     for pid in (2, 3, 4):
         a.card(pid).locator(".host-menu").click()
         a.page.click("#pm-eliminate")
