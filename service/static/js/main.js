@@ -22,6 +22,7 @@ import { Session } from './session.js';
 import { Spectator } from './spectator.js';
 import * as store from './store.js';
 import { TableMode } from './table.js';
+import { TableRules } from './table-rules.js';
 import { TimeSync } from './timesync.js';
 import { ScreenLock } from './wakelock.js';
 
@@ -55,7 +56,10 @@ const session = new Session(app, conn, exitToHome);
 const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
-  create: createGame,
+  create: (settings, errorNode, button) => {
+    const withRules = tableRules.createSettings(settings);
+    if (withRules !== null) createGame(withRules, errorNode, button);
+  },
   join: (code, errorNode) => enterGame(code, errorNode),
   forget: (code) => {
     store.forgetGame(code);
@@ -86,6 +90,7 @@ const board = new Board(byId('board'), {
 });
 const tableMode = new TableMode(byId('board'), byId('btn-table'));
 const spectator = new Spectator((pid, err) => act('claim', { playerId: pid }, err));
+const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -129,7 +134,9 @@ async function act(type, data = {}, errorNode = byId('game-error'), busyKey = nu
     renderControls();
   }
   try {
-    return await conn.request(type, data);
+    const reply = await conn.request(type, data);
+    if (app.gameId === gid) tableRules.afterAction(type, data, reply);
+    return reply;
   } catch (err) {
     // the person has moved on: this answer is about a game no longer shown, and must not
     // throw them out of (or forget) the one they are in now
@@ -215,6 +222,7 @@ function onFrame(msg) {
       }
       break;
     default:
+      tableRules.onFrame(msg);
       break;
   }
 }
@@ -358,6 +366,7 @@ function renderGame(prev) {
   tableMode.apply();
   spectator.render(st, me);
   screenLock.want(app.screen === 'game' && st.status === 'running');
+  tableRules.render(st, me);
   renderControls();
   renderStatus(st, me);
   byId('invite').hidden = st.status !== 'waiting';
