@@ -98,7 +98,7 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
     expect(a.card(1).locator(".cmd-grid thead")).to_contain_text("Partner")
 
     # the host's rules dialog shows the game's rules and changes them while waiting
-    a.page.click("#btn-table")
+    a.page.click("#btn-more")
     a.page.click("#btn-rules")
     expect(a.page.locator("#r-rules-format")).to_have_value("commander")
     expect(a.page.locator("#r-rules-control")).to_have_value("turnCap")
@@ -119,7 +119,7 @@ def test_the_create_form_sends_format_loss_rules_time_control_and_undo_window_an
     # once started only the undo window and the host timeout can change
     a.claim(1)
     a.start()
-    a.page.click("#btn-table")
+    a.page.click("#btn-more")
     a.page.click("#btn-rules")
     expect(a.page.locator("#r-rules-format")).to_be_disabled()
     expect(a.page.locator("#r-rules-control")).to_be_disabled()
@@ -207,7 +207,7 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
         up.click()
     expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("40", timeout=2_000)
 
-    a.page.click("#btn-table")
+    a.page.click("#btn-more")
     a.page.click("#btn-history")
     entries = a.page.locator("#dlg-history .history-entry")
     expect(entries).to_have_count(20)
@@ -228,11 +228,11 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("36", timeout=SEEN_WITHIN_MS)
     # and two taps away, from the table menu
     a.page.locator("#dlg-history").get_by_role("button", name="Close").click()
-    a.page.click("#btn-table")
+    a.page.click("#btn-more")
     a.page.click("#menu-undo")
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("35", timeout=SEEN_WITHIN_MS)
     # the player sees no undo for the host's actions
-    b.page.click("#btn-table")
+    b.page.click("#btn-more")
     b.page.click("#btn-history")
     expect(b.page.locator("#dlg-history .history-entry").first).to_be_visible()
     expect(b.page.locator("#history-undo")).to_be_hidden()
@@ -246,13 +246,13 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
 
 def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_concedes(open_app: OpenApp) -> None:
     (a, b, c), code = seated(open_app, 4, 3)
-    b.page.click("#btn-table")
+    b.page.click("#btn-more")
     expect(b.page.locator("#btn-history")).to_be_visible()
     expect(b.page.locator("#btn-seats")).to_be_hidden()
     expect(b.page.locator("#btn-rules")).to_be_hidden()
     expect(b.page.locator("#menu-undo")).to_be_hidden()
     b.page.locator("#dlg-table").get_by_role("button", name="Close").click()
-    a.page.click("#btn-table")
+    a.page.click("#btn-more")
     a.page.click("#btn-seats")
     row = a.page.locator('#dlg-seats .seat-row[data-player="2"]')
     row.locator("select").select_option("4")
@@ -279,17 +279,17 @@ def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_con
     expect(b.card(4)).to_have_attribute("data-seat", "mine")
 
     b.start()
-    c.page.click("#btn-table")
+    c.page.click("#btn-more")
     c.page.click("#btn-concede")
     expect(c.page.locator("#dlg-confirm")).to_be_visible()
     c.page.click("#dlg-confirm [data-close]")
     assert "concede" not in c.sent_types()
-    c.page.click("#btn-table")
+    c.page.click("#btn-more")
     c.page.click("#btn-concede")
     c.page.click("#confirm-ok")
     expect(a.card(3)).to_have_class(ELIMINATED, timeout=SEEN_WITHIN_MS)
     expect(a.card(3).locator(".out-reason")).to_have_text("Out: conceded")
-    c.page.click("#btn-table")
+    c.page.click("#btn-more")
     expect(c.page.locator("#btn-history")).to_be_visible()
     expect(c.page.locator("#btn-concede")).to_be_hidden()
 
@@ -326,7 +326,7 @@ def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(o
     assert no_sideways_scroll(a.page)
     panels = (("#btn-rules", "#dlg-rules"), ("#btn-history", "#dlg-history"), ("#btn-seats", "#dlg-seats"))
     for button, dialog in panels:
-        a.page.click("#btn-table")
+        a.page.click("#btn-more")
         audit(a.page, "table menu")
         a.page.click(button)
         expect(a.page.locator(f"{dialog} h2")).to_be_visible()

@@ -56,7 +56,7 @@ export class TableRules {
       true,
     );
     close.addEventListener('click', () => this.menu.close());
-    const open = h('button', { type: 'button', class: 'btn', id: 'btn-table', 'aria-haspopup': 'dialog' }, icon('history'), h('span', { text: 'More' }));
+    const open = h('button', { type: 'button', class: 'btn', id: 'btn-more', 'aria-haspopup': 'dialog' }, icon('history'), h('span', { text: 'More' }));
     open.addEventListener('click', () => show(this.menu));
     // Back (or a link) leaves the game: nothing of it stays open over the home screen
     window.addEventListener('popstate', () => {
