@@ -40,17 +40,9 @@ return run(function()
   if not pid or not sid or (partner ~= '0' and partner ~= '1') or not is_int(amount, -99, 99) or amount == 0 then
     fail('INVALID_ARGUMENT')
   end
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = modifiable_player(c, pid)
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local p = player(st, pid)
-  local free_seat = p and st.status == 'waiting' and is_null(p.claimedBy) and c.client ~= ''
-  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) and not free_seat then
-    fail('NOT_AUTHORIZED_MODIFY')
-  end
-  if not p then
-    fail('PLAYER_NOT_FOUND')
   end
   if sid == pid or not player(st, sid) then
     fail('INVALID_COMMANDER_SOURCE')

@@ -38,17 +38,9 @@ return run(function()
   local c = context()
   local pid = tonumber(ARGV[8])
   local u = decode_arg(ARGV[9])
-  local st, raw = load(c)
-  if is_dup(c) then
+  local st, raw, p = modifiable_player(c, pid)
+  if not st then
     return { 'dup', raw, '[]' }
-  end
-  local p = player(st, pid)
-  local free_seat = p and st.status == 'waiting' and is_null(p.claimedBy) and c.client ~= ''
-  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) and not free_seat then
-    fail('NOT_AUTHORIZED_MODIFY')
-  end
-  if not p then
-    fail('PLAYER_NOT_FOUND')
   end
   if u.name ~= nil and (type(u.name) ~= 'string' or #u.name > 200 or utf8_len(u.name) < 1
       or utf8_len(u.name) > 50) then

@@ -3,7 +3,7 @@
   whose clocks run (the interrupt stack, the targets), and the one encoding of a state and
   of its events. Nothing here writes.
 
-  Provides: SUMMARY_FIELDS, PLAYER_SUMMARY_FIELDS, summary, load, is_dup, host_on_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, own_turn, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
+  Provides: SUMMARY_FIELDS, PLAYER_SUMMARY_FIELDS, summary, load, is_dup, host_on_player, modifiable_player, player, alive_count, next_alive, holds_any, anyone_seated, is_host, seat_of, seated_caller, clear_choice, interrupters, targeting, running_ids, has_timeout_choice, choice_deadline, own_turn, next_due, ID_ARRAYS, EMPTY_OBJECT, encode_campaign, encode_ids, encode_state, encode_events
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/clocks.lua"
@@ -127,6 +127,27 @@ local function host_on_player(c, pid, not_host)
     fail(not_host)
   end
   local p = player(st, pid)
+  if not p then
+    fail('PLAYER_NOT_FOUND')
+  end
+  return st, raw, p
+end
+
+-- The opening of an action on one player's life and counters (updatePlayer,
+-- commanderDamage): the game, and the player, if the caller may change it: the host, the
+-- player's holder, or while waiting anyone in the game for a seat nobody holds (HEAD's
+-- canModifyPlayer). For an action id already applied it returns nil and the stored JSON
+-- instead, which the caller answers as "dup".
+local function modifiable_player(c, pid)
+  local st, raw = load(c)
+  if is_dup(c) then
+    return nil, raw
+  end
+  local p = player(st, pid)
+  local free_seat = p and st.status == 'waiting' and is_null(p.claimedBy) and c.client ~= ''
+  if not is_host(st, c.client) and not (p and p.claimedBy == c.client) and not free_seat then
+    fail('NOT_AUTHORIZED_MODIFY')
+  end
   if not p then
     fail('PLAYER_NOT_FOUND')
   end
