@@ -134,6 +134,12 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("gauge", "tapotarp_ready", "1 while /ready answers 200", lambda: float(ready(rt))),
         ("counter", "tapotarp_pubsub_messages", "Game commits received on pub/sub", lambda: hub.pubsub_messages),
         ("counter", "tapotarp_version_gaps", "Commits missed on pub/sub, then re-read", lambda: hub.version_gaps),
+        (
+            "counter",
+            "tapotarp_events_replayed",
+            "Events of commits missed on pub/sub, sent from the game's log",
+            lambda: hub.events_replayed,
+        ),
         ("counter", "tapotarp_cache_hits", "Binds served from this instance's snapshot", lambda: hub.cache_hits),
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),

@@ -380,6 +380,15 @@ class GameStore:
         argv = self.game_args(game_id, "", "", *extra)
         return await self._guard(lambda: script(keys=key_list, args=argv))
 
+    async def missed_events(self, game_id: str, since: int) -> tuple[str | None, list[tuple[int, str]]]:
+        """The game's state JSON (None when it is gone) and, oldest first, the events JSON of
+        each version after `since` that had events, from the log (lua/missed_events.lua)."""
+        reply = await self._run_read("missed_events", game_id, since)
+        if reply[0] == "gone":
+            return None, []
+        entries = [str(e).split("\n", 1) for e in reply[2]]
+        return str(reply[1]), [(int(v), events) for v, events in entries]
+
     async def read_state(self, game_id: str) -> str | None:
         raw = await self._guard(lambda: self.client.hget(keys.game(game_id), "state"))
         return None if raw is None else str(raw)

@@ -72,6 +72,24 @@ def running_clocks(st: dict[str, Any]) -> set[Any]:
     return {st.get("activePlayer")}
 
 
+def decode_events(events_json: str) -> list[tuple[str | None, Outgoing]]:
+    """A commit's events as frames, each with its recipient: an event with a `to` is for that
+    client id's socket alone."""
+    if events_json == "[]":
+        return []
+    return [(e.get("to"), outgoing(e["type"], e["data"])) for e in json.loads(events_json)]
+
+
+def send_events(conn: Conn, events: list[tuple[str | None, Outgoing]]) -> None:
+    for to, ev in events:
+        if to is None:
+            conn.send(ev)
+        elif to == conn.client_id:
+            conn.send(ev)
+            if conn.on_addressed is not None:
+                conn.on_addressed(ev.obj["type"], ev.obj["data"])
+
+
 class Hub:
     def __init__(
         self,
@@ -91,7 +109,10 @@ class Hub:
         #: every open socket of this instance, in a game or not
         self._conns: set[Conn] = set()
         self.channels: Channels = channels or SingleChannels(client)
+        #: versions this instance never got on pub/sub (a gap), then repaired from Redis
         self.version_gaps = 0
+        #: events of those versions sent from the game's log instead
+        self.events_replayed = 0
         self.pubsub_messages = 0
         #: binds served from this instance's snapshot vs. those that had to read Redis first
         self.cache_hits = 0
@@ -260,8 +281,9 @@ class Hub:
         entry.fetched = time.monotonic()
         return state
 
-    def deliver(self, game_id: str, payload: str) -> None:
-        """Forward one channel message to this instance's sockets in the game."""
+    def deliver(self, game_id: str, payload: str, repaired: bool = False) -> None:
+        """Forward one channel message (or, `repaired`, one a repair read and filled in
+        with the missed events) to this instance's sockets in the game."""
         entry = self._games.get(game_id)
         if entry is None:
             return
@@ -271,24 +293,17 @@ class Hub:
             return
         if f'"{GAME_ENDED}"' in events_json and self._ended(game_id, entry, json.loads(events_json)):
             return
-        if entry.version and version > entry.version + 1:
+        if not repaired and entry.version and version > entry.version + 1:
             self.version_gaps += 1
-            self._spawn(self._repair(game_id))
+            # the versions in between will never come on the channel: their events are
+            # replayed from the log, a little late rather than never
+            self._spawn(self._repair(game_id, missed=(entry.version, version - 1)))
         state = self._apply(entry, state_json)
-        # (recipient, frame): an event with a `to` is for that client id's socket alone
-        events: list[tuple[str | None, Outgoing]] = []
-        if events_json != "[]":
-            events = [(e.get("to"), outgoing(e["type"], e["data"])) for e in json.loads(events_json)]
+        events = decode_events(events_json)
         state_out = StateFrame(state_json, state)
         entry.broadcast_at = time.monotonic()
         for conn in entry.conns:
-            for to, ev in events:
-                if to is None:
-                    conn.send(ev)
-                elif to == conn.client_id:
-                    conn.send(ev)
-                    if conn.on_addressed is not None:
-                        conn.on_addressed(ev.obj["type"], ev.obj["data"])
+            send_events(conn, events)
             acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
             if acks:
                 for ack in acks:
@@ -330,9 +345,17 @@ class Hub:
                 self._spawn(conn.on_game_ended(game_id))
         self._spawn(self._drop_if_unused(game_id, entry))
 
-    async def _repair(self, game_id: str) -> None:
+    async def _repair(self, game_id: str, missed: tuple[int, int] | None = None) -> None:
+        """Re-read a game whose channel may have lost messages. With `missed` (after, upto):
+        those versions are known lost (a gap), and their events are sent now; without it,
+        whatever is newer than the snapshot is delivered with the events of the versions in
+        between (the channel was down, or a reply's broadcast is late)."""
+        entry = self._games.get(game_id)
+        if entry is None:
+            return
+        since = missed[0] if missed is not None else entry.version
         try:
-            fresh = await self.store.read_state(game_id)
+            fresh, logged = await self.store.missed_events(game_id, since)
         except StorageUnavailable as exc:
             # the Redis watcher tells the outage once (service/app.py check_redis)
             log.debug("repair of %s failed: %s", game_id, exc)
@@ -347,9 +370,17 @@ class Hub:
             # deleted (its gameEnded was lost on the at-most-once channel) or expired
             self._end(game_id, entry, [outgoing(GAME_ENDED, {"gameId": game_id})])
             return
+        if missed is not None:
+            replay = [e for v, events in logged if v <= missed[1] for e in decode_events(events)]
+            self.events_replayed += len(replay)
+            for conn in entry.conns:
+                send_events(conn, replay)
         version = int(json.loads(fresh)["version"])
         if version > entry.version:
-            self.deliver(game_id, f"{version}\n[]\n{fresh}")
+            # read after the await: versions the channel delivered meanwhile are not replayed
+            newer = [e for v, events in logged if entry.version < v <= version for e in json.loads(events)]
+            self.events_replayed += len(newer)
+            self.deliver(game_id, f"{version}\n{json.dumps(newer) if newer else '[]'}\n{fresh}", repaired=True)
 
     async def refresh_stale(self) -> None:
         """Re-read games whose snapshot is older than the cache TTL (pub/sub is at-most-once)."""

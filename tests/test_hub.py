@@ -361,6 +361,63 @@ async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
 # -- version gaps ------------------------------------------------------------------------
 
 
+def log_entry(version: int, events: list[dict[str, Any]] | None = None) -> str:
+    """A log entry as lib/commit.lua writes it, with only what a repair reads."""
+    entry: dict[str, Any] = {"v": version, "t": "test", "a": "", "c": "", "at": 0}
+    if events:
+        entry["e"] = json.dumps(events)
+    return json.dumps(entry)
+
+
+async def test_the_events_of_versions_lost_in_a_gap_are_replayed_from_the_log_once(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(state, 2)[0])
+    # versions 3 and 4 never came on the channel; 3 had a warning, 4 nothing, 5 a timeout
+    warning: dict[str, Any] = {"type": "warning", "data": {"playerId": 1, "threshold": 60000}}
+    timeout = {"type": "timeout", "data": {"playerId": 1}}
+    await client.delete(keys.log(gid))
+    await client.lpush(keys.log(gid), log_entry(2), log_entry(3, [warning]), log_entry(4), log_entry(5, [timeout]))
+    message, stored = payload(state, 5, [timeout])
+    await client.hset(keys.game(gid), "state", stored)
+
+    hub.deliver(gid, message)
+
+    await eventually(lambda: len(ws.frames) == 4)
+    assert ws.frames[1:] == [frame("timeout", {"playerId": 1}), state_frame(stored), frame("warning", warning["data"])]
+    assert (hub.version_gaps, hub.events_replayed) == (1, 1)
+    # nothing more comes: the timeout of version 5 was not replayed
+    await asyncio.sleep(0.1)
+    assert len(ws.frames) == 4
+
+
+async def test_a_repair_that_finds_newer_versions_sends_their_events_before_the_state(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    hub.deliver(gid, payload(state, 2)[0])
+    dice: dict[str, Any] = {
+        "type": "diceRolled",
+        "data": {"playerName": "Host", "sides": 6, "result": 3, "timestamp": 1},
+    }
+    await client.delete(keys.log(gid))
+    await client.lpush(keys.log(gid), log_entry(2), log_entry(3, [dice]), log_entry(4))
+    _, stored = payload(state, 4)
+    await client.hset(keys.game(gid), "state", stored)
+
+    # what the pub/sub reconnect does for every game served
+    await hub.resync_all()
+
+    await eventually(lambda: len(ws.frames) == 3)
+    assert ws.frames[1:] == [frame("diceRolled", dice["data"]), state_frame(stored)]
+    assert (hub.version_gaps, hub.events_replayed, hub.games[gid].version) == (0, 1, 4)
+
+
 async def test_a_version_gap_is_counted_and_the_game_is_re_read(
     hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
 ) -> None:

@@ -7,7 +7,7 @@
 
   Of the common KEYS and ARGV (lib/context.lua, read into c), a commit writes
     KEYS[1] the state JSON (field `state`), with `version` + 1 and `lastActivity` = now
-    KEYS[2] the entry {v, t, a, c, at, d, p, h, s}; past LOG_CAP entries the oldest is dropped
+    KEYS[2] the entry {v, t, a, c, at, d, p, h, s, e}; past LOG_CAP entries the oldest is dropped
     KEYS[3] action id (ARGV[2], when given) -> version, and the dropped entry's id removed
     KEYS[4] game id (ARGV[7]) -> next due ms, or no entry when the clock is not running
     KEYS[5] game id -> last activity ms while the game is listed (lib/lobby.lua)
@@ -20,7 +20,8 @@
 
   The log entry: v version, t kind, a action id, c client id, at ms, d detail, p the actor's
   seat (player id) or null, h whether the actor was the host, s what changed {before, after}
-  (changes), absent when nothing summarised did.
+  (changes), absent when nothing summarised did, e the events JSON as published, absent
+  when there were none.
 ]]
 --- @include "lib/context.lua"
 --- @include "lib/state.lua"
@@ -140,9 +141,17 @@ local function commit(st, c, kind, detail)
   local sj = encode_state(st)
   rcall('HSET', c.kgame, 'state', sj)
   local me = seat_of(st, c.client)
+  local ev = '[]'
+  if #c.events > 0 then
+    ev = encode_events(c.events)
+  end
+  -- the events go in the entry too (as the published JSON text): an instance whose pub/sub
+  -- lost this message replays them from the log (lua/missed_events.lua), so no socket misses
+  -- a warning, a timeout or a gameComplete in a gap
   rcall('LPUSH', c.klog, cjson.encode({
     v = st.version, t = kind, a = c.aid, c = c.client, at = c.now, d = detail,
     p = me and me.id or NULL, h = is_host(st, c.client), s = c.before and changes(c.before, st) or nil,
+    e = ev ~= '[]' and ev or nil,
   }))
   keep_undo(st, c, kind, me)
   if c.aid ~= '' then
@@ -157,10 +166,6 @@ local function commit(st, c, kind, detail)
   schedule(st, c)
   index_game(st, c)
   expire(c, st)
-  local ev = '[]'
-  if #c.events > 0 then
-    ev = encode_events(c.events)
-  end
   rcall(c.pub, c.channel, st.version .. '\n' .. ev .. '\n' .. sj)
   return { 'ok', sj, ev }
 end

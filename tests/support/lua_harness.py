@@ -363,6 +363,8 @@ class Harness:
         assert len(log) == min(llen_before + 1, LOG_CAP)
         entry = log[0]
         assert (entry["v"], entry["t"], entry["at"]) == (st["version"], kind, st["lastActivity"])
+        # the events as published, for an instance that missed them (lua/missed_events.lua)
+        assert entry.get("e") == (None if out.events_json == "[]" else out.events_json)
         if entry["a"]:
             assert (await self.acts(gid))[entry["a"]] == str(st["version"])
         assert await self.due(gid) == expected_due(st)
