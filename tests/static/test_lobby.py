@@ -202,7 +202,7 @@ def test_an_unlisted_game_is_never_listed_and_the_list_says_when_it_is_empty_or_
     assert len(lists) == seen + 1
 
     # an empty list says so; a failing one says that, and Refresh tries again
-    empty = {"games": [], "nextCursor": None, "instanceId": "web"}
+    empty: dict[str, Any] = {"games": [], "nextCursor": None, "instanceId": "web"}
     failing = {"now": False}
 
     def answer(route: Route) -> None:
