@@ -15,12 +15,28 @@ import pytest
 from playwright.sync_api import Locator, Route, expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_accessibility import audit, no_sideways_scroll
 from tests.support.page import App
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
 
 
 EMPTY = "No open games right now. Create one, or join with a code."
+
+
+#: lobby.js: REFRESH_MS
+REFRESH_MS = 15_000
+
+#: a document.visibilityState the test can set (window.__setVisibility)
+VISIBILITY_STUB = """
+let visibility = 'visible';
+Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
+Object.defineProperty(document, 'hidden', { configurable: true, get: () => visibility !== 'visible' });
+window.__setVisibility = (v) => {
+  visibility = v;
+  document.dispatchEvent(new Event('visibilitychange'));
+};
+"""
 
 
 def lobby_item(app: App, code: str) -> Locator:
@@ -85,6 +101,11 @@ def test_a_named_game_is_found_joined_renamed_unlisted_and_deleted_from_other_de
     expect(item.locator(".lobby-mode")).to_have_text("Casual")
     expect(item.locator(".lobby-ago")).to_have_text("just now")
     assert item.locator("b").count() == 0
+    # readable and tappable, from a 320 px phone up
+    for width, height in ((320, 640), (1280, 800)):
+        guest.page.set_viewport_size({"width": width, "height": height})
+        audit(guest.page, f"open games at {width} px")
+        assert no_sideways_scroll(guest.page), width
     # one tap joins it (watching), one more takes a seat
     item.get_by_role("button", name=f"Join Friday <b>Commander</b> ({code})").click()
     expect(guest.page.locator("#game-code")).to_have_text(code)
@@ -111,8 +132,10 @@ def test_a_named_game_is_found_joined_renamed_unlisted_and_deleted_from_other_de
     # the host renames the game: every page shows the new name, and the lobby list too
     menu = more(host)
     expect(menu.locator("#btn-rename-game")).to_be_visible()
+    audit(host.page, "the host's table menu")
     menu.locator("#btn-rename-game").click()
     expect(host.page.locator("#rename-input")).to_have_value("Friday <b>Commander</b>")
+    audit(host.page, "rename dialog")
     host.page.fill("#rename-input", "x" * 51)
     expect(host.page.locator("#rename-input")).to_have_value("x" * 50)
     host.page.fill("#rename-input", "  Sunday brawl  ")
@@ -151,8 +174,11 @@ def test_a_named_game_is_found_joined_renamed_unlisted_and_deleted_from_other_de
     confirm.get_by_role("button", name="Cancel").click()
     assert "endGame" not in host.sent_types()
     expect(host.page.locator("#game")).to_be_visible()
+    # a player looking at the table menu when the game goes: it goes too
+    more(guest)
     more(host).locator("#btn-end-game").click()
     host.page.click("#confirm-ok")
+    expect(guest.page.locator("#dlg-table")).to_be_hidden()
     # every page in the game goes home with the notice, and forgets the game
     expect(host.page.locator("#home")).to_be_visible()
     expect(host.page.locator("#home-notice")).to_have_text(f"You deleted Sunday brawl ({code}).")
@@ -184,22 +210,48 @@ def test_an_unlisted_game_is_never_listed_and_the_list_says_when_it_is_empty_or_
 
     # another device: the game is not in the list
     other = open_app()
-    lists: list[str] = []
-    other.page.on("request", lambda r: lists.append(r.url) if "/api/games" in r.url else None)
     expect(other.page.locator("#lobby")).to_have_attribute("aria-busy", "false")
     expect(lobby_item(other, code)).to_have_count(0)
     # by its code it still opens
     other.join_by_code(code)
     expect(other.page.locator("#game-name")).to_have_text("Private table")
-    # the list is paused while the game is shown, and read again on the way home
-    seen = len(lists)
-    other.page.wait_for_timeout(300)
-    assert len(lists) == seen
     other.page.click("#btn-leave")
     expect(other.page.locator("#home")).to_be_visible()
-    expect(other.page.locator("#lobby")).to_have_attribute("aria-busy", "false")
-    other.page.wait_for_timeout(100)
-    assert len(lists) == seen + 1
+
+    # the list is read every REFRESH_MS while the home screen is in view, and only then
+    idle = open_app()
+    idle.context.add_init_script(VISIBILITY_STUB)
+    idle.page.clock.install()
+    idle.reload()
+    reads: list[str] = []
+    idle.page.on("request", lambda r: reads.append(r.url) if "/api/games" in r.url else None)
+    expect(idle.page.locator("#lobby")).to_have_attribute("aria-busy", "false")
+
+    def read_after(ms: int) -> int:
+        before = len(reads)
+        idle.page.clock.run_for(ms)
+        idle.page.wait_for_timeout(50)
+        return len(reads) - before
+
+    assert read_after(REFRESH_MS - 1_000) == 0
+    assert read_after(1_000) == 1
+    assert read_after(REFRESH_MS) == 1
+    # a hidden page reads nothing, and reads at once when shown again
+    idle.page.evaluate("window.__setVisibility('hidden')")
+    assert read_after(3 * REFRESH_MS) == 0
+    before = len(reads)
+    idle.page.evaluate("window.__setVisibility('visible')")
+    idle.page.wait_for_timeout(200)
+    assert len(reads) - before == 1
+    # in a game: nothing; back home: at once
+    idle.join_by_code(code)
+    expect(idle.page.locator("#game-name")).to_have_text("Private table")
+    assert read_after(3 * REFRESH_MS) == 0
+    before = len(reads)
+    idle.page.click("#btn-leave")
+    expect(idle.page.locator("#home")).to_be_visible()
+    idle.page.wait_for_timeout(200)
+    assert len(reads) - before == 1
 
     # an empty list says so; a failing one says that, and Refresh tries again
     empty: dict[str, Any] = {"games": [], "nextCursor": None, "instanceId": "web"}

@@ -343,7 +343,8 @@ export class Lobby {
       const what = st && st.id === gid ? label(st) : `game ${gid}`;
       const mine = this.ending === gid;
       store.forgetGame(gid);
-      if (this.renameDialog?.open) this.renameDialog.close();
+      // whatever of the game is open (the table menu, history, a confirm) goes with it
+      for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
       this.exit(mine ? `You deleted ${what}.` : `The host deleted ${what}. It is gone, and no longer in your recent games.`);
       return true;
     }
