@@ -78,11 +78,17 @@ def service(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture
-def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
+def opened_apps() -> list[App]:
+    """Every app the test's `open_app` opened, in order."""
+    return []
+
+
+@pytest.fixture
+def open_app(browser: Browser, service: ServiceProcess, opened_apps: list[App]) -> Iterator[OpenApp]:
     """Opens the app in a new browser context (its own localStorage: another device) and,
     unless `connected=False`, waits until its socket is up. With `wire=True` its socket runs
     through a `Wire` (`app.wire`) the test can hold back, inject into and close."""
-    apps: list[App] = []
+    apps = opened_apps
 
     def open_(
         path: str = "/",
@@ -113,6 +119,16 @@ def open_app(browser: Browser, service: ServiceProcess) -> Iterator[OpenApp]:
             errors += [f"{a.page.url}: CSP {v}" for v in a.csp_violations()]
         a.context.close()
     assert not errors, "errors in the page:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def no_console_errors(open_app: OpenApp, opened_apps: list[App]) -> Iterator[None]:
+    """Stricter than `open_app` alone: no page may log a console error either (a failed
+    request, a rejected promise the page caught and logged). Use it with
+    `pytest.mark.usefixtures("no_console_errors")`."""
+    yield
+    errors = [f"{a.page.url}: {e}" for a in opened_apps for e in a.console_errors]
+    assert not errors, "console errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture(scope="session")

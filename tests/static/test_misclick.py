@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -13,22 +12,7 @@ from playwright.sync_api import expect
 from tests.static.conftest import OpenApp
 from tests.support.page import App
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def open_app(open_app: OpenApp) -> Iterator[OpenApp]:
-    """The package's open_app, and besides: no page may log a console error."""
-    apps: list[App] = []
-
-    def open_(*args: Any, **kwargs: Any) -> App:
-        app = open_app(*args, **kwargs)
-        apps.append(app)
-        return app
-
-    yield cast(OpenApp, open_)
-    errors = [f"{a.page.url}: {e}" for a in apps for e in a.console_errors]
-    assert not errors, "console errors:\n" + "\n".join(errors)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
 
 
 ACTIVE = re.compile(r"\bactive\b")

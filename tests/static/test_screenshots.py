@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.static.conftest import OpenApp
 from tests.support.page import App
@@ -73,3 +73,77 @@ def test_home_and_game_screenshots_at_phone_and_desktop_sizes(open_app: OpenApp,
     for label, size in SIZES.items():
         shoot(guest.page, screenshots_dir / f"game-{label}.png", size)
     shoot(host.page, screenshots_dir / "game-host-desktop.png", SIZES["desktop"])
+
+
+#: the README's phone: a current mid-size phone in portrait
+README_PHONE = (390, 844)
+
+
+def test_readme_screenshots_of_a_commander_game_on_a_phone_and_the_open_games(
+    open_app: OpenApp, screenshots_dir: Path
+) -> None:
+    """The README's phone screenshots (its tablet one, table-centre-4.png, is test_table.py's):
+    a four-player Commander game with life, poison and commander damage changed, and the
+    home screen's open games with a few named games."""
+    host = open_app(width=README_PHONE[0], height=README_PHONE[1])
+    host.fill_create_form(players=4, time_each="25")
+    host.page.fill("#f-game-name", "Friday Commander")
+    host.page.click("#rules-create > summary")
+    host.page.select_option("#f-rules-format", "commander")
+    host.page.click("#create-submit")
+    expect(host.cards()).to_have_count(4)
+    expect(host.page.locator("#game-name")).to_have_text("Friday Commander")
+    commander = host.page.inner_text("#game-code")
+    host.claim(1)
+    guest = open_app(f"/?game={commander}", width=README_PHONE[0], height=README_PHONE[1])
+    guest.claim(2)
+    host.start()
+    # the host may change anyone's counters: a few turns' worth of damage
+    host.card(2).locator(".extras-toggle").click()
+    for _ in range(7):
+        host.page.get_by_role("button", name="Increase commander damage to player 2 from Player 3", exact=True).click()
+    expect(host.card(2).locator('.cmd-cell[data-source="3"][data-partner="0"] .cmd-value')).to_have_text("7")
+    for _ in range(3):
+        host.page.get_by_role("button", name="Increase poison of player 2").click()
+    expect(host.card(2).locator(".sum-poison .sum-value")).to_have_text("3")
+    host.card(2).locator(".extras-toggle").click()
+    for _ in range(4):
+        host.page.get_by_role("button", name="Decrease life of player 1").click()
+    for player, name in {1: "Ajani", 2: "Brenna", 3: "Chandra", 4: "Dakkon"}.items():
+        rename(host, player, name)
+    host.page.click("#btn-pass")
+    expect(guest.page.locator("#status-text")).to_have_text("Your turn")
+    expect(guest.card(2).locator(".stat-life .stat-value")).to_have_text("33")
+    expect(guest.card(1).locator(".stat-life .stat-value")).to_have_text("36")
+    # the folded card sums up what she has taken: 3 poison, 7 commander damage
+    expect(guest.card(2).locator(".sum-poison .sum-value")).to_have_text("3")
+    shoot(guest.page, screenshots_dir / "readme-commander-phone.png", README_PHONE)
+
+    # a few more named games, in different states, for the open games list
+    codes = [commander]
+    for name, players, seats in (("Pauper league night", 2, 1), ("Cube draft, table 2", 6, 3), ("Lunch brawl", 3, 0)):
+        other = open_app()
+        other.fill_create_form(players=players)
+        other.page.fill("#f-game-name", name)
+        other.page.click("#create-submit")
+        expect(other.page.locator("#game-name")).to_have_text(name)
+        codes.append(other.page.inner_text("#game-code"))
+        for seat in range(1, seats + 1):
+            (other if seat == 1 else open_app(f"/?game={codes[-1]}")).claim(seat)
+    host.page.click("#btn-pause")
+    expect(host.page.locator("#game")).to_have_attribute("data-status", "paused")
+
+    visitor = open_app(width=README_PHONE[0], height=README_PHONE[1])
+
+    # only this test's games: the test Redis holds other modules' games too
+    def only_ours(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["games"] = [g for g in body["games"] if g["id"] in codes]
+        route.fulfill(response=response, json=body)
+
+    visitor.page.route("**/api/games*", only_ours)
+    visitor.page.click("#btn-lobby-refresh")
+    expect(visitor.page.locator("#lobby-list .lobby-item")).to_have_count(4)
+    expect(visitor.page.locator(f'.lobby-item[data-game="{commander}"] .lobby-status-label')).to_have_text("Paused")
+    shoot(visitor.page, screenshots_dir / "readme-lobby-phone.png", README_PHONE)

@@ -15,6 +15,7 @@ import { announce, flashError, showNotice } from './feedback.js';
 import { Home, isCode, normaliseCode } from './home.js';
 import { HostControls } from './host.js';
 import { installShortcuts } from './keyboard.js';
+import { Lobby } from './lobby.js';
 import { changes, statusLine } from './narrate.js';
 import { Connection, ServerError } from './net.js';
 import { Presets } from './presets.js';
@@ -58,7 +59,7 @@ const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 const home = new Home({
   create: (settings, errorNode, button) => {
     const withRules = tableRules.createSettings(settings);
-    if (withRules !== null) createGame(withRules, errorNode, button);
+    if (withRules !== null && lobby.readCreate()) createGame(withRules, errorNode, button);
   },
   join: (code, errorNode) => enterGame(code, errorNode),
   forget: (code) => {
@@ -67,6 +68,8 @@ const home = new Home({
   },
 });
 
+// before the presets: its create fields are remembered with the others
+const lobby = new Lobby({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock, join: (code, err) => enterGame(code, err), exit: exitToHome });
 const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
 const screenLock = new ScreenLock();
 
@@ -91,6 +94,7 @@ const board = new Board(byId('board'), {
 const tableMode = new TableMode(byId('board'), byId('btn-table'));
 const spectator = new Spectator((pid, err) => act('claim', { playerId: pid }, err));
 const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
+lobby.install(tableRules.place);
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -222,7 +226,7 @@ function onFrame(msg) {
       }
       break;
     default:
-      tableRules.onFrame(msg);
+      if (!lobby.onFrame(msg)) tableRules.onFrame(msg);
       break;
   }
 }
@@ -349,6 +353,7 @@ async function createGame(settings, errorNode, button) {
     // the `created` frame stores the host token and opens the game
     await conn.request('create', { settings });
     presets.rememberLast();
+    await lobby.afterCreate();
   } catch (err) {
     flashError(errorNode, err.message);
   } finally {
@@ -367,6 +372,7 @@ function renderGame(prev) {
   spectator.render(st, me);
   screenLock.want(app.screen === 'game' && st.status === 'running');
   tableRules.render(st, me);
+  lobby.render(st, me);
   renderControls();
   renderStatus(st, me);
   byId('invite').hidden = st.status !== 'waiting';

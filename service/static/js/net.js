@@ -10,6 +10,8 @@ const REQUEST_TIMEOUT_MS = 8_000;
 /** The reply that completes a request; earlier replies (`created` before `state`) are
  * delivered to the frame handler like any other frame. */
 const FINAL_REPLY = { create: 'state', claim: 'claimed', leave: 'left', time: 'time', history: 'history' };
+// the lobby's: a rename's state comes first; a deleted game sends no state at all
+Object.assign(FINAL_REPLY, { renameGame: 'gameRenamed', endGame: 'gameEnded' });
 
 /** The server refused the action: `message` is the server's text, fit to show as is;
  * `code` (one of errors.js, or another code of the server's table) is what to decide on. */

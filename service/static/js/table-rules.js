@@ -26,6 +26,8 @@ export class TableRules {
     this.gameId = gameId;
     const show = (dialog) => dialogs.show(dialog);
     const place = this.buildMenu(show);
+    /** Puts a button in the table menu (More): for the other modules' actions. */
+    this.place = place;
     this.createRules = new CreateRules();
     this.rulesDialog = new RulesDialog({ state, act, place, show });
     this.counters = new CardCounters(byId('board'), {
