@@ -265,6 +265,7 @@ async def handle_health(request: web.Request) -> web.Response:
             "activeSessions": rt.hub.game_count,
             "pubsubMessages": rt.hub.pubsub_messages,
             "versionGaps": rt.hub.version_gaps,
+            "eventsReplayed": rt.hub.events_replayed,
             "deadlinesFired": rt.deadlines.fired,
             "seatsReleased": rt.liveness.released,
         }

@@ -41,6 +41,7 @@ HEALTH_FIELDS = {
     "activeSessions",
     "pubsubMessages",
     "versionGaps",
+    "eventsReplayed",
     "deadlinesFired",
     "seatsReleased",
 }
@@ -108,6 +109,7 @@ async def test_health_reports_every_documented_field(make_server: ServerFactory,
         "activeSessions": 0,
         "pubsubMessages": 0,
         "versionGaps": 0,
+        "eventsReplayed": 0,
         "deadlinesFired": 0,
         "seatsReleased": 0,
     }

@@ -1,0 +1,104 @@
+"""What every scenario shares: its options, its processes, and the run that plays the games
+while the fault is injected and ends with the checker's verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from chaos.checker import History, Verdict, check
+from chaos.workload import Workload
+from stack.instance import ServiceProcess
+
+AOF_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 30.0
+    #: games whose players pass the turn, and games whose clocks run out during the fault
+    games: int = 6
+    clock_games: int = 2
+    players: int = 4
+    #: turn passes per second per load game
+    rate: float = 2.0
+    instances: int = 3
+
+    @classmethod
+    def short(cls) -> Options:
+        """The bounded form CI runs: one fault or two, a few games."""
+        return cls(seconds=6.0, games=3, clock_games=1, players=3, rate=3.0, instances=2)
+
+    def check(self) -> None:
+        if not (2 <= self.seconds <= 600 and 1 <= self.games <= 200 and 0 <= self.clock_games <= 50):
+            raise ValueError("bounds: seconds 2-600, games 1-200, clock games 0-50")
+        if not (2 <= self.players <= 8 and 0.1 <= self.rate <= 20 and 1 <= self.instances <= 8):
+            raise ValueError("bounds: players 2-8, rate 0.1-20 per second, instances 1-8")
+
+    @property
+    def clock_ms(self) -> int:
+        """A clock game's time: it runs out at about two thirds of the run."""
+        return max(3_000, int(self.seconds * 1000 * 2 / 3))
+
+
+#: A fault: injects itself into the running stack while the games play, records each
+#: injection (History.fault) and its end (History.heal), stops by `until` (monotonic s), and
+#: returns what it measured besides the checker's counts.
+Fault = Callable[[History, float], Coroutine[Any, Any, dict[str, Any]]]
+
+
+@contextlib.asynccontextmanager
+async def instances(redis_url: str, count: int, **env: str) -> AsyncIterator[list[ServiceProcess]]:
+    """`count` service instances on `redis_url`, killed on the way out whatever happened."""
+    work = Path(tempfile.mkdtemp(prefix="chaos-"))
+    procs = [ServiceProcess(redis_url, work, f"i{n}", DRAIN_TIMEOUT_S="2", **env) for n in range(count)]
+    try:
+        for p in procs:
+            await asyncio.to_thread(p.start)
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+
+
+async def play_through(
+    name: str,
+    opts: Options,
+    redis_url: str,
+    endpoints: Callable[[], list[str]],
+    fault: Fault,
+    *,
+    allowed_loss: Callable[[History], int] | None = None,
+) -> Verdict:
+    """Sets the games up, plays them for `opts.seconds` while `fault` runs, then checks."""
+    history = History()
+    workload = Workload(endpoints, history)
+    try:
+        await workload.setup(opts.games, opts.clock_games, opts.players, opts.clock_ms)
+        until = time.monotonic() + opts.seconds
+        fault_task = asyncio.create_task(fault(history, until))
+        await workload.run(opts.seconds, opts.rate)
+        extra = await fault_task
+    finally:
+        await workload.close()
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        verdict = await check(
+            redis,
+            history,
+            name,
+            allowed_loss=allowed_loss(history) if allowed_loss else 0,
+            steady_clients=workload.steady(),
+        )
+    finally:
+        await redis.aclose()
+    verdict.extra = {"reconnects": workload.reconnects, **extra}
+    return verdict

@@ -1,0 +1,28 @@
+"""The scenarios, by name: each module has NAME, FAULT (one line) and `async run(Options)`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from chaos.base import Options
+from chaos.checker import Verdict
+from chaos.scenarios import kill_instance, pubsub_drop, redis_restart, script_flush
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    fault: str
+    run: Callable[[Options], Awaitable[Verdict]]
+    doc: str
+
+
+def _of(module: ModuleType) -> Scenario:
+    return Scenario(module.NAME, module.FAULT, module.run, (module.__doc__ or "").strip())
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s for s in map(_of, (kill_instance, redis_restart, script_flush, pubsub_drop))
+}

@@ -1,0 +1,229 @@
+"""The games every chaos scenario plays while it injects its fault, recording into a History.
+
+Two kinds of game:
+
+- load games: long clocks; whoever holds the active seat passes the turn `rate` times a
+  second, each pass with a requestId, retried with the same requestId after a lost reply (so
+  the service's idempotency is exercised too);
+- clock games: short clocks nobody passes, so the first player's warnings and timeout fall
+  due during the fault: the deadline loop must fire each exactly once, whichever instance
+  lives, and every socket that stayed connected must get each one.
+
+Every seat has its own socket; a seat whose socket closes reconnects, on any endpoint, with
+its token (the host seat with the host token too) and carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.checker import History
+from service.messages.session import action_id_for
+from stack.client import Client
+
+#: a game's log keeps 256 entries (lua/lib/commit.lua LOG_CAP): stay well inside it
+MAX_PASSES_PER_GAME = 180
+#: how long one request may take before the seat gives up on its socket
+REQUEST_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Seat:
+    game_id: str
+    player_id: int
+    token: str
+    host_token: str | None
+    client: Client | None = None
+    reconnects: int = 0
+    #: how far this seat's frames have been recorded, in the current client's messages
+    cursor: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def name(self) -> str:
+        return f"{self.game_id}/{self.player_id}"
+
+
+@dataclass
+class Game:
+    seats: list[Seat]
+    clock_game: bool
+    active: int = 1
+    passes: int = 0
+
+    @property
+    def game_id(self) -> str:
+        return self.seats[0].game_id
+
+
+@dataclass
+class Workload:
+    """`endpoints()` lists the WebSocket URLs to connect to now (instances, or a balancer)."""
+
+    endpoints: Callable[[], list[str]]
+    history: History
+    games: list[Game] = field(default_factory=list)
+
+    async def connect(self) -> Client:
+        last: BaseException | None = None
+        urls = self.endpoints()
+        for url in random.sample(urls, len(urls)):
+            try:
+                return await asyncio.wait_for(Client.connect(url), REQUEST_TIMEOUT_S)
+            except (OSError, TimeoutError, Exception) as exc:
+                last = exc
+        raise ConnectionError(f"no endpoint answers: {last}")
+
+    async def setup(self, load_games: int, clock_games: int, players: int, clock_ms: int) -> None:
+        """Creates and starts the games. A clock game's clocks run for `clock_ms`, with
+        warnings at two thirds and a third of it."""
+        for n in range(load_games + clock_games):
+            clock_game = n >= load_games
+            settings: dict[str, Any] = {"playerCount": players, "initialTime": 3_600_000}
+            if clock_game:
+                settings = {
+                    "playerCount": players,
+                    "initialTime": clock_ms,
+                    "warningThresholds": [clock_ms * 2 // 3, clock_ms // 3],
+                }
+            self.games.append(await self._new_game(settings, players, clock_game))
+
+    async def _new_game(self, settings: dict[str, Any], players: int, clock_game: bool) -> Game:
+        host = await self.connect()
+        reply = await host.request("create", {"settings": settings}, timeout=REQUEST_TIMEOUT_S)
+        if reply["type"] == "error":
+            raise RuntimeError(f"create failed: {reply['data']}")
+        created = await host.next("created")
+        gid, host_token = created["data"]["gameId"], created["data"]["hostToken"]
+        # checked at the end even if none of its actions is acknowledged
+        self.history.game(gid)
+        seats = []
+        for pid in range(1, players + 1):
+            c = host if pid == 1 else await self.connect()
+            if pid != 1:
+                await c.request("join", {"gameId": gid}, timeout=REQUEST_TIMEOUT_S)
+            await c.request("claim", {"playerId": pid}, timeout=REQUEST_TIMEOUT_S)
+            claimed = await c.next("claimed")
+            seats.append(Seat(gid, pid, claimed["data"]["token"], host_token if pid == 1 else None, c))
+        started = await host.request("start", timeout=REQUEST_TIMEOUT_S)
+        if started["type"] != "state":
+            raise RuntimeError(f"start failed: {started['data']}")
+        return Game(seats, clock_game)
+
+    # -- recording ------------------------------------------------------------------------
+
+    def harvest(self, seat: Seat) -> None:
+        """Records the frames this seat's socket received since the last harvest."""
+        c = seat.client
+        if c is None:
+            return
+        for m in c.messages[seat.cursor :]:
+            t, d = m.get("type"), m.get("data") or {}
+            if t == "state" and d.get("id") == seat.game_id:
+                self.history.saw(seat.name, seat.game_id, int(d["version"]))
+            elif t == "warning":
+                self.history.deadline_frame(seat.name, seat.game_id, int(d["playerId"]), int(d["threshold"]))
+            elif t == "timeout":
+                self.history.deadline_frame(seat.name, seat.game_id, int(d["playerId"]), None)
+        seat.cursor = len(c.messages)
+
+    # -- keeping the seats connected ----------------------------------------------------------
+
+    async def recover(self, seat: Seat) -> None:
+        """A new socket for the seat, on any endpoint, with its tokens."""
+        async with seat.lock:
+            if seat.client is not None and seat.client.closed_code is None:
+                return
+            await self._drop(seat)
+            data: dict[str, Any] = {"gameId": seat.game_id, "playerId": seat.player_id, "token": seat.token}
+            if seat.host_token:
+                data["hostToken"] = seat.host_token
+            c = await self.connect()
+            try:
+                reply = await c.request("reconnect", data, timeout=REQUEST_TIMEOUT_S)
+            except BaseException:
+                await c.close()
+                raise
+            if reply["type"] == "error":
+                await c.close()
+                raise ConnectionError(f"reconnect refused: {reply['data'].get('code')}")
+            seat.client = c
+            seat.cursor = 0
+            seat.reconnects += 1
+
+    async def _drop(self, seat: Seat) -> None:
+        self.harvest(seat)
+        if seat.client is not None:
+            with contextlib.suppress(Exception):
+                await seat.client.close()
+        seat.client = None
+
+    async def keep(self, seat: Seat, until: float) -> None:
+        """Reconnects the seat whenever its socket is gone, until `until`."""
+        while time.monotonic() < until:
+            await asyncio.sleep(0.2)
+            self.harvest(seat)
+            if seat.client is None or seat.client.closed_code is not None:
+                try:
+                    await self.recover(seat)
+                except Exception as exc:
+                    self.history.error(f"reconnect: {type(exc).__name__}")
+
+    # -- playing --------------------------------------------------------------------------
+
+    async def play(self, game: Game, until: float, rate: float) -> None:
+        """The active seat passes the turn `rate` times a second (load games only)."""
+        while time.monotonic() < until and game.passes < MAX_PASSES_PER_GAME:
+            await asyncio.sleep(1 / rate)
+            seat = game.seats[game.active - 1]
+            rid = f"{seat.name}-{time.monotonic_ns()}"
+            for _attempt in range(2):
+                try:
+                    if seat.client is None or seat.client.closed_code is not None:
+                        await self.recover(seat)
+                    assert seat.client is not None
+                    await seat.client.send("passTurn", {}, request_id=rid)
+                    reply = await seat.client.reply(rid, timeout=REQUEST_TIMEOUT_S)
+                except Exception as exc:
+                    self.history.error(type(exc).__name__)
+                    with contextlib.suppress(Exception):
+                        await self._drop(seat)
+                    # the same requestId again: applied once however many times it is sent
+                    continue
+                self.harvest(seat)
+                if reply["type"] == "state":
+                    aid = action_id_for(f"seat{seat.player_id}", "passTurn", rid)
+                    self.history.ack(seat.game_id, rid, aid, int(reply["data"]["version"]))
+                    game.passes += 1
+                    game.active = reply["data"]["activePlayer"] or game.active
+                else:
+                    code = str(reply["data"].get("code"))
+                    self.history.error(code)
+                    if code == "NOT_AUTHORIZED_PASS":
+                        # the turn moved on without this seat knowing: follow the newest state
+                        game.active = game.active % len(game.seats) + 1
+                break
+
+    async def run(self, seconds: float, rate: float) -> None:
+        until = time.monotonic() + seconds
+        tasks = [self.keep(s, until) for g in self.games for s in g.seats]
+        tasks += [self.play(g, until, rate) for g in self.games if not g.clock_game]
+        await asyncio.gather(*tasks)
+
+    def steady(self) -> set[str]:
+        return {s.name for g in self.games for s in g.seats if s.reconnects == 0}
+
+    @property
+    def reconnects(self) -> int:
+        return sum(s.reconnects for g in self.games for s in g.seats)
+
+    async def close(self) -> None:
+        for g in self.games:
+            for s in g.seats:
+                await self._drop(s)
