@@ -119,10 +119,31 @@ async def check_redis(rt: Runtime) -> None:
             log.warning("redis unreachable (%s: %s); /ready answers 503 until it is back", type(exc).__name__, exc)
             rt.redis_lost_at = now
         rt.redis_ok = False
+        await cut_off_if_lost(rt, now)
         return
     if rt.redis_lost_at is not None:
         log.info("redis is back after %.1fs unreachable", time.monotonic() - rt.redis_lost_at)
         rt.redis_lost_at = None
+    if rt.deps.cut_off:
+        rt.deps.cut_off = False
+        log.info("accepting connections again")
+
+
+async def cut_off_if_lost(rt: Runtime, now: float) -> None:
+    """Past REDIS_LOST_CLOSE_S without Redis this instance can serve nobody, but other
+    instances may (a partition, not an outage): its players are sent there. In a full outage
+    every instance does this, and the clients' reconnects wait with their backoff."""
+    limit = rt.settings.redis_lost_close_s
+    if limit <= 0 or rt.deps.cut_off or rt.redis_lost_at is None or now - rt.redis_lost_at < limit:
+        return
+    rt.deps.cut_off = True
+    rt.deps.metrics.cut_offs.inc()
+    log.warning(
+        "redis unreachable for %.1fs: closing %d sockets with 1012 and refusing upgrades until it is back",
+        now - rt.redis_lost_at,
+        rt.hub.socket_count,
+    )
+    await close_all(rt.hub, 1012, b"Storage unreachable")
 
 
 def expose_runtime(metrics: Metrics, rt: Runtime) -> None:

@@ -95,6 +95,11 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+        self.cut_offs = Counter(
+            "tapotarp_redis_cut_offs",
+            "Times this instance closed its sockets for having lost Redis past REDIS_LOST_CLOSE_S",
+            registry=r,
+        )
         self.redis_rtt = Histogram(
             "tapotarp_redis_roundtrip_seconds",
             "Round trip of the periodic Redis TIME probe",

@@ -336,6 +336,15 @@ class Settings:
         "set it above the balancer's check interval × fall count. A second SIGTERM/SIGINT ends it early. "
         "`0`: close at once",
     )
+    redis_lost_close_s: float = setting(
+        "REDIS_LOST_CLOSE_S",
+        10.0,
+        lo=0.0,
+        hi=3600.0,
+        doc="an instance that has not reached Redis for this long is cut off: it closes its sockets with 1012 so "
+        "their clients reconnect to an instance that can serve them, and refuses upgrades (503) until Redis "
+        "answers again; above a Sentinel failover's or a restart's outage. `0`: never (sockets wait it out)",
+    )
     instance_dead_after_s: float = setting(
         "INSTANCE_DEAD_AFTER_S",
         30.0,

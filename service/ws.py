@@ -90,6 +90,8 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
     connection budget), then serves the socket until it closes."""
     if deps.draining:
         raise web.HTTPServiceUnavailable(text="Server is shutting down")
+    if deps.cut_off:
+        raise web.HTTPServiceUnavailable(text="Game storage is unreachable from this server")
     s = deps.settings
     if not upgrade_allowed(request.headers, s.allowed_origins):
         raise web.HTTPForbidden(text="Forbidden: Origin not allowed")

@@ -222,6 +222,55 @@ async def test_ready_turns_200_once_an_unreachable_redis_comes_up(
         await server.close()
 
 
+# -- cut off from Redis ------------------------------------------------------------------
+
+
+async def test_an_instance_that_lost_redis_past_the_limit_sends_its_sockets_elsewhere_until_it_is_back(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    with RedisProcess() as redis:
+        server = await make_server(redis_url=redis.url, redis_timeout_ms=200, redis_lost_close_s=0.5)
+        rt = server.app[RUNTIME]
+        async with clients() as pool:
+            player = await pool.connect(str(server.make_url("/")))
+            await create_game(player)
+            redis.stop()
+
+            # closed as a restart is, so the client reconnects (to an instance that has Redis)
+            assert await player.closed_with(timeout=10) == 1012
+            assert rt.deps.cut_off is True
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await Client.connect(str(server.make_url("/")))
+            assert refused.value.status == 503
+            assert (await get(http, server, "/ready"))[0] == 503
+
+            redis.start()
+            for _ in range(100):
+                if not rt.deps.cut_off:
+                    break
+                await asyncio.sleep(0.05)
+            assert rt.deps.cut_off is False
+            back = await pool.connect(str(server.make_url("/")))
+            assert back.client_id
+            assert rt.deps.metrics.registry.get_sample_value("tapotarp_redis_cut_offs_total") == 1
+            await server.close()
+
+
+async def test_with_the_limit_at_zero_sockets_wait_an_outage_out(
+    make_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    with RedisProcess() as redis:
+        server = await make_server(redis_url=redis.url, redis_timeout_ms=200, redis_lost_close_s=0)
+        async with clients() as pool:
+            player = await pool.connect(str(server.make_url("/")))
+            redis.stop()
+            await asyncio.sleep(1.5)
+            assert player.closed_code is None
+            assert server.app[RUNTIME].deps.cut_off is False
+            redis.start()
+            await server.close()
+
+
 # -- draining, in-process ----------------------------------------------------------------
 
 

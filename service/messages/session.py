@@ -32,6 +32,8 @@ class Deps:
     limiter: SharedLimiter
     #: set when the instance starts draining: new upgrades are refused with 503
     draining: bool = False
+    #: set while Redis has been unreachable past REDIS_LOST_CLOSE_S: upgrades are refused too
+    cut_off: bool = False
     # derived from settings:
     sockets: SocketCounts = field(init=False)
     connection_limit: Limit = field(init=False)
