@@ -6,7 +6,7 @@
 // least re-joins it as a spectator, without the user doing anything.
 
 import { Sounds } from './audio.js';
-import { Board, seatOf } from './board.js';
+import { Board, passBlockOf, seatOf } from './board.js';
 import { ServerClock, speakDuration } from './clock.js';
 import { Dialogs } from './dialogs.js';
 import { byId, h, hydrateIcons } from './dom.js';
@@ -24,6 +24,7 @@ import * as store from './store.js';
 import { TableMode } from './table.js';
 import { TableRules } from './table-rules.js';
 import { TimeSync } from './timesync.js';
+import { TurnSystems, passBlockText } from './turns.js';
 import { ScreenLock } from './wakelock.js';
 
 hydrateIcons();
@@ -57,7 +58,8 @@ const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
   create: (settings, errorNode, button) => {
-    const withRules = tableRules.createSettings(settings);
+    const withTurns = turns.createSettings(settings);
+    const withRules = withTurns === null ? null : tableRules.createSettings(withTurns);
     if (withRules !== null) createGame(withRules, errorNode, button);
   },
   join: (code, errorNode) => enterGame(code, errorNode),
@@ -67,6 +69,8 @@ const home = new Home({
   },
 });
 
+// before the presets: its create-form fields are remembered with the others
+const turns = new TurnSystems({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
 const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
 const screenLock = new ScreenLock();
 
@@ -222,7 +226,7 @@ function onFrame(msg) {
       }
       break;
     default:
-      tableRules.onFrame(msg);
+      if (!turns.onFrame(msg)) tableRules.onFrame(msg);
       break;
   }
 }
@@ -369,6 +373,7 @@ function renderGame(prev) {
   tableRules.render(st, me);
   renderControls();
   renderStatus(st, me);
+  turns.render(st, me);
   byId('invite').hidden = st.status !== 'waiting';
   if (prev !== null) announceChanges(prev, st, me);
 }
@@ -405,7 +410,7 @@ function renderControls() {
 function canPass() {
   const st = app.state;
   // the server passes the turn only in a running game (NOT_RUNNING otherwise)
-  if (!st || st.status !== 'running') return false;
+  if (!st || st.status !== 'running' || passBlockOf(st) !== null) return false;
   const me = identity();
   return me.isHost || (me.seat !== null && me.seat === st.activePlayer);
 }
@@ -421,7 +426,9 @@ function announceChanges(prev, st, me) {
 
 function passTurn() {
   if (!canPass()) {
-    flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
+    const why = app.state ? passBlockText(app.state) : null;
+    if (why !== null) flashError(byId('game-error'), why);
+    else flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
     return;
   }
   if (!app.busy.has('pass')) act('passTurn', {}, byId('game-error'), 'pass');
