@@ -106,8 +106,11 @@ def test_remaining_at_runs_the_stack_top_else_every_responding_target_else_the_a
 
 def test_interrupts_stack_priority_runs_the_top_clock_holds_the_turn_and_unwinds(open_app: OpenApp) -> None:
     a, b, c = three_seated(open_app)
-    for app in (a, b, c):
+    # the active player holds priority already: their Interrupt only answers someone's
+    expect(a.page.locator("#btn-interrupt")).to_be_hidden()
+    for app in (b, c):
         expect(app.page.locator("#btn-interrupt")).to_be_visible()
+    for app in (a, b, c):
         expect(app.page.locator("#btn-pass-priority")).to_be_hidden()
     assert running_clocks(c, 3) == {1}
     expect(a.page.locator("#btn-pass")).to_be_enabled()
@@ -120,6 +123,7 @@ def test_interrupts_stack_priority_runs_the_top_clock_holds_the_turn_and_unwinds
         expect(app.card(1)).not_to_have_class(RUNNING)
         expect(app.card(1).locator(".mark-priority")).to_be_hidden()
     assert latest_state(c)["interruptingPlayers"] == [2]
+    expect(a.page.locator("#btn-interrupt")).to_be_visible()
     assert running_clocks(c, 3) == {2}
     assert running_clocks(a, 3) == {2}
     # the turn waits for the stack: the pass is not offered, and the page says why

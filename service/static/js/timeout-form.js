@@ -127,7 +127,8 @@ export class TimeoutFields {
 export class CreateTimeout {
   constructor() {
     this.fields = new TimeoutFields('f-timeout');
-    this.box = h('details', { class: 'rules-create timeout-create', id: 'timeout-create' }, h('summary', { text: 'Timeout choice and turn bonus' }), this.fields.root);
+    const title = 'Timeout choice and turn bonus';
+    this.box = h('details', { class: 'rules-create timeout-create', id: 'timeout-create' }, h('summary', { text: title, 'aria-label': title }), this.fields.root);
     byId('create-error').before(this.box);
   }
 

@@ -63,7 +63,7 @@ export class TurnSystems {
   }
 
   buildControls() {
-    const button = (id, label, iconName, extra = {}) => h('button', { type: 'button', class: 'btn', id, hidden: true, ...extra }, icon(iconName), h('span', { text: label }));
+    const button = (id, label, iconName, extra = {}) => h('button', { type: 'button', class: 'btn', id, hidden: true, ...extra }, icon(iconName), h('span', { class: 'turn-label', text: label }));
     this.interrupt = button('btn-interrupt', 'Interrupt', 'bolt');
     this.passPriority = button('btn-pass-priority', 'Pass priority', 'pass', { class: 'btn btn-primary' });
     this.target = button('btn-target', 'Target', 'shield', { 'aria-pressed': 'false' });
@@ -151,7 +151,9 @@ export class TurnSystems {
     if (!canPick) this.targetMode = false;
     if (tstate === 'selecting' && canPick) this.targetMode = true;
 
-    this.interrupt.hidden = !(running && alive);
+    // the active player holds priority while the stack is empty: their Interrupt is only
+    // offered to answer someone else's (one control more at most on every device)
+    this.interrupt.hidden = !(running && alive && (st.activePlayer !== seat || stack.length > 0));
     this.passPriority.hidden = !(seat !== null && stack.includes(seat) && st.status !== 'finished');
     this.passPriority.classList.toggle('btn-primary', holder === seat);
     this.respond.hidden = !(seat !== null && tstate === 'resolving' && awaiting.includes(seat) && st.status !== 'finished');
