@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_accessibility import audit
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,9 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     a.page.click("#timeout-create > summary")
     expect(a.page.locator("#f-timeout-lives")).to_be_hidden()
     a.page.check("#f-timeout-on")
+    a.page.set_viewport_size({"width": 320, "height": 640})
+    audit(a.page, "create form with the timeout choice")
+    a.page.set_viewport_size({"width": 1280, "height": 800})
     expect(a.page.locator("#f-timeout-lives")).to_have_value("2")
     expect(a.page.locator("#f-timeout-drunk")).to_have_value("2")
     expect(a.page.locator("#f-timeout-grace")).to_have_value("30s")
@@ -119,6 +123,8 @@ def test_a_clock_at_zero_offers_its_player_the_choice_with_a_countdown_and_the_o
     first_b = ms_of(b, '.card[data-player="1"] .mark-timeout')
     assert 0 < first <= 8_000 and 0 < first_b <= 8_000
     expect(b.card(1).locator(".mark-timeout")).to_contain_text("Choosing · 0:0")
+    audit(a.page, "timeout choice dialog")
+    audit(b.page, "a pending timeout choice on a card")
     a.page.wait_for_timeout(500)
     assert 350 < first - ms_of(a, "#timeout-left") < 800
     assert 350 < first_b - ms_of(b, '.card[data-player="1"] .mark-timeout') < 800

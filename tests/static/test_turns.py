@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_accessibility import audit, no_sideways_scroll
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -128,12 +129,15 @@ def test_interrupts_stack_priority_runs_the_top_clock_holds_the_turn_and_unwinds
     assert running_clocks(a, 3) == {2}
     # the turn waits for the stack: the pass is not offered, and the page says why
     why = "Player 2 holds priority: the turn can pass once everyone who interrupted has passed priority."
-    expect(a.page.locator("#btn-pass")).to_be_disabled()
+    for app in (a, b, c):
+        expect(app.page.locator("#btn-pass")).to_be_hidden()
     expect(a.page.locator("#turn-note")).to_have_text(why)
     expect(a.card(1).locator(".pass-btn")).to_be_hidden()
     a.page.keyboard.press("Space")
     expect(a.page.locator("#game-error")).to_have_text(why)
     expect(b.page.locator("#btn-pass-priority")).to_be_visible()
+    # who holds priority is not offered Interrupt again
+    expect(b.page.locator("#btn-interrupt")).to_be_hidden()
     expect(b.page.locator("#status-hint")).to_have_text("You hold priority: Pass priority when you are done.")
     expect(a.page.locator("#btn-pass-priority")).to_be_hidden()
 
@@ -141,9 +145,15 @@ def test_interrupts_stack_priority_runs_the_top_clock_holds_the_turn_and_unwinds
     for app in (a, b, c):
         expect(app.card(3).locator(".mark-priority")).to_have_text("Priority", timeout=SEEN_WITHIN_MS)
         expect(app.card(2).locator(".mark-priority")).to_be_hidden()
-        expect(app.card(2).locator(".mark-stack")).to_have_text("Interrupted · 1 of 2")
+        expect(app.card(2).locator(".mark-stack")).to_have_text("Stack 1 of 2")
     assert latest_state(a)["interruptingPlayers"] == [2, 3]
     assert running_clocks(a, 3) == {3}
+    # on a phone too: contrast, 44 px targets, labels, no sideways scrolling
+    for app in (a, b):
+        app.page.set_viewport_size({"width": 320, "height": 640})
+        audit(app.page, "interrupt stack")
+        assert no_sideways_scroll(app.page)
+        app.page.set_viewport_size({"width": 1280, "height": 800})
 
     c.page.click("#btn-pass-priority")
     for app in (a, b, c):
@@ -191,6 +201,9 @@ def test_targeting_picks_confirms_runs_every_targets_clock_until_each_passes_and
     assert latest_state(c)["targetedPlayers"] == [2]
     a.card(3).locator(".target-btn").click()
     expect(a.page.locator("#btn-confirm-targets")).to_have_text("Confirm 2 targets", timeout=SEEN_WITHIN_MS)
+    a.page.set_viewport_size({"width": 320, "height": 640})
+    audit(a.page, "picking targets")
+    a.page.set_viewport_size({"width": 1280, "height": 800})
     toggles = [f["data"] for f in a.sent if f.get("type") == "toggleTarget"]
     assert toggles == [{"playerId": 2}, {"playerId": 3}, {"playerId": 3}, {"playerId": 3}]
     assert any(f.get("type") == "targetingUpdated" for f in b.received)
@@ -212,7 +225,7 @@ def test_targeting_picks_confirms_runs_every_targets_clock_until_each_passes_and
     expect(c.page.locator("#notice-text")).to_have_text("Player 1 targets Player 2 and Player 3: respond, then pass")
     assert running_clocks(a, 3) == {2, 3}
     assert running_clocks(b, 3) == {2, 3}
-    expect(a.page.locator("#btn-pass")).to_be_disabled()
+    expect(a.page.locator("#btn-pass")).to_be_hidden()
     expect(a.page.locator("#turn-note")).to_have_text(
         "Waiting for the targets to respond (Player 2 and Player 3): the turn can pass once they have passed."
     )
@@ -222,6 +235,11 @@ def test_targeting_picks_confirms_runs_every_targets_clock_until_each_passes_and
         expect(app.page.locator("#btn-respond")).to_be_visible()
         expect(app.page.locator("#status-hint")).to_have_text("You are targeted: Pass (respond) when you are done.")
     expect(a.page.locator("#btn-respond")).to_be_hidden()
+    for app in (a, b):
+        app.page.set_viewport_size({"width": 320, "height": 640})
+        audit(app.page, "targets responding")
+        assert no_sideways_scroll(app.page)
+        app.page.set_viewport_size({"width": 1280, "height": 800})
 
     b.page.click("#btn-respond")
     for app in (a, b, c):

@@ -401,7 +401,8 @@ function renderControls() {
   byId('btn-pause-label').textContent = status === 'paused' ? 'Resume' : 'Pause';
   pause.dataset.mode = status === 'paused' ? 'resume' : 'pause';
   const pass = byId('btn-pass');
-  pass.hidden = status !== 'running' && status !== 'paused';
+  // while priority or targets hold the turn the pass is not offered: #turn-note says why
+  pass.hidden = (status !== 'running' && status !== 'paused') || (st !== null && passBlockOf(st) !== null);
   pass.disabled = !connected || !canPass() || app.busy.has('pass');
   byId('host-controls').hidden = !me.isHost;
   byId('btn-reset').disabled = !connected || app.busy.has('reset');

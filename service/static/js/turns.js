@@ -153,10 +153,13 @@ export class TurnSystems {
 
     // the active player holds priority while the stack is empty: their Interrupt is only
     // offered to answer someone else's (one control more at most on every device)
-    this.interrupt.hidden = !(running && alive && (st.activePlayer !== seat || stack.length > 0));
+    this.interrupt.hidden = !(running && alive && holder !== seat && (st.activePlayer !== seat || stack.length > 0));
     this.passPriority.hidden = !(seat !== null && stack.includes(seat) && st.status !== 'finished');
+    // the one who holds priority gets the big button's place (the pass is hidden meanwhile)
     this.passPriority.classList.toggle('btn-primary', holder === seat);
+    this.passPriority.classList.toggle('btn-big', holder === seat);
     this.respond.hidden = !(seat !== null && tstate === 'resolving' && awaiting.includes(seat) && st.status !== 'finished');
+    this.respond.classList.toggle('btn-big', stack.length === 0);
     this.target.hidden = !canPick;
     this.target.setAttribute('aria-pressed', this.targetMode ? 'true' : 'false');
     this.confirm.hidden = !(canPick && tstate === 'selecting' && targeted.length > 0);
@@ -175,7 +178,8 @@ export class TurnSystems {
       parts.priority.textContent = 'Priority';
       const waiting = positions.filter((n) => n !== stack.length);
       parts.stack.hidden = waiting.length === 0;
-      parts.stack.textContent = `Interrupted · ${waiting.length === 1 ? `${waiting[0]} of ${stack.length}` : `${waiting.join(', ')} of ${stack.length}`}`;
+      // where on the stack (1 = the first to interrupt), for everyone waiting under the top
+      parts.stack.textContent = `Stack ${waiting.join(', ')} of ${stack.length}`;
       let mark = '';
       if (tstate === 'selecting' && targeted.includes(p.id)) mark = 'Targeted';
       else if (tstate === 'resolving' && awaiting.includes(p.id)) mark = 'Responding';
