@@ -75,10 +75,13 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     assert {k: settings[k] for k in CHOICE_KEYS} == {k: sent[k] for k in CHOICE_KEYS}
 
     # unticked again: none of them is sent, and the game has no choice (v1's timeout)
-    a.page.click("#btn-leave")
+    # the device remembers them with the last settings, as the rest of the form
+    a.open("/")
     expect(a.page.locator("#home")).to_be_visible()
-    # the form kept what was typed, the section still open
+    expect(a.page.locator("#f-timeout-on")).to_be_checked()
     expect(a.page.locator("#f-timeout-drunk")).to_have_value("20")
+    expect(a.page.locator("#f-timeout-grace")).to_have_value("5:00")
+    a.page.click("#timeout-create > summary")
     a.page.uncheck("#f-timeout-on")
     a.page.click("#create-submit")
     expect(a.cards()).to_have_count(2)
