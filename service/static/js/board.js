@@ -2,7 +2,7 @@
 // a name being typed keeps its focus and caret when a state arrives), plus the per-frame
 // clock update.
 
-import { formatClock, levelOf, remainingAt } from './clock.js';
+import { formatClock, levelOf, remainingAt, runningIds } from './clock.js';
 import { h, icon, showError } from './dom.js';
 import { buildLife } from './life.js';
 
@@ -29,9 +29,20 @@ export function tapActionOf(state, player, me) {
   return state.activePlayer === player.id ? null : 'switch';
 }
 
-/** Whether this browser may pass the turn now (the server's rule for `passTurn`). */
+/** Why the turn cannot pass now although it is someone's to pass, or null: the interrupt
+ * stack must unwind and targets must respond first (the server refuses the active player's
+ * pass with PRIORITY_PENDING / TARGETS_PENDING). */
+export function passBlockOf(state) {
+  const stack = Array.isArray(state.interruptingPlayers) ? state.interruptingPlayers : [];
+  if (stack.length > 0) return 'priority';
+  if (state.targetingState === 'resolving' && Array.isArray(state.awaitingPriority) && state.awaitingPriority.length > 0) return 'targets';
+  return null;
+}
+
+/** Whether this browser may pass the turn now (the server's rule for `passTurn`; the host's
+ * override while priority is pending is a repair, left to `switch`, not the pass button). */
 export function mayPass(state, me) {
-  if (state.status !== 'running') return false;
+  if (state.status !== 'running' || passBlockOf(state) !== null) return false;
   const active = state.players.find((p) => p.id === state.activePlayer);
   return me.isHost || (active !== undefined && seatOf(active, me.clientId) === 'mine');
 }
@@ -210,9 +221,11 @@ export class Board {
     const active = !finished && state.activePlayer === p.id;
     const canEdit = (me.isHost || seat === 'mine') && !p.isEliminated;
     const tap = tapActionOf(state, p, me);
+    const runs = runningIds(state).has(p.id);
     const cls = card.root.classList;
     cls.toggle('active', active);
-    cls.toggle('running', active && state.status === 'running');
+    // every clock that runs is marked, the active player's or not (interrupts, targets)
+    cls.toggle('running', runs);
     cls.toggle('paused', active && state.status === 'paused');
     cls.toggle('my-seat', seat === 'mine');
     cls.toggle('claimed-other', seat === 'taken');
@@ -311,10 +324,11 @@ export class Board {
   frame(serverNow) {
     const state = this.state;
     if (state === null) return;
+    const running = runningIds(state);
     for (const p of state.players) {
       const card = this.cards.get(p.id);
       if (!card) continue;
-      const ms = remainingAt(state, p, serverNow);
+      const ms = remainingAt(state, p, serverNow, running);
       const text = formatClock(ms);
       card.clock.dataset.ms = String(ms);
       if (text !== card.shown) {

@@ -54,12 +54,31 @@ export class ServerClock {
   }
 }
 
-/** What a player's clock reads at `serverNow` (ms, never negative). */
-export function remainingAt(state, player, serverNow) {
-  let ms = player.timeRemaining;
-  if (state.status === 'running' && state.activePlayer === player.id && !player.isEliminated) {
-    ms -= Math.max(0, serverNow - state.serverTime);
+/** The ids of the players whose clocks run while the game runs (docs/protocol.md, the
+ * `state` row; lua/lib/state.lua running_ids): the last of the interrupt stack, which holds
+ * priority; else, while targets respond, every target still to respond at once; else the
+ * active player. An eliminated player's clock never runs. Empty unless the game runs. */
+export function runningIds(state) {
+  if (state.status !== 'running') return new Set();
+  const stack = Array.isArray(state.interruptingPlayers) ? state.interruptingPlayers : [];
+  const awaiting = Array.isArray(state.awaitingPriority) ? state.awaitingPriority : [];
+  let ids;
+  if (stack.length > 0) ids = [stack[stack.length - 1]];
+  else if (state.targetingState === 'resolving' && awaiting.length > 0) ids = awaiting;
+  else ids = state.activePlayer === null || state.activePlayer === undefined ? [] : [state.activePlayer];
+  const out = new Set();
+  for (const pid of ids) {
+    const p = state.players.find((q) => q.id === pid);
+    if (p && !p.isEliminated) out.add(pid);
   }
+  return out;
+}
+
+/** What a player's clock reads at `serverNow` (ms, never negative); `running` is
+ * runningIds(state), which a caller drawing every clock computes once. */
+export function remainingAt(state, player, serverNow, running = runningIds(state)) {
+  let ms = player.timeRemaining;
+  if (running.has(player.id)) ms -= Math.max(0, serverNow - state.serverTime);
   return Math.max(0, Math.round(ms));
 }
 

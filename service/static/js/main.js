@@ -6,7 +6,7 @@
 // least re-joins it as a spectator, without the user doing anything.
 
 import { Sounds } from './audio.js';
-import { Board, seatOf } from './board.js';
+import { Board, passBlockOf, seatOf } from './board.js';
 import { ServerClock, speakDuration } from './clock.js';
 import { Dialogs } from './dialogs.js';
 import { byId, h, hydrateIcons } from './dom.js';
@@ -25,6 +25,7 @@ import * as store from './store.js';
 import { TableMode } from './table.js';
 import { TableRules } from './table-rules.js';
 import { TimeSync } from './timesync.js';
+import { TurnSystems, passBlockText } from './turns.js';
 import { ScreenLock } from './wakelock.js';
 
 hydrateIcons();
@@ -58,7 +59,8 @@ const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
   create: (settings, errorNode, button) => {
-    const withRules = tableRules.createSettings(settings);
+    const withTurns = turns.createSettings(settings);
+    const withRules = withTurns === null ? null : tableRules.createSettings(withTurns);
     if (withRules !== null && lobby.readCreate()) createGame(withRules, errorNode, button);
   },
   join: (code, errorNode) => enterGame(code, errorNode),
@@ -68,8 +70,12 @@ const home = new Home({
   },
 });
 
-// before the presets: its create fields are remembered with the others
+// Every module that adds fields to the create form is built before the presets, so its
+// fields are remembered (and filled back in) with the others.
+const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
 const lobby = new Lobby({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock, join: (code, err) => enterGame(code, err), exit: exitToHome });
+lobby.install(tableRules.place);
+const turns = new TurnSystems({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
 const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
 const screenLock = new ScreenLock();
 
@@ -93,8 +99,6 @@ const board = new Board(byId('board'), {
 });
 const tableMode = new TableMode(byId('board'), byId('btn-table'));
 const spectator = new Spectator((pid, err) => act('claim', { playerId: pid }, err));
-const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
-lobby.install(tableRules.place);
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -226,7 +230,7 @@ function onFrame(msg) {
       }
       break;
     default:
-      if (!lobby.onFrame(msg)) tableRules.onFrame(msg);
+      if (!lobby.onFrame(msg) && !turns.onFrame(msg)) tableRules.onFrame(msg);
       break;
   }
 }
@@ -375,6 +379,7 @@ function renderGame(prev) {
   lobby.render(st, me);
   renderControls();
   renderStatus(st, me);
+  turns.render(st, me);
   byId('invite').hidden = st.status !== 'waiting';
   if (prev !== null) announceChanges(prev, st, me);
 }
@@ -402,7 +407,8 @@ function renderControls() {
   byId('btn-pause-label').textContent = status === 'paused' ? 'Resume' : 'Pause';
   pause.dataset.mode = status === 'paused' ? 'resume' : 'pause';
   const pass = byId('btn-pass');
-  pass.hidden = status !== 'running' && status !== 'paused';
+  // while priority or targets hold the turn the pass is not offered: #turn-note says why
+  pass.hidden = (status !== 'running' && status !== 'paused') || (st !== null && passBlockOf(st) !== null);
   pass.disabled = !connected || !canPass() || app.busy.has('pass');
   byId('host-controls').hidden = !me.isHost;
   byId('btn-reset').disabled = !connected || app.busy.has('reset');
@@ -411,7 +417,7 @@ function renderControls() {
 function canPass() {
   const st = app.state;
   // the server passes the turn only in a running game (NOT_RUNNING otherwise)
-  if (!st || st.status !== 'running') return false;
+  if (!st || st.status !== 'running' || passBlockOf(st) !== null) return false;
   const me = identity();
   return me.isHost || (me.seat !== null && me.seat === st.activePlayer);
 }
@@ -427,7 +433,9 @@ function announceChanges(prev, st, me) {
 
 function passTurn() {
   if (!canPass()) {
-    flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
+    const why = app.state ? passBlockText(app.state) : null;
+    if (why !== null) flashError(byId('game-error'), why);
+    else flashError(byId('game-error'), 'Only the player whose turn it is, or the host, can pass the turn.');
     return;
   }
   if (!app.busy.has('pass')) act('passTurn', {}, byId('game-error'), 'pass');
