@@ -23,6 +23,7 @@ import { Spectator } from './spectator.js';
 import * as store from './store.js';
 import { TableMode } from './table.js';
 import { TableRules } from './table-rules.js';
+import { TableTools } from './tools.js';
 import { TimeSync } from './timesync.js';
 import { ScreenLock } from './wakelock.js';
 
@@ -57,7 +58,7 @@ const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 
 const home = new Home({
   create: (settings, errorNode, button) => {
-    const withRules = tableRules.createSettings(settings);
+    const withRules = tools.createSettings(tableRules.createSettings(settings));
     if (withRules !== null) createGame(withRules, errorNode, button);
   },
   join: (code, errorNode) => enterGame(code, errorNode),
@@ -91,6 +92,7 @@ const board = new Board(byId('board'), {
 const tableMode = new TableMode(byId('board'), byId('btn-table'));
 const spectator = new Spectator((pid, err) => act('claim', { playerId: pid }, err));
 const tableRules = new TableRules({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
+const tools = new TableTools({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs });
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -222,7 +224,7 @@ function onFrame(msg) {
       }
       break;
     default:
-      tableRules.onFrame(msg);
+      if (!tableRules.onFrame(msg)) tools.onFrame(msg);
       break;
   }
 }
@@ -367,6 +369,7 @@ function renderGame(prev) {
   spectator.render(st, me);
   screenLock.want(app.screen === 'game' && st.status === 'running');
   tableRules.render(st, me);
+  tools.render(st, me);
   renderControls();
   renderStatus(st, me);
   byId('invite').hidden = st.status !== 'waiting';
