@@ -23,7 +23,8 @@ ELIMINATED = re.compile(r"\beliminated\b")
 
 def last_state(app: App) -> dict[str, Any]:
     states = [f["data"] for f in app.received if f.get("type") == "state"]
-    return states[-1]
+    out: dict[str, Any] = states[-1]
+    return out
 
 
 def used(ms: int) -> str:

@@ -123,7 +123,8 @@ def test_the_host_rolls_the_play_order_and_picks_a_random_start_for_everyone(ope
             row = rows.nth(i)
             expect(row).to_have_attribute("data-player", str(r["playerId"]))
             expect(row.locator(".order-pos")).to_have_text(str(r["position"]))
-            expect(row.locator(".order-roll")).to_have_text([str(v) for v in r["rolls"]] + [""] * (rounds - len(r["rolls"])))
+            shown = [str(v) for v in r["rolls"]] + [""] * (rounds - len(r["rolls"]))
+            expect(row.locator(".order-roll")).to_have_text(shown)
             assert all(1 <= v <= 20 for v in r["rolls"])
         # the cards follow the new turn order
         expect(app.card(order[0])).to_have_class(re.compile(r"\bactive\b"))

@@ -1,10 +1,13 @@
-// Seat colours (HEAD's palette): the seat's number chip on a card its holder (or the host)
-// may edit becomes a button that opens the palette; the choice is sent as `updatePlayer
-// {color}` (null: back to the seat's own colour). A card with a colour takes it for its
-// accent, border and tint. Every colour is light enough for the chip's dark number and
-// every tint dark enough for the card's light text (WCAG AA, checked by the tests).
+// Seat colours (HEAD's palette): a seated player opens the palette from More → "Your
+// colour", the host for any seat from the seat's menu (the card's "…"); the choice is sent as
+// `updatePlayer {color}` (null: back to the seat's own colour). A card with a colour takes it
+// for its chip, top border and tint. Every colour is light enough for the chip's dark number
+// and every tint dark enough for the card's light text (WCAG AA, checked by the tests).
+//
+// Nothing on the card itself opens the palette: a tap on a card's chip or edge stays a tap
+// that does nothing (tests/static/test_misclick.py).
 
-import { h } from './dom.js';
+import { byId, h, icon } from './dom.js';
 
 export const PALETTE = {
   red: { label: 'Red', seat: '#f87171', tint: '#33262c', active: '#472e33' },
@@ -32,14 +35,37 @@ export class SeatColors {
    * @param {HTMLElement} grid  the board
    * @param {{act: Function, dialogs: import('./dialogs.js').Dialogs}} deps
    */
-  constructor(grid, { act, dialogs }) {
+  constructor(grid, { act, dialogs, identity, place }) {
     this.grid = grid;
     this.act = act;
     this.dialogs = dialogs;
-    this.buttons = new Map();
+    this.identity = identity;
     this.state = null;
     this.pid = null;
+    this.menuPid = null;
     this.build();
+    this.mine = h('button', { type: 'button', class: 'btn', id: 'btn-my-color', hidden: true }, icon('star'), h('span', { text: 'Your colour' }));
+    this.mine.addEventListener('click', () => {
+      const seat = this.identity().seat;
+      if (seat !== null) this.open(seat);
+    });
+    place(this.mine);
+    // the host's seat menu (host.js, #dlg-player): the seat it is open for is the one whose
+    // "…" was tapped
+    grid.addEventListener('click', (e) => {
+      const menu = e.target instanceof Element ? e.target.closest('.host-menu') : null;
+      const card = menu?.closest('.card');
+      if (card) this.menuPid = Number(card.dataset.player);
+    });
+    this.hostItem = h('button', { type: 'button', class: 'btn', id: 'pm-color' }, icon('star'), h('span', { text: 'Colour' }));
+    this.hostItem.addEventListener('click', () => {
+      const dialog = byId('dlg-player');
+      const focused = document.activeElement;
+      if (focused instanceof HTMLElement && dialog.contains(focused)) focused.blur();
+      dialog.close();
+      if (this.menuPid !== null) this.open(this.menuPid);
+    });
+    byId('pm-time').after(this.hostItem);
   }
 
   build() {
@@ -79,17 +105,6 @@ export class SeatColors {
     this.dialogs.show(this.dialog);
   }
 
-  /** The chip's button, added to a card once (board.js rebuilds cards for a new game). */
-  buttonOf(card, pid) {
-    let b = this.buttons.get(pid);
-    if (b && card.contains(b)) return b;
-    b = h('button', { type: 'button', class: 'color-btn', 'data-player': pid }, h('span', { class: 'color-chip', 'aria-hidden': 'true', text: String(pid) }));
-    b.addEventListener('click', () => this.open(pid));
-    card.querySelector('.seat-chip')?.after(b);
-    this.buttons.set(pid, b);
-    return b;
-  }
-
   render(st, me) {
     this.state = st;
     for (const p of st.players) {
@@ -101,14 +116,11 @@ export class SeatColors {
         else card.style.removeProperty(name);
       }
       card.dataset.color = spec ? p.color : '';
-      const mine = p.claimedBy !== null && p.claimedBy !== undefined && p.claimedBy === me.clientId;
-      const editable = (me.isHost || mine) && st.status !== 'finished';
-      const b = this.buttonOf(card, p.id);
-      b.hidden = !editable;
-      b.setAttribute('aria-label', `Colour of ${p.name}: ${spec ? spec.label : 'seat colour'}`);
       const chip = card.querySelector('.seat-chip');
-      if (chip) chip.hidden = editable;
+      chip?.setAttribute('title', spec ? spec.label : '');
     }
+    this.mine.hidden = me.seat === null || st.status === 'finished';
+    this.hostItem.hidden = !me.isHost;
     if (this.dialog.open && this.pid !== null) {
       const p = st.players.find((q) => q.id === this.pid);
       if (p) for (const b of this.swatches.querySelectorAll('button')) b.setAttribute('aria-pressed', (b.dataset.color || null) === (p.color ?? null) ? 'true' : 'false');
