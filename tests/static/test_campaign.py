@@ -157,3 +157,9 @@ def test_a_wastelands_campaign_from_the_create_form_to_its_winner(open_app: Open
     # the last round's result is under it
     expect(b.page.locator("#dlg-victory")).to_be_visible()
     expect(b.page.locator("#summary-title")).to_have_text("Player 1 wins round 3")
+
+    # the next game's form starts from this one's mode and preset
+    a.page.goto(a.base_url + "/")
+    expect(a.page.locator("#f-mode")).to_have_value("campaign")
+    expect(a.page.locator("#f-campaign-preset")).to_have_value("wastelands")
+    expect(a.page.locator("#campaign-preset-row")).to_be_visible()

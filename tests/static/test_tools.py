@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
-from tests.static.test_accessibility import audit
+from tests.static.test_accessibility import audit, no_sideways_scroll
 from tests.static.test_table_rules import seated
 from tests.support.page import App
 
@@ -103,6 +103,7 @@ def test_dice_and_coin_reach_every_player_as_the_server_rolled_them(open_app: Op
 
 def test_the_host_rolls_the_play_order_and_picks_a_random_start_for_everyone(open_app: OpenApp) -> None:
     (a, b, c), _ = seated(open_app, 4, 3)
+    b.page.set_viewport_size({"width": 320, "height": 640})
     apps = [a, b, c]
     a.page.click("#btn-more")
     a.page.click("#btn-play-order")
@@ -129,7 +130,8 @@ def test_the_host_rolls_the_play_order_and_picks_a_random_start_for_everyone(ope
         # the cards follow the new turn order
         expect(app.card(order[0])).to_have_class(re.compile(r"\bactive\b"))
         assert card_order(app) == [*order, 4]
-    audit(b.page, "play order overlay")
+    audit(b.page, "play order overlay at 320 px")
+    assert no_sideways_scroll(b.page)
     for app in apps:
         app.page.click("#btn-order-close")
         expect(app.page.locator("#dlg-play-order")).to_be_hidden()

@@ -90,7 +90,7 @@ def test_every_device_sees_the_winner_over_the_board_until_dismissed(open_app: O
 
 
 def test_a_team_wins_together_and_a_game_without_a_winner_says_so(open_app: OpenApp) -> None:
-    a = open_app(wire=True)
+    a = open_app(width=320, height=640, wire=True)
     a.fill_create_form(players=4)
     a.page.click("#rules-create > summary")
     a.page.select_option("#f-rules-format", "twoHeadedGiant")
@@ -104,6 +104,12 @@ def test_a_team_wins_together_and_a_game_without_a_winner_says_so(open_app: Open
     done = [f["data"] for f in a.received if f.get("type") == "gameComplete"][-1]
     assert done["winnerTeam"] == [1, 2] and done["winnerId"] == 1
     expect(a.page.locator("#dlg-victory .summary-out")).to_have_text(["winner", "winner", "the host", "the host"])
+    # on the smallest phone: whole, readable, nothing sideways
+    box = a.page.locator("#dlg-victory").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+    assert box["y"] + box["height"] <= 640
+    audit(a.page, "victory overlay at 320 px")
+    assert no_sideways_scroll(a.page)
     a.page.click("#btn-victory-close")
 
     # nobody left: the service's frames for such an end, as it sends them

@@ -6,6 +6,7 @@
 
 import { byId, h, icon } from './dom.js';
 import { announce } from './feedback.js';
+import { applyValues, lastValues } from './presets.js';
 
 export const PRESETS = {
   standard: { label: 'Standard', hint: '5 rounds; the clock starts at 10 min and loses 1 min a round (at least 5); 20 life; the first to 3 round wins takes it.' },
@@ -71,6 +72,9 @@ export class CampaignPanel {
     anchor.before(box);
     this.mode.addEventListener('change', () => this.syncCreate());
     this.preset.addEventListener('change', () => this.syncCreate());
+    // presets.js put the last game's values back before these fields existed
+    const last = lastValues();
+    applyValues(form, Object.fromEntries(Object.entries(last).filter(([name]) => name === 'mode' || name === 'campaignPreset')));
     this.syncCreate();
   }
 
