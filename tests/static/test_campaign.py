@@ -65,6 +65,7 @@ def open_panel(app: App) -> None:
 def win_round(a: App, b: App, round_no: int) -> None:
     """Player 1 wins a round: the host starts it and takes player 2 out."""
     a.start()
+    expect(b.page.locator("#dlg-victory")).to_be_hidden(timeout=SEEN_WITHIN_MS)
     a.card(2).locator(".host-menu").click()
     a.page.click("#pm-eliminate")
     a.page.click("#confirm-ok")
@@ -139,7 +140,8 @@ def test_a_wastelands_campaign_from_the_create_form_to_its_winner(open_app: Open
 
     # rounds 2 and 3: the last one completes the campaign, its standings open on every device
     win_round(a, b, 2)
-    a.page.click("#btn-victory-close")
+    # left open, a round's result goes when the next round starts
+    expect(b.page.locator("#dlg-victory")).to_be_visible()
     win_round(a, b, 3)
     done = [f["data"] for f in a.received if f.get("type") == "campaignComplete"]
     assert len(done) == 1 and done[0]["winner"] == 1

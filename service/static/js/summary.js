@@ -99,7 +99,8 @@ export class GameSummary {
     const finished = st.status === 'finished';
     const v = this.victory;
     // a campaign round's overlay outlives its round: the next round's state came right after
-    const roundShown = v.isOpen && v.kind === 'round' && v.gameId === st.id;
+    // (until that round starts: the overlay must not hold the keyboard's shortcuts then)
+    const roundShown = v.isOpen && v.kind === 'round' && v.gameId === st.id && st.status !== 'running' && st.status !== 'paused';
     if (v.isOpen && !roundShown && (!finished || v.gameId !== st.id)) v.close(false);
     this.root.hidden = !finished && !roundShown;
     if (!finished) {
