@@ -61,7 +61,14 @@ export class Dialogs {
       this.onTime?.();
     });
     byId('settings-penalty').addEventListener('change', () => this.syncDeduction());
-    for (const [id, action] of [['pm-penalty', 'penalty'], ['pm-time', 'time'], ['pm-eliminate', 'eliminate']]) {
+    for (const [id, action] of [
+      ['pm-penalty', 'penalty'],
+      ['pm-time', 'time'],
+      ['pm-eliminate', 'eliminate'],
+      ['pm-add-time', 'addTime'],
+      ['pm-kick', 'kick'],
+      ['pm-revive', 'revive'],
+    ]) {
       byId(id).addEventListener('click', () => {
         const actions = this.menuActions;
         this.menuActions = null;
@@ -104,6 +111,10 @@ export class Dialogs {
     byId('pm-penalty').disabled = finished || player.isEliminated;
     byId('pm-eliminate').disabled = finished || player.isEliminated;
     byId('pm-time').disabled = player.isEliminated;
+    byId('pm-add-time').disabled = finished || player.isEliminated;
+    // a kick frees a held seat (and takes the player out); a free seat has nobody to kick
+    byId('pm-kick').disabled = player.claimedBy === null || player.claimedBy === undefined;
+    byId('pm-revive').hidden = !player.isEliminated;
     this.menuActions = actions;
     this.show(this.playerDialog);
   }

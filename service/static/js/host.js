@@ -1,8 +1,10 @@
-// The host's tools: the per-player menu (penalty, clock, elimination) and the game-wide
+// The host's tools: the per-player menu (penalty, clock, elimination, and admin.js's add
+// time, kick and revive) and the game-wide
 // reset and settings. The server checks host rights; these only ask first where an action
 // cannot be undone, and prefill from the newest state.
 
 import { remainingAt } from './clock.js';
+import { AdminActions } from './admin.js';
 import { byId } from './dom.js';
 
 export class HostControls {
@@ -18,6 +20,7 @@ export class HostControls {
     this.dialogs = dialogs;
     this.clock = clock;
     this.act = act;
+    this.admin = new AdminActions({ state, dialogs, act });
   }
 
   /** The buttons of the host bar; once, they live as long as the page. */
@@ -51,6 +54,9 @@ export class HostControls {
           { title: `Eliminate ${p.name}?`, message: 'Their clock stops for good; the last player standing wins.', confirmLabel: 'Eliminate' },
           () => this.act('eliminate', { playerId: pid }, err),
         ),
+      addTime: () => this.admin.addTime(pid),
+      kick: () => this.admin.kick(pid, err),
+      revive: () => this.admin.revive(pid, err),
     });
   }
 

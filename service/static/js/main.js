@@ -24,6 +24,7 @@ import { Spectator } from './spectator.js';
 import * as store from './store.js';
 import { TableMode } from './table.js';
 import { TableRules } from './table-rules.js';
+import { TableTools } from './tools.js';
 import { TimeSync } from './timesync.js';
 import { TurnSystems, passBlockText } from './turns.js';
 import { ScreenLock } from './wakelock.js';
@@ -60,7 +61,7 @@ const host = new HostControls({ state: () => app.state, dialogs, clock, act });
 const home = new Home({
   create: (settings, errorNode, button) => {
     const withTurns = turns.createSettings(settings);
-    const withRules = withTurns === null ? null : tableRules.createSettings(withTurns);
+    const withRules = tools.createSettings(withTurns === null ? null : tableRules.createSettings(withTurns));
     if (withRules !== null && lobby.readCreate()) createGame(withRules, errorNode, button);
   },
   join: (code, errorNode) => enterGame(code, errorNode),
@@ -76,6 +77,7 @@ const tableRules = new TableRules({ state: () => app.state, gameId: () => app.ga
 const lobby = new Lobby({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock, join: (code, err) => enterGame(code, err), exit: exitToHome });
 lobby.install(tableRules.place);
 const turns = new TurnSystems({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs, clock });
+const tools = new TableTools({ state: () => app.state, gameId: () => app.gameId, identity, act, dialogs });
 const presets = new Presets(byId('create-form'), (question, run) => dialogs.ask(question, run));
 const screenLock = new ScreenLock();
 
@@ -230,7 +232,7 @@ function onFrame(msg) {
       }
       break;
     default:
-      if (!lobby.onFrame(msg) && !turns.onFrame(msg)) tableRules.onFrame(msg);
+      if (!lobby.onFrame(msg) && !turns.onFrame(msg) && !tableRules.onFrame(msg)) tools.onFrame(msg);
       break;
   }
 }
@@ -377,6 +379,7 @@ function renderGame(prev) {
   screenLock.want(app.screen === 'game' && st.status === 'running');
   tableRules.render(st, me);
   lobby.render(st, me);
+  tools.render(st, me);
   renderControls();
   renderStatus(st, me);
   turns.render(st, me);

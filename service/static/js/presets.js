@@ -64,6 +64,11 @@ export function applyValues(form, values) {
   }
 }
 
+/** The last created game's form values (what the constructor below put back). */
+export function lastValues() {
+  return cleanValues(read(LAST_KEY)) ?? {};
+}
+
 export function loadPresets() {
   const raw = read(PRESETS_KEY) ?? {};
   const out = {};

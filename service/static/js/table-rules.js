@@ -90,7 +90,7 @@ export class TableRules {
 
   /** A frame main.js does not handle itself; true when it was this module's. */
   onFrame(msg) {
-    if (msg.type === 'gameComplete') this.summary.onComplete(this.gameId(), msg.data);
+    if (msg.type === 'gameComplete') this.summary.onComplete(this.gameId(), msg.data, this.state());
     else if (msg.type === 'turnCapWarning' || msg.type === 'turnCapped') this.onTurnCap(msg.type, msg.data);
     else if (msg.type === 'undone') this.history.onUndone(msg.data);
     else return this.seats.onFrame(msg);
