@@ -15,8 +15,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from chaos.checker import History, Verdict, check
+from chaos.proxy import FaultProxy
 from chaos.workload import Workload
 from stack.instance import ServiceProcess
+from stack.redis_server import RedisProcess
 
 AOF_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
 
@@ -56,10 +58,11 @@ Fault = Callable[[History, float], Coroutine[Any, Any, dict[str, Any]]]
 
 
 @contextlib.asynccontextmanager
-async def instances(redis_url: str, count: int, **env: str) -> AsyncIterator[list[ServiceProcess]]:
-    """`count` service instances on `redis_url`, killed on the way out whatever happened."""
+async def instances(redis_url: str, count: int, first: int = 0, **env: str) -> AsyncIterator[list[ServiceProcess]]:
+    """`count` service instances on `redis_url` (named i<first>, i<first+1>, …), killed on the
+    way out whatever happened."""
     work = Path(tempfile.mkdtemp(prefix="chaos-"))
-    procs = [ServiceProcess(redis_url, work, f"i{n}", DRAIN_TIMEOUT_S="2", **env) for n in range(count)]
+    procs = [ServiceProcess(redis_url, work, f"i{first + n}", DRAIN_TIMEOUT_S="2", **env) for n in range(count)]
     try:
         for p in procs:
             await asyncio.to_thread(p.start)
@@ -67,6 +70,23 @@ async def instances(redis_url: str, count: int, **env: str) -> AsyncIterator[lis
     finally:
         for p in procs:
             p.kill()
+
+
+@contextlib.asynccontextmanager
+async def behind_proxies(
+    redis: RedisProcess, count: int, **env: str
+) -> AsyncIterator[tuple[list[FaultProxy], list[ServiceProcess]]]:
+    """`count` instances, each reaching Redis through its own FaultProxy."""
+    proxies = [await FaultProxy(redis.port).start() for _ in range(count)]
+    try:
+        procs: list[ServiceProcess] = []
+        async with contextlib.AsyncExitStack() as stack:
+            for n, proxy in enumerate(proxies):
+                procs += await stack.enter_async_context(instances(proxy.url, 1, first=n, **env))
+            yield proxies, procs
+    finally:
+        for proxy in proxies:
+            await proxy.stop()
 
 
 async def play_through(

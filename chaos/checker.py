@@ -38,6 +38,8 @@ class Ack:
     action_id: str
     version: int
     at: float
+    #: from the first send of the request to its reply (retries included), in ms
+    latency_ms: float = 0.0
 
 
 @dataclass
@@ -66,8 +68,23 @@ class History:
     def game(self, game_id: str) -> GameRecord:
         return self.games.setdefault(game_id, GameRecord(game_id))
 
-    def ack(self, game_id: str, request_id: str, action_id: str, version: int) -> None:
-        self.game(game_id).acks.append(Ack(request_id, action_id, version, time.monotonic()))
+    #: close codes of the sockets that closed under the clients
+    closes: Counter[int | None] = field(default_factory=Counter)
+
+    def ack(self, game_id: str, request_id: str, action_id: str, version: int, sent_at: float | None = None) -> None:
+        now = time.monotonic()
+        latency = 0.0 if sent_at is None else (now - sent_at) * 1000
+        self.game(game_id).acks.append(Ack(request_id, action_id, version, now, latency))
+
+    def closed(self, code: int | None) -> None:
+        self.closes[code] += 1
+
+    def latency_percentile(self, q: float) -> float | None:
+        """The q-quantile (0-1) of the acknowledged actions' latencies, in ms."""
+        values = sorted(a.latency_ms for g in self.games.values() for a in g.acks)
+        if not values:
+            return None
+        return values[min(len(values) - 1, int(q * len(values)))]
 
     def saw(self, client: str, game_id: str, version: int) -> None:
         self.seen.setdefault((client, game_id), []).append(version)
@@ -101,6 +118,9 @@ class Verdict:
     error_window: tuple[float, float] | None
     #: the longest time from a fault to the next acknowledged action in every game (s)
     recovery_s: float | None
+    #: latency of the acknowledged actions, send to reply, retries included (ms)
+    p50_ms: float | None
+    p99_ms: float | None
     faults: int
     allowed_loss: int = 0
     problems: list[str] = field(default_factory=list)
@@ -131,6 +151,8 @@ class Verdict:
             f"errors={self.errors}",
             f"error_window={window}",
             f"recovery={recovery}",
+            f"p50={'-' if self.p50_ms is None else f'{self.p50_ms:.0f}ms'}",
+            f"p99={'-' if self.p99_ms is None else f'{self.p99_ms:.0f}ms'}",
             *(f"{k}={v}" for k, v in self.extra.items()),
         ]
         return " ".join(parts)
@@ -248,6 +270,8 @@ async def check(
         errors=errors,
         error_window=window,
         recovery_s=recovery(history),
+        p50_ms=history.latency_percentile(0.5),
+        p99_ms=history.latency_percentile(0.99),
         faults=len(history.faults),
         allowed_loss=allowed_loss,
         problems=problems[:20],

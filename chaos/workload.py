@@ -159,6 +159,8 @@ class Workload:
 
     async def _drop(self, seat: Seat) -> None:
         self.harvest(seat)
+        if seat.client is not None and seat.client.closed_code is not None:
+            self.history.closed(seat.client.closed_code)
         if seat.client is not None:
             with contextlib.suppress(Exception):
                 await seat.client.close()
@@ -183,6 +185,7 @@ class Workload:
             await asyncio.sleep(1 / rate)
             seat = game.seats[game.active - 1]
             rid = f"{seat.name}-{time.monotonic_ns()}"
+            sent_at = time.monotonic()
             for _attempt in range(2):
                 try:
                     if seat.client is None or seat.client.closed_code is not None:
@@ -199,7 +202,7 @@ class Workload:
                 self.harvest(seat)
                 if reply["type"] == "state":
                     aid = action_id_for(f"seat{seat.player_id}", "passTurn", rid)
-                    self.history.ack(seat.game_id, rid, aid, int(reply["data"]["version"]))
+                    self.history.ack(seat.game_id, rid, aid, int(reply["data"]["version"]), sent_at)
                     game.passes += 1
                     game.active = reply["data"]["activePlayer"] or game.active
                 else:
