@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -17,7 +18,9 @@ from redis.asyncio import Redis
 from chaos.checker import History, Verdict, check
 from chaos.proxy import FaultProxy
 from chaos.workload import Workload
+from stack import local
 from stack.instance import ServiceProcess
+from stack.presets import UNLIMITED_ENV
 from stack.redis_server import RedisProcess
 
 AOF_ALWAYS = ("--appendonly", "yes", "--appendfsync", "always")
@@ -89,6 +92,36 @@ async def behind_proxies(
             await proxy.stop()
 
 
+#: HAProxy's health check of the instances in the scenarios' stacks
+CHECK_INTERVAL_MS = 200
+
+
+@contextlib.asynccontextmanager
+async def haproxy_stack(count: int, **env: str) -> AsyncIterator[tuple[local.Stack, dict[str, str]]]:
+    """A stack.local stack (Redis with AOF, `count` instances, HAProxy in front) on free ports
+    in a temporary directory, brought down on the way out; yields it and the environment its
+    instances were started with (for restarting one)."""
+    directory = Path(tempfile.mkdtemp(prefix="chaos-stack-"))
+    i0, *_, front, redis_port, stats = local.free_ports(count + 3, consecutive=count)
+    notice = (local.CHECK_FALL + 1) * CHECK_INTERVAL_MS / 1000 + 0.5
+    stack = local.Stack(
+        dir=directory,
+        instances=count,
+        port=front,
+        instance_port=i0,
+        redis_port=redis_port,
+        stats_port=stats,
+        check_interval_ms=CHECK_INTERVAL_MS,
+        drain_notice_s=notice,
+    )
+    base = {**os.environ, **UNLIMITED_ENV, "DRAIN_TIMEOUT_S": "5", **env}
+    try:
+        await asyncio.to_thread(local.up, stack, base)
+        yield local.Stack.load(directory) or stack, base
+    finally:
+        await asyncio.to_thread(local.down, stack)
+
+
 async def play_through(
     name: str,
     opts: Options,
@@ -97,8 +130,10 @@ async def play_through(
     fault: Fault,
     *,
     allowed_loss: Callable[[History], int] | None = None,
+    judge: Callable[[History, Verdict], None] | None = None,
 ) -> Verdict:
-    """Sets the games up, plays them for `opts.seconds` while `fault` runs, then checks."""
+    """Sets the games up, plays them for `opts.seconds` while `fault` runs, then checks.
+    `judge` adds the scenario's own findings to the verdict (problems, extra figures)."""
     history = History()
     workload = Workload(endpoints, history)
     try:
@@ -121,4 +156,6 @@ async def play_through(
     finally:
         await redis.aclose()
     verdict.extra = {"reconnects": workload.reconnects, **extra}
+    if judge is not None:
+        judge(history, verdict)
     return verdict

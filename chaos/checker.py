@@ -70,6 +70,8 @@ class History:
 
     #: close codes of the sockets that closed under the clients
     closes: Counter[int | None] = field(default_factory=Counter)
+    #: how long each lost socket took to be replaced (s)
+    reconnect_gaps: list[float] = field(default_factory=list)
 
     def ack(self, game_id: str, request_id: str, action_id: str, version: int, sent_at: float | None = None) -> None:
         now = time.monotonic()
@@ -78,6 +80,10 @@ class History:
 
     def closed(self, code: int | None) -> None:
         self.closes[code] += 1
+
+    def back_after(self, seconds: float) -> None:
+        """A seat whose socket was gone has a new one, `seconds` after it was found gone."""
+        self.reconnect_gaps.append(seconds)
 
     def latency_percentile(self, q: float) -> float | None:
         """The q-quantile (0-1) of the acknowledged actions' latencies, in ms."""

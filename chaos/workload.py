@@ -33,6 +33,14 @@ MAX_PASSES_PER_GAME = 180
 REQUEST_TIMEOUT_S = 5.0
 
 
+class SocketClosed(ConnectionError):
+    """The server closed the socket before the reply came (a drain, a cut-off instance)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"closed {code}")
+        self.code = code
+
+
 @dataclass
 class Seat:
     game_id: str
@@ -43,6 +51,8 @@ class Seat:
     reconnects: int = 0
     #: how far this seat's frames have been recorded, in the current client's messages
     cursor: int = 0
+    #: when its socket was found gone (monotonic s), until it is back
+    lost_at: float | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -133,6 +143,19 @@ class Workload:
                 self.history.deadline_frame(seat.name, seat.game_id, int(d["playerId"]), None)
         seat.cursor = len(c.messages)
 
+    @staticmethod
+    def what_failed(c: Client | None, exc: BaseException) -> str:
+        """An error's name for the verdict: `closed CODE` for a request in flight when the
+        server closed the socket, `drained` when it was sent after the instance's
+        shutdown_warning and the connection ended before its close frame was read."""
+        if isinstance(exc, SocketClosed):
+            return f"closed {exc.code}"
+        if c is not None and c.closed_code is not None:
+            return f"closed {c.closed_code}"
+        if c is not None and any(m.get("type") == "shutdown_warning" for m in c.messages):
+            return "drained"
+        return type(exc).__name__
+
     # -- keeping the seats connected ----------------------------------------------------------
 
     async def recover(self, seat: Seat) -> None:
@@ -148,7 +171,11 @@ class Workload:
             try:
                 reply = await c.request("reconnect", data, timeout=REQUEST_TIMEOUT_S)
             except BaseException:
+                code = c.closed_code
                 await c.close()
+                if code is not None:
+                    # it landed on an instance that was closing its sockets: try again
+                    raise SocketClosed(code) from None
                 raise
             if reply["type"] == "error":
                 await c.close()
@@ -156,8 +183,13 @@ class Workload:
             seat.client = c
             seat.cursor = 0
             seat.reconnects += 1
+            if seat.lost_at is not None:
+                self.history.back_after(time.monotonic() - seat.lost_at)
+                seat.lost_at = None
 
     async def _drop(self, seat: Seat) -> None:
+        if seat.lost_at is None:
+            seat.lost_at = time.monotonic()
         self.harvest(seat)
         if seat.client is not None and seat.client.closed_code is not None:
             self.history.closed(seat.client.closed_code)
@@ -187,16 +219,20 @@ class Workload:
             rid = f"{seat.name}-{time.monotonic_ns()}"
             sent_at = time.monotonic()
             for _attempt in range(2):
+                c: Client | None = None
                 try:
                     if seat.client is None or seat.client.closed_code is not None:
                         await self.recover(seat)
-                    assert seat.client is not None
-                    await seat.client.send("passTurn", {}, request_id=rid)
-                    reply = await seat.client.reply(rid, timeout=REQUEST_TIMEOUT_S)
+                    # this socket, even if the seat's keeper replaces it meanwhile
+                    c = seat.client
+                    assert c is not None
+                    await c.send("passTurn", {}, request_id=rid)
+                    reply = await c.reply(rid, timeout=REQUEST_TIMEOUT_S)
                 except Exception as exc:
-                    self.history.error(type(exc).__name__)
-                    with contextlib.suppress(Exception):
-                        await self._drop(seat)
+                    self.history.error(self.what_failed(c, exc))
+                    if c is not None and seat.client is c:
+                        with contextlib.suppress(Exception):
+                            await self._drop(seat)
                     # the same requestId again: applied once however many times it is sent
                     continue
                 self.harvest(seat)

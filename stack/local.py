@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.settings import ConfigError, Settings
+from stack.instance import free_port
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DIR = HERE.parent / ".stack"
@@ -383,38 +384,72 @@ def up(stack: Stack, env: Mapping[str, str]) -> None:
         started.append(pid)
         wait_until("redis", lambda: redis_pings(stack.redis_port), 10, pid, stack.log("redis"))
 
-        instances = {}
-        for name in stack.names:
-            argv = [sys.executable, "-m", "service"]
-            instances[name] = spawn(argv, envs[name], stack.log(name), stack.pidfile(name))
-            started.append(instances[name])
+        instances = {name: spawn_instance(stack, name, envs[name]) for name in stack.names}
+        started += instances.values()
         for name, pid in instances.items():
-            wait_until(
-                f"instance {name}",
-                answers(f"http://127.0.0.1:{stack.instance_port_of(name)}/ready"),
-                30,
-                pid,
-                stack.log(name),
-            )
+            wait_instance(stack, name, pid)
 
         config = stack.dir / "haproxy.cfg"
         config.write_text(render_haproxy(stack))
         check = subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise StackError(f"haproxy refuses {config}:\n{check.stdout}{check.stderr}")
-        pid = spawn(["haproxy", "-db", "-f", str(config)], env, stack.log("haproxy"), stack.pidfile("haproxy"))
-        started.append(pid)
-
-        def all_up() -> bool:
-            states = server_states(stack)
-            return len(states) == stack.instances and all(s == "UP/L7OK" for s in states.values())
-
-        wait_until("haproxy", all_up, 15, pid, stack.log("haproxy"))
+        started.append(start_haproxy(stack, env))
     except BaseException:
         stop([p for p in started if alive(p)], 5.0)
         for name in ("redis", "haproxy", *stack.names):
             stack.pidfile(name).unlink(missing_ok=True)
         raise
+
+
+def spawn_instance(stack: Stack, name: str, env: Mapping[str, str]) -> int:
+    """Starts instance `name` (its environment from instance_env) without waiting for it."""
+    return spawn([sys.executable, "-m", "service"], env, stack.log(name), stack.pidfile(name))
+
+
+def wait_instance(stack: Stack, name: str, pid: int) -> None:
+    url = f"http://127.0.0.1:{stack.instance_port_of(name)}/ready"
+    wait_until(f"instance {name}", answers(url), 30, pid, stack.log(name))
+
+
+def restart_instance(stack: Stack, name: str, env: Mapping[str, str]) -> int:
+    """Starts instance `name` again (after it stopped or was killed) and waits until it is
+    ready and HAProxy has it back in rotation: a deploy's step."""
+    pid = spawn_instance(stack, name, instance_env(stack, name, env))
+    wait_instance(stack, name, pid)
+    wait_until(f"haproxy sees {name}", lambda: server_states(stack).get(name) == "UP/L7OK", 15, pid, stack.log(name))
+    return pid
+
+
+def start_haproxy(stack: Stack, env: Mapping[str, str]) -> int:
+    """Starts HAProxy on the stack's rendered configuration and waits until every instance
+    is up behind it."""
+    config = stack.dir / "haproxy.cfg"
+    pid = spawn(["haproxy", "-db", "-f", str(config)], env, stack.log("haproxy"), stack.pidfile("haproxy"))
+
+    def all_up() -> bool:
+        states = server_states(stack)
+        return len(states) == stack.instances and all(s == "UP/L7OK" for s in states.values())
+
+    wait_until("haproxy", all_up, 15, pid, stack.log("haproxy"))
+    return pid
+
+
+def free_ports(count: int, consecutive: int) -> list[int]:
+    """`count` free ports, the first `consecutive` of them in a row (the instances'), all
+    different: a stack's ports on a machine where other stacks and tests run."""
+    for _ in range(50):
+        first = free_port()
+        row = list(range(first, first + consecutive))
+        if row[-1] > 65_535 or RESERVED_PORT in row or not all(port_free(p) for p in row):
+            continue
+        others: set[int] = set()
+        while len(others) < count - consecutive:
+            port = free_port()
+            if port not in row and port != RESERVED_PORT:
+                others.add(port)
+        return row + sorted(others)
+    raise StackError("no free ports")
 
 
 def down(stack: Stack) -> list[str]:

@@ -8,7 +8,16 @@ from types import ModuleType
 
 from chaos.base import Options
 from chaos.checker import Verdict
-from chaos.scenarios import kill_instance, latency, partition, pubsub_drop, redis_restart, script_flush
+from chaos.scenarios import (
+    kill_instance,
+    latency,
+    lb_restart,
+    partition,
+    pubsub_drop,
+    redis_restart,
+    rolling_restart,
+    script_flush,
+)
 
 
 @dataclass(frozen=True)
@@ -24,5 +33,9 @@ def _of(module: ModuleType) -> Scenario:
 
 
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s for s in map(_of, (kill_instance, redis_restart, partition, latency, pubsub_drop, script_flush))
+    s.name: s
+    for s in map(
+        _of,
+        (kill_instance, rolling_restart, redis_restart, partition, latency, pubsub_drop, script_flush, lb_restart),
+    )
 }

@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from stack.instance import free_port, get_json
-from stack.local import HERE, Stack, alive, read_pid, render_haproxy, server_states
+from stack.local import HERE, Stack, alive, free_ports, read_pid, render_haproxy, server_states
 from stack.presets import UNLIMITED_ENV
 from tests.support.instances import Clients, claim, clients, create_game, ok, wait_status
 
@@ -43,34 +42,10 @@ def stack_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-def distinct_free_ports(count: int, consecutive: int) -> list[int]:
-    """`count` free ports, the first `consecutive` of them in a row, all different."""
-    for _ in range(50):
-        first = free_port()
-        row = list(range(first, first + consecutive))
-        with contextlib.ExitStack() as held:
-            try:
-                for port in row:
-                    held.enter_context(_bound(port))
-            except OSError:
-                continue
-            others = {free_port() for _ in range(count - consecutive)}
-            if len(others) == count - consecutive and not others & set(row):
-                return row + sorted(others)
-    raise RuntimeError("no free ports")
-
-
-@contextlib.contextmanager
-def _bound(port: int) -> Iterator[None]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
-        yield
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     """A two-instance stack, up; brought down (and anything left killed by pid) afterwards."""
-    i0, _, front, redis_port, stats = distinct_free_ports(5, consecutive=2)
+    i0, _, front, redis_port, stats = free_ports(5, consecutive=2)
     directory = tmp_path / "stack"
     env = {**os.environ, **UNLIMITED_ENV, "DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}
     args = ["--instances", "2", "--port", str(front), "--instance-port", str(i0), "--redis-port", str(redis_port)]
