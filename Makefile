@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint typecheck redis-server haproxy chromium stack-up stack-down stack-status clean
+.PHONY: install run test lint typecheck redis-server haproxy chromium faketime prometheus stack-up stack-down stack-status clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -44,7 +44,21 @@ chromium:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: install redis-server haproxy chromium lint typecheck
+# The chaos scenario clock-skew runs an instance under Debian's faketime.
+faketime:
+	@command -v faketime >/dev/null 2>&1 || { \
+	  echo "faketime not found: installing it with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+
+# The alerting rules are unit-tested with promtool, and a chaos scenario runs a real Prometheus.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "promtool not found: installing prometheus with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+
+test: install redis-server haproxy chromium faketime prometheus lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # A production-like stack on this machine (stack/local.py): Redis with AOF, STACK_INSTANCES

@@ -8,7 +8,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +61,19 @@ Fault = Callable[[History, float], Coroutine[Any, Any, dict[str, Any]]]
 
 
 @contextlib.asynccontextmanager
-async def instances(redis_url: str, count: int, first: int = 0, **env: str) -> AsyncIterator[list[ServiceProcess]]:
-    """`count` service instances on `redis_url` (named i<first>, i<first+1>, …), killed on the
-    way out whatever happened."""
+async def instances(
+    redis_url: str, count: int, first: int = 0, start: bool = True, env: Mapping[str, str] | None = None
+) -> AsyncIterator[list[ServiceProcess]]:
+    """`count` service instances on `redis_url` (named i<first>, i<first+1>, …), started
+    unless `start` is false (the caller adjusts them first), killed on the way out whatever
+    happened."""
     work = Path(tempfile.mkdtemp(prefix="chaos-"))
-    procs = [ServiceProcess(redis_url, work, f"i{first + n}", DRAIN_TIMEOUT_S="2", **env) for n in range(count)]
+    extra = {"DRAIN_TIMEOUT_S": "2", **(env or {})}
+    procs = [ServiceProcess(redis_url, work, f"i{first + n}", **extra) for n in range(count)]
     try:
-        for p in procs:
-            await asyncio.to_thread(p.start)
+        if start:
+            for p in procs:
+                await asyncio.to_thread(p.start)
         yield procs
     finally:
         for p in procs:
@@ -85,7 +90,7 @@ async def behind_proxies(
         procs: list[ServiceProcess] = []
         async with contextlib.AsyncExitStack() as stack:
             for n, proxy in enumerate(proxies):
-                procs += await stack.enter_async_context(instances(proxy.url, 1, first=n, **env))
+                procs += await stack.enter_async_context(instances(proxy.url, 1, first=n, env=env))
             yield proxies, procs
     finally:
         for proxy in proxies:

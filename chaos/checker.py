@@ -92,8 +92,17 @@ class History:
             return None
         return values[min(len(values) - 1, int(q * len(values)))]
 
+    #: the largest |serverTime - this process's clock| of an acknowledged action's state (ms)
+    worst_server_time_ms: float = 0.0
+
     def saw(self, client: str, game_id: str, version: int) -> None:
         self.seen.setdefault((client, game_id), []).append(version)
+
+    def committed_at(self, server_time: float) -> None:
+        """An acknowledged action's state says it was committed at `server_time` (epoch ms),
+        just now: how far is that from this process's clock?"""
+        offset = abs(server_time - time.time() * 1000)
+        self.worst_server_time_ms = max(self.worst_server_time_ms, offset)
 
     def deadline_frame(self, client: str, game_id: str, player_id: int, threshold: int | None) -> None:
         self.game(game_id).deadline_frames.setdefault(client, Counter())[(player_id, threshold)] += 1

@@ -239,6 +239,7 @@ class Workload:
                 if reply["type"] == "state":
                     aid = action_id_for(f"seat{seat.player_id}", "passTurn", rid)
                     self.history.ack(seat.game_id, rid, aid, int(reply["data"]["version"]), sent_at)
+                    self.history.committed_at(float(reply["data"]["serverTime"]))
                     game.passes += 1
                     game.active = reply["data"]["activePlayer"] or game.active
                 else:

@@ -3,17 +3,14 @@ bounded (MAX_SEND_QUEUE_BYTES), it is cut off with 1008 "Buffer overflow", and n
 in its game waits for it.
 
 The slow client is a WebSocket spoken by hand over a socket with a small receive buffer
-(4 KiB), so the kernel holds little for it; the other clients are ordinary ones that read
+(4 KiB, stack/slow_reader.py), so the kernel holds little for it; the other clients are ordinary ones that read
 everything. A game of 8 players with 50-character names makes every state frame ~2 KiB.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
 import struct
 import time
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stack.client import Client
 from stack.instance import ServiceProcess
 from stack.redis_server import RedisProcess
+from stack.slow_reader import SlowReader
 from tests.support.instances import Clients, claim, create_game, ok, stream_faults
 
 pytestmark = pytest.mark.slow
@@ -55,80 +53,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
             yield svc
         finally:
             svc.kill()
-
-
-# -- a WebSocket client by hand ------------------------------------------------------------
-
-
-class SlowReader:
-    """A WebSocket client on a blocking socket with a 4 KiB receive buffer; it reads only
-    when told to. Every method blocks: call them through asyncio.to_thread."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # before connect, so that the window it advertises is small from the first segment
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.settimeout(10)
-        self.sock.connect(("127.0.0.1", port))
-        self.buf = b""
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed by the server")
-        self.buf += chunk
-
-    def _take(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def send(self, opcode: int, payload: bytes) -> None:
-        """One masked frame, as every client frame must be."""
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x80 | opcode])
-        head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
-        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def send_json(self, obj: dict[str, Any]) -> None:
-        self.send(0x1, json.dumps(obj).encode())
-
-    def frame(self) -> tuple[int, bytes]:
-        """The next server frame: (opcode, payload); server frames are never masked."""
-        b0, b1 = self._take(2)
-        n = b1 & 0x7F
-        if n == 126:
-            (n,) = struct.unpack(">H", self._take(2))
-        elif n == 127:
-            (n,) = struct.unpack(">Q", self._take(8))
-        return b0 & 0x0F, self._take(n)
-
-    def until_close(self) -> tuple[list[dict[str, Any]], int, bytes]:
-        """Read everything up to the server's close frame: (text frames, close code, reason)."""
-        texts: list[dict[str, Any]] = []
-        while True:
-            opcode, payload = self.frame()
-            if opcode == 0x8:
-                (code,) = struct.unpack(">H", payload[:2])
-                return texts, code, payload[2:]
-            if opcode == 0x1:
-                texts.append(json.loads(payload))
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 # -- the scenario --------------------------------------------------------------------------

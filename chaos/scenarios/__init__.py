@@ -9,6 +9,7 @@ from types import ModuleType
 from chaos.base import Options
 from chaos.checker import Verdict
 from chaos.scenarios import (
+    clock_skew,
     kill_instance,
     latency,
     lb_restart,
@@ -17,6 +18,7 @@ from chaos.scenarios import (
     redis_restart,
     rolling_restart,
     script_flush,
+    slow_clients,
 )
 
 
@@ -32,10 +34,18 @@ def _of(module: ModuleType) -> Scenario:
     return Scenario(module.NAME, module.FAULT, module.run, (module.__doc__ or "").strip())
 
 
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in map(
-        _of,
-        (kill_instance, rolling_restart, redis_restart, partition, latency, pubsub_drop, script_flush, lb_restart),
-    )
-}
+#: in the order `list` shows them and `run all` runs them
+MODULES = (
+    kill_instance,
+    rolling_restart,
+    redis_restart,
+    partition,
+    latency,
+    pubsub_drop,
+    script_flush,
+    slow_clients,
+    clock_skew,
+    lb_restart,
+)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in map(_of, MODULES)}
