@@ -25,9 +25,6 @@ def free_port() -> int:
 
 class ServiceProcess:
     def __init__(self, redis_url: str, log_dir: Path, name: str = "svc", **env: str) -> None:
-        #: a command the service runs under, set before start(): ("faketime", "-f", "+30s")
-        #: gives it a skewed clock
-        self.wrapper: tuple[str, ...] = ()
         self.port = free_port()
         self.name = name
         self.log_path = log_dir / f"{name}-{self.port}.log"
@@ -62,7 +59,7 @@ class ServiceProcess:
     def start(self, wait_ready: bool = True, timeout: float = 15.0) -> ServiceProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [*self.wrapper, sys.executable, "-m", "service"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "service"], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -15,6 +15,7 @@ from chaos.scenarios import (
     lb_restart,
     partition,
     pubsub_drop,
+    redis_oom,
     redis_restart,
     rolling_restart,
     script_flush,
@@ -45,6 +46,7 @@ MODULES = (
     script_flush,
     slow_clients,
     clock_skew,
+    redis_oom,
     lb_restart,
 )
 

@@ -1,5 +1,6 @@
-"""clock-skew: instances whose own clocks are 30 s fast and 30 s slow (Debian's `faketime`)
-beside one whose clock is right, while games play and clocks run out.
+"""clock-skew: instances whose own clocks are 30 s fast and 30 s slow (Debian's libfaketime,
+preloaded into the service process itself, so that killing it kills the service) beside one
+whose clock is right, while games play and clocks run out.
 
 Game time is Redis's `TIME`, read inside the scripts; an instance's own clock only paces its
 loops. Must hold: every state's `serverTime`, from whichever instance, is the true time
@@ -10,7 +11,7 @@ is lost.
 from __future__ import annotations
 
 import asyncio
-import shutil
+import glob
 import time
 from typing import Any
 
@@ -25,14 +26,21 @@ SKEWS = ("+30s", "-30s")
 SKEW_BOUND_MS = 1_000
 
 
+def libfaketime() -> str:
+    """The multithreaded libfaketime (the service has threads), from Debian's `faketime`."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    if not found:
+        raise RuntimeError("libfaketime not found: install it with `apt-get install faketime` (or `make faketime`)")
+    return found[0]
+
+
 async def run(opts: Options) -> Verdict:
-    if shutil.which("faketime") is None:
-        raise RuntimeError("faketime not found: install it with `apt-get install faketime` (or `make faketime`)")
+    preload = libfaketime()
     with RedisProcess(*AOF_ALWAYS) as redis:
         count = max(len(SKEWS) + 1, opts.instances)
         async with instances(redis.url, count, start=False) as procs:
             for proc, skew in zip(procs[1:], SKEWS, strict=False):
-                proc.wrapper = ("faketime", "-f", skew)
+                proc.env.update(LD_PRELOAD=preload, FAKETIME=skew)
             for proc in procs:
                 await asyncio.to_thread(proc.start)
 
