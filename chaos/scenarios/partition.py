@@ -21,11 +21,11 @@ from stack.instance import get_json
 from stack.redis_server import RedisProcess
 
 NAME = "partition"
-FAULT = "one instance cut off from Redis for 8 s (its TCP proxy black-holes), then the link restored"
+FAULT = "one instance cut off from Redis for 12 s (its TCP proxy black-holes), then the link restored"
 CLOSE_AFTER_S = 2.0
 #: long enough for the instance to notice (its loops' calls time out), wait CLOSE_AFTER_S and
 #: close, and for its players to play on elsewhere
-CUT_S = 8.0
+CUT_S = 12.0
 
 
 async def run(opts: Options) -> Verdict:
