@@ -153,6 +153,7 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: hub.socket_count),
         ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: hub.game_count),
         ("gauge", "tapotarp_ready", "1 while /ready answers 200", lambda: float(ready(rt))),
+        ("gauge", "tapotarp_redis_up", "1 while this instance reaches Redis", lambda: float(rt.redis_ok)),
         ("counter", "tapotarp_pubsub_messages", "Game commits received on pub/sub", lambda: hub.pubsub_messages),
         ("counter", "tapotarp_version_gaps", "Commits missed on pub/sub, then re-read", lambda: hub.version_gaps),
         (
