@@ -74,6 +74,39 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     settings = latest_state(a)["settings"]
     assert {k: settings[k] for k in CHOICE_KEYS} == {k: sent[k] for k in CHOICE_KEYS}
 
+    # the host's Table rules change them (the same fields and bounds), only what changed sent
+    a.page.click("#btn-more")
+    a.page.click("#btn-rules")
+    expect(a.page.locator("#rules-timeout")).to_be_visible()
+    expect(a.page.locator("#r-timeout-on")).to_have_count(0)
+    for suffix, value in (("lives", "0"), ("drunk", "20"), ("grace", "5"), ("after", "0"), ("bonus", "0")):
+        expect(a.page.locator(f"#r-timeout-{suffix}")).to_have_value(value)
+    a.page.fill("#r-timeout-lives", "5")
+    a.page.fill("#r-timeout-grace", "4s")
+    a.page.fill("#r-timeout-bonus", "10s")
+    a.page.click("#dlg-rules button[type=submit]")
+    expect(a.page.locator("#r-timeout-grace-error")).to_have_text("Between 5 seconds and 5 minutes (e.g. 30s).")
+    assert "updateSettings" not in a.sent_types()
+    a.page.set_viewport_size({"width": 320, "height": 640})
+    audit(a.page, "table rules with the timeout choice")
+    a.page.set_viewport_size({"width": 1280, "height": 800})
+    a.page.fill("#r-timeout-grace", "1:00")
+    a.page.click("#dlg-rules button[type=submit]")
+    expect(a.page.locator("#dlg-rules")).to_be_hidden()
+    assert a.wait_sent("updateSettings")["data"] == {
+        "timeoutPenaltyLives": 5,
+        "timeoutGracePeriod": 60_000,
+        "bonusTime": 10_000,
+    }
+    changed = {**{k: sent[k] for k in CHOICE_KEYS}, "timeoutPenaltyLives": 5, "timeoutGracePeriod": 60_000}
+    changed["bonusTime"] = 10_000
+    for _ in range(100):
+        settings = latest_state(a)["settings"]
+        if settings["bonusTime"] == 10_000:
+            break
+        a.page.wait_for_timeout(20)
+    assert {k: settings[k] for k in CHOICE_KEYS} == changed
+
     # unticked again: none of them is sent, and the game has no choice (v1's timeout)
     # the device remembers them with the last settings, as the rest of the form
     a.open("/")
@@ -90,6 +123,11 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     second = a.page.inner_text("#game-code")
     st = latest_state(a, second)
     assert not set(CHOICE_KEYS) & st["settings"].keys()
+    # a game without the choice has none of its settings to change
+    a.page.click("#btn-more")
+    a.page.click("#btn-rules")
+    expect(a.page.locator("#dlg-rules")).to_be_visible()
+    expect(a.page.locator("#rules-timeout")).to_be_hidden()
 
 
 def test_a_clock_at_zero_offers_its_player_the_choice_with_a_countdown_and_the_others_see_it(open_app: OpenApp) -> None:
