@@ -187,6 +187,16 @@ def no_sideways_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def audit_on_a_phone(page: Page, state: str) -> None:
+    """`audit` and no sideways scrolling at 320x640; the viewport is put back after."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    audit(page, state)
+    assert no_sideways_scroll(page), state
+    if size is not None:
+        page.set_viewport_size(size)
+
+
 def no_vertical_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollHeight <= window.innerHeight"))
 
