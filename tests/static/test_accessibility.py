@@ -187,6 +187,16 @@ def no_sideways_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def audit_on_a_phone(page: Page, state: str) -> None:
+    """`audit` and no sideways scrolling at 320x640; the viewport is put back after."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    audit(page, state)
+    assert no_sideways_scroll(page), state
+    if size is not None:
+        page.set_viewport_size(size)
+
+
 def no_vertical_scroll(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollHeight <= window.innerHeight"))
 
@@ -237,3 +247,97 @@ def test_the_active_card_pulses_unless_motion_is_reduced(open_app: OpenApp) -> N
     assert app.page.evaluate(glow) == "none"
     app.page.emulate_media(reduced_motion="no-preference")
     assert app.page.evaluate(glow) == "pulse"
+
+
+# Every visible part of every card lies inside its card, and every card inside the viewport's
+# width: nothing of a card is cut off, pushed out or hidden under its neighbour.
+CARDS_WHOLE = """
+() => {
+  const out = [];
+  for (const card of document.querySelectorAll('#board .card')) {
+    const c = card.getBoundingClientRect();
+    const where = `card ${card.dataset.player}`;
+    const span = (r) => `${Math.round(r.left)}..${Math.round(r.right)} x ${Math.round(r.top)}..${Math.round(r.bottom)}`;
+    if (c.left < -0.5 || c.right > window.innerWidth + 0.5) out.push(`${where} ${span(c)}`);
+    for (const el of card.querySelectorAll('*')) {
+      if (!el.checkVisibility() || el.closest('.sr-only')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (el.matches('input, .name') && el.scrollWidth > el.clientWidth + 1) {
+        out.push(`${where}: ${el.className} cut off: ${el.scrollWidth} > ${el.clientWidth}`);
+      }
+      if (r.left < c.left - 0.5 || r.right > c.right + 0.5 || r.top < c.top - 0.5 || r.bottom > c.bottom + 0.5) {
+        const name = `${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]}`;
+        out.push(`${where}: ${name} ${span(r)} outside ${span(c)}`);
+      }
+    }
+  }
+  return out;
+}
+"""
+
+
+def test_a_commander_game_with_every_mark_on_the_cards_fits_a_320_px_phone_both_ways(open_app: OpenApp) -> None:
+    """Counters, commander damage (partner too), a pending interrupt, targets being picked and
+    a pending timeout choice, all at once on the host's phone at 320x568 and 568x320: nothing
+    sideways, every control 44 px and named, every card whole. The counters are the server's;
+    the turn marks come in one state no table reaches at once, sent to the page as the
+    service sends it."""
+    a = open_app(width=320, height=568, wire=True)
+    page = a.page
+    a.fill_create_form(players=4)
+    page.click("#rules-create > summary")
+    page.select_option("#f-rules-format", "commander")
+    page.click("#timeout-create > summary")
+    page.check("#f-timeout-on")
+    page.click("#create-submit")
+    expect(a.cards()).to_have_count(4)
+    a.claim(1)
+    a.start()
+    a.card(2).locator(".extras-toggle").click()
+    for name, times in (
+        ("Increase poison of player 2", 2),
+        ("Increase energy of player 2", 1),
+        ("Increase experience of player 2", 3),
+        ("Increase commander damage to player 2 from Player 1", 3),
+        ("Increase partner commander damage to player 2 from Player 3", 1),
+    ):
+        for _ in range(times):
+            page.get_by_role("button", name=name, exact=True).click()
+    expect(a.card(2).locator('.cmd-cell[data-source="3"][data-partner="1"] .cmd-value')).to_have_text("1")
+    expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("36")
+    expect(a.card(2).locator(".sum-experience .sum-value")).to_have_text("3")
+
+    page.click("#btn-target")
+    page.get_by_role("button", name="Target Player 2", exact=True).click()
+    expect(a.card(2).locator(".mark-target")).to_have_text("Targeted")
+    st = [f["data"] for f in a.received if f.get("type") == "state"][-1]
+    pending = {"timeoutPending": True, "timeoutGraceLeft": 200_000, "timeoutChoiceDeadline": st["serverTime"] + 200_000}
+    st = {
+        **st,
+        "version": st["version"] + 1,
+        "players": [{**p, **pending} if p["id"] == 4 else p for p in st["players"]],
+    }
+    assert a.wire is not None
+    a.wire.inject({"type": "state", "data": st})
+    expect(a.card(4).locator(".mark-timeout")).to_be_visible()
+    expect(a.card(4).locator(".target-btn")).to_be_visible()
+    fits_both_ways(page, "targets being picked, a timeout choice pending")
+    a.wire.inject({"type": "state", "data": {**st, "version": st["version"] + 1, "interruptingPlayers": [3]}})
+    expect(a.card(3).locator(".mark-priority")).to_have_text("Priority")
+    expect(a.card(2).locator(".mark-target")).to_have_text("Targeted")
+    expect(a.card(4).locator(".mark-timeout")).to_be_visible()
+    fits_both_ways(page, "and an interrupt")
+
+
+def fits_both_ways(page: Page, what: str) -> None:
+    for width, height in ((320, 568), (568, 320)):
+        page.set_viewport_size({"width": width, "height": height})
+        state = f"4-player commander at {width}x{height}, {what}"
+        assert no_sideways_scroll(page), state
+        assert page.evaluate(CARDS_WHOLE) == [], state
+        # the sticky controls (an undo toast in them too) leave the cards most of the screen
+        bar = page.locator(".controls").bounding_box()
+        assert bar is not None and bar["height"] <= height / 2, (state, bar)
+        audit(page, state)
+    page.set_viewport_size({"width": 320, "height": 568})

@@ -17,6 +17,7 @@ import pytest
 from stack.instance import ServiceProcess
 from stack.redis_server import RedisProcess
 from tests.static.conftest import OpenApp
+from tests.static.test_table_rules import seated
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -43,11 +44,7 @@ def service(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def running_game(open_app: OpenApp) -> tuple[App, App]:
-    a = open_app()
-    code = a.create_game(players=2)
-    a.claim(1)
-    b = open_app(f"/?game={code}")
-    b.claim(2)
+    (a, b), _ = seated(open_app, 2, 2)
     a.start()
     return a, b
 

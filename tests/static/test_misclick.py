@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_table_rules import seated
 from tests.support.page import App
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
@@ -29,11 +30,7 @@ def last_state(app: App) -> dict[str, Any]:
 
 def running_pair(open_app: OpenApp) -> tuple[App, App]:
     """A (host) on seat 1 and B on seat 2 of a started 2-player game; seat 1 is active."""
-    a = open_app()
-    code = a.create_game(players=2)
-    a.claim(1)
-    b = open_app(f"/?game={code}")
-    b.claim(2)
+    (a, b), _ = seated(open_app, 2, 2)
     a.start()
     expect(b.card(1)).to_have_class(ACTIVE)
     return a, b

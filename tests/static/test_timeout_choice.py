@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
-from tests.static.test_accessibility import audit
+from tests.static.test_accessibility import audit, audit_on_a_phone
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -27,6 +27,13 @@ def latest_state(app: App, game: str | None = None) -> dict[str, Any]:
     return max(states, key=lambda s: int(s["version"]))
 
 
+def fill_timeout(app: App, prefix: str, **values: str) -> None:
+    """Fills the timeout section's fields under `prefix` (the create form's or the rules
+    dialog's), {field id suffix: value}."""
+    for suffix, value in values.items():
+        app.page.fill(f"#{prefix}-{suffix}", value)
+
+
 def ms_of(app: App, selector: str) -> int:
     return int(app.page.locator(selector).get_attribute("data-ms") or "-1")
 
@@ -38,9 +45,7 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     a.page.click("#timeout-create > summary")
     expect(a.page.locator("#f-timeout-lives")).to_be_hidden()
     a.page.check("#f-timeout-on")
-    a.page.set_viewport_size({"width": 320, "height": 640})
-    audit(a.page, "create form with the timeout choice")
-    a.page.set_viewport_size({"width": 1280, "height": 800})
+    audit_on_a_phone(a.page, "create form with the timeout choice")
     expect(a.page.locator("#f-timeout-lives")).to_have_value("2")
     expect(a.page.locator("#f-timeout-drunk")).to_have_value("2")
     expect(a.page.locator("#f-timeout-grace")).to_have_value("30s")
@@ -57,11 +62,7 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     expect(a.page.locator("#f-timeout-lives")).to_have_attribute("aria-invalid", "true")
     assert "create" not in a.sent_types()
 
-    a.page.fill("#f-timeout-lives", "0")
-    a.page.fill("#f-timeout-drunk", "20")
-    a.page.fill("#f-timeout-grace", "5:00")
-    a.page.fill("#f-timeout-after", "0")
-    a.page.fill("#f-timeout-bonus", "0")
+    fill_timeout(a, "f-timeout", lives="0", drunk="20", grace="5:00", after="0", bonus="0")
     a.page.click("#create-submit")
     expect(a.cards()).to_have_count(2)
     sent = a.wait_sent("create")["data"]["settings"]
@@ -74,6 +75,35 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     }
     settings = latest_state(a)["settings"]
     assert {k: settings[k] for k in CHOICE_KEYS} == {k: sent[k] for k in CHOICE_KEYS}
+
+    # the host's Table rules change them (the same fields and bounds), only what changed sent
+    a.page.click("#btn-more")
+    a.page.click("#btn-rules")
+    expect(a.page.locator("#rules-timeout")).to_be_visible()
+    expect(a.page.locator("#r-timeout-on")).to_have_count(0)
+    for suffix, value in (("lives", "0"), ("drunk", "20"), ("grace", "5"), ("after", "0"), ("bonus", "0")):
+        expect(a.page.locator(f"#r-timeout-{suffix}")).to_have_value(value)
+    fill_timeout(a, "r-timeout", lives="5", grace="4s", bonus="10s")
+    a.page.click("#dlg-rules button[type=submit]")
+    expect(a.page.locator("#r-timeout-grace-error")).to_have_text("Between 5 seconds and 5 minutes (e.g. 30s).")
+    assert "updateSettings" not in a.sent_types()
+    audit_on_a_phone(a.page, "table rules with the timeout choice")
+    a.page.fill("#r-timeout-grace", "1:00")
+    a.page.click("#dlg-rules button[type=submit]")
+    expect(a.page.locator("#dlg-rules")).to_be_hidden()
+    assert a.wait_sent("updateSettings")["data"] == {
+        "timeoutPenaltyLives": 5,
+        "timeoutGracePeriod": 60_000,
+        "bonusTime": 10_000,
+    }
+    changed = {**{k: sent[k] for k in CHOICE_KEYS}, "timeoutPenaltyLives": 5, "timeoutGracePeriod": 60_000}
+    changed["bonusTime"] = 10_000
+    for _ in range(100):
+        settings = latest_state(a)["settings"]
+        if settings["bonusTime"] == 10_000:
+            break
+        a.page.wait_for_timeout(20)
+    assert {k: settings[k] for k in CHOICE_KEYS} == changed
 
     # unticked again: none of them is sent, and the game has no choice (v1's timeout)
     # the device remembers them with the last settings, as the rest of the form
@@ -91,6 +121,11 @@ def test_the_create_form_checks_and_sends_the_timeout_choice_and_turn_bonus(open
     second = a.page.inner_text("#game-code")
     st = latest_state(a, second)
     assert not set(CHOICE_KEYS) & st["settings"].keys()
+    # a game without the choice has none of its settings to change
+    a.page.click("#btn-more")
+    a.page.click("#btn-rules")
+    expect(a.page.locator("#dlg-rules")).to_be_visible()
+    expect(a.page.locator("#rules-timeout")).to_be_hidden()
 
 
 def test_a_clock_at_zero_offers_its_player_the_choice_with_a_countdown_and_the_others_see_it(open_app: OpenApp) -> None:
@@ -98,11 +133,7 @@ def test_a_clock_at_zero_offers_its_player_the_choice_with_a_countdown_and_the_o
     a.fill_create_form(players=2, time_each="2s")
     a.page.click("#timeout-create > summary")
     a.page.check("#f-timeout-on")
-    a.page.fill("#f-timeout-lives", "3")
-    a.page.fill("#f-timeout-drunk", "1")
-    a.page.fill("#f-timeout-grace", "15s")
-    a.page.fill("#f-timeout-after", "2s")
-    a.page.fill("#f-timeout-bonus", "0")
+    fill_timeout(a, "f-timeout", lives="3", drunk="1", grace="15s", after="2s", bonus="0")
     a.page.click("#create-submit")
     expect(a.cards()).to_have_count(2)
     code = a.page.inner_text("#game-code")

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
-from tests.static.test_accessibility import audit, no_sideways_scroll
+from tests.static.test_accessibility import audit_on_a_phone
+from tests.static.test_table_rules import seated
 from tests.support.page import App
 
 pytestmark = pytest.mark.slow
@@ -26,13 +27,7 @@ SLACK_MS = 150
 
 
 def three_seated(open_app: OpenApp) -> tuple[App, App, App]:
-    a = open_app()
-    code = a.create_game(players=3)
-    a.claim(1)
-    b = open_app(f"/?game={code}")
-    b.claim(2)
-    c = open_app(f"/?game={code}")
-    c.claim(3)
+    (a, b, c), _ = seated(open_app, 3, 3)
     a.start()
     return a, b, c
 
@@ -150,10 +145,7 @@ def test_interrupts_stack_priority_runs_the_top_clock_holds_the_turn_and_unwinds
     assert running_clocks(a, 3) == {3}
     # on a phone too: contrast, 44 px targets, labels, no sideways scrolling
     for app in (a, b):
-        app.page.set_viewport_size({"width": 320, "height": 640})
-        audit(app.page, "interrupt stack")
-        assert no_sideways_scroll(app.page)
-        app.page.set_viewport_size({"width": 1280, "height": 800})
+        audit_on_a_phone(app.page, "interrupt stack")
 
     c.page.click("#btn-pass-priority")
     for app in (a, b, c):
@@ -201,9 +193,7 @@ def test_targeting_picks_confirms_runs_every_targets_clock_until_each_passes_and
     assert latest_state(c)["targetedPlayers"] == [2]
     a.card(3).locator(".target-btn").click()
     expect(a.page.locator("#btn-confirm-targets")).to_have_text("Confirm 2 targets", timeout=SEEN_WITHIN_MS)
-    a.page.set_viewport_size({"width": 320, "height": 640})
-    audit(a.page, "picking targets")
-    a.page.set_viewport_size({"width": 1280, "height": 800})
+    audit_on_a_phone(a.page, "picking targets")
     toggles = [f["data"] for f in a.sent if f.get("type") == "toggleTarget"]
     assert toggles == [{"playerId": 2}, {"playerId": 3}, {"playerId": 3}, {"playerId": 3}]
     assert any(f.get("type") == "targetingUpdated" for f in b.received)
@@ -236,10 +226,7 @@ def test_targeting_picks_confirms_runs_every_targets_clock_until_each_passes_and
         expect(app.page.locator("#status-hint")).to_have_text("You are targeted: Pass (respond) when you are done.")
     expect(a.page.locator("#btn-respond")).to_be_hidden()
     for app in (a, b):
-        app.page.set_viewport_size({"width": 320, "height": 640})
-        audit(app.page, "targets responding")
-        assert no_sideways_scroll(app.page)
-        app.page.set_viewport_size({"width": 1280, "height": 800})
+        audit_on_a_phone(app.page, "targets responding")
 
     b.page.click("#btn-respond")
     for app in (a, b, c):

@@ -4,7 +4,7 @@
 
 import { formatClock, levelOf, remainingAt, runningIds } from './clock.js';
 import { h, icon, showError } from './dom.js';
-import { buildLife } from './life.js';
+import { buildLife, buildStepper } from './life.js';
 
 const COUNTERS = {
   life: { label: 'Life', icon: 'heart', min: -999, max: 9999 },
@@ -143,16 +143,8 @@ export class Board {
 
     const counters = {};
     const stepper = (field) => {
-      const spec = COUNTERS[field];
-      const what = `${spec.label.toLowerCase()} of player ${pid}`;
-      const value = h('span', { class: 'stat-value' });
-      const minus = h('button', { type: 'button', class: 'step', 'aria-label': `Decrease ${what}` }, icon('minus'));
-      const plus = h('button', { type: 'button', class: 'step', 'aria-label': `Increase ${what}` }, icon('plus'));
-      minus.addEventListener('click', () => this.adjust(pid, field, -1, error));
-      plus.addEventListener('click', () => this.adjust(pid, field, 1, error));
-      counters[field] = { value, minus, plus };
-      const center = h('div', { class: 'stat-center' }, h('span', { class: 'stat-label' }, icon(spec.icon), h('span', { text: spec.label })), value);
-      return h('div', { class: `stat stat-${field}` }, minus, center, plus);
+      counters[field] = buildStepper(pid, field, COUNTERS[field], (delta) => this.adjust(pid, field, delta, error));
+      return counters[field].root;
     };
     // Life is used every turn and stays in view; the rarer counters fold behind a toggle
     // that still shows their values (and the penalties), so a phone fits two whole cards.

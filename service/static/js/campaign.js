@@ -132,7 +132,6 @@ export class CampaignPanel {
     );
     document.body.append(this.dialog);
     close.addEventListener('click', () => this.dialog.close());
-    window.addEventListener('popstate', () => this.dialog.open && this.dialog.close());
   }
 
   /** What the panel shows: the state's campaign, or the completion frame's newer numbers

@@ -5,6 +5,7 @@
 // on them never reaches the card's own tap (board.js ignores taps on buttons).
 
 import { h, icon } from './dom.js';
+import { buildStepper } from './life.js';
 import { LOSS_REASONS } from './rules-form.js';
 
 const COUNTERS = {
@@ -54,16 +55,8 @@ export class CardCounters {
     const cmdSumBox = h('span', { class: 'sum sum-cmd', title: 'Most commander damage from one source' }, icon('shield'), h('span', { class: 'sr-only', text: ' most commander damage ' }), cmdSum);
     const steppers = {};
     const stepper = (field) => {
-      const spec = COUNTERS[field];
-      const what = `${spec.label.toLowerCase()} of player ${pid}`;
-      const value = h('span', { class: 'stat-value' });
-      const minus = h('button', { type: 'button', class: 'step', 'aria-label': `Decrease ${what}` }, icon('minus'));
-      const plus = h('button', { type: 'button', class: 'step', 'aria-label': `Increase ${what}` }, icon('plus'));
-      minus.addEventListener('click', () => this.adjust(pid, field, -1));
-      plus.addEventListener('click', () => this.adjust(pid, field, 1));
-      steppers[field] = { value, minus, plus };
-      const center = h('div', { class: 'stat-center' }, h('span', { class: 'stat-label' }, icon(spec.icon), h('span', { text: spec.label })), value);
-      return h('div', { class: `stat stat-${field}` }, minus, center, plus);
+      steppers[field] = buildStepper(pid, field, COUNTERS[field], (delta) => this.adjust(pid, field, delta));
+      return steppers[field].root;
     };
     const sums = h('span', { class: 'table-sums' }, sum('poison'), sum('energy'), sum('experience'), cmdSumBox);
     const grid = h('table', { class: 'cmd-grid' });

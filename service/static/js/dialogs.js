@@ -100,8 +100,10 @@ export class Dialogs {
     dialog.showModal();
   }
 
+  /** Every open <dialog> of the page, whichever module built it: the page is leaving the
+   * game (Leave, Back, the game deleted), and nothing of it may stay over the next screen. */
   closeAll() {
-    for (const dialog of this.all) if (dialog.open) this.close(dialog);
+    for (const dialog of document.querySelectorAll('dialog[open]')) this.close(dialog);
   }
 
   /** The host's actions on one player; each closes the menu and may open its own dialog. */

@@ -50,6 +50,25 @@ export function holdToRepeat(button, step) {
   window.addEventListener('blur', stop);
 }
 
+/**
+ * A counter's − value + row of player `pid` (drunk, poison and the others; life has its own
+ * control below): `step(±1)` on a tap.
+ * @param {number} pid
+ * @param {string} field
+ * @param {{label: string, icon: string}} spec
+ * @param {(delta: number) => void} step
+ */
+export function buildStepper(pid, field, spec, step) {
+  const what = `${spec.label.toLowerCase()} of player ${pid}`;
+  const value = h('span', { class: 'stat-value' });
+  const minus = h('button', { type: 'button', class: 'step', 'aria-label': `Decrease ${what}` }, icon('minus'));
+  const plus = h('button', { type: 'button', class: 'step', 'aria-label': `Increase ${what}` }, icon('plus'));
+  minus.addEventListener('click', () => step(-1));
+  plus.addEventListener('click', () => step(1));
+  const center = h('div', { class: 'stat-center' }, h('span', { class: 'stat-label' }, icon(spec.icon), h('span', { text: spec.label })), value);
+  return { root: h('div', { class: `stat stat-${field}` }, minus, center, plus), value, minus, plus };
+}
+
 /** The whole number typed, within the life range, or null. */
 export function parseLife(text) {
   const t = String(text).trim();

@@ -80,9 +80,6 @@ export class Lobby {
     this.buildCreate();
     this.buildList();
     this.buildTitle();
-    window.addEventListener('popstate', () => {
-      if (this.renameDialog?.open) this.renameDialog.close();
-    });
   }
 
   // -- the create form ----------------------------------------------------------------------
@@ -343,8 +340,8 @@ export class Lobby {
       const what = st && st.id === gid ? label(st) : `game ${gid}`;
       const mine = this.ending === gid;
       store.forgetGame(gid);
-      // whatever of the game is open (the table menu, history, a confirm) goes with it
-      for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+      // whatever of the game is open (the table menu, history, a confirm) goes with it: the
+      // exit closes every dialog of the page
       this.exit(mine ? `You deleted ${what}.` : `The host deleted ${what}. It is gone, and no longer in your recent games.`);
       return true;
     }

@@ -6,6 +6,14 @@
 import { byId, h, icon } from './dom.js';
 import { flashError } from './feedback.js';
 import { DEFAULT_HOST_TIMEOUT, DEFAULT_UNDO_WINDOW, FORMATS, RulesFields } from './rules-form.js';
+import { TIMEOUT_DEFAULTS, TimeoutFields } from './timeout-form.js';
+
+/** The timeout choice's settings, which only a game with the choice has (HEAD's). */
+const TIMEOUT_KEYS = Object.keys(TIMEOUT_DEFAULTS);
+
+function hasTimeoutChoice(settings) {
+  return TIMEOUT_KEYS.every((key) => Number.isFinite(settings?.[key]));
+}
 
 export class CreateRules {
   constructor() {
@@ -53,11 +61,15 @@ export class RulesDialog {
     this.state = state;
     this.act = act;
     this.fields = new RulesFields('r-rules');
+    // a game with the timeout choice: its lives, drunk, grace, clock after and turn bonus
+    // (the create form's fields and bounds; whether a game has the choice is fixed)
+    this.timeout = new TimeoutFields('r-timeout', { switchable: false });
+    this.timeoutBox = h('fieldset', { class: 'rules-timeout', id: 'rules-timeout', hidden: true }, h('legend', { text: 'Timeout choice and turn bonus' }), this.timeout.root);
     this.hint = h('p', { class: 'field-hint', id: 'rules-hint' });
     this.error = h('p', { class: 'form-error', role: 'alert', id: 'rules-error', hidden: true });
     const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save' });
-    this.form = h('form', { class: 'dialog-body', novalidate: true }, h('h2', { id: 'rules-title', text: 'Table rules' }), this.hint, this.fields.root, this.error, h('div', { class: 'dialog-actions' }, cancel, save));
+    this.form = h('form', { class: 'dialog-body', novalidate: true }, h('h2', { id: 'rules-title', text: 'Table rules' }), this.hint, this.fields.root, this.timeoutBox, this.error, h('div', { class: 'dialog-actions' }, cancel, save));
     this.dialog = h('dialog', { id: 'dlg-rules', 'aria-labelledby': 'rules-title' }, this.form);
     document.body.append(this.dialog);
     cancel.addEventListener('click', () => this.dialog.close());
@@ -76,9 +88,22 @@ export class RulesDialog {
     this.waiting = st.status === 'waiting';
     this.fields.fill(st.settings ?? {});
     this.fields.lockFormat(!this.waiting);
+    this.withTimeout = hasTimeoutChoice(st.settings);
+    this.timeoutBox.hidden = !this.withTimeout;
+    if (this.withTimeout) this.timeout.fill(st.settings);
+    // what the form shows now: a save sends only what the host changed from it (a game
+    // created with the defaults has some settings only as the form's defaults)
+    this.baseline = this.read(st);
     this.hint.textContent = this.waiting ? 'A new format or starting life puts every player at that life.' : 'The format and the time control change only while the game waits: reset the game to change them.';
     flashError(this.error, '');
     this.show(this.dialog);
+  }
+
+  /** The dialog's settings as filled in, or null when a field does not read back. */
+  read(st) {
+    const result = this.fields.read(st.settings.playerCount, this.waiting);
+    const timeout = this.withTimeout ? this.timeout.read() : { settings: {} };
+    return result.errors || timeout.errors ? null : { ...result.settings, ...timeout.settings };
   }
 
   /** Only what changed is sent, so a running game's undo window can change alone. */
@@ -86,11 +111,12 @@ export class RulesDialog {
     const st = this.state();
     if (!st) return;
     const result = this.fields.read(st.settings.playerCount, this.waiting);
-    if (result.errors) return;
+    const timeout = this.withTimeout ? this.timeout.read() : { settings: {} };
+    if (result.errors || timeout.errors) return;
     const update = {};
-    const s = st.settings;
-    for (const [key, value] of Object.entries(result.settings)) {
-      if (JSON.stringify(s[key]) !== JSON.stringify(value)) update[key] = value;
+    const was = this.baseline ?? st.settings;
+    for (const [key, value] of Object.entries({ ...result.settings, ...timeout.settings })) {
+      if (JSON.stringify(was[key]) !== JSON.stringify(value)) update[key] = value;
     }
     // the control is sent whole when any part of it changed
     if (this.waiting && ('timeControlMs' in update || 'turnCapWarningMs' in update || 'timeControl' in update)) {

@@ -60,10 +60,6 @@ export class TableRules {
     close.addEventListener('click', () => this.menu.close());
     const open = h('button', { type: 'button', class: 'btn', id: 'btn-more', 'aria-haspopup': 'dialog' }, icon('history'), h('span', { text: 'More' }));
     open.addEventListener('click', () => show(this.menu));
-    // Back (or a link) leaves the game: nothing of it stays open over the home screen
-    window.addEventListener('popstate', () => {
-      for (const dialog of document.querySelectorAll('#dlg-table, #dlg-history, #dlg-seats, #dlg-rules')) if (dialog.open) dialog.close();
-    });
     byId('host-controls').before(open);
     return (button) => list.append(button);
   }

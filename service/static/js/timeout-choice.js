@@ -62,7 +62,6 @@ export class TimeoutChoice {
     );
     later.addEventListener('click', () => this.close(true));
     this.dialog.addEventListener('cancel', () => (this.dismissed = true));
-    window.addEventListener('popstate', () => this.close(false));
   }
 
   close(dismiss) {

@@ -42,9 +42,11 @@ function countInput(name) {
   return h('input', { name, type: 'number', inputmode: 'numeric', min: 0, max: MAX_PENALTY, step: 1 });
 }
 
-/** The section's fields under `prefix` ids; `read()` -> {settings} | {errors} | {off}. */
+/** The section's fields under `prefix` ids; `read()` -> {settings} | {errors} | {off}.
+ * `switchable` false: no switch, the fields always on (a game that has the choice already:
+ * the host's Table rules change its settings, the choice itself stays). */
 export class TimeoutFields {
-  constructor(prefix) {
+  constructor(prefix, { switchable = true } = {}) {
     this.on = h('input', { type: 'checkbox', name: 'timeoutChoiceOn', id: `${prefix}-on` });
     this.lives = countInput('timeoutPenaltyLives');
     this.drunk = countInput('timeoutPenaltyDrunk');
@@ -65,15 +67,11 @@ export class TimeoutFields {
       h('div', { class: 'field-row' }, this.fields.grace.root, this.fields.after.root),
       this.fields.bonus.root,
     );
-    this.root = h(
-      'div',
-      { class: 'rules-fields' },
-      h('label', { class: 'check', for: this.on.id }, this.on, h('span', { text: 'When a clock runs out, its player chooses: lose lives, gain drunk or die (the game keeps running, instead of pausing for the penalty)' })),
-      this.detail,
-    );
+    const label = h('label', { class: 'check', for: this.on.id }, this.on, h('span', { text: 'When a clock runs out, its player chooses: lose lives, gain drunk or die (the game keeps running, instead of pausing for the penalty)' }));
+    this.root = h('div', { class: 'rules-fields' }, switchable ? label : null, this.detail);
     this.on.addEventListener('change', () => this.sync());
     this.fill(TIMEOUT_DEFAULTS);
-    this.on.checked = false;
+    this.on.checked = !switchable;
     this.sync();
   }
 

@@ -48,10 +48,6 @@ export class TableTools {
     this.colors = new SeatColors(byId('board'), { act, dialogs, identity, place: placeInMenu });
     this.campaign = new CampaignPanel({ state, act, dialogs, place: placeInMenu });
     this.orderKey = '';
-    // Back (or a link) leaves the game: nothing of it stays open over the home screen
-    window.addEventListener('popstate', () => {
-      for (const dialog of document.querySelectorAll('#dlg-dice, #dlg-play-order, #dlg-color, #dlg-add-time, #dlg-campaign')) if (dialog.open) dialog.close();
-    });
   }
 
   // -- dice and coin ------------------------------------------------------------------------

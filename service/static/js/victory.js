@@ -28,7 +28,9 @@ export class VictoryOverlay {
     this.dialog.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.close();
     });
-    window.addEventListener('popstate', () => this.close());
+    // closed by anyone else (dialogs.closeAll as the page leaves the game): the summary
+    // goes back above the board all the same
+    this.dialog.addEventListener('close', () => this.restore());
   }
 
   get isOpen() {
@@ -47,8 +49,12 @@ export class VictoryOverlay {
   close(notify = true) {
     if (!this.dialog.open) return;
     this.dialog.close();
-    this.home.after(this.content);
-    this.kind = null;
+    this.restore();
     if (notify) this.onClose();
+  }
+
+  restore() {
+    if (this.content.parentNode === this.body) this.home.after(this.content);
+    this.kind = null;
   }
 }
