@@ -121,8 +121,18 @@ TABLE_AUDIT = """() => {
       lifePx: parseFloat(getComputedStyle(card.querySelector('.stat-life .stat-value')).fontSize),
     });
   });
-  const controls = document.querySelector('.controls').getBoundingClientRect();
+  const strip = document.querySelector('.controls');
+  const controls = strip.getBoundingClientRect();
   if (!inside(controls, view)) problems.push('the controls leave the screen');
+  // every control in the strip whole: inside it, its words on one line, nothing clipped
+  for (const el of strip.querySelectorAll('button, .undo-toast')) {
+    if (el.hidden || el.getClientRects().length === 0) continue;
+    const b = el.getBoundingClientRect();
+    const name = el.id || el.className;
+    if (!inside(b, controls)) problems.push(`the strip's ${name} is cut off`);
+    const over = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    if (over) problems.push(`the strip's ${name} overflows`);
+  }
   rects.forEach((r, i) => {
     const w = Math.min(r.right, controls.right) - Math.max(r.left, controls.left);
     const h = Math.min(r.bottom, controls.bottom) - Math.max(r.top, controls.top);
@@ -190,6 +200,9 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     expect(tablet.card(1).locator(".pass-btn")).to_be_visible()
     tablet.card(1).locator(".pass-btn").click()
     expect(tablet.card(2)).to_have_class(ACTIVE)
+    # with the undo toast in the strip beside the controls, once it has come in
+    expect(tablet.page.locator("#undo-toast")).to_be_visible()
+    tablet.page.wait_for_function("document.getElementById('undo-toast').getAnimations().length === 0")
     assert tablet.page.evaluate(TABLE_AUDIT)["problems"] == []
     tablet.page.screenshot(path=str(screenshots_dir / f"table-centre-{players}.png"))
 
