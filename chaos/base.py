@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from chaos.checker import History, Verdict, check
 from chaos.proxy import FaultProxy
@@ -136,6 +137,7 @@ async def play_through(
     *,
     allowed_loss: Callable[[History], int] | None = None,
     judge: Callable[[History, Verdict], None] | None = None,
+    cluster: bool = False,
 ) -> Verdict:
     """Sets the games up, plays them for `opts.seconds` while `fault` runs, then checks.
     `judge` adds the scenario's own findings to the verdict (problems, extra figures)."""
@@ -149,7 +151,11 @@ async def play_through(
         extra = await fault_task
     finally:
         await workload.close()
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis: Redis | RedisCluster = (
+        RedisCluster.from_url(redis_url, decode_responses=True)
+        if cluster
+        else Redis.from_url(redis_url, decode_responses=True)
+    )
     try:
         verdict = await check(
             redis,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from service import keys
 
@@ -68,6 +69,8 @@ class History:
     def game(self, game_id: str) -> GameRecord:
         return self.games.setdefault(game_id, GameRecord(game_id))
 
+    #: errors of the actions of each game
+    game_errors: Counter[str] = field(default_factory=Counter)
     #: close codes of the sockets that closed under the clients
     closes: Counter[int | None] = field(default_factory=Counter)
     #: how long each lost socket took to be replaced (s)
@@ -107,8 +110,10 @@ class History:
     def deadline_frame(self, client: str, game_id: str, player_id: int, threshold: int | None) -> None:
         self.game(game_id).deadline_frames.setdefault(client, Counter())[(player_id, threshold)] += 1
 
-    def error(self, what: str) -> None:
+    def error(self, what: str, game_id: str | None = None) -> None:
         self.errors.append((time.monotonic(), what))
+        if game_id is not None:
+            self.game_errors[game_id] += 1
 
     def fault(self, what: str) -> None:
         self.faults.append((time.monotonic(), what))
@@ -173,7 +178,7 @@ class Verdict:
         return " ".join(parts)
 
 
-async def read_log(redis: Redis, game_id: str) -> list[dict[str, Any]]:
+async def read_log(redis: Redis | RedisCluster, game_id: str) -> list[dict[str, Any]]:
     raw = await redis.lrange(keys.log(game_id), 0, -1)
     entries = [json.loads(e) for e in raw]
     entries.reverse()
@@ -208,7 +213,7 @@ def due_deadlines(state: dict[str, Any]) -> set[tuple[int, int | None]]:
 
 
 async def check(
-    redis: Redis,
+    redis: Redis | RedisCluster,
     history: History,
     scenario: str,
     *,

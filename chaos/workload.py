@@ -229,7 +229,7 @@ class Workload:
                     await c.send("passTurn", {}, request_id=rid)
                     reply = await c.reply(rid, timeout=REQUEST_TIMEOUT_S)
                 except Exception as exc:
-                    self.history.error(self.what_failed(c, exc))
+                    self.history.error(self.what_failed(c, exc), seat.game_id)
                     if c is not None and seat.client is c:
                         with contextlib.suppress(Exception):
                             await self._drop(seat)
@@ -244,7 +244,7 @@ class Workload:
                     game.active = reply["data"]["activePlayer"] or game.active
                 else:
                     code = str(reply["data"].get("code"))
-                    self.history.error(code)
+                    self.history.error(code, seat.game_id)
                     if code == "NOT_AUTHORIZED_PASS":
                         # the turn moved on without this seat knowing: follow the newest state
                         game.active = game.active % len(game.seats) + 1

@@ -201,11 +201,14 @@ def free_port_pair() -> tuple[int, int]:
 
 
 class ClusterSet(Topology):
-    """Three primaries, no replicas, slots split evenly by `redis-cli --cluster create`."""
+    """`size` primaries (three by default), slots split evenly by `redis-cli --cluster create`,
+    each with `replicas` replicas (none by default). `*extra` are more redis-server arguments
+    for every node (e.g. `--cluster-require-full-coverage no`)."""
 
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, size: int = 3, replicas: int = 0, *extra: str) -> None:
+        self.replicas = replicas
         self.nodes: list[RedisProcess] = []
-        for _ in range(size):
+        for _ in range(size * (1 + replicas)):
             port, bus = free_port_pair()
             self.nodes.append(
                 RedisProcess(
@@ -217,6 +220,7 @@ class ClusterSet(Topology):
                     "2000",
                     "--cluster-port",
                     str(bus),
+                    *extra,
                     port=port,
                 )
             )
@@ -230,7 +234,15 @@ class ClusterSet(Topology):
         for node in self.nodes:
             node.start()
         out = subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
             capture_output=True,
             text=True,
             timeout=30,
@@ -239,10 +251,27 @@ class ClusterSet(Topology):
         if out.returncode != 0:
             raise RedisStartError(f"redis-cli --cluster create failed:\n{out.stdout}\n{out.stderr}")
         wait_for(self._ok, 20, "cluster_state:ok on every node")
+        if self.replicas:
+            wait_for(self.replicas_in_sync, 20, "every replica in sync")
         return self
 
     def _ok(self) -> bool:
-        return all("cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes)
+        return all("cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes if n.is_running())
+
+    def replica_of(self, primary: RedisProcess) -> RedisProcess:
+        """The node replicating `primary` (by CLUSTER NODES: its `master` field is the primary's id)."""
+        rows = [line.split() for line in command(primary.port, "CLUSTER", "NODES").splitlines()]
+        primary_id = next(r[0] for r in rows if "myself" in r[2])
+        port = next(int(r[1].split("@")[0].rsplit(":", 1)[1]) for r in rows if r[3] == primary_id)
+        return next(n for n in self.nodes if n.port == port)
+
+    def replicas_in_sync(self) -> bool:
+        """Every replica attached to its primary with the link up."""
+        for n in self.nodes:
+            info = command(n.port, "INFO", "replication")
+            if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+        return True
 
     def node_for_slot(self, slot: int) -> RedisProcess:
         for line in command(self.nodes[0].port, "CLUSTER", "NODES").splitlines():

@@ -64,3 +64,26 @@ async def test_a_block_over_its_timeout_becomes_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable, match="TimeoutError"):
         async with storage_errors(0.01):
             await asyncio.sleep(1)
+
+
+def _written_by(filename: str) -> object:
+    """A function whose code says it lives in `filename`, writing on a writer that is gone."""
+    namespace: dict[str, object] = {}
+    exec(compile("def write(writer):\n    writer.writelines([b'EVALSHA'])\n", filename, "exec"), namespace)
+    return namespace["write"]
+
+
+async def test_a_write_on_a_connection_the_peer_closed_is_storage_unavailable() -> None:
+    # what redis-py leaks instead of ConnectionError when a pooled connection was reset under
+    # it (redis/redis-py#4287): the transport's writer is already None
+    write = _written_by("/venv/site-packages/redis/asyncio/connection.py")
+    with pytest.raises(StorageUnavailable, match="writing to a closed connection"):
+        async with storage_errors():
+            write(None)  # type: ignore[operator]
+
+
+async def test_the_same_error_from_anywhere_else_is_a_bug_and_propagates() -> None:
+    write = _written_by("/work/service/hub.py")
+    with pytest.raises(AttributeError):
+        async with storage_errors():
+            write(None)  # type: ignore[operator]

@@ -10,6 +10,7 @@ from chaos.base import Options
 from chaos.checker import Verdict
 from chaos.scenarios import (
     clock_skew,
+    cluster_failover,
     kill_instance,
     latency,
     lb_restart,
@@ -41,6 +42,7 @@ MODULES = (
     rolling_restart,
     redis_restart,
     partition,
+    cluster_failover,
     latency,
     pubsub_drop,
     script_flush,
