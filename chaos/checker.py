@@ -185,6 +185,19 @@ async def read_log(redis: Redis | RedisCluster, game_id: str) -> list[dict[str, 
     return entries
 
 
+async def read_game(redis: Redis | RedisCluster, game_id: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The log and the state of one moment: a game still commits after the clients stop (the
+    sockets' close releases their seats, a deadline falls due), so the state is read before
+    and after the log until the two reads agree."""
+    for _ in range(20):
+        before = await redis.hget(keys.game(game_id), "state")
+        entries = await read_log(redis, game_id)
+        after = await redis.hget(keys.game(game_id), "state")
+        if before == after:
+            return entries, None if after is None else str(after)
+    raise RuntimeError(f"{game_id} kept changing while it was read")
+
+
 def deadline_events(entries: list[dict[str, Any]]) -> Counter[tuple[int, int | None]]:
     """(player, threshold) of every warning and (player, None) of every timeout the log holds."""
     fired: Counter[tuple[int, int | None]] = Counter()
@@ -229,8 +242,7 @@ async def check(
     lost = duplicated = out_of_order = deadline_faults = deadlines = 0
     acked = 0
     for gid, record in history.games.items():
-        entries = await read_log(redis, gid)
-        raw_state = await redis.hget(keys.game(gid), "state")
+        entries, raw_state = await read_game(redis, gid)
         if raw_state is None:
             problems.append(f"{gid}: the game is gone from Redis")
             continue
