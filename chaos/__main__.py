@@ -40,11 +40,13 @@ async def run_all(names: list[str], opts: Options) -> int:
         scenario = SCENARIOS[name]
         started = time.monotonic()
         print(f"== {name}: {scenario.fault}", flush=True)
-        verdict = await scenario.run(opts)
-        print(verdict.line() + f" took={time.monotonic() - started:.0f}s", flush=True)
-        for problem in verdict.problems:
-            print(f"   {problem}", flush=True)
-        failed += not verdict.ok
+        result = await scenario.run(opts)
+        verdicts = result if isinstance(result, list) else [result]
+        for verdict in verdicts:
+            print(verdict.line() + f" took={time.monotonic() - started:.0f}s", flush=True)
+            for problem in verdict.problems:
+                print(f"   {problem}", flush=True)
+            failed += not verdict.ok
     return 1 if failed else 0
 
 

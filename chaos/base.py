@@ -138,6 +138,7 @@ async def play_through(
     allowed_loss: Callable[[History], int] | None = None,
     judge: Callable[[History, Verdict], None] | None = None,
     cluster: bool = False,
+    primary_url: Callable[[], str] | None = None,
 ) -> Verdict:
     """Sets the games up, plays them for `opts.seconds` while `fault` runs, then checks.
     `judge` adds the scenario's own findings to the verdict (problems, extra figures)."""
@@ -151,6 +152,9 @@ async def play_through(
         extra = await fault_task
     finally:
         await workload.close()
+    if primary_url is not None:
+        # a failover moved the primary: read what the surviving timeline holds
+        redis_url = await asyncio.to_thread(primary_url)
     redis: Redis | RedisCluster = (
         RedisCluster.from_url(redis_url, decode_responses=True)
         if cluster

@@ -20,6 +20,7 @@ from chaos.scenarios import (
     redis_restart,
     rolling_restart,
     script_flush,
+    sentinel_failover,
     slow_clients,
 )
 
@@ -28,7 +29,8 @@ from chaos.scenarios import (
 class Scenario:
     name: str
     fault: str
-    run: Callable[[Options], Awaitable[Verdict]]
+    #: one verdict, or one per case (redis-restart's two fsync settings, sentinel-failover's faults)
+    run: Callable[[Options], Awaitable[Verdict | list[Verdict]]]
     doc: str
 
 
@@ -42,6 +44,7 @@ MODULES = (
     rolling_restart,
     redis_restart,
     partition,
+    sentinel_failover,
     cluster_failover,
     latency,
     pubsub_drop,
