@@ -98,6 +98,10 @@ async def behind_proxies(
             await proxy.stop()
 
 
+#: how long the games go on after a fault is over, before the clients stop and the checker
+#: reads: longer than a pub/sub resubscription's backoff and a reconnect
+SETTLE_S = 3.0
+
 #: HAProxy's health check of the instances in the scenarios' stacks
 CHECK_INTERVAL_MS = 200
 
@@ -148,7 +152,17 @@ async def play_through(
         await workload.setup(opts.games, opts.clock_games, opts.players, opts.clock_ms)
         until = time.monotonic() + opts.seconds
         fault_task = asyncio.create_task(fault(history, until))
-        await workload.run(opts.seconds, opts.rate)
+
+        def going() -> bool:
+            # the run's length, and past it until the fault is over and SETTLE_S more: what a
+            # fault delays (a resubscription, a replay, a reconnect) must reach the clients
+            # before they stop
+            now = time.monotonic()
+            if now < until or not fault_task.done():
+                return True
+            return bool(history.healed) and now < history.healed[-1] + SETTLE_S
+
+        await workload.run_while(going, opts.rate)
         extra = await fault_task
     finally:
         await workload.close()

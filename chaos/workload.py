@@ -198,9 +198,9 @@ class Workload:
                 await seat.client.close()
         seat.client = None
 
-    async def keep(self, seat: Seat, until: float) -> None:
-        """Reconnects the seat whenever its socket is gone, until `until`."""
-        while time.monotonic() < until:
+    async def keep(self, seat: Seat, going: Callable[[], bool]) -> None:
+        """Reconnects the seat whenever its socket is gone, while `going()`."""
+        while going():
             await asyncio.sleep(0.2)
             self.harvest(seat)
             if seat.client is None or seat.client.closed_code is not None:
@@ -211,9 +211,9 @@ class Workload:
 
     # -- playing --------------------------------------------------------------------------
 
-    async def play(self, game: Game, until: float, rate: float) -> None:
+    async def play(self, game: Game, going: Callable[[], bool], rate: float) -> None:
         """The active seat passes the turn `rate` times a second (load games only)."""
-        while time.monotonic() < until and game.passes < MAX_PASSES_PER_GAME:
+        while going() and game.passes < MAX_PASSES_PER_GAME:
             await asyncio.sleep(1 / rate)
             seat = game.seats[game.active - 1]
             rid = f"{seat.name}-{time.monotonic_ns()}"
@@ -252,8 +252,12 @@ class Workload:
 
     async def run(self, seconds: float, rate: float) -> None:
         until = time.monotonic() + seconds
-        tasks = [self.keep(s, until) for g in self.games for s in g.seats]
-        tasks += [self.play(g, until, rate) for g in self.games if not g.clock_game]
+        await self.run_while(lambda: time.monotonic() < until, rate)
+
+    async def run_while(self, going: Callable[[], bool], rate: float) -> None:
+        """Plays while `going()` says so."""
+        tasks = [self.keep(s, going) for g in self.games for s in g.seats]
+        tasks += [self.play(g, going, rate) for g in self.games if not g.clock_game]
         await asyncio.gather(*tasks)
 
     def steady(self) -> set[str]:
