@@ -129,8 +129,15 @@ def test_running_clocks_agree_across_devices_with_the_server_and_after_a_stall(o
         agree(a, b, 1)
 
     state = latest_state(a)
-    probe = server_probe(a)
-    assert probe["rtt"] < 50
+    # the probe is as exact as its round trip is short: on a loaded machine (two test workers
+    # on two cores) one can take 90 ms, so the best of a few is the reading
+    probes = []
+    for _ in range(8):
+        probes.append(server_probe(a))
+        if probes[-1]["rtt"] < 50:
+            break
+    probe = min(probes, key=lambda p: int(p["rtt"]))
+    assert probe["rtt"] < 50, [p["rtt"] for p in probes]
     server_now = probe["serverMid"] + (probe["readAt"] - probe["mid"])
     active = next(p for p in state["players"] if p["id"] == state["activePlayer"])
     expected = active["timeRemaining"] - (server_now - state["serverTime"])
