@@ -281,9 +281,8 @@ class Hub:
         entry.fetched = time.monotonic()
         return state
 
-    def deliver(self, game_id: str, payload: str, repaired: bool = False) -> None:
-        """Forward one channel message (or, `repaired`, one a repair read and filled in
-        with the missed events) to this instance's sockets in the game."""
+    def deliver(self, game_id: str, payload: str) -> None:
+        """Forward one channel message to this instance's sockets in the game."""
         entry = self._games.get(game_id)
         if entry is None:
             return
@@ -293,13 +292,19 @@ class Hub:
             return
         if f'"{GAME_ENDED}"' in events_json and self._ended(game_id, entry, json.loads(events_json)):
             return
-        if not repaired and entry.version and version > entry.version + 1:
+        if entry.version and version > entry.version + 1:
             self.version_gaps += 1
             # the versions in between will never come on the channel: their events are
             # replayed from the log, a little late rather than never
             self._spawn(self._repair(game_id, missed=(entry.version, version - 1)))
+        self._fan_out(entry, version, decode_events(events_json), state_json)
+
+    def _fan_out(
+        self, entry: Entry, version: int, events: list[tuple[str | None, Outgoing]], state_json: str
+    ) -> None:
+        """Make `state_json` the snapshot and send each socket the events, then the state
+        (or the replies waiting for this version)."""
         state = self._apply(entry, state_json)
-        events = decode_events(events_json)
         state_out = StateFrame(state_json, state)
         entry.broadcast_at = time.monotonic()
         for conn in entry.conns:
@@ -378,9 +383,9 @@ class Hub:
         version = int(json.loads(fresh)["version"])
         if version > entry.version:
             # read after the await: versions the channel delivered meanwhile are not replayed
-            newer = [e for v, events in logged if entry.version < v <= version for e in json.loads(events)]
+            newer = [e for v, events in logged if entry.version < v <= version for e in decode_events(events)]
             self.events_replayed += len(newer)
-            self.deliver(game_id, f"{version}\n{json.dumps(newer) if newer else '[]'}\n{fresh}", repaired=True)
+            self._fan_out(entry, version, newer, fresh)
 
     async def refresh_stale(self) -> None:
         """Re-read games whose snapshot is older than the cache TTL (pub/sub is at-most-once)."""
