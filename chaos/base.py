@@ -55,6 +55,16 @@ class Options:
         return max(3_000, int(self.seconds * 1000 * 2 / 3))
 
 
+async def rounds(until: float, every: float) -> AsyncIterator[int]:
+    """A fault's rounds: one every `every` s while another fits before `until` (monotonic s);
+    yields the round's number."""
+    n = 0
+    while time.monotonic() + every < until:
+        await asyncio.sleep(every)
+        n += 1
+        yield n
+
+
 #: A fault: injects itself into the running stack while the games play, records each
 #: injection (History.fault) and its end (History.heal), stops by `until` (monotonic s), and
 #: returns what it measured besides the checker's counts.

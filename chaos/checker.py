@@ -88,9 +88,10 @@ class History:
         """A seat whose socket was gone has a new one, `seconds` after it was found gone."""
         self.reconnect_gaps.append(seconds)
 
-    def latency_percentile(self, q: float) -> float | None:
-        """The q-quantile (0-1) of the acknowledged actions' latencies, in ms."""
-        values = sorted(a.latency_ms for g in self.games.values() for a in g.acks)
+    def latency_percentile(self, q: float, since: float = 0.0, until: float = float("inf")) -> float | None:
+        """The q-quantile (0-1) of the latencies (ms) of the actions acknowledged between
+        `since` and `until` (monotonic s; by default all of them)."""
+        values = sorted(a.latency_ms for g in self.games.values() for a in g.acks if since <= a.at <= until)
         if not values:
             return None
         return values[min(len(values) - 1, int(q * len(values)))]

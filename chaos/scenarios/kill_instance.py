@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from typing import Any
 
-from chaos.base import AOF_ALWAYS, Options, instances, play_through
+from chaos.base import AOF_ALWAYS, Options, instances, play_through, rounds
 from chaos.checker import History, Verdict
 from stack.redis_server import RedisProcess
 
@@ -26,8 +25,7 @@ async def run(opts: Options) -> Verdict:
             every = max(2.0, opts.seconds / 4)
 
             async def fault(history: History, until: float) -> dict[str, Any]:
-                while time.monotonic() + every < until:
-                    await asyncio.sleep(every)
+                async for _ in rounds(until, every):
                     victim = random.choice(procs)
                     victim.kill()
                     history.fault(f"SIGKILL {victim.name}")

@@ -38,10 +38,10 @@ async def run(opts: Options) -> Verdict:
                     proxy.delay_ms = proxy.jitter_ms = 0.0
                 history.heal()
                 began, ended = history.faults[0][0], history.healed[0]
-                during = sorted(a.latency_ms for g in history.games.values() for a in g.acks if began <= a.at <= ended)
-                p99 = during[min(len(during) - 1, int(0.99 * len(during)))] if during else None
+                during = sum(1 for g in history.games.values() for a in g.acks if began <= a.at <= ended)
+                p99 = history.latency_percentile(0.99, began, ended)
                 return {
-                    "acked_during": len(during),
+                    "acked_during": during,
                     "p99_during": "-" if p99 is None else f"{p99:.0f}ms",
                     "acked_before": started,
                 }

@@ -9,13 +9,11 @@ twice; versions only go up on every socket.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from redis.asyncio import Redis
 
-from chaos.base import AOF_ALWAYS, Options, instances, play_through
+from chaos.base import AOF_ALWAYS, Options, instances, play_through, rounds
 from chaos.checker import History, Verdict
 from stack.instance import get_json
 from stack.redis_server import RedisProcess
@@ -33,8 +31,7 @@ async def run(opts: Options) -> Verdict:
                 admin = Redis.from_url(redis.url)
                 killed = 0
                 try:
-                    while time.monotonic() + every < until:
-                        await asyncio.sleep(every)
+                    async for _ in rounds(until, every):
                         killed += int(await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub"))  # type: ignore[no-untyped-call]
                         history.fault("CLIENT KILL TYPE pubsub")
                         history.heal()

@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from chaos.base import Options, instances, play_through
+from chaos.base import Options, instances, play_through, rounds
 from chaos.checker import History, Verdict
 from stack.redis_server import RedisProcess
 
@@ -30,8 +30,7 @@ async def run_with(opts: Options, fsync: str) -> Verdict:
             kills: list[float] = []
 
             async def fault(history: History, until: float) -> dict[str, Any]:
-                while time.monotonic() + every < until:
-                    await asyncio.sleep(every)
+                async for _ in rounds(until, every):
                     redis.kill()
                     kills.append(time.monotonic())
                     history.fault("SIGKILL redis-server")

@@ -7,13 +7,11 @@ commit and its reply must not let the retry commit again).
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from redis.asyncio import Redis
 
-from chaos.base import AOF_ALWAYS, Options, instances, play_through
+from chaos.base import AOF_ALWAYS, Options, instances, play_through, rounds
 from chaos.checker import History, Verdict
 from stack.redis_server import RedisProcess
 
@@ -29,8 +27,7 @@ async def run(opts: Options) -> Verdict:
             async def fault(history: History, until: float) -> dict[str, Any]:
                 admin = Redis.from_url(redis.url)
                 try:
-                    while time.monotonic() + every < until:
-                        await asyncio.sleep(every)
+                    async for _ in rounds(until, every):
                         await admin.script_flush()
                         history.fault("SCRIPT FLUSH")
                         history.heal()
