@@ -23,40 +23,31 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# $(call apt-ensure,COMMAND,PACKAGE): install the Debian package when the command is missing
+apt-ensure = @command -v $(1) >/dev/null 2>&1 || { \
+	  echo "$(1) not found: installing $(2) with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq $(2) >/dev/null; }
+
 # The tests start their own redis-server processes on free ports; install it if missing.
 redis-server:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  echo "redis-server not found: installing it with apt-get"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	$(call apt-ensure,redis-server,redis-server)
 
 # The local stack and its tests put HAProxy in front of the instances.
 haproxy:
-	@command -v haproxy >/dev/null 2>&1 || { \
-	  echo "haproxy not found: installing it with apt-get"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+	$(call apt-ensure,haproxy,haproxy)
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download is possible).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "chromium not found: installing it with apt-get"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	$(call apt-ensure,chromium,chromium)
 
 # The chaos scenario clock-skew runs an instance under Debian's faketime.
 faketime:
-	@command -v faketime >/dev/null 2>&1 || { \
-	  echo "faketime not found: installing it with apt-get"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+	$(call apt-ensure,faketime,faketime)
 
 # The alerting rules are unit-tested with promtool, and a chaos scenario runs a real Prometheus.
 prometheus:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  echo "promtool not found: installing prometheus with apt-get"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+	$(call apt-ensure,promtool,prometheus)
 
 test: install redis-server haproxy chromium faketime prometheus lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile

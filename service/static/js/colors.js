@@ -71,9 +71,9 @@ export class SeatColors {
   build() {
     this.title = h('h2', { id: 'color-title', text: 'Colour' });
     this.error = h('p', { class: 'form-error', id: 'color-error', role: 'alert', hidden: true });
-    const none = h('button', { type: 'button', class: 'swatch swatch-none', 'data-color': '', 'aria-pressed': 'false' }, h('span', { text: 'None' }));
+    const none = h('button', { type: 'button', class: 'btn swatch swatch-none', 'data-color': '', 'aria-pressed': 'false' }, h('span', { text: 'None' }));
     const swatches = Object.entries(PALETTE).map(([id, spec]) => {
-      const b = h('button', { type: 'button', class: 'swatch', 'data-color': id, 'aria-pressed': 'false' }, h('span', { class: 'swatch-dot', 'aria-hidden': 'true' }), h('span', { text: spec.label }));
+      const b = h('button', { type: 'button', class: 'btn swatch', 'data-color': id, 'aria-pressed': 'false' }, h('span', { class: 'swatch-dot', 'aria-hidden': 'true' }), h('span', { text: spec.label }));
       b.querySelector('.swatch-dot').style.setProperty('--swatch', spec.seat);
       return b;
     });
