@@ -299,9 +299,7 @@ class Hub:
             self._spawn(self._repair(game_id, missed=(entry.version, version - 1)))
         self._fan_out(entry, version, decode_events(events_json), state_json)
 
-    def _fan_out(
-        self, entry: Entry, version: int, events: list[tuple[str | None, Outgoing]], state_json: str
-    ) -> None:
+    def _fan_out(self, entry: Entry, version: int, events: list[tuple[str | None, Outgoing]], state_json: str) -> None:
         """Make `state_json` the snapshot and send each socket the events, then the state
         (or the replies waiting for this version)."""
         state = self._apply(entry, state_json)
