@@ -10,7 +10,8 @@ events it published) and counts:
 - lost: an acknowledged action whose id is not in the log;
 - duplicated: an action id the log holds more than once;
 - out of order: a log whose versions are not contiguous, or an acknowledged action logged at
-  another version than its reply said;
+  a later version than its reply said (a retry's reply may be later: a duplicate is answered
+  with the newest state);
 - regressions: a client that saw a version lower than one it had seen before;
 - deadline faults: a warning threshold or timeout the log fired more than once, or one the
   final state says was due that never fired, and a client that got one event twice.
@@ -263,7 +264,9 @@ async def check(
             logged = at_version.get(ack.action_id)
             if logged is None:
                 lost += 1
-            elif logged != ack.version:
+            elif logged > ack.version:
+                # a retry answered as a duplicate carries the newest state, so a later version
+                # is right; an earlier one would be a reply from before the commit
                 out_of_order += 1
                 problems.append(f"{gid}: {ack.request_id} acknowledged at v{ack.version}, logged at v{logged}")
         fired = deadline_events(entries)

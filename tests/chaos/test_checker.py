@@ -157,3 +157,11 @@ async def test_recovery_is_the_longest_wait_after_a_fault_until_every_game_ackno
     v = await check(redis, h, "recovery")
     assert v.faults == 1
     assert v.recovery_s == 1.5
+
+
+async def test_a_retry_answered_with_a_later_state_is_in_order(redis: Redis) -> None:
+    # a lost reply, the same requestId again: the duplicate is answered with the newest state
+    await store(redis, [entry(1), entry(2, "a"), entry(3), entry(4)])
+    v = await check(redis, history([("a", 4)]), "retry")
+    assert (v.acked, v.lost, v.out_of_order) == (1, 0, 0)
+    assert v.ok
