@@ -33,6 +33,9 @@ from redis.asyncio.cluster import RedisCluster
 
 from service import keys
 
+#: lost acknowledgements named one by one in the problems, the rest only counted
+MAX_LISTED = 10
+
 
 @dataclass
 class Ack:
@@ -264,6 +267,11 @@ async def check(
             logged = at_version.get(ack.action_id)
             if logged is None:
                 lost += 1
+                if lost <= MAX_LISTED:
+                    problems.append(
+                        f"{gid}: {ack.request_id} acknowledged at v{ack.version} at "
+                        f"{ack.at - history.started:.2f}s is not in the log"
+                    )
             elif logged > ack.version:
                 # a retry answered as a duplicate carries the newest state, so a later version
                 # is right; an earlier one would be a reply from before the commit

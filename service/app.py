@@ -27,7 +27,7 @@ from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
 from service.outbound import outgoing
 from service.periodic import Periodic, unavailable_since
-from service.redis_client import NON_EVICTING_POLICIES, connect, describe_redis
+from service.redis_client import NON_EVICTING_POLICIES, Backend, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings
 
@@ -74,6 +74,8 @@ class Runtime:
     redis_info: dict[str, Any] | None = None
     #: when the Redis watcher last found Redis gone (monotonic), until it answers again
     redis_lost_at: float | None = None
+    #: the Redis client's arrangement (its Sentinel fence and primary-change counts)
+    backend: Backend | None = None
 
     @property
     def draining(self) -> bool:
@@ -162,6 +164,24 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
             "Events of commits missed on pub/sub, sent from the game's log",
             lambda: hub.events_replayed,
         ),
+        (
+            "counter",
+            "tapotarp_sentinel_fences",
+            "Times this instance fenced a primary Sentinel began to fail over",
+            lambda: rt.backend.fences if rt.backend is not None else 0,
+        ),
+        (
+            "counter",
+            "tapotarp_primary_changes",
+            "Times this instance followed Sentinel to another primary",
+            lambda: rt.backend.changes if rt.backend is not None else 0,
+        ),
+        (
+            "counter",
+            "tapotarp_games_rewound",
+            "Games found older on a new primary than in this instance's snapshot",
+            lambda: hub.rewinds,
+        ),
         ("counter", "tapotarp_cache_hits", "Binds served from this instance's snapshot", lambda: hub.cache_hits),
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
@@ -212,7 +232,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     liveness = Liveness(store, clock, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
     limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
     deps = Deps(settings, clock, store, hub, liveness, metrics, limiter)
-    rt = Runtime(settings, client, clock, store, hub, deadlines, liveness, deps, time.time())
+    rt = Runtime(settings, client, clock, store, hub, deadlines, liveness, deps, time.time(), backend=backend)
     app[RUNTIME] = rt
     expose_runtime(metrics, rt)
     try:
@@ -235,6 +255,11 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     liveness.loop.start()
     watchers = [Periodic("redis-watch", 0.5, lambda: check_redis(rt))]
     if backend.mode == "sentinel":
+
+        async def reread() -> None:
+            await hub.reread_all()
+
+        backend.on_primary_change = reread
         watchers.append(Periodic("sentinel-watch", 0.5, backend.follow_primary))
         # back to back: each run waits up to a second for a failover's announcement
         watchers.append(Periodic("sentinel-switch", 0.0, backend.await_switch))
@@ -288,6 +313,9 @@ async def handle_health(request: web.Request) -> web.Response:
             "pubsubMessages": rt.hub.pubsub_messages,
             "versionGaps": rt.hub.version_gaps,
             "eventsReplayed": rt.hub.events_replayed,
+            "sentinelFences": rt.backend.fences if rt.backend is not None else 0,
+            "primaryChanges": rt.backend.changes if rt.backend is not None else 0,
+            "gamesRewound": rt.hub.rewinds,
             "deadlinesFired": rt.deadlines.fired,
             "seatsReleased": rt.liveness.released,
         }

@@ -113,6 +113,8 @@ class Hub:
         self.version_gaps = 0
         #: events of those versions sent from the game's log instead
         self.events_replayed = 0
+        #: games whose state a new primary had older than the snapshot (reread_all)
+        self.rewinds = 0
         self.pubsub_messages = 0
         #: binds served from this instance's snapshot vs. those that had to read Redis first
         self.cache_hits = 0
@@ -393,6 +395,50 @@ class Hub:
             entry = self._games.get(gid)
             if entry is not None:
                 entry.fetched = time.monotonic()
+
+    async def reread_all(self) -> int:
+        """After the primary changed: every snapshot is read again from the new primary, and
+        the number of games found rewound is returned.
+
+        A primary killed before it replicated its last commits takes them along, but this
+        instance's snapshot and its players still have them; the new primary's next commit
+        reuses their version numbers, and the channel's rule (only newer versions) would
+        leave the players with the lost state until the one after. A game whose state there
+        is older than, or not the same as, the snapshot is rewound: the snapshot is replaced
+        and its sockets here are closed with 1012, so that each client rejoins and takes the
+        state it is then sent (a client never lets an older version replace a newer one on
+        one socket). A newer state is delivered as a repair is.
+        """
+        rewound = 0
+        for gid in list(self._games):
+            entry = self._games.get(gid)
+            if entry is None or entry.state is None:
+                continue
+            try:
+                fresh = await self.store.read_state(gid)
+            except ServiceError as exc:
+                log.warning("re-reading %s from the new primary failed: %s", gid, exc)
+                continue
+            entry = self._games.get(gid)
+            if entry is None or fresh is None or entry.state is None:
+                # gone: the next repair or refresh ends it for the players
+                continue
+            version = int(json.loads(fresh)["version"])
+            if version > entry.version or (version == entry.version and fresh == entry.state_json):
+                await self._repair(gid)
+                continue
+            rewound += 1
+            log.warning(
+                "game %s is at version %d on the new primary, %d here: rejoining its players",
+                gid,
+                version,
+                entry.version,
+            )
+            self._apply(entry, fresh)
+            for conn in list(entry.conns):
+                self._spawn(conn.shut(1012, b"Game state moved back"))
+        self.rewinds += rewound
+        return rewound
 
     async def resync_all(self) -> None:
         """After a pub/sub reconnect: subscribe again and re-read every game served."""

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 #: maxmemory policies that never delete a key on their own
 NON_EVICTING_POLICIES = ("noeviction",)
 
+#: the sentinel channels that announce a failover: due (quorum agrees the primary is down),
+#: begun, given up because the primary came back, and done
+FAILOVER_ANNOUNCEMENTS = ("+odown", "+try-failover", "-odown", "+switch-master")
+
 
 @dataclass
 class Backend:
@@ -46,14 +51,28 @@ class Backend:
 
     #: the primary follow_primary last found (Sentinel only)
     primary: tuple[str, int] | None = None
-    #: one subscription to `+switch-master` per sentinel (await_switch)
+    #: how often follow_primary fenced a primary being failed over, and how often the
+    #: primary it follows changed (including back after a fence)
+    fences: int = 0
+    changes: int = 0
+    #: the primary followed before the current one (a fence does not forget it)
+    last_primary: tuple[str, int] | None = None
+    #: run after the primary changed: the caches re-read their games from the new one
+    on_primary_change: Callable[[], Coroutine[Any, Any, None]] | None = None
+    #: one subscription to the failover announcements per sentinel (await_switch)
     _switches: list[Any] = field(default_factory=list)
+    _following: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _reread: asyncio.Task[None] | None = None
 
     async def follow_primary(self) -> bool:
         """Sentinel only: ask who the primary is, and on a change cut every connection.
-        True when it changed since the last look, or no primary is named just now.
+        True when it changed since the last look, or no primary is named just now."""
+        # the poll and each sentinel's announcement may ask at once: one look at a time
+        async with self._following:
+            return await self._follow_primary()
 
-        redis-py asks the sentinels only when it opens a connection, and a demoted primary
+    async def _follow_primary(self) -> bool:
+        """redis-py asks the sentinels only when it opens a connection, and a demoted primary
         goes on accepting writes until Sentinel reconfigures it, seconds later; every write
         it takes meanwhile is lost when it resyncs as a replica. So the instance asks twice
         a second and, when the answer changes, drops its connections, in use or idle: their
@@ -62,43 +81,70 @@ class Backend:
         pool = self.client.connection_pool
         try:
             address = tuple(await pool.get_master_address())
+        except PrimaryFenced as exc:
+            # a failover of the primary has begun: the replies still to come from it may be
+            # of writes the failover will throw away, so none of them is read (fencing)
+            if self.primary is not None:
+                log.warning("%s; dropping every connection to it", exc)
+                self.primary = None
+                self.fences += 1
+                await pool.disconnect(inuse_connections=True)
+            return True
         except MasterNotFoundError:
             # between primaries: commands fail with the storage error until one is elected
             return True
         before, self.primary = self.primary, (str(address[0]), int(address[1]))
         if before is not None and self.primary != before:
-            log.warning("Sentinel names a new primary %s:%s (was %s:%s); reconnecting", *self.primary, *before)
             await pool.disconnect(inuse_connections=True)
-            return True
-        return False
+        previous, self.last_primary = self.last_primary, self.primary
+        if previous is not None and previous != self.primary:
+            self.changes += 1
+            log.warning("Sentinel names a new primary %s:%s (was %s:%s); following it", *self.primary, *previous)
+            if self.on_primary_change is not None:
+                # not under the lock: re-reading the games may itself ask who the primary is
+                self._reread = asyncio.get_running_loop().create_task(self.on_primary_change())
+        return self.primary != before
 
     async def await_switch(self, wait_s: float = 1.0) -> bool:
-        """Sentinel only: wait up to `wait_s` for a sentinel to announce a failover
-        (`+switch-master`) and follow it at once. True when one was announced.
+        """Sentinel only: wait up to `wait_s` for a sentinel to announce that a failover is
+        due, has begun, was given up or is done (FAILOVER_ANNOUNCEMENTS) and follow it at
+        once. True when one was announced.
 
         The twice-a-second poll (follow_primary) leaves up to half a second in which a
-        primary that hung, was failed over and woke up still takes this instance's commands:
-        its writes fail (NOREPLICAS), but a read-only refusal ("not your turn") would answer
-        from its stale copy of the game. The announcement closes that window to the time the
-        message takes to arrive.
+        primary that hung and woke up during its failover still answers this instance's
+        commands, and it acknowledges writes the failover then throws away. The announcement
+        closes that window to the time the message takes to arrive: the fence is up before
+        the primary wakes, since the sentinels decide it is down while it still hangs.
         """
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+
+        async def listen(ps: Any) -> bool:
+            heard = False
+            # to the deadline, not to the first message: a failover is announced in steps
+            # (down, begun, done), each of which changes what follow_primary decides
+            while (left := deadline - loop.time()) > 0:
+                # None also for a subscription's confirmation, before the deadline
+                if await ps.get_message(ignore_subscribe_messages=True, timeout=left) is None:
+                    continue
+                heard = True
+                # followed as soon as this sentinel speaks, not when the others' waits end
+                await self.follow_primary()
+            return heard
+
         try:
             if not self._switches:
                 for sentinel_client in self.extras[0].sentinels:
                     ps = sentinel_client.pubsub()
                     self._switches.append(ps)
-                    await ps.subscribe("+switch-master")
-            done = await asyncio.gather(
-                *(ps.get_message(ignore_subscribe_messages=True, timeout=wait_s) for ps in self._switches)
-            )
+                    await ps.subscribe(*FAILOVER_ANNOUNCEMENTS)
+            done = await asyncio.gather(*(listen(ps) for ps in self._switches))
         except Exception:
             # a sentinel went away: subscribe afresh next time (the poll still follows)
             await self._drop_switches()
             raise
-        if not any(done):
-            return False
-        await self.follow_primary()
-        return True
+        return any(done)
 
     async def _drop_switches(self) -> None:
         subs, self._switches = self._switches, []
@@ -119,14 +165,31 @@ def _flags(state: dict[str, Any]) -> set[str]:
     return set(flags) if isinstance(flags, set) else set(str(flags).split(","))
 
 
+class PrimaryFenced(MasterNotFoundError):
+    """A sentinel has begun failing the primary over: no server is to take writes now."""
+
+
+#: the flags with which a sentinel says a failover of that primary has begun or is due
+FENCING_FLAGS = frozenset({"o_down", "failover_in_progress"})
+
+
 class NewestConfigSentinel(Sentinel):
-    """Asks every sentinel and follows the newest configuration (highest config-epoch) only.
+    """Asks every sentinel, follows the newest configuration (highest config-epoch) only, and
+    names no primary at all while any sentinel is failing it over.
 
     redis-py takes the first sentinel that names a healthy primary. Right after a failover a
     sentinel that has not heard of it yet still names the old primary, and to that sentinel a
     primary that was failed over while it hung looks healthy again once it wakes. Following
     that answer sends writes to a server about to become a replica, which loses them; with
     the epoch rule an instance never goes back to a primary an election has replaced.
+
+    The fence covers the time before the new epoch is known. A primary that hangs past
+    down-after and wakes after a replica was promoted, but before the sentinels reconfigure
+    the other replica, still has that replica attached: it meets min-replicas-to-write and
+    acknowledges writes that the resync then throws away. Meanwhile the sentinels that are not
+    leading the failover see it answer again and call it healthy, in the old epoch; only the
+    leader says otherwise (failover_in_progress, o_down). So one such sentinel is enough to
+    refuse that address, whatever the others say.
     """
 
     async def discover_master(self, service_name: str) -> tuple[str, int]:
@@ -140,20 +203,23 @@ class NewestConfigSentinel(Sentinel):
         states = [st for st in await asyncio.gather(*(ask(s) for s in self.sentinels)) if st]
         if not states:
             raise MasterNotFoundError(f"No sentinel answered for {service_name!r}")
+        fenced = {(str(st["ip"]), int(st["port"])) for st in states if _flags(st) & FENCING_FLAGS}
         # Only the newest epoch counts. A sentinel leading a failover already carries it, with
         # the old address until the promotion completes: then there is no primary to follow
         # yet, and the instance waits rather than take an older epoch's answer.
         epoch = max(int(st.get("config-epoch", 0)) for st in states)
         current = [
-            st
+            (str(st["ip"]), int(st["port"]))
             for st in states
-            if int(st.get("config-epoch", 0)) == epoch
-            and self.check_master_state(st, service_name)
-            and "failover_in_progress" not in _flags(st)
+            if int(st.get("config-epoch", 0)) == epoch and self.check_master_state(st, service_name)
         ]
-        if not current:
-            raise MasterNotFoundError(f"No master found for {service_name!r} (failover in progress)")
-        votes = Counter((str(st["ip"]), int(st["port"])) for st in current)
+        votes = Counter(address for address in current if address not in fenced)
+        if not votes:
+            # fenced even when no sentinel calls it healthy either (the others see it down
+            # until it wakes): the fence has to be up before that
+            if fenced:
+                raise PrimaryFenced(f"{service_name!r} is being failed over from {', '.join(map(str, fenced))}")
+            raise MasterNotFoundError(f"No master found for {service_name!r}")
         (ip, port), _ = votes.most_common(1)[0]
         return ip, port
 

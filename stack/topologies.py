@@ -103,6 +103,11 @@ class SentinelProcess:
 #: primary that was failed over while it hung cannot take writes when it wakes (they would be
 #: lost when Sentinel turns it into a replica).
 MIN_REPLICAS_ARGS = ("--min-replicas-to-write", "1", "--min-replicas-max-lag", "1")
+#: A replica that must resync in full after a failover (the old primary's replica, ahead of
+#: the promoted one by what the old primary took on waking) would wait out Redis's default
+#: 5 s diskless-sync delay, and with min-replicas-to-write the new primary refuses every
+#: write until it is back
+FAST_RESYNC_ARGS = ("--repl-diskless-sync-delay", "0")
 
 
 class Topology:
@@ -134,7 +139,7 @@ class SentinelSet(Topology):
     server still has a replica and accepts writes."""
 
     def __init__(self, down_after_ms: int = 1000, failover_timeout_ms: int = 4000, min_replicas: bool = True) -> None:
-        extra = MIN_REPLICAS_ARGS if min_replicas else ()
+        extra = (*FAST_RESYNC_ARGS, *(MIN_REPLICAS_ARGS if min_replicas else ()))
         self.primary = RedisProcess("--appendonly", "yes", *extra)
         self.replicas = [
             RedisProcess("--appendonly", "yes", "--replicaof", "127.0.0.1", str(self.primary.port), *extra)

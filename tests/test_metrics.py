@@ -130,6 +130,9 @@ async def test_readings_mirror_the_hub_and_the_loops_and_the_redis_probe_is_time
         assert parsed[("tapotarp_pubsub_messages_total", ())] == rt.hub.pubsub_messages >= 2
         assert parsed[("tapotarp_version_gaps_total", ())] == rt.hub.version_gaps == 0
         assert parsed[("tapotarp_events_replayed_total", ())] == rt.hub.events_replayed == 0
+        assert parsed[("tapotarp_games_rewound_total", ())] == rt.hub.rewinds == 0
+        # one Redis server, no Sentinel: nothing to fence or follow
+        assert parsed[("tapotarp_sentinel_fences_total", ())] == parsed[("tapotarp_primary_changes_total", ())] == 0
         assert parsed[("tapotarp_redis_up", ())] == 1
         assert parsed[("tapotarp_deadlines_fired_total", ())] == rt.deadlines.fired == 0
         assert parsed[("tapotarp_seats_released_total", ())] == rt.liveness.released == 0

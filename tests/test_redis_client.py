@@ -240,7 +240,7 @@ async def test_a_sentinel_announced_failover_is_followed_at_once_not_at_the_next
             assert old == ("127.0.0.1", sentinels.master_port())
             # nothing announced: the wait ends empty
             assert await backend.await_switch(wait_s=0.2) is False
-            waiting = asyncio.create_task(backend.await_switch(wait_s=20))
+            waiting = asyncio.create_task(backend.await_switch(wait_s=6))
             await asyncio.sleep(0.3)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, command, sentinels.sentinels[0].port, "SENTINEL", "FAILOVER", MASTER_NAME)

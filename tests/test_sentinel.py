@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
@@ -190,13 +194,6 @@ async def test_instances_find_the_primary_through_the_sentinels(
     assert await primary_state(sentinels.primary.port, gid) == (last, list(range(1, last + 1)))
 
 
-# The hung primary (SIGSTOP past down-after, then SIGCONT) is not tested here: the woken old
-# primary acknowledges writes while a replica is still attached, and that replica then
-# resyncs from the new one, so acknowledged passes are lost (issue 15 measured 9 to 121 per
-# run; this test's second phase saw the versions repeat, or a stale "Not authorized to pass
-# turn", about one run in three). Fencing the old primary, re-reading caches after a primary
-# change and an optional WAIT are issue 15's sentinel-failover work, whose scenario holds that
-# case to zero loss once they are in.
 async def test_a_killed_primary_costs_errors_only_during_its_window_and_loses_nothing(
     sentinels: SentinelSet, instances: list[ServiceProcess], pool: Clients
 ) -> None:
@@ -216,3 +213,61 @@ async def test_a_killed_primary_costs_errors_only_during_its_window_and_loses_no
     for c in play.seats.values():
         await c.state_at_least(version, timeout=5)
         assert not [f for f in stream_faults(c) if f.startswith("stale")], stream_faults(c)
+
+
+async def health(proc: ServiceProcess) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(proc.url + "/health") as resp:
+        body: dict[str, Any] = await resp.json()
+        return body
+
+
+async def test_a_primary_that_wakes_while_its_replica_is_promoted_is_fenced_and_loses_nothing(
+    sentinels: SentinelSet, instances: list[ServiceProcess], pool: Clients
+) -> None:
+    # whatever the test before left dead comes back, as a replica of the current primary
+    for server in sentinels.servers:
+        if not server.is_running():
+            server.start()
+    hung = sentinels.server(sentinels.master_port())
+    replicas = [s for s in sentinels.servers if s is not hung]
+    wait_for(
+        lambda: all("master_link_status:up" in command(r.port, "INFO", "replication") for r in replicas),
+        FAILOVER_BOUND_S,
+        "both replicas in sync",
+    )
+    counts = [await health(p) for p in instances]
+    gid, play = await start_game(pool, instances)
+
+    def hang_until_a_replica_is_promoted() -> None:
+        # The worst moment to wake: one replica is promoted, the other still follows the old
+        # primary (Sentinel reconfigures it only after the promotion shows), so the woken
+        # primary meets min-replicas-to-write and acknowledges every write it gets.
+        os.kill(hung.pid, signal.SIGSTOP)
+        try:
+            wait_for(
+                lambda: any("role:master" in command(r.port, "INFO", "replication", timeout=0.5) for r in replicas),
+                FAILOVER_BOUND_S,
+                "a replica promoted",
+            )
+        finally:
+            os.kill(hung.pid, signal.SIGCONT)
+
+    def fail_over() -> None:
+        threading.Thread(target=hang_until_a_replica_is_promoted, daemon=True).start()
+
+    caused = await play_through(play, fail_over, sentinels, hung.port)
+    before, after = check_window(play, caused)
+    assert before and len(after) >= 20
+    version, log = await primary_state(sentinels.master_port(), gid)
+    assert version == after[-1] and log == list(range(version - len(log) + 1, version + 1))
+    for c in play.seats.values():
+        await c.state_at_least(version, timeout=5)
+        assert not [f for f in stream_faults(c) if f.startswith("stale")], stream_faults(c)
+    # each instance stopped reading the old primary when its failover began, and then
+    # followed the new one once
+    for proc, was in zip(instances, counts, strict=True):
+        now = await health(proc)
+        assert now["sentinelFences"] > was["sentinelFences"], (proc.name, was, now)
+        assert now["primaryChanges"] == was["primaryChanges"] + 1, (proc.name, was, now)
+        # a fence loses nothing acknowledged, so no snapshot was ahead of the new primary
+        assert now["gamesRewound"] == was["gamesRewound"] == 0

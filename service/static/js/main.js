@@ -194,6 +194,9 @@ function onFrame(msg) {
       // game or not (resuming the game may still fail, but that is not the restart)
       byId('banner').hidden = true;
       app.clientId = typeof d.clientId === 'string' ? d.clientId : null;
+      // a new socket: the state it brings is the game's as the server now has it, even an
+      // older version (a failover lost commits this page saw); only one socket's frames cross
+      app.version = 0;
       timeSync.connected();
       session.resume();
       break;
