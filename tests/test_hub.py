@@ -437,6 +437,47 @@ async def test_a_version_gap_is_counted_and_the_game_is_re_read(
     assert ws.frames[-1] == state_frame(stored)
 
 
+async def test_after_a_primary_change_a_game_older_there_is_rewound_and_its_sockets_rejoin(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    # this instance saw version 3; the new primary never got past version 2
+    hub.deliver(gid, payload(state, 3)[0])
+    _, stored = payload(state, 2)
+    await client.hset(keys.game(gid), "state", stored)
+
+    assert await hub.reread_all() == 1
+
+    await eventually(lambda: ws.closed)
+    assert (ws.close_codes, ws.close_messages) == ([1012], [b"Game state moved back"])
+    assert (hub.rewinds, hub.games[gid].version, hub.games[gid].state_json) == (1, 2, stored)
+    # the socket was never sent the older state: it rejoins and takes it then
+    assert ws.states() == [(3, None)]
+
+
+async def test_after_a_primary_change_a_game_newer_there_is_delivered_and_one_the_same_left_alone(
+    hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
+) -> None:
+    newer, state = await new_game(store)
+    same, _ = await new_game(store)
+    conn_newer, ws_newer = make_conn()
+    conn_same, ws_same = make_conn()
+    await hub.bind(conn_newer, newer)
+    await hub.bind(conn_same, same)
+    _, stored = payload(state, 4)
+    await client.hset(keys.game(newer), "state", stored)
+
+    assert await hub.reread_all() == 0
+
+    await eventually(lambda: len(ws_newer.frames) == 1)
+    assert ws_newer.frames[-1] == state_frame(stored)
+    await settle()
+    assert (ws_newer.closed, ws_same.closed, hub.rewinds) == (False, False, 0)
+    assert ws_same.frames == []
+
+
 # -- ticks -------------------------------------------------------------------------------
 
 

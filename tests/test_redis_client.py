@@ -10,8 +10,9 @@ import fakeredis
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import MasterNotFoundError
 
-from service.redis_client import connect, describe_redis
+from service.redis_client import FENCING_FLAGS, NewestConfigSentinel, PrimaryFenced, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
@@ -251,3 +252,72 @@ async def test_a_sentinel_announced_failover_is_followed_at_once_not_at_the_next
             assert backend.primary[1] == sentinels.master_port()
         finally:
             await backend.aclose()
+
+
+class AnswersMasters:
+    """A sentinel that answers SENTINEL MASTERS with one fixed view of the primary, or not at all."""
+
+    def __init__(self, view: dict[str, object] | None) -> None:
+        self.view = view
+
+    async def sentinel_masters(self) -> dict[str, dict[str, object]]:
+        if self.view is None:
+            raise ConnectionError("sentinel down")
+        return {MASTER_NAME: self.view}
+
+
+def view(port: int, epoch: int, flags: str = "master") -> dict[str, object]:
+    """One sentinel's view of the primary, parsed as redis-py parses SENTINEL MASTERS."""
+    flag_set = set(flags.split(","))
+    return {
+        "ip": "10.0.0.1",
+        "port": port,
+        "config-epoch": epoch,
+        "flags": flag_set,
+        "is_master": "master" in flag_set,
+        "is_sdown": "s_down" in flag_set,
+        "is_odown": "o_down" in flag_set,
+        "num-other-sentinels": 2,
+    }
+
+
+def sentinels_saying(*views: dict[str, object] | None) -> NewestConfigSentinel:
+    sentinel = NewestConfigSentinel([("127.0.0.1", 1)])  # type: ignore[no-untyped-call]
+    sentinel.sentinels = [AnswersMasters(v) for v in views]
+    return sentinel
+
+
+@pytest.mark.parametrize(
+    ("views", "expected"),
+    [
+        # the newest epoch wins over a majority still in the old one
+        ([view(1, 1), view(1, 1), view(2, 2)], ("10.0.0.1", 2)),
+        # a sentinel that does not answer has no say
+        ([None, view(1, 1), view(1, 1)], ("10.0.0.1", 1)),
+        # within one epoch, the address most sentinels name
+        ([view(1, 3), view(1, 3), view(2, 3)], ("10.0.0.1", 1)),
+    ],
+)
+async def test_the_primary_followed_is_the_newest_epochs(
+    views: list[dict[str, object] | None], expected: tuple[str, int]
+) -> None:
+    assert await sentinels_saying(*views).discover_master(MASTER_NAME) == expected
+
+
+@pytest.mark.parametrize("flag", sorted(FENCING_FLAGS))
+async def test_one_sentinel_failing_the_primary_over_fences_it_whatever_the_others_say(flag: str) -> None:
+    """The woken primary looks healthy to the sentinels not leading its failover."""
+    sentinel = sentinels_saying(view(1, 1), view(1, 1), view(1, 1, f"master,{flag}"))
+    with pytest.raises(PrimaryFenced):
+        await sentinel.discover_master(MASTER_NAME)
+
+
+async def test_a_fence_on_the_old_primary_leaves_the_promoted_one_followed() -> None:
+    sentinel = sentinels_saying(view(1, 1, "master,o_down"), view(2, 2), view(2, 2))
+    assert await sentinel.discover_master(MASTER_NAME) == ("10.0.0.1", 2)
+
+
+async def test_no_answer_at_all_is_no_primary_not_a_fence() -> None:
+    with pytest.raises(MasterNotFoundError) as raised:
+        await sentinels_saying(None, None, None).discover_master(MASTER_NAME)
+    assert not isinstance(raised.value, PrimaryFenced)
