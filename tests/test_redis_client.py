@@ -283,7 +283,7 @@ def view(port: int, epoch: int, flags: str = "master") -> dict[str, object]:
 
 def sentinels_saying(*views: dict[str, object] | None) -> NewestConfigSentinel:
     sentinel = NewestConfigSentinel([("127.0.0.1", 1)])  # type: ignore[no-untyped-call]
-    sentinel.sentinels = [AnswersMasters(v) for v in views]
+    sentinel.sentinels = [AnswersMasters(v) for v in views]  # type: ignore[misc]
     return sentinel
 
 
