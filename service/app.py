@@ -219,6 +219,8 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         sharded_pubsub=backend.sharded,
         metrics=metrics,
         primary_moved=backend.follow_primary if backend.mode == "sentinel" else None,
+        wait_replicas=settings.redis_wait_replicas,
+        wait_timeout_ms=settings.redis_wait_timeout_ms,
     )
     hub = Hub(
         store,

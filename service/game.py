@@ -137,8 +137,13 @@ class GameStore:
         metrics: Metrics | None = None,
         idle_retention_s: int | None = None,
         primary_moved: Callable[[], Awaitable[bool]] | None = None,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 0,
     ) -> None:
         self.client = client
+        #: REDIS_WAIT_REPLICAS: a committed action is answered only once this many replicas have it
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         #: Sentinel only: whether the primary changed (or none is known) since the last look.
         #: A rule refusal writes nothing, so a replaced primary that woke up still a primary
         #: answers it from its stale copy; such a refusal is reported as the storage error.
@@ -186,8 +191,33 @@ class GameStore:
         script = self.scripts[name]
         key_list = keys.GameKeys(game_id).as_list()
         argv = self.game_args(game_id, action_id, client_id, *extra)
-        reply = await self._guard(lambda: script(keys=key_list, args=argv))
+        if self.wait_replicas:
+            reply = await self._guard(lambda: self._replicated(script, key_list, argv))
+        else:
+            reply = await self._guard(lambda: script(keys=key_list, args=argv))
         return Outcome(status=reply[0], state_json=reply[1], events_json=reply[2])
+
+    async def _replicated(self, script: Any, key_list: list[str], argv: list[str | int]) -> Any:
+        """The script, then WAIT on the same connection: WAIT counts the replicas that have
+        every write this connection made, so on another one it would not cover the script's.
+
+        A commit that too few replicas confirm is already on the primary and its broadcast
+        is out; answering it with the storage error keeps the promise that an acknowledged
+        action survives a failover, and the client's retry with the same action id is
+        answered as a duplicate, not applied again.
+        """
+        async with self.client.client() as one:
+            reply = await script(keys=key_list, args=argv, client=one)
+            # a refusal raised above; "noop" wrote nothing worth waiting for
+            if reply[0] != "noop":
+                confirmed = int(await one.wait(self.wait_replicas, self.wait_timeout_ms))
+                if confirmed < self.wait_replicas:
+                    if self.metrics is not None:
+                        self.metrics.replica_wait_shortfalls.inc()
+                    raise StorageUnavailable(
+                        f"{confirmed} of {self.wait_replicas} replicas confirmed the write in time"
+                    )
+        return reply
 
     # -- actions --------------------------------------------------------------------
 

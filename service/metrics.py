@@ -89,6 +89,12 @@ class Metrics:
         self.script_errors = Counter(
             "tapotarp_script_errors", "Lua scripts that answered with an error code", ["code"], registry=r
         )
+        self.replica_wait_shortfalls = Counter(
+            "tapotarp_replica_wait_shortfalls",
+            "Committed actions answered with the storage error because fewer replicas than REDIS_WAIT_REPLICAS "
+            "confirmed them in time",
+            registry=r,
+        )
         self.deadline_lag = Histogram(
             "tapotarp_deadline_lag_seconds",
             "How late a warning or timeout fired after it was due",

@@ -298,6 +298,22 @@ class Settings:
         hi=60_000,
         doc="connect and socket timeout of one Redis call; an action waiting longer is answered with an error",
     )
+    redis_wait_replicas: int = setting(
+        "REDIS_WAIT_REPLICAS",
+        0,
+        lo=0,
+        hi=16,
+        doc="durable acknowledgement: an action is answered only once this many replicas have its write "
+        "(`WAIT`); one that fewer confirm within `REDIS_WAIT_TIMEOUT_MS` gets the storage error. "
+        "0: answered once the primary has it. Needs `REDIS_URL` or `REDIS_SENTINELS`, not Cluster",
+    )
+    redis_wait_timeout_ms: int = setting(
+        "REDIS_WAIT_TIMEOUT_MS",
+        200,
+        lo=1,
+        hi=10_000,
+        doc="how long an action waits for `REDIS_WAIT_REPLICAS` replicas before it is answered with the storage error",
+    )
     action_timeout_ms: int = setting(
         "ACTION_TIMEOUT_MS",
         4000,
@@ -535,6 +551,16 @@ class Settings:
             raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL naming a node of the cluster")
         if s.redis_cluster and s.redis_url.startswith("unix://"):
             raise ConfigError("REDIS_CLUSTER=1 needs a redis:// or rediss:// REDIS_URL: cluster nodes are TCP")
+        if s.redis_wait_replicas and s.redis_mode not in ("single", "sentinel"):
+            raise ConfigError(
+                "REDIS_WAIT_REPLICAS needs one primary with replicas (REDIS_URL or REDIS_SENTINELS), "
+                f"not the {s.redis_mode} engine"
+            )
+        if s.redis_wait_replicas and s.redis_wait_timeout_ms >= s.action_timeout_ms:
+            raise ConfigError(
+                f"REDIS_WAIT_TIMEOUT_MS ({s.redis_wait_timeout_ms}) must be below ACTION_TIMEOUT_MS "
+                f"({s.action_timeout_ms}), which bounds the whole action"
+            )
         if s.metrics_port and s.metrics_port == s.port:
             raise ConfigError("METRICS_PORT must differ from PORT (or be 0 to serve /metrics on PORT)")
         if s.token_ttl_s < s.game_retention_s:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -28,6 +31,7 @@ from service.game import (
     new_token,
     token_digest,
 )
+from service.metrics import Metrics
 from service.protocol import GameSettings
 from service.scripts import Scripts
 from stack.redis_server import RedisProcess, free_port
@@ -328,3 +332,62 @@ async def test_a_refusal_read_while_the_primary_moved_is_the_storage_error(engin
     with pytest.raises(expected):
         await store.start(gid, "someone else", new_action_id())
     assert asked == [1]
+
+
+# -- durable acknowledgement (REDIS_WAIT_REPLICAS) ----------------------------------------
+
+
+@pytest.fixture
+def replicated() -> Iterator[tuple[RedisProcess, RedisProcess]]:
+    """A primary and one replica whose link is up."""
+    with RedisProcess() as primary, RedisProcess("--replicaof", "127.0.0.1", str(primary.port)) as replica:
+        probe = SyncRedis(port=replica.port, decode_responses=True)
+        try:
+            deadline = time.monotonic() + 10
+            while probe.info("replication").get("master_link_status") != "up":
+                assert time.monotonic() < deadline, "the replica never synced"
+                time.sleep(0.05)
+        finally:
+            probe.close()
+        yield primary, replica
+
+
+async def test_with_wait_an_action_is_answered_once_the_replica_has_it(
+    replicated: tuple[RedisProcess, RedisProcess],
+) -> None:
+    primary, replica = replicated
+    client = Redis.from_url(primary.url, decode_responses=True)
+    mirror = Redis.from_url(replica.url, decode_responses=True)
+    store = make_store(client, wait_replicas=1, wait_timeout_ms=2000)
+    try:
+        gid, _, out = await store.create("client_x", GameSettings(), "a1")
+        assert out.status == "ok"
+        assert await mirror.exists(keys.game(gid)) == 1
+    finally:
+        await client.aclose()
+        await mirror.aclose()
+
+
+async def test_with_wait_a_commit_no_replica_confirms_is_the_storage_error_and_its_retry_too(
+    replicated: tuple[RedisProcess, RedisProcess],
+) -> None:
+    primary, replica = replicated
+    client = Redis.from_url(primary.url, decode_responses=True)
+    metrics = Metrics()
+    store = make_store(client, wait_replicas=1, wait_timeout_ms=300, metrics=metrics)
+    gid, _, _ = await store.create("client_x", GameSettings(), "a1")
+    os.kill(replica.pid, signal.SIGSTOP)
+    try:
+        for _ in range(2):
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="0 of 1 replicas confirmed"):
+                await store.start(gid, "client_x", "a2")
+            assert time.monotonic() - started >= 0.3
+        # the commit is on the primary: the retry was answered as a duplicate, not applied again
+        state = json.loads(str(await client.hget(keys.game(gid), "state")))
+        assert state["status"] == "running"
+        assert state["version"] == 2
+        assert metrics.replica_wait_shortfalls._value.get() == 2
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+        await client.aclose()

@@ -313,10 +313,22 @@ def test_a_malformed_sentinel_list_names_the_variable(raw: str) -> None:
         ({"REDIS_SENTINELS": "s:1", "REDIS_CLUSTER": "1"}, "REDIS_SENTINELS replaces REDIS_URL"),
         ({"REDIS_CLUSTER": "1"}, "REDIS_CLUSTER=1 needs REDIS_URL"),
         ({"REDIS_CLUSTER": "1", "REDIS_URL": "unix:///tmp/r.sock"}, "cluster nodes are TCP"),
+        ({"REDIS_WAIT_REPLICAS": "1"}, "not the embedded engine"),
+        ({"REDIS_WAIT_REPLICAS": "1", "REDIS_CLUSTER": "1", "REDIS_URL": "redis://r"}, "not the cluster engine"),
+        (
+            {"REDIS_WAIT_REPLICAS": "1", "REDIS_URL": "redis://r", "REDIS_WAIT_TIMEOUT_MS": "4000"},
+            "must be below ACTION_TIMEOUT_MS",
+        ),
     ],
 )
 def test_contradictory_redis_settings_are_refused(env: dict[str, str], needle: str) -> None:
     assert needle in config_error(env)
+
+
+@pytest.mark.parametrize("target", [{"REDIS_URL": "redis://r"}, {"REDIS_SENTINELS": "s:1"}])
+def test_a_durable_acknowledgement_is_taken_with_one_primary(target: dict[str, str]) -> None:
+    s = Settings.from_env({**target, "REDIS_WAIT_REPLICAS": "2", "REDIS_WAIT_TIMEOUT_MS": "150"})
+    assert (s.redis_wait_replicas, s.redis_wait_timeout_ms) == (2, 150)
 
 
 # -- the declarations and the configuration table --------------------------------------------

@@ -2,11 +2,11 @@
 min-replicas-to-write 1), 2 instances following the sentinels; under load the primary is
 SIGKILLed, and in further runs hung (SIGSTOP) for each of HANGS seconds, then woken (SIGCONT).
 
-Must hold: nothing acknowledged lost, for the kill and for every hang length. It does not hold
-yet for hangs just past down-after: the woken old primary acknowledges writes while a replica
-is still attached to it, that replica then resyncs from the new primary, and those writes are
-gone (issue 15: fencing the old primary, re-reading every cache after a primary change, an
-optional WAIT). The scenario measures that loss on each run.
+Must hold: nothing acknowledged lost, for the kill and for every hang length. A hang just
+past down-after is the hard case: the woken old primary still has a replica attached, so it
+meets min-replicas-to-write and would acknowledge writes that the replica's resync from the
+new primary throws away. The instances fence it (no writes to an address any sentinel flags
+o_down or failover_in_progress) and re-read every cached game once the new primary is named.
 """
 
 from __future__ import annotations

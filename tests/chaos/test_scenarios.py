@@ -25,10 +25,6 @@ def counts_of(line: str) -> dict[str, str]:
 #: scenarios that find a defect not fixed yet. Skipped, not xfailed: whether a run hits the
 #: defect depends on which shard the random kill takes, so neither outcome is certain.
 KNOWN_FAILING = {
-    "sentinel-failover": (
-        "issue 15: a primary hung just past down-after may lose acknowledged writes (no fencing "
-        "of the old primary yet); whether a short run loses any depends on the timing"
-    ),
     "cluster-failover": (
         "issue 15: with a Cluster primary killed, games on the other shards get errors while "
         "redis-py's cluster client re-learns the slots"
