@@ -18,7 +18,7 @@ from service import __version__, lobby, qr, ws
 from service.clock import GameClock
 from service.deadlines import DeadlineLoop
 from service.errors import RATE_LIMIT_MESSAGE, ServiceError
-from service.game import GameStore
+from service.game import CLUSTER_UNAVAILABLE_RETRY_S, GameStore
 from service.headers import security_headers
 from service.hub import Hub
 from service.limits import Limit, SharedLimiter, client_ip
@@ -221,6 +221,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         primary_moved=backend.follow_primary if backend.mode == "sentinel" else None,
         wait_replicas=settings.redis_wait_replicas,
         wait_timeout_ms=settings.redis_wait_timeout_ms,
+        unavailable_retry_s=CLUSTER_UNAVAILABLE_RETRY_S if backend.mode == "cluster" else 0.0,
     )
     hub = Hub(
         store,

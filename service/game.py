@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -123,6 +124,17 @@ def history_entry(entry: dict[str, Any], undoable: set[int]) -> dict[str, Any]:
     }
 
 
+#: Cluster: how long an action that met the storage error is tried again. redis-py's cluster
+#: client, once a node fails, closes the connections of every node and re-reads the slot map;
+#: actions on the healthy shards that were in flight then, or routed by the old map, fail
+#: although their shard never stopped. A retry after the re-read reaches them. Safe because
+#: every script deduplicates by action id: a retry of a commit whose reply was lost answers
+#: "dup".
+CLUSTER_UNAVAILABLE_RETRY_S = 3.0
+RETRY_FIRST_PAUSE_S = 0.05
+RETRY_MAX_PAUSE_S = 0.25
+
+
 class GameStore:
     def __init__(
         self,
@@ -139,8 +151,11 @@ class GameStore:
         primary_moved: Callable[[], Awaitable[bool]] | None = None,
         wait_replicas: int = 0,
         wait_timeout_ms: int = 0,
+        unavailable_retry_s: float = 0.0,
     ) -> None:
         self.client = client
+        #: how long an action that met the storage error is tried again before the client gets it
+        self.unavailable_retry_s = unavailable_retry_s
         #: REDIS_WAIT_REPLICAS: a committed action is answered only once this many replicas have it
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
@@ -173,19 +188,36 @@ class GameStore:
         ]
 
     async def _guard(self, call: Callable[[], Awaitable[T]]) -> T:
-        """A script's own error codes become the domain errors; Redis failures StorageUnavailable."""
+        """A script's own error codes become the domain errors; Redis failures StorageUnavailable,
+        after retries for up to `unavailable_retry_s` (Cluster)."""
         async with storage_errors(self.action_timeout_s):
-            try:
-                return await call()
-            except ResponseError as exc:
-                err = from_lua(str(exc))
-                if err is None:
-                    raise
-                if self.primary_moved is not None and await self.primary_moved():
-                    raise StorageUnavailable("the primary changed while a refusal was read") from exc
-                if self.metrics is not None:
-                    self.metrics.script_errors.labels(err.code).inc()
-                raise err from None
+            if not self.unavailable_retry_s:
+                return await self._checked(call)
+            loop = asyncio.get_running_loop()
+            give_up = loop.time() + self.unavailable_retry_s
+            pause = RETRY_FIRST_PAUSE_S
+            while True:
+                try:
+                    async with storage_errors():
+                        return await self._checked(call)
+                except StorageUnavailable:
+                    if loop.time() + pause > give_up:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, RETRY_MAX_PAUSE_S)
+
+    async def _checked(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except ResponseError as exc:
+            err = from_lua(str(exc))
+            if err is None:
+                raise
+            if self.primary_moved is not None and await self.primary_moved():
+                raise StorageUnavailable("the primary changed while a refusal was read") from exc
+            if self.metrics is not None:
+                self.metrics.script_errors.labels(err.code).inc()
+            raise err from None
 
     async def _run(self, name: str, game_id: str, action_id: str, client_id: str, *extra: str | int) -> Outcome:
         script = self.scripts[name]

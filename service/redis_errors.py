@@ -38,7 +38,7 @@ async def storage_errors(timeout_s: float | None = None) -> AsyncIterator[None]:
         raise
     except (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError) as exc:
         raise StorageUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
-    except (AttributeError, TypeError) as exc:
+    except (AttributeError, TypeError, RuntimeError) as exc:
         if not raised_writing(exc):
             raise
         raise StorageUnavailable(f"redis unavailable: {type(exc).__name__} writing to a closed connection") from exc
@@ -48,13 +48,18 @@ def raised_writing(exc: BaseException) -> bool:
     """Whether `exc` came out of redis-py writing on a connection the peer had closed: a
     pooled connection reset under the client (a Cluster primary killed) leaks the
     transport's internal AttributeError or TypeError instead of ConnectionError
-    (redis/redis-py#4287). Nothing was sent, so the action was not applied and may be retried
-    as after any lost connection. Raised anywhere else, it is a bug and stays one."""
+    (redis/redis-py#4287), and under uvloop a RuntimeError ("the handler is closed") from the
+    closed transport. Nothing was sent, so the action was not applied and may be retried as
+    after any lost connection. Raised anywhere else, it is a bug and stays one."""
     tb = exc.__traceback__
     frames = []
     while tb is not None:
         frames.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
     return any(f.endswith("redis/asyncio/connection.py") for f in frames) and frames[-1].endswith(
-        ("asyncio/streams.py", "asyncio/selector_events.py", "redis/asyncio/connection.py")
+        ("asyncio/streams.py", "asyncio/selector_events.py", "redis/asyncio/connection.py", UVLOOP_HANDLE)
     )
+
+
+#: where uvloop's transports check that they are still open
+UVLOOP_HANDLE = "uvloop/handles/handle.pyx"

@@ -278,7 +278,9 @@ class ClusterSet(Topology):
                 return False
         return True
 
-    def node_for_slot(self, slot: int) -> RedisProcess:
+    def slot_ranges(self) -> list[tuple[int, int, int]]:
+        """(first slot, last slot, primary's port) of every range the cluster serves now."""
+        ranges = []
         for line in command(self.nodes[0].port, "CLUSTER", "NODES").splitlines():
             parts = line.split()
             if "master" not in parts[2]:
@@ -286,9 +288,15 @@ class ClusterSet(Topology):
             port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
             for rng in parts[8:]:
                 lo, _, hi = rng.partition("-")
-                if lo.isdigit() and int(lo) <= slot <= int(hi or lo):
-                    return next(n for n in self.nodes if n.port == port)
-        raise LookupError(slot)
+                if lo.isdigit():
+                    ranges.append((int(lo), int(hi or lo), port))
+        return ranges
+
+    def node_for_slot(self, slot: int) -> RedisProcess:
+        port = next((p for lo, hi, p in self.slot_ranges() if lo <= slot <= hi), None)
+        if port is None:
+            raise LookupError(slot)
+        return next(n for n in self.nodes if n.port == port)
 
     def close(self) -> None:
         for node in self.nodes:

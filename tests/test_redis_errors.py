@@ -87,3 +87,28 @@ async def test_the_same_error_from_anywhere_else_is_a_bug_and_propagates() -> No
     with pytest.raises(AttributeError):
         async with storage_errors():
             write(None)  # type: ignore[operator]
+
+
+async def test_uvloop_refusing_a_write_on_a_closed_transport_is_storage_unavailable() -> None:
+    """uvloop's closed transport raises RuntimeError("... the handler is closed") when
+    redis-py writes a connection's handshake after the cluster client closed it."""
+    namespace: dict[str, object] = {}
+    message = "unable to perform operation on <TCPTransport closed=True>; the handler is closed"
+    exec(
+        compile(f"def ensure_alive(data):\n    raise RuntimeError({message!r})\n", "uvloop/handles/handle.pyx", "exec"),
+        namespace,
+    )
+    exec(
+        compile("def write(transport):\n    ensure_alive([b'HELLO'])\n", "/venv/redis/asyncio/connection.py", "exec"),
+        namespace,
+    )
+    write = namespace["write"]
+    with pytest.raises(StorageUnavailable, match="RuntimeError writing to a closed connection"):
+        async with storage_errors():
+            write(None)  # type: ignore[operator]
+
+
+async def test_a_runtime_error_of_our_own_propagates() -> None:
+    with pytest.raises(RuntimeError):
+        async with storage_errors():
+            raise RuntimeError("a bug")
