@@ -21,7 +21,7 @@ from pathlib import Path
 
 from stack.client import Client
 from stack.instance import ServiceProcess
-from stack.presets import UNLIMITED_ENV
+from stack.presets import out_of_reach_env
 from stack.redis_server import RedisProcess
 
 
@@ -59,9 +59,10 @@ async def probe(actions: int, a_url: str, b_url: str) -> tuple[list[float], list
 async def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="latency-"))
     redis = RedisProcess().start()
-    # --with-limits keeps every limit on but out of reach: the figures then include the shared
-    # limiter's Redis round trip on each frame, as a production instance pays it
-    limits = {name: "1000000" for name in UNLIMITED_ENV} if args.with_limits else {}
+    # --with-limits keeps every limit on but out of reach (as the load benchmark does): the
+    # figures then include each check as a production instance pays it. One game of two
+    # players; the worst case counts every action in one second
+    limits = out_of_reach_env(1, 2, args.actions) if args.with_limits else {}
     instances = [ServiceProcess(redis.url, work, f"lat{i}", TAPOTARP_TEST_CLOCK="0", **limits) for i in range(2)]
     try:
         for inst in instances:

@@ -17,6 +17,11 @@ phased and jittered schedule so the load is smooth. For --duration seconds it me
 - where a slow action waited: Redis PING round trips (every 20 ms), each instance's /health
   answer time (every 100 ms: its event loop's lag) and this process's own loop lag.
 
+The instances it starts run as in production, with every per-address limit on, but set out of
+reach of the run (all its sockets share 127.0.0.1: stack.presets.out_of_reach_env, 4 times the
+most the run can produce); `--limits off` turns them all off instead. The report and the JSON
+say which ran, with the values.
+
 Then it closes every socket, stops what it started, prints a report and exits. Frames are
 JSON text, as browsers send them (--encoding msgpack uses the `msgpack` subprotocol). The
 sockets use a lean client (bench/wsproto.py) and the collector is off during the window, so
@@ -55,6 +60,7 @@ from bench import wsproto
 from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
 from bench.wsproto import OP_TEXT, WsClient
 from stack.instance import ServiceProcess
+from stack.presets import out_of_reach_env
 from stack.redis_server import RedisProcess
 
 #: every tick frame starts so (the service encodes the envelope with `type` first): ticks are
@@ -67,6 +73,7 @@ INITIAL_TIME_MS = 24 * 3_600_000
 SETUP_TIMEOUT_S = 20.0
 LEAD_IN_S = 0.5
 AOF_MODES = ("off", "everysec", "always")
+LIMIT_MODES = ("on", "off")
 
 
 # -- figures ----------------------------------------------------------------------------------
@@ -415,6 +422,8 @@ class Config:
     target_pids: list[int] = field(default_factory=list)
     redis_pid: int | None = None
     aof: str = "always"
+    #: "on": every per-address limit on, out of reach (stack.presets.out_of_reach_env); "off": all off
+    limits: str = "on"
     tick_ms: int | None = None
     encoding: str = "json"
     ramp_concurrency: int = 32
@@ -447,6 +456,10 @@ class Result:
     duration: float
     encoding: str
     aof: str
+    #: "on", "off", or "n/a" (--target: the targets' own)
+    limits: str
+    #: the limit variables the instances ran with ({} with --target)
+    limit_env: dict[str, str]
     tick_ms: int | None
     ramp_s: float
     window_s: float
@@ -598,6 +611,13 @@ class Stack:
             self.redis.close()
 
 
+def limit_env(config: Config) -> dict[str, str]:
+    """The limit variables the instances of `config`'s run start with."""
+    if config.targets or config.limits == "off":
+        return {}
+    return out_of_reach_env(config.games, config.players, config.rate)
+
+
 async def start_stack(config: Config, log_dir: Path) -> Stack:
     if config.targets:
         watches = [ProcWatch(f"target{i}", pid) for i, pid in enumerate(config.target_pids)]
@@ -612,8 +632,10 @@ async def start_stack(config: Config, log_dir: Path) -> Stack:
         env = {"TAPOTARP_TEST_CLOCK": "0"}
         if config.tick_ms is not None:
             env["TICK_INTERVAL_MS"] = str(config.tick_ms)
-        # ServiceProcess turns every per-address limit off (stack.presets.UNLIMITED_ENV): all
-        # the benchmark's sockets come from 127.0.0.1
+        # ServiceProcess turns every per-address limit off (stack.presets.UNLIMITED_ENV); with
+        # the limits on they are set out of reach, since all the benchmark's sockets come from
+        # 127.0.0.1
+        env.update(limit_env(config))
         stack.services = [ServiceProcess(redis.url, log_dir, f"inst{i}", **env) for i in range(config.instances)]
         await asyncio.gather(*(asyncio.to_thread(s.start) for s in stack.services))
     except BaseException:
@@ -806,6 +828,8 @@ async def run(config: Config) -> Result:
         duration=config.duration,
         encoding=config.encoding,
         aof=config.aof if not config.targets else "n/a",
+        limits=config.limits if not config.targets else "n/a",
+        limit_env=limit_env(config),
         tick_ms=config.tick_ms,
         ramp_s=round(ramp_s, 2),
         window_s=round(window_s, 3),
@@ -844,7 +868,8 @@ def report(r: Result) -> str:
     lines = [
         f"load: {r.games} games x {r.players} players = {r.connections} sockets on {r.instances} instances, "
         f"{r.rate:g} actions/s per game, {r.duration:g} s, {r.encoding}, AOF {r.aof}, "
-        f"tick {r.tick_ms or 'default'} ms",
+        f"tick {r.tick_ms or 'default'} ms, limits {r.limits}",
+        *(["  limits (out of reach): " + " ".join(f"{k}={v}" for k, v in r.limit_env.items())] if r.limit_env else []),
         f"  ramp-up {r.ramp_s:.1f} s; window {r.window_s:.1f} s; actions sent {r.sent}, confirmed {r.acked} "
         f"of {r.expected_actions} scheduled ({r.actions_per_s:.1f}/s), not sent in time {r.skipped}",
         f"  {'latency ms':<22} {'n':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
@@ -875,15 +900,16 @@ def summary_table(results: list[Result]) -> str:
     """One markdown row per run: the figures docs/benchmark.md's table is made of."""
     names = [p.name for p in results[0].processes] if results else []
     head = (
-        "| games | sockets | actions/s | ack p50/p95/p99/max ms | fan-out p50/p95/p99/max ms | errors | "
+        "| games | limits | sockets | actions/s | ack p50/p95/p99/max ms | fan-out p50/p95/p99/max ms | errors | "
         + " | ".join(f"{n} CPU s / peak MB" for n in names)
         + " | CPU ms/action |"
     )
-    rows = [head, "|" + "---|" * (7 + len(names))]
+    rows = [head, "|" + "---|" * (8 + len(names))]
     for r in results:
         procs = {p.name: p for p in r.processes}
         cells = [
             str(r.games),
+            r.limits,
             str(r.connections),
             f"{r.actions_per_s:.1f}",
             f"{r.ack.p50:.1f} / {r.ack.p95:.1f} / {r.ack.p99:.1f} / {r.ack.max:.1f}",
@@ -919,6 +945,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     ap.add_argument("--target-pids", default="", help="with --target: their pids (same order) for CPU/RSS")
     ap.add_argument("--redis-pid", type=int, default=None, help="with --target: Redis's pid for CPU/RSS")
     ap.add_argument("--aof", choices=AOF_MODES, default="always", help="Redis persistence (default always)")
+    ap.add_argument(
+        "--limits",
+        choices=LIMIT_MODES,
+        default="on",
+        help="per-address limits: on, out of reach of the run (default), or off",
+    )
     ap.add_argument("--tick-ms", type=int, default=None, help="TICK_INTERVAL_MS of the instances (default: theirs)")
     ap.add_argument("--encoding", choices=("json", "msgpack"), default="json", help="frame encoding (default json)")
     ap.add_argument("--ramp-concurrency", type=int, default=32, help="games being set up at once (default 32)")
@@ -961,6 +993,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
             target_pids=pids,
             redis_pid=args.redis_pid,
             aof=args.aof,
+            limits=args.limits,
             tick_ms=args.tick_ms,
             encoding=args.encoding,
             ramp_concurrency=args.ramp_concurrency,

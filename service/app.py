@@ -150,7 +150,7 @@ async def cut_off_if_lost(rt: Runtime, now: float) -> None:
 
 def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
     """Counts the modules keep for /health, read again at each scrape."""
-    hub, limiter = rt.hub, rt.deps.limiter
+    hub, limiter, frames = rt.hub, rt.deps.limiter, rt.deps.frames
     readings: list[tuple[str, str, str, Callable[[], float]]] = [
         ("gauge", "tapotarp_websocket_connections_total", "Open WebSocket connections", lambda: hub.socket_count),
         ("gauge", "tapotarp_game_sessions_active", "Games with a socket on this instance", lambda: hub.game_count),
@@ -193,6 +193,19 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
             lambda: len(rt.liveness.seats),
         ),
         ("counter", "tapotarp_rate_limiter_errors", "Rate checks let through, no Redis", lambda: limiter.errors),
+        (
+            "gauge",
+            "tapotarp_rate_limit_instances",
+            "Live instances the frame budget per address is divided by",
+            lambda: rt.liveness.live_instances,
+        ),
+        ("gauge", "tapotarp_rate_limit_addresses", "Addresses in the frame-limit table", lambda: len(frames.tats)),
+        (
+            "counter",
+            "tapotarp_rate_limit_evictions",
+            "Addresses the full frame-limit table forgot",
+            lambda: frames.evictions,
+        ),
         # the soak (bench/soak.py) watches these for growth that does not level off
         ("gauge", "tapotarp_asyncio_tasks", "Tasks of the event loop", lambda: len(asyncio.all_tasks())),
         ("gauge", "tapotarp_gc_frozen_objects", "Objects frozen by the GC policy", lambda: gc.get_freeze_count()),

@@ -1,10 +1,15 @@
 """Who a client is (its address) and how much it may do.
 
-Limits per address live in Redis, so every instance draws on one budget (lua/rate_limit.lua,
-GCRA); the per-socket message limit and the concurrent-socket cap are local, because a socket
-and its count live in one process. If Redis cannot be asked, the shared limits let the unit
-through (fail open): every game action needs Redis anyway, so refusing would only stop the
-reconnects that bring players back once Redis answers; the local limits still hold.
+The limits of rare events per address (upgrades, creates, feedback, lobby lists) live in
+Redis, so every instance draws on one budget (lua/rate_limit.lua, GCRA). The frame limit per
+address is one budget too, but a Redis round trip per frame would cost more than the frame's
+own work (bench/limiter.py measures it), so each instance enforces its share of it, the
+budget divided by the live instances the liveness registry counted at its last heartbeat
+(AddressRates; docs/operations.md "The frame limit per address" gives the error bound). The
+per-socket message limit and the concurrent-socket cap are local, because a socket and its
+count live in one process. If Redis cannot be asked, the shared limits let the unit through
+(fail open): every game action needs Redis anyway, so refusing would only stop the reconnects
+that bring players back once Redis answers; the local limits still hold.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +117,54 @@ class LocalRate:
         if tat - now > self.period:
             return False
         self.tat = tat
+        return True
+
+
+class AddressRates:
+    """Frames per client address: this instance's share of the one budget, as a GCRA per address.
+
+    With a budget of `count` per `period_s` and n live instances, an address gets here a burst
+    of floor(count/n) frames (at least 1) and then one every period*n/count: over the n
+    instances, the budget. Times are integers in units of 1/count ns, so that the emission
+    interval (period*n/count) is exact and the burst is exactly floor(count/n), with no float
+    drift. The table keeps the addresses seen last (least recently used evicted first), so a
+    flood of new addresses costs bounded memory; an evicted address starts again with a full
+    burst, which is also what it would have had once its window passed.
+    """
+
+    __slots__ = ("count", "evictions", "instances", "period_ns", "table_size", "tats")
+
+    def __init__(self, count: int, period_s: float, table_size: int, instances: Callable[[], int]) -> None:
+        self.count = count
+        self.period_ns = round(period_s * 1_000_000_000)
+        self.table_size = table_size
+        #: the live-instance count, read per frame (an attribute, refreshed by the heartbeat)
+        self.instances = instances
+        self.tats: OrderedDict[str, int] = OrderedDict()
+        self.evictions = 0
+
+    def allow(self, ip: str) -> bool:
+        """Charge one frame of `ip` and say True, or say False (nothing charged)."""
+        count = self.count
+        if count == 0:
+            return True
+        now = time.monotonic_ns() * count
+        interval = self.period_ns * max(1, self.instances())
+        tats = self.tats
+        tat = tats.get(ip)
+        if tat is None:
+            tats[ip] = now + interval
+            if len(tats) > self.table_size:
+                tats.popitem(last=False)
+                self.evictions += 1
+            return True
+        tats.move_to_end(ip)
+        if tat < now:
+            tat = now
+        # at least one frame of burst, even when there are more instances than frames in the budget
+        if tat + interval - now > max(self.period_ns * count, interval):
+            return False
+        tats[ip] = tat + interval
         return True
 
 

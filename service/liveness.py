@@ -58,6 +58,10 @@ class Liveness:
         self.dead_after_s = dead_after_s
         self.games_ttl_s = games_ttl_s
         self.released = 0
+        #: instances that beat within dead_after_s at this one's last beat (itself included);
+        #: the frame limit per address divides its budget by it (service/limits.py AddressRates).
+        #: Until the first beat, and while Redis is gone, the last count stands.
+        self.live_instances = 1
         #: sockets of this process holding a seat or host rights, per game (Session.present)
         self.seats: Counter[str] = Counter()
         #: one set update at a time per game, so the last one to run reflects the last count
@@ -135,8 +139,13 @@ class Liveness:
                 del self._set_locks[game_id]
 
     async def beat(self) -> None:
-        async with storage_errors():
-            added = await self.client.zadd(keys.instances(), {self.incarnation: self.clock.now_ms()})
+        now = self.clock.now_ms()
+        async with storage_errors(), self.client.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.instances(), {self.incarnation: now})
+            # the same count reap() goes by: an instance is live until dead_after_s of silence
+            pipe.zcount(keys.instances(), now - int(self.dead_after_s * 1000), "+inf")
+            added, live = await pipe.execute()
+        self.live_instances = max(1, int(live))
         self.beats += 1
         if added and self.beats > 1 and self.on_reaped is not None:
             # Cut off from Redis for so long that another instance released our clients'

@@ -409,8 +409,19 @@ class Settings:
         30,
         lo=0,
         hi=1_000_000,
-        doc="frames per client address per second, shared by all instances; over it the frame is dropped and "
+        doc="frames per client address per second, one budget for all instances: each live instance enforces its "
+        "share (this divided by the live-instance count, at least 1 frame of burst; see "
+        "[The frame limit per address](operations.md#the-frame-limit-per-address)); over it the frame is dropped and "
         'answered `error "Rate limit exceeded"`. `0`: off',
+    )
+    rate_limit_address_table_size: int = setting(
+        "RATE_LIMIT_ADDRESS_TABLE_SIZE",
+        100_000,
+        lo=1,
+        hi=100_000_000,
+        doc="client addresses whose frame budget an instance remembers (least recently seen forgotten first, counted "
+        "in `tapotarp_rate_limit_evictions_total`); bounds the memory a flood of new addresses can take, about "
+        "200 bytes an address. A forgotten address starts again with a full burst",
     )
     rate_socket_messages_per_s: int = setting(
         "RATE_LIMIT_SOCKET_MESSAGES_PER_S",

@@ -57,7 +57,7 @@ async def handle(session: Session, raw: str | bytes) -> None:
     refused = None
     if not session.rate.allow():
         refused = "socket"
-    elif await deps.limiter.check(session.ip, deps.message_limit) is not None:
+    elif not deps.frames.allow(session.ip):
         refused = "ip"
     if refused is not None:
         metrics.rate_limited.labels(refused).inc()

@@ -1,5 +1,6 @@
-"""Client address, and the limits: GCRA arguments, the local per-socket rate, the socket cap,
-and the shared limiter against a real Redis (including failing open when it is gone)."""
+"""Client address, and the limits: GCRA arguments, the local per-socket rate, the frame budget
+per address (this instance's share of it), the socket cap, and the shared limiter against a
+real Redis (including failing open when it is gone)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from multidict import CIMultiDict
 from redis.asyncio import Redis
 
 from service import limits
-from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
+from service.limits import AddressRates, Limit, LocalRate, SharedLimiter, SocketCounts, client_ip
 from service.scripts import Scripts
 from stack.redis_server import free_port
 
@@ -100,6 +101,108 @@ def test_the_local_rate_lets_a_burst_through_and_refills_one_unit_per_interval()
 def test_a_local_rate_of_zero_is_off() -> None:
     rate = LocalRate(0, 1.0)
     assert all(rate.allow() for _ in range(10_000))
+
+
+class Clock:
+    """time.monotonic_ns for AddressRates, moved by the test."""
+
+    def __init__(self) -> None:
+        self.ns = 1_000_000_000_000
+
+    def __call__(self) -> int:
+        return self.ns
+
+    def advance(self, s: float) -> None:
+        self.ns += round(s * 1_000_000_000)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr("service.limits.time.monotonic_ns", c)
+    return c
+
+
+def frames(rates: AddressRates, ip: str, n: int) -> int:
+    return sum(rates.allow(ip) for _ in range(n))
+
+
+@pytest.mark.parametrize(
+    "budget, live, burst",
+    [(30, 1, 30), (30, 2, 15), (30, 4, 7), (10, 3, 3), (1000, 7, 142), (2, 5, 1), (1, 1, 1)],
+)
+def test_an_instance_lets_an_address_burst_floor_budget_over_live_instances_frames(
+    clock: Clock, budget: int, live: int, burst: int
+) -> None:
+    rates = AddressRates(budget, 1.0, 100, lambda: live)
+    assert frames(rates, "a", 3 * budget) == burst
+    # another address has its own budget
+    assert frames(rates, "b", 3 * budget) == burst
+
+
+@pytest.mark.parametrize("budget, live", [(30, 1), (30, 2), (30, 4), (10, 3), (2, 5)])
+def test_an_address_sustains_exactly_its_share_of_the_budget_per_period(clock: Clock, budget: int, live: int) -> None:
+    """After the burst, one frame every period*live/budget: over 60 s, budget*60/live frames
+    (rounded down) and not one more, whatever the spacing of the attempts."""
+    rates = AddressRates(budget, 1.0, 100, lambda: live)
+    burst = frames(rates, "a", budget + 1)
+    allowed = 0
+    for _ in range(60 * 100):
+        clock.advance(0.01)
+        allowed += frames(rates, "a", 3)
+    assert allowed == budget * 60 // live
+    assert burst == max(1, budget // live)
+
+
+def test_a_refused_frame_costs_nothing_and_the_next_one_is_allowed_one_interval_later(clock: Clock) -> None:
+    rates = AddressRates(10, 1.0, 100, lambda: 2)
+    assert frames(rates, "a", 5) == 5
+    assert [rates.allow("a") for _ in range(100)] == [False] * 100
+    clock.advance(0.199)
+    assert rates.allow("a") is False
+    clock.advance(0.001)
+    assert [rates.allow("a"), rates.allow("a")] == [True, False]
+
+
+def test_a_change_in_the_live_instance_count_changes_the_share_at_the_next_frame(clock: Clock) -> None:
+    live = [1]
+    rates = AddressRates(12, 1.0, 100, lambda: live[0])
+    assert frames(rates, "a", 20) == 12
+    clock.advance(5.0)
+    live[0] = 3
+    assert frames(rates, "a", 20) == 4
+    clock.advance(5.0)
+    live[0] = 2
+    assert frames(rates, "a", 20) == 6
+    # an instance count of 0 (never reported) is taken as this instance alone
+    clock.advance(5.0)
+    live[0] = 0
+    assert frames(rates, "a", 20) == 12
+
+
+def test_a_frame_limit_of_zero_is_off_and_remembers_no_address(clock: Clock) -> None:
+    rates = AddressRates(0, 1.0, 10, lambda: 1)
+    assert all(rates.allow(f"10.0.0.{i % 200}") for i in range(10_000))
+    assert len(rates.tats) == 0
+
+
+def test_the_address_table_is_bounded_and_forgets_the_least_recently_seen_address_first(clock: Clock) -> None:
+    rates = AddressRates(3, 1.0, 3, lambda: 1)
+    for ip in ("a", "b", "c"):
+        assert frames(rates, ip, 5) == 3
+    # "a" was seen last of the three: "b" is the oldest, so the fourth address evicts it
+    assert rates.allow("a") is False
+    assert frames(rates, "d", 5) == 3
+    assert list(rates.tats) == ["c", "a", "d"]
+    assert rates.evictions == 1
+    # the forgotten address starts again with a full burst, and evicts the next oldest
+    assert frames(rates, "b", 5) == 3
+    assert list(rates.tats) == ["a", "d", "b"]
+    assert rates.evictions == 2
+    for i in range(1000):
+        rates.allow(f"10.0.{i // 250}.{i % 250}")
+    assert len(rates.tats) == 3
+    assert rates.evictions == 1002
 
 
 def test_the_socket_cap_counts_per_address_and_frees_on_release() -> None:

@@ -1,11 +1,13 @@
-"""The limits of real service processes: budgets shared through Redis across instances, the
-client address (spoofed headers ignored, a trusted proxy header believed), the socket cap,
-games per hour, the per-socket frame rate, and failing open when Redis is gone.
+"""The limits of real service processes: budgets shared across instances (through Redis, or for
+frames each instance's share of the live-instance count), the client address (spoofed headers
+ignored, a trusted proxy header believed), the socket cap, games per hour, the per-socket frame
+rate, and failing open when Redis is gone.
 
-The instances of this module run on one redis-server of its own, each with the limits under
-test set small and every other limit off (stack/presets.py). Budgets live in Redis, so each
-test starts by deleting the rate-limit keys (never FLUSHALL: an instance that finds its own
-heartbeat gone takes itself for dead and closes its sockets).
+The instances of this module run on a redis-server of the module's, each with the limits under
+test set small and every other limit off (stack/presets.py); the two that share a frame budget
+have a redis-server of their own, so that the live-instance count their shares come from is 2.
+Budgets live in Redis, so each test starts by deleting the rate-limit keys (never FLUSHALL: an
+instance that finds its own heartbeat gone takes itself for dead and closes its sockets).
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ QUIET = {"DEADLINE_POLL_MS": "1000", "DRAIN_TIMEOUT_S": "1"}
 
 @dataclass
 class Instances:
-    a: ServiceProcess  # a and b: 10 frames/s and 3 upgrades/min per address, shared
+    a: ServiceProcess  # a and b, alone on their Redis: 10 frames/s and 3 upgrades/min per address, shared
     b: ServiceProcess
+    pair_url: str  # a's and b's Redis
     fly: ServiceProcess  # 3 upgrades/min per address, address from Fly-Client-IP
     capped: ServiceProcess  # 2 open sockets per address (and 1000 upgrades/min, as in production both on)
     games: ServiceProcess  # 2 games/hour per address, 5 frames/s per socket
@@ -63,13 +66,23 @@ def redis_server() -> Iterator[RedisProcess]:
 
 
 @pytest.fixture(scope="module")
-def instances(redis_server: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instances]:
+def pair_redis() -> Iterator[RedisProcess]:
+    with RedisProcess() as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def instances(
+    redis_server: RedisProcess, pair_redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Instances]:
     log_dir: Path = tmp_path_factory.mktemp("limits-logs")
     url = redis_server.url
-    shared = {"RATE_LIMIT_MESSAGES_PER_S": "10", "RATE_LIMIT_CONNECTIONS_PER_MIN": "3"}
+    # a heartbeat a second, so both count each other soon after they start
+    shared = {"RATE_LIMIT_MESSAGES_PER_S": "10", "RATE_LIMIT_CONNECTIONS_PER_MIN": "3", "INSTANCE_DEAD_AFTER_S": "3"}
     procs = Instances(
-        a=ServiceProcess(url, log_dir, "lim-a", **QUIET, **shared),
-        b=ServiceProcess(url, log_dir, "lim-b", **QUIET, **shared),
+        a=ServiceProcess(pair_redis.url, log_dir, "lim-a", **QUIET, **shared),
+        b=ServiceProcess(pair_redis.url, log_dir, "lim-b", **QUIET, **shared),
+        pair_url=pair_redis.url,
         fly=ServiceProcess(
             url, log_dir, "lim-fly", **QUIET, RATE_LIMIT_CONNECTIONS_PER_MIN="3", CLIENT_IP_HEADER="Fly-Client-IP"
         ),
@@ -95,11 +108,22 @@ async def scan(r: Redis, match: str) -> set[str]:
 
 
 @pytest_asyncio.fixture
-async def fresh(r: Redis) -> Redis:
-    """The module's Redis with every rate-limit budget full again."""
-    stale = await scan(r, "tot:rl:*")
-    if stale:
-        await r.delete(*stale)
+async def pair_r(instances: Instances) -> AsyncIterator[Redis]:
+    """A client of a's and b's Redis."""
+    client = Redis.from_url(instances.pair_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def fresh(r: Redis, pair_r: Redis) -> Redis:
+    """The module's Redis (returned) and a's and b's with every rate-limit budget full again."""
+    for client in (r, pair_r):
+        stale = await scan(client, "tot:rl:*")
+        if stale:
+            await client.delete(*stale)
     return r
 
 
@@ -224,26 +248,38 @@ def assert_burst_allowed(b: Burst, burst_size: int, interval_s: float) -> None:
 # -- one budget across instances -------------------------------------------------------------
 
 
+async def wait_counted(pair: list[ServiceProcess], live: int) -> None:
+    """Until every instance of `pair` divides its frame budgets by `live` (its heartbeat counted them)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while [await counter(p, "tapotarp_rate_limit_instances") for p in pair] != [live] * len(pair):
+        assert loop.time() < end, "the instances did not count each other within 10 s"
+        await asyncio.sleep(0.1)
+
+
 async def test_two_instances_share_one_frame_budget_per_address(
-    instances: Instances, fresh: Redis, opened: list[Client]
+    instances: Instances, fresh: Redis, pair_r: Redis, opened: list[Client]
 ) -> None:
+    pair = [instances.a, instances.b]
+    await wait_counted(pair, 2)
     on_a = await connect(opened, instances.a)
     on_b = await connect(opened, instances.b)
-    refused_before = [
-        await counter(p, "tapotarp_rate_limit_exceeded_total", type="ip") for p in (instances.a, instances.b)
-    ]
+    refused_before = [await counter(p, "tapotarp_rate_limit_exceeded_total", type="ip") for p in pair]
 
-    # each instance alone would let its client's 10 frames through: together they get 10
+    # each instance alone would let its client's 10 frames through: together they get 10,
+    # 5 here and 5 there, each instance then one more every 0.2 s (together one every 0.1 s)
     result = await burst([(on_a, 10), (on_b, 10)])
 
     assert_burst_allowed(result, 10, 0.1)
     assert len(result.accepted) + len(result.refused) == 20
-    refused_after = [
-        await counter(p, "tapotarp_rate_limit_exceeded_total", type="ip") for p in (instances.a, instances.b)
-    ]
-    assert sum(refused_after) - sum(refused_before) == len(result.refused)
-    budgets = {keys.rate_limit("127.0.0.1", "ip"), keys.rate_limit("127.0.0.1", "connection")}
-    assert await scan(fresh, "tot:rl:*") == budgets
+    refused_after = [await counter(p, "tapotarp_rate_limit_exceeded_total", type="ip") for p in pair]
+    refused_each = [after - before for after, before in zip(refused_after, refused_before, strict=True)]
+    assert sum(refused_each) == len(result.refused)
+    if result.span_s < 0.2:
+        assert refused_each == [5, 5]
+    # the frames never asked Redis: the only budget there is the upgrades'
+    assert await scan(pair_r, "tot:rl:*") == {keys.rate_limit("127.0.0.1", "connection")}
+    assert [await counter(p, "tapotarp_rate_limit_addresses") for p in pair] == [1, 1]
 
 
 async def test_two_instances_share_one_connection_budget_per_address(
@@ -265,7 +301,7 @@ async def test_two_instances_share_one_connection_budget_per_address(
 
 
 async def test_a_spoofed_x_forwarded_for_does_not_buy_a_new_budget(
-    instances: Instances, fresh: Redis, opened: list[Client]
+    instances: Instances, fresh: Redis, pair_r: Redis, opened: list[Client]
 ) -> None:
     rng = random.Random(7)
     t0 = time.monotonic()
@@ -274,7 +310,7 @@ async def test_a_spoofed_x_forwarded_for_does_not_buy_a_new_budget(
     refusal = await handshake(instances.a, {"X-Forwarded-For": random_ip(rng), "X-Real-IP": random_ip(rng)})
     assert_retry_after(refusal, 20, time.monotonic() - t0)
     # every attempt was charged to the peer address, and only to it
-    assert await scan(fresh, "tot:rl:*") == {keys.rate_limit("127.0.0.1", "connection")}
+    assert await scan(pair_r, "tot:rl:*") == {keys.rate_limit("127.0.0.1", "connection")}
 
 
 async def test_a_configured_client_ip_header_gives_each_address_its_own_budget_and_x_forwarded_for_stays_ignored(
@@ -409,7 +445,6 @@ async def test_with_redis_down_the_limits_fail_open_and_frames_get_the_storage_e
             "failopen",
             **QUIET,
             RATE_LIMIT_CONNECTIONS_PER_MIN="1",
-            RATE_LIMIT_MESSAGES_PER_S="1",
             RATE_LIMIT_GAMES_PER_HOUR="1",
         )
         svc.start()
@@ -430,7 +465,7 @@ async def test_with_redis_down_the_limits_fail_open_and_frames_get_the_storage_e
             kinds = [(m["type"], m["data"].get("message")) for m in answers]
             assert kinds == [("error", STORAGE_UNAVAILABLE), ("error", STORAGE_UNAVAILABLE), ("time", None)] * 3
             assert await counter(svc, "tapotarp_rate_limiter_errors_total") >= 1
-            assert await counter(svc, "tapotarp_rate_limit_exceeded_total", type="ip") == 0
+            assert await counter(svc, "tapotarp_rate_limit_exceeded_total", type="create") == 0
 
             # Redis back on the same port: the limits hold again
             redis.start()

@@ -156,6 +156,27 @@ async def test_a_beat_redis_refuses_to_write_raises_storage_unavailable(
         await admin.aclose()
 
 
+# -- the live-instance count ------------------------------------------------------------
+
+
+async def test_each_beat_counts_the_instances_that_beat_within_dead_after_s(liveness: Liveness) -> None:
+    """The frame limit per address divides its budget by this count (service/limits.py)."""
+    assert liveness.live_instances == 1
+    other = Liveness(liveness.store, liveness.clock, dead_after_s=1.0, games_ttl_s=60)
+    await other.beat()
+    await liveness.beat()
+    assert (liveness.live_instances, other.live_instances) == (2, 1)
+    # an instance silent for longer than dead_after_s is no longer counted, reaped or not
+    silent = Liveness(liveness.store, liveness.clock, dead_after_s=1.0, games_ttl_s=60)
+    await liveness.client.zadd(keys.instances(), {silent.incarnation: liveness.clock.now_ms() - 1500})
+    await liveness.beat()
+    await other.beat()
+    assert (liveness.live_instances, other.live_instances) == (2, 2)
+    await other.leave()
+    await liveness.beat()
+    assert liveness.live_instances == 1
+
+
 # -- the instance's games set ------------------------------------------------------------
 
 

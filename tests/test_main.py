@@ -403,9 +403,9 @@ async def test_metrics_port_serves_metrics_alone_and_the_token_guards_it_on_eith
 
 async def test_json_logs_are_one_object_per_line_name_the_client_and_never_contain_a_token(tmp_path: Path) -> None:
     with RedisProcess() as redis:
-        # a shared message limit, so that every frame consults Redis (and logs when it cannot)
+        # a shared create limit, so that every `create` consults Redis (and logs when it cannot)
         svc = ServiceProcess(
-            redis.url, tmp_path, "jsonlog", LOG_FORMAT="json", LOG_LEVEL="DEBUG", RATE_LIMIT_MESSAGES_PER_S="1000"
+            redis.url, tmp_path, "jsonlog", LOG_FORMAT="json", LOG_LEVEL="DEBUG", RATE_LIMIT_GAMES_PER_HOUR="1000"
         )
         with started(svc):
             pool: Clients
@@ -420,11 +420,11 @@ async def test_json_logs_are_one_object_per_line_name_the_client_and_never_conta
                 bad = await back.request("reconnect", {"gameId": gid, "hostToken": tokens[2]})
                 assert bad["data"] == {"message": "Invalid host token", "code": "INVALID_HOST_TOKEN"}
 
-                # Redis goes away: the next frame's rate check fails open and logs it
+                # Redis goes away: the next create's rate check fails open and logs it
                 redis.stop()
                 before = len(svc.log_path.read_text().splitlines())
-                answer = await player.request("time", {"clientTime": 1})
-                assert answer["type"] == "time"
+                answer = await player.request("create", {"settings": {}}, timeout=10)
+                assert answer["data"]["code"] == "STORAGE_UNAVAILABLE", answer
                 loop = asyncio.get_running_loop()
                 end = loop.time() + 5
                 while True:
@@ -469,7 +469,7 @@ def test_the_service_runs_on_uvloop_when_it_is_installed() -> None:
 # -- outages -------------------------------------------------------------------------------
 
 #: loggers of the Redis watcher and the background loops; the pub/sub listener (service.channels)
-#: tells its own outage, and the limiter logs only when a frame arrives
+#: tells its own outage, and the limiter logs only when a rate-limited event (an upgrade, a create) arrives
 LOOP_LOGGERS = ("service.app", "service.periodic", "service.liveness", "service.deadlines", "service.hub")
 
 

@@ -138,6 +138,10 @@ async def test_readings_mirror_the_hub_and_the_loops_and_the_redis_probe_is_time
         assert parsed[("tapotarp_seats_released_total", ())] == rt.liveness.released == 0
         assert parsed[("tapotarp_games_seated", ())] == len(rt.liveness.seats) == 1
         assert parsed[("tapotarp_rate_limiter_errors_total", ())] == 0
+        # the session's Redis may list other tests' instances too: the gauge is whatever the beat counted
+        assert parsed[("tapotarp_rate_limit_instances", ())] == rt.liveness.live_instances >= 1
+        assert parsed[("tapotarp_rate_limit_addresses", ())] == len(rt.deps.frames.tats)
+        assert parsed[("tapotarp_rate_limit_evictions_total", ())] == rt.deps.frames.evictions == 0
     finally:
         await a.close()
         await b.close()

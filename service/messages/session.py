@@ -12,7 +12,7 @@ from service.errors import error_for
 from service.feedback import FeedbackStore
 from service.game import GameStore, new_action_id
 from service.hub import Hub
-from service.limits import Limit, LocalRate, SharedLimiter, SocketCounts
+from service.limits import AddressRates, Limit, LocalRate, SharedLimiter, SocketCounts
 from service.liveness import Liveness
 from service.metrics import Metrics
 from service.outbound import Conn
@@ -37,7 +37,7 @@ class Deps:
     # derived from settings:
     sockets: SocketCounts = field(init=False)
     connection_limit: Limit = field(init=False)
-    message_limit: Limit = field(init=False)
+    frames: AddressRates = field(init=False)
     create_limit: Limit = field(init=False)
     feedback_limit: Limit = field(init=False)
     feedback: FeedbackStore = field(init=False)
@@ -46,7 +46,10 @@ class Deps:
         s = self.settings
         self.sockets = SocketCounts(s.max_sockets_per_ip)
         self.connection_limit = Limit("connection", s.rate_connections_per_min, 60.0)
-        self.message_limit = Limit("ip", s.rate_messages_per_s, 1.0)
+        liveness = self.liveness
+        self.frames = AddressRates(
+            s.rate_messages_per_s, 1.0, s.rate_limit_address_table_size, lambda: liveness.live_instances
+        )
         self.create_limit = Limit("create", s.rate_games_per_hour, 3600.0)
         self.feedback_limit = Limit("feedback", s.rate_feedback_per_hour, 3600.0)
         self.feedback = FeedbackStore(

@@ -15,6 +15,7 @@ import pytest
 
 from bench import load, wsproto
 from bench.procinfo import cpu_seconds, memory_kb, summarize_collapsed
+from stack.presets import out_of_reach_env
 
 GAMES, PLAYERS, RATE, DURATION = 4, 3, 2.0, 3.0
 
@@ -33,6 +34,9 @@ async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figu
     )
     r = await load.run(config)
 
+    # by default the limits are on, out of reach: nothing below is refused
+    assert (r.limits, r.limit_env) == ("on", out_of_reach_env(GAMES, PLAYERS, RATE))
+    assert "limits on" in load.report(r).splitlines()[0]
     per_game = round(DURATION * RATE)
     assert r.expected_actions == GAMES * per_game
     # one action at a time per game, each scheduled inside the window: all sent, all confirmed
@@ -174,6 +178,18 @@ def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         load.parse_args(argv)
     assert exc.value.code == 2
+
+
+def test_the_limits_are_on_out_of_reach_by_default_and_off_on_request() -> None:
+    _, (on,) = load.parse_args(["--games", "50", "--rate", "0.5"])
+    _, (off,) = load.parse_args(["--games", "50", "--limits", "off"])
+    _, (target,) = load.parse_args(["--games", "50", "--target", "ws://127.0.0.1:3000/"])
+    assert (on.limits, off.limits) == ("on", "off")
+    assert load.limit_env(on) == out_of_reach_env(50, 4, 0.5)
+    # off: ServiceProcess's own preset, every limit off; a target keeps whatever it runs with
+    assert load.limit_env(off) == load.limit_env(target) == {}
+    with pytest.raises(SystemExit):
+        load.parse_args(["--limits", "sometimes"])
 
 
 def test_a_comma_list_of_game_counts_makes_one_run_each() -> None:
