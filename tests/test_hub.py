@@ -338,6 +338,89 @@ async def test_a_reply_older_than_the_cache_is_answered_with_the_newer_state(
     assert ws.frames == [state_frame(new_json), state_frame(new_json, "rq1")]
 
 
+async def test_a_broadcast_that_comes_during_its_own_action_goes_once_as_the_reply(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    (actor, ws), (watcher, ws_watcher) = make_conn(), make_conn()
+    await hub.bind(actor, gid)
+    await hub.bind(watcher, gid)
+    warning: dict[str, Any] = {"type": "warning", "data": {"playerId": 2, "threshold": 60000}}
+    earlier, earlier_json = payload(state, 2)
+    own, own_json = payload(state, 3, [warning])
+    hub.hold(actor)
+    # another player's commit, then the actor's own, reach the instance before the script's reply
+    hub.deliver(gid, earlier)
+    hub.deliver(gid, own)
+    await settle()
+    assert ws.frames == []
+    assert ws_watcher.states() == [(2, None), (3, None)]
+    claimed = outgoing("claimed", {"playerId": 1, "token": "t", "gameId": gid}, "rq1")
+    hub.reply_state(actor, Outcome("ok", own_json), Ack("rq1", (claimed,)))
+    await settle()
+    assert ws.frames == [
+        state_frame(earlier_json),
+        frame("warning", warning["data"]),
+        state_frame(own_json, "rq1"),
+        claimed.text,
+    ]
+    assert actor.pending == {} and actor.held is None
+    # the next broadcast goes straight through again
+    hub.deliver(gid, payload(state, 4)[0])
+    await settle()
+    assert ws.states() == [(2, None), (3, "rq1"), (4, None)]
+
+
+async def test_a_reply_whose_broadcast_did_not_come_during_the_action_still_waits_for_it(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    actor, ws = make_conn()
+    await hub.bind(actor, gid)
+    earlier, earlier_json = payload(state, 2)
+    own, own_json = payload(state, 3)
+    hub.hold(actor)
+    hub.deliver(gid, earlier)
+    hub.reply_state(actor, Outcome("ok", own_json), Ack("rq1"))
+    await settle()
+    assert ws.frames == [state_frame(earlier_json)]
+    assert actor.pending == {3: [Ack("rq1")]}
+    hub.deliver(gid, own)
+    await settle()
+    assert ws.frames == [state_frame(earlier_json), state_frame(own_json, "rq1")]
+
+
+async def test_an_action_refused_sends_the_broadcasts_held_meanwhile(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    actor, ws = make_conn()
+    await hub.bind(actor, gid)
+    message, state_json = payload(state, 2)
+    hub.hold(actor)
+    hub.deliver(gid, message)
+    await settle()
+    assert ws.frames == []
+    hub.release(actor)
+    await settle()
+    assert ws.frames == [state_frame(state_json)]
+    assert actor.held is None
+
+
+async def test_a_socket_that_leaves_during_its_action_gets_nothing_of_the_game_it_left(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    actor, ws = make_conn()
+    await hub.bind(actor, gid)
+    hub.hold(actor)
+    hub.deliver(gid, payload(state, 2)[0])
+    await hub.unbind(actor)
+    hub.release(actor)
+    await settle()
+    assert ws.frames == []
+
+
 async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
     hub: Hub, store: GameStore, make_conn: MakeConn
 ) -> None:
