@@ -521,7 +521,7 @@ class Hub:
             if skip_fresh and entry.broadcast_at > fresh_after:
                 continue
             st = entry.state
-            if not st or st.get("status") != "running" or not entry.conns:
+            if not st or st.get("status") != "running" or not any(c.ticks for c in entry.conns):
                 continue
             elapsed = max(0, now - int(st["serverTime"]))
             running = running_clocks(st)
@@ -535,5 +535,5 @@ class Hub:
             for conn in entry.conns:
                 # a socket whose action runs gets its state soon; a tick now could overtake
                 # the states held for it
-                if conn.held is None:
+                if conn.held is None and conn.ticks:
                     conn.send(out)

@@ -123,6 +123,7 @@ class Conn:
         max_queue_bytes: int,
         binary: bool = False,
         metrics: Metrics | None = None,
+        ticks: bool = True,
         transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
@@ -133,6 +134,9 @@ class Conn:
         self._closing: asyncio.Task[None] | None = None
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary
+        #: whether it is sent `tick` frames: a client that renders its clocks from `state`
+        #: says `/ws?ticks=0` and gets none
+        self.ticks = ticks
         self.client_id = client_id
         self.game_id: str | None = None
         self.last_version = 0
