@@ -426,6 +426,8 @@ class Config:
     limits: str = "on"
     tick_ms: int | None = None
     encoding: str = "json"
+    #: "off": every socket connects with `?ticks=0`, as the web client does, and gets no ticks
+    ticks: str = "on"
     ramp_concurrency: int = 32
     timeout_s: float = 5.0
     profile: bool = False
@@ -455,6 +457,8 @@ class Result:
     rate: float
     duration: float
     encoding: str
+    #: whether the clients asked for ticks ("on") or connected with `?ticks=0` ("off")
+    client_ticks: str
     aof: str
     #: "on", "off", or "n/a" (--target: the targets' own)
     limits: str
@@ -500,6 +504,14 @@ def write_samples(path: Path, stats: Stats, origin: float) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
+def with_ticks(ws_url: str, ticks: str) -> str:
+    """The socket URL of a client that wants ticks ("on", the original's clients) or renders
+    its clocks itself ("off": `?ticks=0`, as the web client)."""
+    if ticks == "on":
+        return ws_url
+    return ws_url + ("&" if "?" in ws_url else "?") + "ticks=0"
+
+
 def http_url(ws_url: str) -> str:
     return ws_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1).rstrip("/")
 
@@ -523,7 +535,10 @@ async def setup_game(game: Game, urls: list[str], config: Config, stats: Stats) 
     try:
         game.players = [Player(game, seat, stats) for seat in range(1, config.players + 1)]
         await asyncio.gather(
-            *(p.connect(urls[(game.index + p.seat - 1) % len(urls)], config.encoding) for p in game.players)
+            *(
+                p.connect(with_ticks(urls[(game.index + p.seat - 1) % len(urls)], config.ticks), config.encoding)
+                for p in game.players
+            )
         )
         host = game.players[0]
         settings = {"playerCount": config.players, "initialTime": INITIAL_TIME_MS}
@@ -827,6 +842,7 @@ async def run(config: Config) -> Result:
         rate=config.rate,
         duration=config.duration,
         encoding=config.encoding,
+        client_ticks=config.ticks,
         aof=config.aof if not config.targets else "n/a",
         limits=config.limits if not config.targets else "n/a",
         limit_env=limit_env(config),
@@ -868,7 +884,7 @@ def report(r: Result) -> str:
     lines = [
         f"load: {r.games} games x {r.players} players = {r.connections} sockets on {r.instances} instances, "
         f"{r.rate:g} actions/s per game, {r.duration:g} s, {r.encoding}, AOF {r.aof}, "
-        f"tick {r.tick_ms or 'default'} ms, limits {r.limits}",
+        f"tick {r.tick_ms or 'default'} ms, limits {r.limits}, client ticks {r.client_ticks}",
         *(["  limits (out of reach): " + " ".join(f"{k}={v}" for k, v in r.limit_env.items())] if r.limit_env else []),
         f"  ramp-up {r.ramp_s:.1f} s; window {r.window_s:.1f} s; actions sent {r.sent}, confirmed {r.acked} "
         f"of {r.expected_actions} scheduled ({r.actions_per_s:.1f}/s), not sent in time {r.skipped}",
@@ -953,6 +969,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     )
     ap.add_argument("--tick-ms", type=int, default=None, help="TICK_INTERVAL_MS of the instances (default: theirs)")
     ap.add_argument("--encoding", choices=("json", "msgpack"), default="json", help="frame encoding (default json)")
+    ap.add_argument(
+        "--ticks",
+        choices=("on", "off"),
+        default="on",
+        help="on: clients get ticks (the original's); off: they connect with ?ticks=0, as the web client (default on)",
+    )
     ap.add_argument("--ramp-concurrency", type=int, default=32, help="games being set up at once (default 32)")
     ap.add_argument("--timeout", type=float, default=5.0, help="ack / fan-out missing after this many s (5)")
     ap.add_argument("--profile", action="store_true", help="py-spy one instance during the window")
@@ -996,6 +1018,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
             limits=args.limits,
             tick_ms=args.tick_ms,
             encoding=args.encoding,
+            ticks=args.ticks,
             ramp_concurrency=args.ramp_concurrency,
             timeout_s=args.timeout,
             profile=args.profile,

@@ -253,7 +253,8 @@ async def connect(
     port = parts.port or 80
     loop = asyncio.get_running_loop()
     host = f"{parts.hostname}:{port}"
-    path = parts.path or "/"
+    # the query goes along: `?ticks=0` is how a client declines tick frames
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     async with asyncio.timeout(timeout):
         _, proto = await loop.create_connection(
             lambda: WsClient(host, path, subprotocol, on_message, on_closed), parts.hostname, port

@@ -29,7 +29,7 @@ from service.channels import Channels, SingleChannels
 from service.clock import GameClock
 from service.errors import ServiceError, StorageUnavailable
 from service.game import GameStore, Outcome
-from service.outbound import Ack, Conn, Outgoing, StateFrame, outgoing
+from service.outbound import Ack, Conn, Held, Outgoing, StateFrame, outgoing
 from service.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,9 @@ class Hub:
         conn.game_id = None
         conn.last_version = 0
         conn.pending.clear()
+        if conn.held is not None:
+            # the broadcasts of the game it left are of no use to it any more
+            conn.held.clear()
         if gid is None:
             return
         entry = self._games.get(gid)
@@ -245,16 +248,43 @@ class Hub:
 
     # -- fan-out ----------------------------------------------------------------------
 
+    def hold(self, conn: Conn) -> None:
+        """`conn`'s own action starts: until its reply (reply_state) or release(), what the
+        channel brings for it is held, so that the broadcast of the action's version, which
+        often arrives before the script's reply, goes to it once, as the reply."""
+        if conn.held is None:
+            conn.held = []
+
+    def release(self, conn: Conn) -> None:
+        """The action ended without a state (an error, or a reply of other frames): the held
+        broadcasts go now, in order."""
+        held, conn.held = conn.held, None
+        for item in held or ():
+            self._push(conn, item)
+
     def reply_state(self, conn: Conn, out: Outcome, ack: Ack) -> None:
         """Answer an action with the state of `version`, in order with the broadcasts.
 
-        The script's reply usually reaches this instance before the broadcasts of earlier
+        The script's reply often reaches this instance before the broadcasts of earlier
         commits made elsewhere; sending it at once would put this socket ahead of them and
         they would be skipped. So the reply waits until this instance has delivered that
-        version (the broadcast then carries the requestId), at most ACK_WAIT_S.
+        version (the broadcast then carries the requestId), at most ACK_WAIT_S. The broadcasts
+        held while the action ran (hold) go first, in order, the one of this version as the
+        reply: each socket gets each version once.
         """
-        entry = self._games.get(conn.game_id) if conn.game_id else None
         version = out.version
+        held, conn.held = conn.held, None
+        if held:
+            conn.pending.setdefault(version, []).append(ack)
+            for item in held:
+                self._push(conn, item)
+            waiting = conn.pending.get(version, [])
+            if not any(a is ack for a in waiting):
+                return
+            waiting.remove(ack)
+            if not waiting:
+                del conn.pending[version]
+        entry = self._games.get(conn.game_id) if conn.game_id else None
         if entry is None or entry.version >= version:
             if entry is not None and entry.state is not None and entry.version > version:
                 conn.send_reply(entry.state_json, entry.state, ack)
@@ -305,17 +335,28 @@ class Hub:
         """Make `state_json` the snapshot and send each socket the events, then the state
         (or the replies waiting for this version)."""
         state = self._apply(entry, state_json)
-        state_out = StateFrame(state_json, state)
+        item = Held(events, version, state_json, state, StateFrame(state_json, state))
         entry.broadcast_at = time.monotonic()
         for conn in entry.conns:
-            send_events(conn, events)
-            acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
-            if acks:
-                for ack in acks:
-                    conn.send_reply(state_json, state, ack)
-            elif version > conn.last_version:
-                conn.last_version = version
-                conn.send(state_out)
+            if conn.held is not None:
+                conn.held.append(item)
+            else:
+                self._push(conn, item)
+
+    @staticmethod
+    def _push(conn: Conn, item: Held) -> None:
+        """One broadcast to one socket: its events, then its state, or the replies waiting
+        for that version (the first carries the state, Conn.send_reply)."""
+        send_events(conn, item.events)
+        if item.frame is None or item.state is None:
+            return
+        version = item.version
+        acks = [a for v in sorted(k for k in conn.pending if k <= version) for a in conn.pending.pop(v)]
+        if acks:
+            for ack in acks:
+                conn.send_reply(item.state_json, item.state, ack)
+        else:
+            conn.send_state(version, item.frame)
 
     @contextlib.contextmanager
     def ending(self, conn: Conn) -> Iterator[None]:
@@ -340,6 +381,7 @@ class Hub:
         conns = list(entry.conns)
         entry.conns.clear()
         for conn in conns:
+            self.release(conn)
             if conn not in self._ending:
                 for out in frames:
                     conn.send(out)
@@ -379,7 +421,10 @@ class Hub:
             replay = [e for v, events in logged if v <= missed[1] for e in decode_events(events)]
             self.events_replayed += len(replay)
             for conn in entry.conns:
-                send_events(conn, replay)
+                if conn.held is not None:
+                    conn.held.append(Held(replay))
+                else:
+                    send_events(conn, replay)
         version = int(json.loads(fresh)["version"])
         if version > entry.version:
             # read after the await: versions the channel delivered meanwhile are not replayed
@@ -476,7 +521,7 @@ class Hub:
             if skip_fresh and entry.broadcast_at > fresh_after:
                 continue
             st = entry.state
-            if not st or st.get("status") != "running" or not entry.conns:
+            if not st or st.get("status") != "running" or not any(c.ticks for c in entry.conns):
                 continue
             elapsed = max(0, now - int(st["serverTime"]))
             running = running_clocks(st)
@@ -488,4 +533,7 @@ class Hub:
                 times[str(p["id"])] = t
             out = outgoing("tick", {"times": times})
             for conn in entry.conns:
-                conn.send(out)
+                # a socket whose action runs gets its state soon; a tick now could overtake
+                # the states held for it
+                if conn.held is None and conn.ticks:
+                    conn.send(out)

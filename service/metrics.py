@@ -79,6 +79,11 @@ class Metrics:
         self.messages_dropped = Counter(
             "tapotarp_websocket_messages_dropped", "Frames that could not be written to a socket", registry=r
         )
+        self.duplicate_states_skipped = Counter(
+            "tapotarp_duplicate_states_skipped",
+            "State frames not sent to a socket that already had that version",
+            registry=r,
+        )
         self.action_seconds = Histogram(
             "tapotarp_action_duration_seconds",
             "Time from a frame's arrival to its reply being queued, by message type",

@@ -101,6 +101,18 @@ class Ack:
     then: tuple[Outgoing, ...] = ()
 
 
+@dataclass(frozen=True)
+class Held:
+    """A broadcast kept back from a socket while its own action runs: the events, and the
+    state (absent for events replayed alone)."""
+
+    events: list[tuple[str | None, Outgoing]]
+    version: int = 0
+    state_json: str = ""
+    state: dict[str, Any] | None = None
+    frame: Outgoing | None = None
+
+
 class Conn:
     """One WebSocket: its identity, its game, and a bounded outbound queue with its own writer."""
 
@@ -111,6 +123,7 @@ class Conn:
         max_queue_bytes: int,
         binary: bool = False,
         metrics: Metrics | None = None,
+        ticks: bool = True,
         transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
@@ -121,11 +134,17 @@ class Conn:
         self._closing: asyncio.Task[None] | None = None
         #: whether this socket speaks the msgpack subprotocol (binary frames)
         self.binary = binary
+        #: whether it is sent `tick` frames: a client that renders its clocks from `state`
+        #: says `/ws?ticks=0` and gets none
+        self.ticks = ticks
         self.client_id = client_id
         self.game_id: str | None = None
         self.last_version = 0
         #: replies waiting for the broadcast of their version, by version
         self.pending: dict[int, list[Ack]] = {}
+        #: while this socket's own action runs, the broadcasts that reach it (Hub.hold): None
+        #: when not holding
+        self.held: list[Held] | None = None
         #: run by the hub when this socket's game is deleted (it unbinds the socket itself)
         self.on_game_ended: Callable[[str], Coroutine[Any, Any, None]] | None = None
         self.max_queue_bytes = max_queue_bytes
@@ -179,13 +198,29 @@ class Conn:
 
         An action sent without a requestId (HEAD's and v1's clients send none) whose state
         this socket already has, from the broadcast, gets no second copy of it: the copy
-        would carry nothing to tell it apart."""
+        would carry nothing to tell it apart. With a requestId the state is the answer, and
+        goes; the hub holds the broadcasts during an action so that this is only a reply to
+        an action that changed nothing (a retry answered from the log, a no-op)."""
         version = int(state["version"])
         if ack.request_id is not None or version > self.last_version:
             self.last_version = max(self.last_version, version)
             self.send(StateFrame(state_json, state, ack.request_id))
+        else:
+            self.skipped_state()
         for out in ack.then:
             self.send(out)
+
+    def send_state(self, version: int, out: Outgoing) -> None:
+        """A broadcast state: sent unless this socket already has that version or a newer one."""
+        if version > self.last_version:
+            self.last_version = version
+            self.send(out)
+        else:
+            self.skipped_state()
+
+    def skipped_state(self) -> None:
+        if self.metrics is not None:
+            self.metrics.duplicate_states_skipped.inc()
 
     async def _drain(self) -> None:
         while True:

@@ -85,6 +85,13 @@ async def handle(session: Session, raw: str | bytes) -> None:
         metrics.action_seconds.labels(msg.type).observe(time.perf_counter() - started)
 
 
+def wants_ticks(request: web.Request) -> bool:
+    """`?ticks=0` (or `false`, `off`, `no`): the client renders its clocks from `state` and
+    the measured server offset, and is sent no `tick` frames; anything else gets them, as the
+    original's clients expect."""
+    return request.query.get("ticks", "1").strip().lower() not in ("0", "false", "off", "no")
+
+
 async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
     """Checks an upgrade cheapest first (a foreign Origin must not spend the address's
     connection budget), then serves the socket until it closes."""
@@ -123,6 +130,7 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
             s.max_send_queue_bytes,
             binary=ws.ws_protocol == MSGPACK_SUBPROTOCOL,
             metrics=deps.metrics,
+            ticks=wants_ticks(request),
             transport=request.transport,
         )
         CLIENT_ID.set(conn.client_id)

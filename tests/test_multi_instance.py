@@ -126,6 +126,49 @@ async def test_every_client_on_either_instance_receives_every_version_in_order_w
     assert (await game_state(r, gid))["version"] == final
 
 
+async def test_players_acting_at_once_on_two_instances_get_each_version_exactly_once(
+    instances: list[ServiceProcess], pool: Clients, r: Redis
+) -> None:
+    """Four players, two on each instance, change their own life at the same time: the
+    broadcast of a player's own commit often reaches its instance before the script's reply,
+    and the others' commits arrive while its action runs. Each socket still gets each version
+    once, in order, and each action's own state carries its requestId."""
+    a, b = instances[0].ws_url, instances[1].ws_url
+    players = [await pool.connect(u) for u in (a, b, a, b)]
+    host = players[0]
+    gid, _, _ = await create_game(host, playerCount=4)
+    await claim(host, gid, 1, join=False)
+    for seat, c in enumerate(players[1:], start=2):
+        await claim(c, gid, seat)
+    base = (await game_state(r, gid))["version"]
+    await wait_all_at(players, base)
+    marks = [len(c.messages) for c in players]
+    rounds = 25
+
+    async def play(seat: int, c: Client) -> list[str]:
+        rids = []
+        for i in range(rounds):
+            rid = await c.send("updatePlayer", {"playerId": seat, "life": 100 + i})
+            reply = await c.reply(rid, timeout=10)
+            assert reply["type"] == "state", reply
+            rids.append(rid)
+        return rids
+
+    sent = await asyncio.gather(*(play(seat, c) for seat, c in enumerate(players, start=1)))
+    final = base + 4 * rounds
+    assert (await game_state(r, gid))["version"] == final
+    await wait_all_at(players, final)
+    await asyncio.sleep(0.3)  # a duplicate would come after the version it repeats
+    for i, (c, mark) in enumerate(zip(players, marks, strict=True)):
+        states = [m for m in c.messages[mark:] if m["type"] == "state"]
+        versions = [m["data"]["version"] for m in states]
+        assert Counter(versions) == Counter(range(base + 1, final + 1)), f"player {i + 1}: {versions}"
+        # in order: no reply overtook a broadcast before it
+        assert versions == sorted(versions), f"player {i + 1}: {versions}"
+        # each of its own actions answered by the state of that action's commit, once
+        assert sorted(m["requestId"] for m in states if "requestId" in m) == sorted(sent[i])
+
+
 async def test_clients_watching_on_an_instance_miss_no_version_when_others_join_there_during_commits(
     instances: list[ServiceProcess], pool: Clients, r: Redis
 ) -> None:

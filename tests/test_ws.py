@@ -1497,6 +1497,19 @@ async def test_ticks_carry_every_clock_keyed_by_string_player_id_while_running(c
     assert later["data"]["times"]["1"] <= tick["data"]["times"]["1"]
 
 
+@pytest.mark.parametrize("query", ["?ticks=0", "?ticks=off", "?ticks=false"])
+async def test_a_socket_that_says_ticks_0_gets_no_ticks_and_every_state(connect: Connect, query: str) -> None:
+    a, _, gid, _ = await table(connect)
+    quiet = await connect(f"/ws{query}")
+    await act(quiet, "join", {"gameId": gid})
+    started = await act(a, "start")
+    # `a` (no parameter, as the original's clients) keeps getting them meanwhile
+    await a.next("tick")
+    await a.next("tick")
+    assert (await quiet.state_at_least(started["version"]))["data"]["status"] == "running"
+    assert quiet.of_type("tick") == []
+
+
 async def test_ticks_stop_when_the_game_is_paused(connect: Connect) -> None:
     a, b, _, _ = await table(connect)
     await act(a, "start")

@@ -83,7 +83,15 @@ async def dispatch(session: Session, msg: Message) -> None:
     args = mtype.validate(msg.data)
     if mtype.sender is Sender.IN_GAME:
         session.game()
-    send(session, msg, await mtype.handle(Call(session, msg, mtype.identity), args))
+    # the broadcasts that reach the socket while its action runs wait for the reply, which
+    # takes the place of the broadcast of its own version (Hub.hold)
+    session.hub.hold(session.conn)
+    try:
+        reply = await mtype.handle(Call(session, msg, mtype.identity), args)
+    except BaseException:
+        session.hub.release(session.conn)
+        raise
+    send(session, msg, reply)
 
 
 def send(session: Session, msg: Message, reply: Reply) -> None:
@@ -93,3 +101,5 @@ def send(session: Session, msg: Message, reply: Reply) -> None:
     if reply.state is not None:
         then = tuple(outgoing(mtype, data, rid) for mtype, data in reply.then)
         session.hub.reply_state(session.conn, reply.state, Ack(rid, then))
+    else:
+        session.hub.release(session.conn)

@@ -196,3 +196,11 @@ def test_a_comma_list_of_game_counts_makes_one_run_each() -> None:
     _, configs = load.parse_args(["--games", "100,500", "--rate", "1", "--target", "http://127.0.0.1:3000/"])
     assert [c.games for c in configs] == [100, 500]
     assert all(c.rate == 1.0 and c.targets == ["ws://127.0.0.1:3000/"] for c in configs)
+
+
+def test_clients_without_ticks_connect_with_ticks_0_on_any_url() -> None:
+    assert load.with_ticks("ws://127.0.0.1:8080/", "on") == "ws://127.0.0.1:8080/"
+    assert load.with_ticks("ws://127.0.0.1:8080/", "off") == "ws://127.0.0.1:8080/?ticks=0"
+    assert load.with_ticks("ws://h/ws?x=1", "off") == "ws://h/ws?x=1&ticks=0"
+    _, configs = load.parse_args(["--games", "10", "--ticks", "off"])
+    assert [c.ticks for c in configs] == ["off"]

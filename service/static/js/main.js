@@ -50,7 +50,7 @@ const clock = new ServerClock();
 const sounds = new Sounds(store.isMuted());
 let pointerInteraction = false;
 const dialogs = new Dialogs(() => pointerInteraction);
-const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
+const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?ticks=0`, {
   frame: onFrame,
   status: onConnectionStatus,
 });
