@@ -3,6 +3,7 @@ script arguments."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -391,3 +392,27 @@ async def test_with_wait_a_commit_no_replica_confirms_is_the_storage_error_and_i
     finally:
         os.kill(replica.pid, signal.SIGCONT)
         await client.aclose()
+
+
+# -- retries of the storage error (Cluster) ------------------------------------------------
+
+
+@pytest.mark.parametrize("retry_s", [0.0, 3.0])
+async def test_an_action_is_tried_again_for_its_retry_time_while_redis_is_away(retry_s: float) -> None:
+    with RedisProcess() as server:
+        client = Redis.from_url(server.url, decode_responses=True, socket_connect_timeout=0.2)
+        store = make_store(client, unavailable_retry_s=retry_s)
+        try:
+            server.kill()
+            attempt = asyncio.create_task(store.create("client_x", GameSettings(), "a1"))
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(server.start)
+            if retry_s:
+                gid, _, out = await attempt
+                assert out.status == "ok"
+                assert await client.exists(keys.game(gid)) == 1
+            else:
+                with pytest.raises(StorageUnavailable):
+                    await attempt
+        finally:
+            await client.aclose()
