@@ -6,7 +6,9 @@ Prints percentiles of the acknowledgement (the sender's `state` reply) and of th
 (the other player's `state` of the same version, via the other instance and pub/sub).
 
 This is a probe of the per-action path, not the load benchmark.
-Run: `python -m bench.action_latency --actions 500`.
+Run: `python -m bench.action_latency --actions 500`. `--replicas 2 --wait-replicas 1` gives
+Redis two replicas and has the instances wait for one of them (REDIS_WAIT_REPLICAS) before
+each acknowledgement: the cost of the durable acknowledgement.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from stack.client import Client
 from stack.instance import ServiceProcess
 from stack.presets import out_of_reach_env
 from stack.redis_server import RedisProcess
+from stack.topologies import command
 
 
 def pct(values: list[float], q: float) -> float:
@@ -59,11 +62,18 @@ async def probe(actions: int, a_url: str, b_url: str) -> tuple[list[float], list
 async def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="latency-"))
     redis = RedisProcess().start()
+    replicas = [RedisProcess("--replicaof", "127.0.0.1", str(redis.port)).start() for _ in range(args.replicas)]
+    await asyncio.to_thread(wait_for_replicas, redis, args.replicas)
+    durable = (
+        {"REDIS_WAIT_REPLICAS": str(args.wait_replicas), "REDIS_WAIT_TIMEOUT_MS": "1000"} if args.wait_replicas else {}
+    )
     # --with-limits keeps every limit on but out of reach (as the load benchmark does): the
     # figures then include each check as a production instance pays it. One game of two
     # players; the worst case counts every action in one second
     limits = out_of_reach_env(1, 2, args.actions) if args.with_limits else {}
-    instances = [ServiceProcess(redis.url, work, f"lat{i}", TAPOTARP_TEST_CLOCK="0", **limits) for i in range(2)]
+    instances = [
+        ServiceProcess(redis.url, work, f"lat{i}", TAPOTARP_TEST_CLOCK="0", **limits, **durable) for i in range(2)
+    ]
     try:
         for inst in instances:
             await asyncio.to_thread(inst.start)
@@ -71,7 +81,10 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         for inst in instances:
             inst.kill()
+        for replica in replicas:
+            replica.close()
         redis.close()
+    print(f"replicas {args.replicas}, acknowledged after {args.wait_replicas} confirmed (REDIS_WAIT_REPLICAS)")
     for name, values in (("ack", acks), ("fan-out", fanout)):
         print(
             f"{name:8s} n={len(values)} mean={statistics.fmean(values):.2f} ms p50={pct(values, 0.5):.2f} "
@@ -80,13 +93,26 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def wait_for_replicas(primary: RedisProcess, count: int, timeout_s: float = 20.0) -> None:
+    """Until `count` replicas are online on `primary`."""
+    deadline = time.monotonic() + timeout_s
+    while command(primary.port, "INFO", "replication").count("state=online") < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} replicas did not come online in {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
 def cli() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--actions", type=int, default=500)
     ap.add_argument("--with-limits", action="store_true", help="keep rate limits on (set out of reach)")
+    ap.add_argument("--replicas", type=int, default=0, help="replicas of the Redis primary (0-4)")
+    ap.add_argument("--wait-replicas", type=int, default=0, help="REDIS_WAIT_REPLICAS of the instances")
     args = ap.parse_args()
     if not 1 <= args.actions <= 100_000:
         ap.error("--actions must be 1..100000")
+    if not 0 <= args.wait_replicas <= args.replicas <= 4:
+        ap.error("need 0 <= --wait-replicas <= --replicas <= 4")
     sys.exit(asyncio.run(main(args)))
 
 

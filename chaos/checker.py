@@ -247,6 +247,8 @@ async def check(
     must have received every warning and timeout (a reconnecting socket misses the events
     sent while it was away; the state it gets back is what it needs)."""
     problems: list[str] = []
+    #: the first lost acknowledgements, named among the problems when the loss is over its bound
+    missing: list[str] = []
     lost = duplicated = out_of_order = deadline_faults = deadlines = 0
     acked = 0
     for gid, record in history.games.items():
@@ -271,7 +273,7 @@ async def check(
             if logged is None:
                 lost += 1
                 if lost <= MAX_LISTED:
-                    problems.append(
+                    missing.append(
                         f"{gid}: {ack.request_id} acknowledged at v{ack.version} at "
                         f"{ack.at - history.started:.2f}s is not in the log"
                     )
@@ -321,7 +323,7 @@ async def check(
         p99_ms=history.latency_percentile(0.99),
         faults=len(history.faults),
         allowed_loss=allowed_loss,
-        problems=problems[:20],
+        problems=(problems + (missing if lost > allowed_loss else []))[:20],
     )
 
 

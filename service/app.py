@@ -235,6 +235,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         wait_replicas=settings.redis_wait_replicas,
         wait_timeout_ms=settings.redis_wait_timeout_ms,
         unavailable_retry_s=CLUSTER_UNAVAILABLE_RETRY_S if backend.mode == "cluster" else 0.0,
+        primary_epoch=(lambda: backend.primary_epoch) if backend.mode == "sentinel" else None,
     )
     hub = Hub(
         store,

@@ -152,8 +152,13 @@ class GameStore:
         wait_replicas: int = 0,
         wait_timeout_ms: int = 0,
         unavailable_retry_s: float = 0.0,
+        primary_epoch: Callable[[], int] | None = None,
     ) -> None:
         self.client = client
+        #: Sentinel only: a count that goes up with every fence or change of primary. A
+        #: reply read across one is not an acknowledgement: the command may have waited in a
+        #: hung primary's socket and run when it woke, on a timeline the failover discards.
+        self.primary_epoch = primary_epoch
         #: how long an action that met the storage error is tried again before the client gets it
         self.unavailable_retry_s = unavailable_retry_s
         #: REDIS_WAIT_REPLICAS: a committed action is answered only once this many replicas have it
@@ -223,10 +228,14 @@ class GameStore:
         script = self.scripts[name]
         key_list = keys.GameKeys(game_id).as_list()
         argv = self.game_args(game_id, action_id, client_id, *extra)
+        epoch = self.primary_epoch() if self.primary_epoch is not None else None
         if self.wait_replicas:
             reply = await self._guard(lambda: self._replicated(script, key_list, argv))
         else:
             reply = await self._guard(lambda: script(keys=key_list, args=argv))
+        if self.primary_epoch is not None and self.primary_epoch() != epoch:
+            # the client's retry, with the same action id, is applied once on the new primary
+            raise StorageUnavailable("the primary changed while the action ran")
         return Outcome(status=reply[0], state_json=reply[1], events_json=reply[2])
 
     async def _replicated(self, script: Any, key_list: list[str], argv: list[str | int]) -> Any:

@@ -64,6 +64,12 @@ class Backend:
     _following: asyncio.Lock = field(default_factory=asyncio.Lock)
     _reread: asyncio.Task[None] | None = None
 
+    @property
+    def primary_epoch(self) -> int:
+        """Goes up with every fence and every change of primary: a reply read across a change
+        may come from a primary whose writes the failover throws away."""
+        return self.fences + self.changes
+
     async def follow_primary(self) -> bool:
         """Sentinel only: ask who the primary is, and on a change cut every connection.
         True when it changed since the last look, or no primary is named just now."""
@@ -84,6 +90,7 @@ class Backend:
         except PrimaryFenced as exc:
             # a failover of the primary has begun: the replies still to come from it may be
             # of writes the failover will throw away, so none of them is read (fencing)
+            pool.fenced = True
             if self.primary is not None:
                 log.warning("%s; dropping every connection to it", exc)
                 self.primary = None
@@ -93,6 +100,7 @@ class Backend:
         except MasterNotFoundError:
             # between primaries: commands fail with the storage error until one is elected
             return True
+        pool.fenced = False
         before, self.primary = self.primary, (str(address[0]), int(address[1]))
         if before is not None and self.primary != before:
             await pool.disconnect(inuse_connections=True)
@@ -192,6 +200,13 @@ class NewestConfigSentinel(Sentinel):
     refuse that address, whatever the others say.
     """
 
+    #: addresses fenced by the last answers (see discover_master)
+    fenced: set[tuple[str, int]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.fenced = set()
+
     async def discover_master(self, service_name: str) -> tuple[str, int]:
         async def ask(sentinel: Any) -> dict[str, Any] | None:
             try:
@@ -203,7 +218,18 @@ class NewestConfigSentinel(Sentinel):
         states = [st for st in await asyncio.gather(*(ask(s) for s in self.sentinels)) if st]
         if not states:
             raise MasterNotFoundError(f"No sentinel answered for {service_name!r}")
-        fenced = {(str(st["ip"]), int(st["port"])) for st in states if _flags(st) & FENCING_FLAGS}
+        if 2 * len(states) <= len(self.sentinels):
+            # the sentinels that did not answer may be the ones failing the primary over
+            raise MasterNotFoundError(f"Only {len(states)} of {len(self.sentinels)} sentinels answered")
+        flagged = {(str(st["ip"]), int(st["port"])) for st in states if _flags(st) & FENCING_FLAGS}
+        # A fence stays up until every sentinel answers without it. The sentinel leading the
+        # failover is the only one that flags a primary woken from a hang: if that one alone
+        # is slow to answer the next question, the others would call the old primary healthy.
+        if len(states) == len(self.sentinels):
+            self.fenced = flagged
+        else:
+            self.fenced |= flagged
+        fenced = self.fenced
         # Only the newest epoch counts. A sentinel leading a failover already carries it, with
         # the old address until the promotion completes: then there is no primary to follow
         # yet, and the instance waits rather than take an older epoch's answer.
@@ -232,11 +258,22 @@ class PrimaryOnlyPool(SentinelConnectionPool):
     it out again, and writes on it are lost when that server becomes a replica.
     """
 
+    #: set while the primary is fenced (Backend.follow_primary): no connection is handed out
+    fenced: bool = False
+
     async def ensure_connection(self, connection: Any) -> None:
         primary = self.master_address
         if primary is not None and connection.is_connected and (connection.host, connection.port) != tuple(primary):
             await connection.disconnect()
         await super().ensure_connection(connection)
+        # Checked again once connected: a connection opened to the primary just before the
+        # fence went up completes its handshake only when that primary wakes, and a command
+        # sent on it then runs on the timeline the failover throws away.
+        if self.fenced or (
+            self.master_address is not None and (connection.host, connection.port) != tuple(self.master_address)
+        ):
+            await connection.disconnect()
+            raise PrimaryFenced(f"{connection.host}:{connection.port} is not the primary to write to now")
 
 
 def _client_options(settings: Settings) -> dict[str, Any]:
@@ -268,7 +305,7 @@ def connect(settings: Settings) -> Backend:
     options = _client_options(settings)
     if mode == "sentinel":
         timeout = settings.redis_timeout_ms / 1000
-        sentinel = NewestConfigSentinel(  # type: ignore[no-untyped-call]
+        sentinel = NewestConfigSentinel(
             list(settings.redis_sentinels),
             sentinel_kwargs={
                 "socket_timeout": timeout,

@@ -282,7 +282,7 @@ def view(port: int, epoch: int, flags: str = "master") -> dict[str, object]:
 
 
 def sentinels_saying(*views: dict[str, object] | None) -> NewestConfigSentinel:
-    sentinel = NewestConfigSentinel([("127.0.0.1", 1)])  # type: ignore[no-untyped-call]
+    sentinel = NewestConfigSentinel([("127.0.0.1", 1)])
     sentinel.sentinels = [AnswersMasters(v) for v in views]  # type: ignore[misc]
     return sentinel
 
@@ -321,3 +321,22 @@ async def test_no_answer_at_all_is_no_primary_not_a_fence() -> None:
     with pytest.raises(MasterNotFoundError) as raised:
         await sentinels_saying(None, None, None).discover_master(MASTER_NAME)
     assert not isinstance(raised.value, PrimaryFenced)
+
+
+async def test_a_minority_of_sentinels_names_no_primary() -> None:
+    with pytest.raises(MasterNotFoundError, match="Only 1 of 3 sentinels answered"):
+        await sentinels_saying(None, None, view(1, 1)).discover_master(MASTER_NAME)
+
+
+async def test_a_fence_stays_up_while_a_sentinel_does_not_answer_and_lifts_when_all_answer_without_it() -> None:
+    """The leader of the failover is the only one that flags a primary woken from a hang; a
+    leader too slow to answer the next question must not let the others' 'healthy' through."""
+    sentinel = sentinels_saying(view(1, 1), view(1, 1), view(1, 1, "master,failover_in_progress"))
+    with pytest.raises(PrimaryFenced):
+        await sentinel.discover_master(MASTER_NAME)
+    sentinel.sentinels[2].view = None  # type: ignore[attr-defined]
+    with pytest.raises(PrimaryFenced):
+        await sentinel.discover_master(MASTER_NAME)
+    # the failover was given up: every sentinel answers and none flags it
+    sentinel.sentinels[2].view = view(1, 1)  # type: ignore[attr-defined]
+    assert await sentinel.discover_master(MASTER_NAME) == ("10.0.0.1", 1)

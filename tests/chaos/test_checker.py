@@ -78,9 +78,14 @@ async def test_an_acknowledged_action_missing_from_the_log_is_lost(redis: Redis)
     v = await check(redis, history([("a", 2), ("gone", 3)]), "lost")
     assert (v.acked, v.lost) == (2, 1)
     assert not v.ok
+    # named, so that its time can be set beside the fault's
+    assert [p for p in v.problems if "acknowledged at v3" in p] == [
+        "ABC234: r-gone acknowledged at v3 at 0.00s is not in the log"
+    ]
     # a scenario that allows the loss (appendfsync everysec) passes with it
     allowed = await check(redis, history([("a", 2), ("gone", 3)]), "lost", allowed_loss=1)
     assert allowed.ok and allowed.line().split()[4] == "lost=1/1"
+    assert allowed.problems == []
 
 
 async def test_an_action_logged_twice_is_a_duplicate(redis: Redis) -> None:

@@ -153,3 +153,15 @@ def test_running_clocks_agree_across_devices_with_the_server_and_after_a_stall(o
     ta, ma = a.sample_clock(1)
     assert abs(after - (ma + (ta - tb))) < TOLERANCE_MS, (ta, ma, tb, after)
     assert ma < 598_000, "the running clock does not run"
+
+
+def test_the_web_client_asks_for_no_ticks_gets_none_and_its_clocks_still_run(open_app: OpenApp) -> None:
+    a, b = running_game(open_app)
+    _, before = b.sample_clock(1)
+    # longer than a tick interval (1 s by default): a socket that wanted ticks had one by now
+    b.page.wait_for_timeout(1_500)
+    _, after = b.sample_clock(1)
+    for app in (a, b):
+        assert app.socket_urls and all(url.endswith("/ws?ticks=0") for url in app.socket_urls), app.socket_urls
+        assert [f for f in app.received if f.get("type") == "tick"] == []
+    assert 1_300 <= before - after <= 1_900, (before, after)

@@ -23,6 +23,8 @@ class App:
         self.page: Page = context.new_page()
         self.sent: list[dict[str, Any]] = []
         self.received: list[dict[str, Any]] = []
+        #: the address of every socket the page opened
+        self.socket_urls: list[str] = []
         self.page_errors: list[str] = []
         self.console_errors: list[str] = []
         self.wire: Wire | None = None
@@ -33,6 +35,7 @@ class App:
     # -- recording --------------------------------------------------------------------------
 
     def _on_websocket(self, ws: WebSocket) -> None:
+        self.socket_urls.append(ws.url)
         ws.on("framesent", lambda payload: self._record(self.sent, payload))
         ws.on("framereceived", lambda payload: self._record(self.received, payload))
 
@@ -180,7 +183,7 @@ class Wire:
         self.server_side: WebSocketRoute | None = None
         self.holding = False
         self.held: list[str | bytes] = []
-        app.page.route_web_socket(re.compile(r"/ws$"), self._route)
+        app.page.route_web_socket(re.compile(r"/ws(\?.*)?$"), self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
