@@ -1,0 +1,175 @@
+"""The capacity model (bench/capacity.py): the sizing arithmetic on given figures, the check's
+prediction, the command line, and one tiny real run of every measurement.
+
+The figures themselves are measured by running `python -m bench.capacity`, not here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import capacity
+from bench.capacity import Assumptions, Plan, Unit
+
+#: round unit costs, so that every figure below can be worked out by hand
+UNIT = Unit(
+    script_us=100.0,
+    poll_us=40.0,
+    actions_per_core_s=1000.0,
+    bytes_per_socket=50_000.0,
+    redis_bytes_per_game=20_000.0,
+    redis_bytes_per_action=1_000.0,
+    instance_base_mb=60.0,
+)
+
+
+def test_game_ids_live_in_64_slots_of_16384() -> None:
+    assert capacity.GAME_SLOTS == 64
+    assert capacity.GAME_IDS == 32**6 * 64 // 16384 == 4_194_304
+
+
+def test_the_busiest_shard_holds_the_slots_that_do_not_divide_evenly() -> None:
+    assert [capacity.busiest_slots(s) for s in (1, 2, 3, 32, 33, 63, 64)] == [64, 32, 22, 2, 2, 2, 1]
+
+
+def test_players_spread_at_random_land_on_fewer_instances_than_players() -> None:
+    assert capacity.spread(1, 4) == 1.0
+    assert capacity.spread(2, 4) == pytest.approx(2 * (1 - 0.5**4))
+    assert capacity.spread(10, 4) == pytest.approx(3.439)
+    assert 3.99 < capacity.spread(1000, 4) < 4.0
+
+
+def test_10k_games_size_by_hand() -> None:
+    s = capacity.size(10_000, UNIT)
+    # 5,000 actions/s at 1,000 per core planned at 50 %: 10 instances
+    assert (s.sockets, s.actions_per_s, s.instances, s.sockets_per_instance) == (40_000, 5000.0, 10, 4000)
+    # one shard: 5,000 x 100 µs + 10 instances x 20 polls x 40 µs = 508 ms per s > 500: two shards
+    assert (s.shards, s.slots_per_shard) == (2, 32)
+    assert s.scripts_per_s_shard == 2500.0
+    assert s.polls_per_s_shard == 100.0
+    assert s.shard_cpu_percent == pytest.approx(25.4)
+    assert s.poll_cpu_percent == pytest.approx(0.4)
+    assert s.deliveries_per_s_shard == pytest.approx(2500 * 3.439)
+    assert s.pubsub_in_per_s_instance == pytest.approx(5000 * 3.439 / 10)
+    assert s.redis_connections_shard_max == 10 * 257
+    assert s.fds_per_instance_max == 4000 + 2 * 257
+    assert s.redis_memory_gb == pytest.approx(0.4)
+    assert s.redis_memory_gb_at_log_cap == pytest.approx(10_000 * (20_000 + 246 * 1_000) * 2 / 1e9)
+    assert s.instance_memory_gb == pytest.approx(2.0 + 0.6)
+    assert s.game_id_use_percent == pytest.approx(100 * 10_000 / 4_194_304)
+    assert len(s.bottlenecks) == 1 and s.bottlenecks[0].startswith("pub/sub fan-out")
+
+
+def test_1m_games_need_more_shards_than_the_game_slots_allow() -> None:
+    s = capacity.size(1_000_000, UNIT)
+    assert s.instances == 1000
+    assert s.shards is None and s.slots_per_shard == 1
+    # the busiest shard at one slot each: (500,000 x 100 + 1,000 x 20 x 40) / 64 µs per s
+    assert s.shard_cpu_percent == pytest.approx(100 * (50_000_000 + 800_000) / 64 / 1e6)
+    assert s.redis_connections_shard_max == 257_000
+    heads = [b.split(":", 1)[0] for b in s.bottlenecks]
+    assert heads == ["game slots", "connections", "pub/sub fan-out", "game ids"]
+
+
+def test_many_instances_for_few_games_make_the_deadline_polls_the_bottleneck() -> None:
+    slow = Unit(**{**UNIT.__dict__, "actions_per_core_s": 10.0})
+    s = capacity.size(10_000, slow)
+    assert s.instances == 1000
+    # share x (500,000 + 1,000 x 20 x 40) <= 500,000: 22 of 64 slots, three shards
+    assert (s.shards, s.slots_per_shard) == (3, 22)
+    assert s.poll_cpu_percent == pytest.approx(100 * 1000 * 20 * 22 / 64 * 40 / 1e6)
+    assert any(b.startswith("deadline polls") for b in s.bottlenecks)
+
+
+def test_assumptions_change_the_sizing() -> None:
+    tight = capacity.size(10_000, UNIT, Assumptions(utilization=1.0, replication=3, poll_ms=100))
+    assert tight.instances == 5
+    assert tight.shards == 1 and tight.polls_per_s_shard == 50.0
+    assert tight.redis_memory_gb == pytest.approx(0.6)
+    # never fewer than two instances
+    assert capacity.size(10, UNIT).instances == 2
+
+
+def test_the_table_names_every_size_and_its_bottlenecks() -> None:
+    a = Assumptions()
+    sizes = [capacity.size(g, UNIT, a) for g in capacity.SIZES]
+    text = capacity.sizing_table(sizes, a)
+    assert "headroom x2" in text
+    for g in ("10,000", "100,000", "1,000,000"):
+        assert f"  {g} games:" in text
+    assert f">{capacity.GAME_SLOTS}" in text
+    assert text.count("    - ") == sum(len(s.bottlenecks) for s in sizes)
+
+
+def test_the_prediction_of_a_check_point() -> None:
+    p = capacity.predict(UNIT, 1000, 2)
+    assert p["instance_cpu_ms_per_action"] == 1.0
+    assert p["instance_cpu_percent"] == 50.0
+    assert p["scripts_per_s"] == 500.0
+    # 500 scripts x 100 µs + 2 instances x 20 polls x 40 µs per second
+    assert p["redis_cpu_percent"] == pytest.approx(5.16)
+
+
+def test_the_check_report_sets_prediction_beside_measurement() -> None:
+    c = capacity.Check(
+        games=1000,
+        instances=2,
+        window_s=30.0,
+        actions=15000,
+        errors=0,
+        predicted_instance_cpu_ms_per_action=1.0,
+        measured_instance_cpu_ms_per_action=1.2,
+        predicted_instance_cpu_percent=50.0,
+        measured_instance_cpu_percent=60.0,
+        predicted_scripts_per_s=500.0,
+        measured_scripts_per_s=0.0,
+        predicted_redis_cpu_percent=0.0,
+        measured_redis_cpu_percent=5.0,
+    )
+    lines = capacity.check_report(c).splitlines()
+    assert lines[2].split()[-3:] == ["1.000", "1.200", "1.20"]
+    assert lines[4].split()[-3:] == ["500.0", "0.0", "0.00"]
+    assert lines[5].split()[-1] == "-"
+
+
+def test_the_command_line() -> None:
+    args = capacity.parse_args([])
+    assert (args.quick, args.check, args.check_games, args.ticks, args.utilization) == (False, False, 1000, "on", 0.5)
+    args = capacity.parse_args(["--quick", "--check", "--check-games", "200", "--ticks", "off"])
+    assert (args.quick, args.check, args.check_games, args.ticks) == (True, True, 200, "off")
+    for bad in (["--utilization", "0"], ["--utilization", "1.5"], ["--check-games", "0"]):
+        with pytest.raises(SystemExit):
+            capacity.parse_args(bad)
+
+
+TINY = Plan(script_s=0.5, script_games=16, peek_s=0.3, core_games=4, core_s=2.0, memory_games=4, memory_warm=2)
+
+
+@pytest.mark.slow
+async def test_a_tiny_run_measures_every_figure() -> None:
+    f = await capacity.measure(TINY, "on")
+
+    assert set(f.scripts) == {"always", "everysec"}
+    for s in f.scripts.values():
+        assert s.tasks == 16 and s.scripts > 0 and s.cpu_us_per_script > 0
+        assert s.scripts_per_s == pytest.approx(s.scripts / s.seconds, rel=0.01)
+    assert f.peek.polls > 0 and f.peek.cpu_us_per_poll > 0
+
+    c = f.core
+    assert (c.games, c.sockets, c.errors) == (4, 16, 0)
+    # every scheduled action confirmed, each one script, and nothing else ran a script
+    assert c.actions == 4 * round(TINY.core_s * 0.5)
+    assert c.redis_scripts == c.actions
+    assert c.instance_cpu_s > 0 and c.actions_per_core_s == pytest.approx(c.actions / c.instance_cpu_s, rel=0.01)
+    # each action's state reaches 4 sockets, and the ticks come on top
+    assert c.frames_out >= 4 * c.actions
+
+    m = f.memory
+    assert (m.games, m.sockets) == (4, 16)
+    assert m.rss_after_mb >= m.rss_before_mb > 0
+    assert m.redis_bytes_per_game > 0 and m.redis_bytes_per_game_10_actions > m.redis_bytes_per_game
+    assert m.redis_bytes_per_action > 0
+
+    sizes = [capacity.size(g, Unit.of(f)) for g in capacity.SIZES]
+    assert [s.games for s in sizes] == list(capacity.SIZES)
+    assert sizes[0].instances <= sizes[1].instances <= sizes[2].instances
