@@ -7,15 +7,19 @@ stack.presets.out_of_reach_env; Redis AOF as stated):
   Redis CPU µs per script (from /proc). The script is the pass-turn `switch`, run through
   service.game.GameStore on the production client (service.redis_client.connect: the
   256-connection pool), from as many concurrent tasks as the pool has connections, each on
-  its own games. Also the Redis CPU of one deadline peek (DeadlineLoop.due_partitions, the
-  pipelined ZRANGEBYSCORE over the 64 partitions every instance sends every DEADLINE_POLL_MS).
+  its own games. Then the same with pub/sub connections subscribed to every game's channel
+  (the Redis CPU of one delivery), and the Redis CPU of a deadline poll
+  (DeadlineLoop.due_partitions: the pipelined peek at the 64 partitions every instance sends
+  every DEADLINE_POLL_MS) and of a pipeline of one peek (what a Cluster shard gets per poll).
 - One instance (stack.instance.ServiceProcess) with G games x 4 players over WebSockets,
   driven by bench.load: confirmed actions and frames per second per instance core-second.
 - Memory: the instance's RSS growth per connected socket (its players seated, the games
-  started), and Redis `used_memory` per game created, and after 10 actions each.
+  started), and Redis `used_memory_dataset` per game created, and after 10 actions each;
+  `MEMORY USAGE` of a game whose log is full (more than LOG_CAP actions); the instance's CPU
+  at rest (no socket: its deadline polls, heartbeats and housekeeping).
 
 Then prints a sizing table for 10k, 100k and 1M concurrent games (`size`, a pure function of
-the figures), and with --check runs 1,000 games on 2 instances and sets the model's
+the unit costs), and with --check runs 1,000 games on 2 instances and sets the model's
 prediction beside what was measured.
 
 Run: `python -m bench.capacity` (about a minute), `--quick` (about 20 s), `--check` (adds
@@ -32,13 +36,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from bench import load
+from bench import game_bytes, load
 from bench.procinfo import cpu_seconds, memory_kb
 from service import keys
 from service.clock import GameClock
@@ -75,6 +80,8 @@ SIZES = (10_000, 100_000, 1_000_000)
 @dataclass
 class ScriptFigures:
     aof: str
+    #: pub/sub connections on every game's channel while the scripts ran
+    subscribers: int
     tasks: int
     seconds: float
     scripts: int
@@ -82,14 +89,18 @@ class ScriptFigures:
     redis_cpu_percent: float
     client_cpu_percent: float
     cpu_us_per_script: float
+    #: messages Redis sent to the subscribers
+    deliveries: int
 
 
 @dataclass
 class PeekFigures:
     polls: int
-    seconds: float
     polls_per_s: float
+    #: one deadline poll: a pipeline of the 64 partition peeks (DeadlineLoop.due_partitions)
     cpu_us_per_poll: float
+    #: a pipeline of one peek: what a Cluster shard holding one partition gets per poll
+    cpu_us_per_single: float
 
 
 @dataclass
@@ -99,6 +110,7 @@ class CoreFigures:
     client_ticks: str
     window_s: float
     actions: int
+    #: frames the sockets received in the window (states and ticks)
     frames_out: int
     instance_cpu_s: float
     redis_cpu_s: float
@@ -119,11 +131,18 @@ class MemoryFigures:
     redis_bytes_per_game: float
     redis_bytes_per_game_10_actions: float
     redis_bytes_per_action: float
+    #: MEMORY USAGE of a game's own keys once its log is full
+    redis_bytes_per_game_full_log: float
+    #: the instance with no socket, in % of a core
+    idle_cpu_percent: float
 
 
 @dataclass
 class Figures:
+    #: by AOF mode, without subscribers
     scripts: dict[str, ScriptFigures]
+    #: AOF always, with subscribers on every game's channel
+    fanout: ScriptFigures
     peek: PeekFigures
     core: CoreFigures
     memory: MemoryFigures
@@ -136,29 +155,50 @@ class Figures:
 class Unit:
     """The per-unit costs a sizing rests on."""
 
-    #: Redis CPU µs per game script (AOF always)
+    #: Redis CPU µs per game script (AOF always), nobody subscribed
     script_us: float
-    #: Redis CPU µs per deadline poll (one pipeline of the 64 partition peeks)
-    poll_us: float
+    #: Redis CPU µs per pub/sub message delivered to a subscribed instance
+    delivery_us: float
+    #: Redis CPU µs of one deadline-poll pipeline, besides its peeks, and per peek
+    pipeline_us: float
+    peek_us: float
+    #: actions per instance core-second above what the instance takes at rest
     actions_per_core_s: float
+    #: an instance at rest (no socket), in cores
+    instance_idle_cores: float
     bytes_per_socket: float
-    #: Redis bytes per game after 10 actions, and per further action up to LOG_CAP
+    #: Redis bytes per game after 10 actions, and once its log is full
     redis_bytes_per_game: float
-    redis_bytes_per_action: float
+    redis_bytes_per_game_full_log: float
     #: an instance's RSS before any socket
     instance_base_mb: float
 
     @classmethod
     def of(cls, f: Figures) -> Unit:
+        plain = f.scripts["always"]
+        per_script = f.fanout.deliveries / f.fanout.scripts if f.fanout.scripts else 0.0
+        extra = f.fanout.cpu_us_per_script - plain.cpu_us_per_script
+        peek = max(0.0, (f.peek.cpu_us_per_poll - f.peek.cpu_us_per_single) / (GAME_SLOTS - 1))
+        idle = f.memory.idle_cpu_percent / 100
+        # the instance's CPU in the load run less what it takes at rest: what the actions cost
+        busy = f.core.instance_cpu_s - idle * f.core.window_s
         return cls(
-            script_us=f.scripts["always"].cpu_us_per_script,
-            poll_us=f.peek.cpu_us_per_poll,
-            actions_per_core_s=f.core.actions_per_core_s,
+            script_us=plain.cpu_us_per_script,
+            delivery_us=round(max(0.0, extra / per_script), 2) if per_script else 0.0,
+            pipeline_us=round(max(0.0, f.peek.cpu_us_per_single - peek), 2),
+            peek_us=round(peek, 3),
+            actions_per_core_s=round(f.core.actions / busy, 1) if busy > 0 else f.core.actions_per_core_s,
+            instance_idle_cores=idle,
             bytes_per_socket=f.memory.bytes_per_socket,
             redis_bytes_per_game=f.memory.redis_bytes_per_game_10_actions,
-            redis_bytes_per_action=f.memory.redis_bytes_per_action,
+            redis_bytes_per_game_full_log=f.memory.redis_bytes_per_game_full_log,
             instance_base_mb=f.memory.rss_before_mb,
         )
+
+    @property
+    def poll_us(self) -> float:
+        """One instance's poll of all 64 partitions on one Redis."""
+        return self.pipeline_us + GAME_SLOTS * self.peek_us
 
 
 @dataclass(frozen=True)
@@ -183,18 +223,20 @@ class Size:
     actions_per_s: float
     instances: int
     sockets_per_instance: int
+    #: Redis Cluster primaries; None: more than GAME_SLOTS would be needed
     shards: int | None
-    #: game slots on the busiest shard (of GAME_SLOTS), its share of the load
+    #: game slots on the busiest shard (of GAME_SLOTS): its share of the games
     slots_per_shard: int
     scripts_per_s_shard: float
-    polls_per_s_shard: float
-    shard_cpu_percent: float
-    #: what the polls cost the busiest shard, in % of its CPU
-    poll_cpu_percent: float
-    publishes_per_s_shard: float
-    #: instances a game's sockets are on (players spread at random) = deliveries per publish
+    #: instances a game's sockets are on (players spread at random): deliveries per publish
     instances_per_game: float
     deliveries_per_s_shard: float
+    #: deadline-poll pipelines the busiest shard answers per second (one per instance per poll)
+    polls_per_s_shard: float
+    #: the busiest shard's CPU, and the parts of it its deliveries and the polls take
+    shard_cpu_percent: float
+    delivery_cpu_percent: float
+    poll_cpu_percent: float
     pubsub_in_per_s_instance: float
     redis_connections_shard_max: int
     fds_per_instance_max: int
@@ -216,27 +258,50 @@ def spread(instances: int, players: int) -> float:
     return instances * (1 - (1 - 1 / instances) ** players)
 
 
+@dataclass(frozen=True)
+class ShardLoad:
+    """One shard's Redis CPU µs per second, by what it is spent on."""
+
+    scripts_us: float
+    deliveries_us: float
+    polls_us: float
+
+    @property
+    def total_us(self) -> float:
+        return self.scripts_us + self.deliveries_us + self.polls_us
+
+
+def shard_load(actions: float, instances: int, shards: int, u: Unit, a: Assumptions) -> ShardLoad:
+    """The busiest of `shards` shards: its share of the scripts and their deliveries, and one
+    poll pipeline from every instance per DEADLINE_POLL_MS with the peeks of its partitions."""
+    share = busiest_slots(shards) / GAME_SLOTS
+    scripts = actions * share * SCRIPTS_PER_ACTION
+    polls = instances * 1000 / a.poll_ms
+    return ShardLoad(
+        scripts_us=scripts * u.script_us,
+        deliveries_us=scripts * spread(instances, a.players) * u.delivery_us,
+        polls_us=polls * (u.pipeline_us + busiest_slots(shards) * u.peek_us),
+    )
+
+
 def size(games: int, u: Unit, a: Assumptions = Assumptions()) -> Size:
     """What `games` concurrent games need, from the unit costs, planning each core at
     `a.utilization`."""
     sockets = games * a.players
     actions = games * a.actions_per_s
-    instances = max(a.min_instances, math.ceil(actions / (u.actions_per_core_s * a.utilization)))
-    polls_per_s_instance = 1000 / a.poll_ms
+    if u.instance_idle_cores >= a.utilization:
+        raise ValueError(f"an instance at rest already takes {u.instance_idle_cores:.2f} cores")
+    instances = max(
+        a.min_instances, math.ceil(actions / (u.actions_per_core_s * (a.utilization - u.instance_idle_cores)))
+    )
     budget_us = a.utilization * 1_000_000
-
-    def shard_cpu_us(shards: int) -> float:
-        share = busiest_slots(shards) / GAME_SLOTS
-        # every instance sends each shard one pipeline per poll, with that shard's partitions
-        # in it; the peek cost scales with the partitions, so the poll cost is split by share
-        return actions * share * SCRIPTS_PER_ACTION * u.script_us + instances * polls_per_s_instance * share * u.poll_us
-
-    shards = next((s for s in range(1, GAME_SLOTS + 1) if shard_cpu_us(s) <= budget_us), None)
-    s = shards if shards is not None else GAME_SLOTS
-    share = busiest_slots(s) / GAME_SLOTS
+    shards = next(
+        (n for n in range(1, GAME_SLOTS + 1) if shard_load(actions, instances, n, u, a).total_us <= budget_us), None
+    )
+    n = shards if shards is not None else GAME_SLOTS
+    load_ = shard_load(actions, instances, n, u, a)
+    share = busiest_slots(n) / GAME_SLOTS
     per_game = spread(instances, a.players)
-    publishes = actions * share
-    polls_shard = instances * polls_per_s_instance * share
     result = Size(
         games=games,
         sockets=sockets,
@@ -244,61 +309,68 @@ def size(games: int, u: Unit, a: Assumptions = Assumptions()) -> Size:
         instances=instances,
         sockets_per_instance=math.ceil(sockets / instances),
         shards=shards,
-        slots_per_shard=busiest_slots(s),
+        slots_per_shard=busiest_slots(n),
         scripts_per_s_shard=actions * share * SCRIPTS_PER_ACTION,
-        polls_per_s_shard=polls_shard,
-        shard_cpu_percent=100 * shard_cpu_us(s) / 1_000_000,
-        poll_cpu_percent=100 * polls_shard * u.poll_us / 1_000_000,
-        publishes_per_s_shard=publishes,
         instances_per_game=per_game,
-        deliveries_per_s_shard=publishes * per_game,
+        deliveries_per_s_shard=actions * share * SCRIPTS_PER_ACTION * per_game,
+        polls_per_s_shard=instances * 1000 / a.poll_ms,
+        shard_cpu_percent=load_.total_us / 1e4,
+        delivery_cpu_percent=load_.deliveries_us / 1e4,
+        poll_cpu_percent=load_.polls_us / 1e4,
         pubsub_in_per_s_instance=actions * per_game / instances,
         redis_connections_shard_max=instances * (POOL_CONNECTIONS + 1),
-        fds_per_instance_max=math.ceil(sockets / instances) + s * (POOL_CONNECTIONS + 1),
+        fds_per_instance_max=math.ceil(sockets / instances) + n * (POOL_CONNECTIONS + 1),
         redis_memory_gb=games * u.redis_bytes_per_game * a.replication / 1e9,
-        redis_memory_gb_at_log_cap=games
-        * (u.redis_bytes_per_game + (LOG_CAP - 10) * u.redis_bytes_per_action)
-        * a.replication
-        / 1e9,
+        redis_memory_gb_at_log_cap=games * u.redis_bytes_per_game_full_log * a.replication / 1e9,
         instance_memory_gb=(sockets * u.bytes_per_socket + instances * u.instance_base_mb * 1e6) / 1e9,
         game_id_use_percent=100 * games / GAME_IDS,
     )
-    result.bottlenecks = bottlenecks(result, a)
+    result.bottlenecks = bottlenecks(result)
     return result
 
 
-def bottlenecks(s: Size, a: Assumptions) -> list[str]:
-    """What limits this size next, most pressing first."""
+#: a part of a shard's CPU above this share of the whole is named as a bottleneck
+PART_SHARE = 0.25
+#: the usual default hard limit of open files a process may raise itself to
+FD_LIMIT = 65_536
+
+
+def bottlenecks(s: Size) -> list[str]:
+    """What limits this size next, in the order the checks run."""
     out: list[str] = []
     if s.shards is None:
         out.append(
-            f"game slots: even one slot per shard ({GAME_SLOTS} shards) leaves the busiest at "
+            f"game slots: even one game slot per shard ({GAME_SLOTS} shards) leaves the busiest at "
             f"{s.shard_cpu_percent:.0f}% CPU; more shards need more deadline partitions (keys.PARTITIONS)"
         )
     elif s.shards * 2 > GAME_SLOTS:
-        out.append(f"game slots: {s.shards} of the {GAME_SLOTS} shards that can hold games")
-    if s.poll_cpu_percent > 0.25 * s.shard_cpu_percent:
+        out.append(f"game slots: {s.shards} shards of the {GAME_SLOTS} that can hold games")
+    if s.poll_cpu_percent > PART_SHARE * s.shard_cpu_percent:
         out.append(
-            f"deadline polls: {s.polls_per_s_shard:,.0f} pipelines/s on the busiest shard "
-            f"({s.poll_cpu_percent:.1f}% of its CPU), growing with the instance count, not the games"
+            f"deadline polls: {s.polls_per_s_shard:,.0f} pipelines/s into every shard "
+            f"({s.poll_cpu_percent:.0f}% of the busiest one's CPU); they grow with the instances, "
+            "not with the games, and more shards do not spread them"
+        )
+    if s.delivery_cpu_percent > PART_SHARE * s.shard_cpu_percent:
+        out.append(
+            f"pub/sub fan-out: {s.deliveries_per_s_shard:,.0f} deliveries/s from the busiest shard "
+            f"({s.instances_per_game:.2f} per publish, players spread over instances; "
+            f"{s.delivery_cpu_percent:.0f}% of its CPU); routing a game's players to one instance makes it 1"
         )
     if s.redis_connections_shard_max > REDIS_MAXCLIENTS:
         out.append(
-            f"connections: {s.instances} instances x {POOL_CONNECTIONS + 1} may open "
+            f"connections: {s.instances:,} instances x {POOL_CONNECTIONS + 1} may open "
             f"{s.redis_connections_shard_max:,} to one shard (maxclients {REDIS_MAXCLIENTS:,})"
         )
-    if s.deliveries_per_s_shard > 2 * s.scripts_per_s_shard:
-        out.append(
-            f"pub/sub fan-out: {s.deliveries_per_s_shard:,.0f} deliveries/s per shard, "
-            f"{s.instances_per_game:.1f} per publish (players spread over instances); game affinity makes it 1"
-        )
+    if s.fds_per_instance_max > FD_LIMIT:
+        out.append(f"file descriptors: up to {s.fds_per_instance_max:,} per instance (limit often {FD_LIMIT:,})")
     if s.game_id_use_percent > 5:
         out.append(
             f"game ids: {s.game_id_use_percent:.0f}% of the {GAME_IDS:,} issuable ids in use; "
             "creates collide and retry more often"
         )
     if not out:
-        out.append(f"none close: Redis shard CPU {s.shard_cpu_percent:.0f}%")
+        out.append(f"none close: the busiest Redis shard at {s.shard_cpu_percent:.0f}% CPU")
     return out
 
 
@@ -320,12 +392,15 @@ def sizing_table(sizes: list[Size], a: Assumptions) -> str:
         row("sockets per instance", [n(s.sockets_per_instance) for s in sizes]),
         row("Redis Cluster shards (primaries)", [str(s.shards) if s.shards else f">{GAME_SLOTS}" for s in sizes]),
         row("game slots on the busiest shard", [str(s.slots_per_shard) for s in sizes]),
-        row("busiest shard: scripts/s", [n(s.scripts_per_s_shard) for s in sizes]),
-        row("busiest shard: deadline polls/s", [n(s.polls_per_s_shard) for s in sizes]),
-        row("busiest shard: CPU % (polls %)", [f"{s.shard_cpu_percent:.0f} ({s.poll_cpu_percent:.0f})" for s in sizes]),
-        row("busiest shard: publishes/s", [n(s.publishes_per_s_shard) for s in sizes]),
-        row("instances per game (spread)", [f"{s.instances_per_game:.2f}" for s in sizes]),
+        row("busiest shard: scripts/s (= publishes)", [n(s.scripts_per_s_shard) for s in sizes]),
+        row("instances per game (players spread)", [f"{s.instances_per_game:.2f}" for s in sizes]),
         row("busiest shard: pub/sub deliveries/s", [n(s.deliveries_per_s_shard) for s in sizes]),
+        row("every shard: deadline poll pipelines/s", [n(s.polls_per_s_shard) for s in sizes]),
+        row("busiest shard: CPU %", [f"{s.shard_cpu_percent:.0f}" for s in sizes]),
+        row(
+            "  of which deliveries / polls %",
+            [f"{s.delivery_cpu_percent:.0f} / {s.poll_cpu_percent:.0f}" for s in sizes],
+        ),
         row("pub/sub messages/s into an instance", [n(s.pubsub_in_per_s_instance) for s in sizes]),
         row("Redis connections per shard (max)", [n(s.redis_connections_shard_max) for s in sizes]),
         row("fds per instance (max)", [n(s.fds_per_instance_max) for s in sizes]),
@@ -344,19 +419,35 @@ def sizing_table(sizes: list[Size], a: Assumptions) -> str:
 # -- measurements -------------------------------------------------------------------------------
 
 
-def script_calls(port: int) -> int:
-    """EVAL + EVALSHA calls the server has run (INFO commandstats)."""
+def command_calls(port: int, *names: str) -> int:
+    """Calls of the named commands the server has run, those of scripts included (INFO
+    commandstats)."""
     with redis.Redis(port=port, decode_responses=True) as c:
         stats = c.info("commandstats")
-    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("eval", "evalsha"))
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in names)
+
+
+def script_calls(port: int) -> int:
+    return command_calls(port, "eval", "evalsha")
 
 
 def used_memory(port: int) -> int:
+    """`used_memory_dataset`: the data, without the server's own overhead (client and AOF
+    buffers, the script cache), which a handful of games would be lost in."""
     with redis.Redis(port=port, decode_responses=True) as c:
-        return int(c.info("memory")["used_memory"])
+        return int(c.info("memory")["used_memory_dataset"])
+
+
+def own_bytes(port: int, game_id: str) -> int:
+    """MEMORY USAGE (exact: SAMPLES 0) of a game's own keys: state, log, action ids, undo."""
+    own = (keys.game(game_id), keys.log(game_id), keys.actions(game_id), keys.undo(game_id))
+    with redis.Redis(port=port, decode_responses=True) as c:
+        return sum(int(c.memory_usage(k, samples=0) or 0) for k in own)
 
 
 def production_store(redis_url: str) -> tuple[Any, GameStore]:
+    """The client (service.redis_client.connect: the 256-connection pool) and store an
+    instance makes."""
     settings = Settings.from_env({"REDIS_URL": redis_url})
     backend = connect(settings)
     store = GameStore(
@@ -371,11 +462,64 @@ def production_store(redis_url: str) -> tuple[Any, GameStore]:
     return backend.client, store
 
 
-async def measure_scripts(aof: str, seconds: float, games: int, tasks: int = POOL_CONNECTIONS) -> ScriptFigures:
-    """Pass-turn scripts from `tasks` concurrent tasks, each on its own games, for `seconds`."""
+@dataclass
+class Timed:
+    count: int
+    seconds: float
+    redis_cpu_s: float
+    client_cpu_s: float
+
+
+async def timed(pid: int, seconds: float, tasks: int, step: Callable[[int, int], Awaitable[None]]) -> Timed:
+    """`step(task, i)` from `tasks` concurrent tasks until `seconds` are up; Redis's (`pid`) and
+    this process's CPU over that time."""
+    count = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(k: int) -> None:
+        nonlocal count
+        i = 0
+        while time.perf_counter() < stop_at:
+            await step(k, i)
+            i += 1
+            count += 1
+
+    cpu0, me0, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(tasks)))
+    elapsed = time.perf_counter() - t0
+    return Timed(count, elapsed, cpu_seconds(pid) - cpu0, cpu_seconds(os.getpid()) - me0)
+
+
+async def subscriber(port: int, channels: list[str], ready: asyncio.Event) -> None:
+    """A pub/sub connection on every channel of `channels` that reads and drops what comes,
+    as cheaply as it can: Redis pays each delivery, this process as little as possible."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        parts = [f"*{len(channels) + 2}\r\n$9\r\nSUBSCRIBE\r\n"]
+        parts += [f"${len(ch)}\r\n{ch}\r\n" for ch in [*channels, "capacity-ready"]]
+        writer.write("".join(parts).encode())
+        await writer.drain()
+        seen = b""
+        # the confirmations come in order: the last channel's means every one is subscribed
+        while b"capacity-ready" not in seen:
+            seen = seen[-64:] + await reader.read(1 << 16)
+        ready.set()
+        while await reader.read(1 << 16):
+            pass
+    finally:
+        writer.close()
+
+
+async def measure_redis(
+    aof: str, seconds: float, games: int, subscribers: int = 0, peek_s: float = 0.0, tasks: int = POOL_CONNECTIONS
+) -> tuple[ScriptFigures, ScriptFigures | None, PeekFigures | None]:
+    """On one redis-server with AOF `aof`: pass-turn scripts from `tasks` concurrent tasks, each
+    on its own of `games` games, for `seconds`; then, with `subscribers`, the same with that
+    many pub/sub connections on every game's channel; then, with `peek_s`, deadline polls."""
     tasks = min(tasks, games)
     server = await asyncio.to_thread(RedisProcess("--appendonly", "yes", "--appendfsync", aof).start)
     client, store = production_store(server.url)
+    listeners: list[asyncio.Task[None]] = []
     try:
         settings = GameSettings(player_count=4, initial_time=load.INITIAL_TIME_MS)
         gate = asyncio.Semaphore(64)
@@ -387,67 +531,64 @@ async def measure_scripts(aof: str, seconds: float, games: int, tasks: int = POO
                 return gid
 
         ids = await asyncio.gather(*(new_game() for _ in range(games)))
-        done = 0
-        stop_at = 0.0
 
-        async def worker(mine: list[str]) -> None:
-            nonlocal done
-            i = 0
-            while time.perf_counter() < stop_at:
-                await store.switch(mine[i % len(mine)], "host", new_action_id(), "next")
-                i += 1
-                done += 1
+        async def switch(k: int, i: int) -> None:
+            mine = ids[k::tasks]
+            await store.switch(mine[i % len(mine)], "host", new_action_id(), "next")
 
-        cpu0, me0, t0 = cpu_seconds(server.pid), cpu_seconds(os.getpid()), time.perf_counter()
-        stop_at = t0 + seconds
-        await asyncio.gather(*(worker(ids[k::tasks]) for k in range(tasks)))
-        elapsed = time.perf_counter() - t0
-        redis_cpu, my_cpu = cpu_seconds(server.pid) - cpu0, cpu_seconds(os.getpid()) - me0
+        def figures(t: Timed, subs: int, published: int) -> ScriptFigures:
+            return ScriptFigures(
+                aof=aof,
+                subscribers=subs,
+                tasks=tasks,
+                seconds=round(t.seconds, 2),
+                scripts=t.count,
+                scripts_per_s=round(t.count / t.seconds, 1),
+                redis_cpu_percent=round(100 * t.redis_cpu_s / t.seconds, 1),
+                client_cpu_percent=round(100 * t.client_cpu_s / t.seconds, 1),
+                cpu_us_per_script=round(1e6 * t.redis_cpu_s / t.count, 1) if t.count else 0.0,
+                deliveries=published * subs,
+            )
+
+        before = command_calls(server.port, "publish")
+        plain = figures(await timed(server.pid, seconds, tasks, switch), 0, 0)
+        fanout: ScriptFigures | None = None
+        if subscribers:
+            ready = [asyncio.Event() for _ in range(subscribers)]
+            channels = [keys.channel(gid) for gid in ids]
+            listeners = [asyncio.create_task(subscriber(server.port, channels, r)) for r in ready]
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
+            before = command_calls(server.port, "publish")
+            t = await timed(server.pid, seconds, tasks, switch)
+            fanout = figures(t, subscribers, command_calls(server.port, "publish") - before)
+        peek: PeekFigures | None = None
+        if peek_s:
+            deadlines = DeadlineLoop(store, GameClock(), 0.05)
+            partition = keys.deadline_partition(0)
+
+            async def poll(k: int, i: int) -> None:
+                await deadlines.due_partitions()
+
+            async def single(k: int, i: int) -> None:
+                async with client.pipeline(transaction=False) as pipe:
+                    pipe.zrangebyscore(partition, "-inf", 0, start=0, num=1)
+                    await pipe.execute()
+
+            polls = await timed(server.pid, peek_s, 16, poll)
+            singles = await timed(server.pid, peek_s, 16, single)
+            peek = PeekFigures(
+                polls=polls.count,
+                polls_per_s=round(polls.count / polls.seconds, 1),
+                cpu_us_per_poll=round(1e6 * polls.redis_cpu_s / polls.count, 2) if polls.count else 0.0,
+                cpu_us_per_single=round(1e6 * singles.redis_cpu_s / singles.count, 2) if singles.count else 0.0,
+            )
     finally:
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
         await client.aclose()
         await asyncio.to_thread(server.close)
-    return ScriptFigures(
-        aof=aof,
-        tasks=tasks,
-        seconds=round(elapsed, 2),
-        scripts=done,
-        scripts_per_s=round(done / elapsed, 1),
-        redis_cpu_percent=round(100 * redis_cpu / elapsed, 1),
-        client_cpu_percent=round(100 * my_cpu / elapsed, 1),
-        cpu_us_per_script=round(1e6 * redis_cpu / done, 1) if done else 0.0,
-    )
-
-
-async def measure_peek(seconds: float, tasks: int = 16) -> PeekFigures:
-    """Deadline polls (the instance's own DeadlineLoop.due_partitions) on an index of 64 empty
-    partitions but for one game each: what every instance costs Redis whatever its load."""
-    server = await asyncio.to_thread(RedisProcess("--appendonly", "yes", "--appendfsync", "always").start)
-    client, store = production_store(server.url)
-    clock = GameClock()
-    loop = DeadlineLoop(store, clock, 0.05)
-    try:
-        polls = 0
-        stop_at = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal polls
-            while time.perf_counter() < stop_at:
-                await loop.due_partitions()
-                polls += 1
-
-        cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-        elapsed = time.perf_counter() - t0
-        cpu = cpu_seconds(server.pid) - cpu0
-    finally:
-        await client.aclose()
-        await asyncio.to_thread(server.close)
-    return PeekFigures(
-        polls=polls,
-        seconds=round(elapsed, 2),
-        polls_per_s=round(polls / elapsed, 1),
-        cpu_us_per_poll=round(1e6 * cpu / polls, 1) if polls else 0.0,
-    )
+    return plain, fanout, peek
 
 
 class WindowCounts:
@@ -494,9 +635,13 @@ async def measure_core(games: int, duration: float, ticks: str) -> CoreFigures:
     )
 
 
-async def measure_memory(games: int, ticks: str, actions: int = 10, warm: int = 32) -> MemoryFigures:
-    """One instance; RSS and Redis used_memory before the games, after `games` games are set up
-    (every player's socket open and seated, the game started), and after `actions` passes each.
+async def measure_memory(
+    games: int, ticks: str, actions: int = 10, warm: int = 32, idle_s: float = 2.0, full: int = 4
+) -> MemoryFigures:
+    """One instance: its CPU at rest for `idle_s`; its RSS and Redis's used_memory_dataset
+    before the games, after `games` games are set up (every player's socket open and seated,
+    the game started), and after `actions` passes each; then `full` games played past LOG_CAP
+    through the scripts (bench.game_bytes.play), their own keys' MEMORY USAGE.
 
     `warm` games are set up and played first, outside the figures: they load the scripts into
     Redis and open the pool's connections, whose memory is no game's.
@@ -528,6 +673,10 @@ async def measure_memory(games: int, ticks: str, actions: int = 10, warm: int = 
 
     try:
         await asyncio.to_thread(svc.start)
+        await asyncio.sleep(0.5)
+        idle0, t0 = cpu_seconds(svc.pid), time.perf_counter()
+        await asyncio.sleep(idle_s)
+        idle = (cpu_seconds(svc.pid) - idle0) / (time.perf_counter() - t0)
         warm_games, played = every[:warm], every[warm:]
         if not all(await asyncio.gather(*(setup(g) for g in warm_games))):
             raise RuntimeError(f"{stats.setup_failures} games could not be set up")
@@ -538,6 +687,12 @@ async def measure_memory(games: int, ticks: str, actions: int = 10, warm: int = 
         rss1, redis1 = await settled()
         await asyncio.gather(*(play(g) for g in played))
         redis2 = used_memory(server.port)
+        client, store = production_store(server.url)
+        try:
+            ids = await asyncio.gather(*(game_bytes.play(store, config.players, LOG_CAP + 44) for _ in range(full)))
+        finally:
+            await client.aclose()
+        full_bytes = sum(own_bytes(server.port, gid) for gid in ids) / full
     finally:
         await asyncio.gather(*(p.close() for g in every for p in g.players), return_exceptions=True)
         await asyncio.to_thread(svc.stop)
@@ -552,6 +707,8 @@ async def measure_memory(games: int, ticks: str, actions: int = 10, warm: int = 
         redis_bytes_per_game=round((redis1 - redis0) / games),
         redis_bytes_per_game_10_actions=round((redis2 - redis0) / games),
         redis_bytes_per_action=round((redis2 - redis1) / (games * actions)),
+        redis_bytes_per_game_full_log=round(full_bytes),
+        idle_cpu_percent=round(100 * idle, 2),
     )
 
 
@@ -576,16 +733,17 @@ class Check:
 
 
 def predict(u: Unit, games: int, instances: int, a: Assumptions = Assumptions()) -> dict[str, float]:
-    """The model's figures for one load: instance CPU per action and in all, Redis scripts/s
-    and Redis CPU (scripts plus every instance's deadline polls)."""
+    """The model's figures for one load on one Redis: instance CPU per action and in all, Redis
+    scripts/s and Redis CPU (scripts, their deliveries and every instance's deadline polls)."""
     actions = games * a.actions_per_s
     scripts = actions * SCRIPTS_PER_ACTION
-    polls = instances * 1000 / a.poll_ms
+    one = shard_load(actions, instances, 1, u, a)
+    cores = instances * u.instance_idle_cores + actions / u.actions_per_core_s
     return {
-        "instance_cpu_ms_per_action": 1000 / u.actions_per_core_s,
-        "instance_cpu_percent": 100 * actions / u.actions_per_core_s,
+        "instance_cpu_ms_per_action": 1000 * cores / actions,
+        "instance_cpu_percent": 100 * cores,
         "scripts_per_s": scripts,
-        "redis_cpu_percent": 100 * (scripts * u.script_us + polls * u.poll_us) / 1e6,
+        "redis_cpu_percent": one.total_us / 1e4,
     }
 
 
@@ -614,21 +772,24 @@ async def check(u: Unit, games: int, instances: int, duration: float, ticks: str
 # -- report -------------------------------------------------------------------------------------
 
 
-def figures_report(f: Figures) -> str:
+def figures_report(f: Figures, u: Unit) -> str:
     lines = ["measured (production configuration: limits on, out of reach):"]
     lines.append(
-        f"  {'Redis, pass-turn script':<28} {'tasks':>6} {'scripts/s':>10} {'Redis CPU %':>12} "
+        f"  {'Redis, pass-turn script':<34} {'tasks':>6} {'scripts/s':>10} {'Redis CPU %':>12} "
         f"{'client CPU %':>13} {'µs/script':>10}"
     )
-    for s in f.scripts.values():
+    for s in (*f.scripts.values(), f.fanout):
+        name = f"AOF {s.aof}" + (f", {s.subscribers} subscribers" if s.subscribers else "")
         lines.append(
-            f"  {'AOF ' + s.aof:<28} {s.tasks:>6} {s.scripts_per_s:>10,.0f} {s.redis_cpu_percent:>12.1f} "
+            f"  {name:<34} {s.tasks:>6} {s.scripts_per_s:>10,.0f} {s.redis_cpu_percent:>12.1f} "
             f"{s.client_cpu_percent:>13.1f} {s.cpu_us_per_script:>10.1f}"
         )
-    lines.append(
+    lines += [
+        f"  pub/sub: {f.fanout.deliveries:,} deliveries, {u.delivery_us:.2f} Redis CPU µs each",
         f"  deadline poll (64 peeks, pipelined): {f.peek.polls_per_s:,.0f} polls/s, "
-        f"{f.peek.cpu_us_per_poll:.1f} Redis CPU µs per poll"
-    )
+        f"{f.peek.cpu_us_per_poll:.1f} Redis CPU µs per poll, {f.peek.cpu_us_per_single:.1f} for a pipeline of one "
+        f"peek (so {u.pipeline_us:.1f} per pipeline + {u.peek_us:.2f} per peek)",
+    ]
     c = f.core
     lines += [
         f"  one instance, {c.games} games x 4 players ({c.sockets} sockets, client ticks {c.client_ticks}), "
@@ -643,8 +804,11 @@ def figures_report(f: Figures) -> str:
         f"  memory, {m.games} games x 4 players ({m.sockets} sockets) on one instance:",
         f"    instance RSS {m.rss_before_mb:.1f} -> {m.rss_after_mb:.1f} MB: "
         f"{m.bytes_per_socket:,.0f} bytes per socket",
-        f"    Redis used_memory per game: {m.redis_bytes_per_game:,.0f} bytes set up, "
-        f"{m.redis_bytes_per_game_10_actions:,.0f} after 10 actions ({m.redis_bytes_per_action:,.0f} per action)",
+        f"    Redis used_memory_dataset per game: {m.redis_bytes_per_game:,.0f} bytes set up, "
+        f"{m.redis_bytes_per_game_10_actions:,.0f} after 10 actions ({m.redis_bytes_per_action:,.0f} per action); "
+        f"{m.redis_bytes_per_game_full_log:,.0f} with its log full (MEMORY USAGE)",
+        f"    instance at rest (no socket): {m.idle_cpu_percent:.1f}% of a core; so per core-second above it: "
+        f"{u.actions_per_core_s:,.0f} actions",
     ]
     return "\n".join(lines)
 
@@ -679,15 +843,27 @@ def check_report(c: Check) -> str:
 class Plan:
     script_s: float
     script_games: int
+    #: pub/sub connections on every game's channel for the fan-out measurement
+    subscribers: int
     peek_s: float
     core_games: int
     core_s: float
     memory_games: int
     memory_warm: int = 32
+    idle_s: float = 2.0
 
 
-QUICK = Plan(script_s=3.0, script_games=512, peek_s=1.5, core_games=150, core_s=5.0, memory_games=100)
-FULL = Plan(script_s=8.0, script_games=1024, peek_s=3.0, core_games=800, core_s=15.0, memory_games=500)
+QUICK = Plan(script_s=2.0, script_games=512, subscribers=4, peek_s=1.0, core_games=150, core_s=5.0, memory_games=100)
+FULL = Plan(
+    script_s=6.0,
+    script_games=1024,
+    subscribers=4,
+    peek_s=3.0,
+    core_games=800,
+    core_s=15.0,
+    memory_games=500,
+    idle_s=4.0,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -711,17 +887,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def measure(plan: Plan, ticks: str) -> Figures:
-    scripts: dict[str, ScriptFigures] = {}
-    for aof in ("always", "everysec"):
-        print(f"measuring: scripts/s, AOF {aof}", file=sys.stderr)
-        scripts[aof] = await measure_scripts(aof, plan.script_s, plan.script_games)
-    print("measuring: deadline polls", file=sys.stderr)
-    peek = await measure_peek(plan.peek_s)
+    print("measuring: scripts/s, AOF always (and with subscribers, and deadline polls)", file=sys.stderr)
+    always, fanout, peek = await measure_redis(
+        "always", plan.script_s, plan.script_games, subscribers=plan.subscribers, peek_s=plan.peek_s
+    )
+    print("measuring: scripts/s, AOF everysec", file=sys.stderr)
+    everysec, _, _ = await measure_redis("everysec", plan.script_s, plan.script_games)
+    assert fanout is not None and peek is not None
     print(f"measuring: one instance, {plan.core_games} games", file=sys.stderr)
     core = await measure_core(plan.core_games, plan.core_s, ticks)
     print(f"measuring: memory, {plan.memory_games} games", file=sys.stderr)
-    memory = await measure_memory(plan.memory_games, ticks, warm=plan.memory_warm)
-    return Figures(scripts, peek, core, memory)
+    memory = await measure_memory(plan.memory_games, ticks, warm=plan.memory_warm, idle_s=plan.idle_s)
+    return Figures({"always": always, "everysec": everysec}, fanout, peek, core, memory)
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -735,7 +912,7 @@ async def main(args: argparse.Namespace) -> int:
     unit = Unit.of(figures)
     sizes = [size(g, unit, a) for g in SIZES]
     print(f"capacity model, {started}, {os.cpu_count()} cores, load average {load1:.2f} at the start")
-    print(figures_report(figures))
+    print(figures_report(figures, unit))
     print()
     print(sizing_table(sizes, a))
     checked: Check | None = None
