@@ -133,8 +133,10 @@ class MemoryFigures:
     redis_bytes_per_action: float
     #: MEMORY USAGE of a game's own keys once its log is full
     redis_bytes_per_game_full_log: float
-    #: the instance with no socket, in % of a core
+    #: the instance with no socket, in % of a core, and Redis meanwhile (its own upkeep and
+    #: that instance's deadline polls)
     idle_cpu_percent: float
+    redis_idle_cpu_percent: float
 
 
 @dataclass
@@ -155,8 +157,14 @@ class Figures:
 class Unit:
     """The per-unit costs a sizing rests on."""
 
-    #: Redis CPU µs per game script (AOF always), nobody subscribed
+    #: Redis CPU µs per game script (AOF always), nobody subscribed, Redis saturated: a busy
+    #: shard runs many scripts per event-loop turn and pays one fsync for them all
     script_us: float
+    #: the same at light load (the one-instance run, less Redis at rest): a script often has
+    #: its turn, its fsync and its reply's write to itself; one delivery included
+    script_us_light: float
+    #: Redis at rest with one instance connected, in cores
+    redis_base_cores: float
     #: Redis CPU µs per pub/sub message delivered to a subscribed instance
     delivery_us: float
     #: Redis CPU µs of one deadline-poll pipeline, besides its peeks, and per peek
@@ -182,8 +190,12 @@ class Unit:
         idle = f.memory.idle_cpu_percent / 100
         # the instance's CPU in the load run less what it takes at rest: what the actions cost
         busy = f.core.instance_cpu_s - idle * f.core.window_s
+        base = f.memory.redis_idle_cpu_percent / 100
+        light = (f.core.redis_cpu_s - base * f.core.window_s) / f.core.redis_scripts if f.core.redis_scripts else 0.0
         return cls(
             script_us=plain.cpu_us_per_script,
+            script_us_light=round(max(0.0, 1e6 * light), 1),
+            redis_base_cores=base,
             delivery_us=round(max(0.0, extra / per_script), 2) if per_script else 0.0,
             pipeline_us=round(max(0.0, f.peek.cpu_us_per_single - peek), 2),
             peek_us=round(peek, 3),
@@ -674,9 +686,11 @@ async def measure_memory(
     try:
         await asyncio.to_thread(svc.start)
         await asyncio.sleep(0.5)
-        idle0, t0 = cpu_seconds(svc.pid), time.perf_counter()
+        idle0, redis_idle0, t0 = cpu_seconds(svc.pid), cpu_seconds(server.pid), time.perf_counter()
         await asyncio.sleep(idle_s)
-        idle = (cpu_seconds(svc.pid) - idle0) / (time.perf_counter() - t0)
+        rest_s = time.perf_counter() - t0
+        idle = (cpu_seconds(svc.pid) - idle0) / rest_s
+        redis_idle = (cpu_seconds(server.pid) - redis_idle0) / rest_s
         warm_games, played = every[:warm], every[warm:]
         if not all(await asyncio.gather(*(setup(g) for g in warm_games))):
             raise RuntimeError(f"{stats.setup_failures} games could not be set up")
@@ -709,6 +723,7 @@ async def measure_memory(
         redis_bytes_per_action=round((redis2 - redis1) / (games * actions)),
         redis_bytes_per_game_full_log=round(full_bytes),
         idle_cpu_percent=round(100 * idle, 2),
+        redis_idle_cpu_percent=round(100 * redis_idle, 2),
     )
 
 
@@ -729,21 +744,27 @@ class Check:
     predicted_scripts_per_s: float
     measured_scripts_per_s: float
     predicted_redis_cpu_percent: float
+    predicted_redis_cpu_percent_saturated_cost: float
     measured_redis_cpu_percent: float
 
 
 def predict(u: Unit, games: int, instances: int, a: Assumptions = Assumptions()) -> dict[str, float]:
     """The model's figures for one load on one Redis: instance CPU per action and in all, Redis
-    scripts/s and Redis CPU (scripts, their deliveries and every instance's deadline polls)."""
+    scripts/s and Redis CPU, from the light-load script cost (a load like the check's) and,
+    as the sizing counts it, from the saturated one."""
     actions = games * a.actions_per_s
     scripts = actions * SCRIPTS_PER_ACTION
-    one = shard_load(actions, instances, 1, u, a)
     cores = instances * u.instance_idle_cores + actions / u.actions_per_core_s
+    # Redis at rest with one instance, the other instances' polls, and each script at the
+    # light-load cost (one delivery in it) plus its further deliveries
+    polls_us = (instances - 1) * 1000 / a.poll_ms * u.poll_us
+    per_script = u.script_us_light + (spread(instances, a.players) - 1) * u.delivery_us
     return {
         "instance_cpu_ms_per_action": 1000 * cores / actions,
         "instance_cpu_percent": 100 * cores,
         "scripts_per_s": scripts,
-        "redis_cpu_percent": one.total_us / 1e4,
+        "redis_cpu_percent": 100 * u.redis_base_cores + (polls_us + scripts * per_script) / 1e4,
+        "redis_cpu_percent_saturated_cost": shard_load(actions, instances, 1, u, a).total_us / 1e4,
     }
 
 
@@ -765,6 +786,7 @@ async def check(u: Unit, games: int, instances: int, duration: float, ticks: str
         predicted_scripts_per_s=round(p["scripts_per_s"], 1),
         measured_scripts_per_s=round(counts.scripts / r.window_s, 1),
         predicted_redis_cpu_percent=round(p["redis_cpu_percent"], 1),
+        predicted_redis_cpu_percent_saturated_cost=round(p["redis_cpu_percent_saturated_cost"], 1),
         measured_redis_cpu_percent=procs["redis"].cpu_percent,
     )
 
@@ -807,8 +829,11 @@ def figures_report(f: Figures, u: Unit) -> str:
         f"    Redis used_memory_dataset per game: {m.redis_bytes_per_game:,.0f} bytes set up, "
         f"{m.redis_bytes_per_game_10_actions:,.0f} after 10 actions ({m.redis_bytes_per_action:,.0f} per action); "
         f"{m.redis_bytes_per_game_full_log:,.0f} with its log full (MEMORY USAGE)",
-        f"    instance at rest (no socket): {m.idle_cpu_percent:.1f}% of a core; so per core-second above it: "
+        f"    instance at rest (no socket): {m.idle_cpu_percent:.1f}% of a core (Redis meanwhile "
+        f"{m.redis_idle_cpu_percent:.1f}%); so per instance core-second above rest: "
         f"{u.actions_per_core_s:,.0f} actions",
+        f"    Redis CPU per script in the one-instance run, less Redis at rest: {u.script_us_light:.0f} µs "
+        f"(light load; saturated: {u.script_us:.0f} µs)",
     ]
     return "\n".join(lines)
 
@@ -832,6 +857,12 @@ def check_report(c: Check) -> str:
             row("instance CPU % (all)", c.predicted_instance_cpu_percent, c.measured_instance_cpu_percent, ".1f"),
             row("Redis scripts/s", c.predicted_scripts_per_s, c.measured_scripts_per_s, ".1f"),
             row("Redis CPU %", c.predicted_redis_cpu_percent, c.measured_redis_cpu_percent, ".1f"),
+            row(
+                "  (at the saturated cost)",
+                c.predicted_redis_cpu_percent_saturated_cost,
+                c.measured_redis_cpu_percent,
+                ".1f",
+            ),
         ]
     )
 

@@ -25,6 +25,8 @@ from bench.capacity import (
 #: round unit costs, so that every figure below can be worked out by hand
 UNIT = Unit(
     script_us=100.0,
+    script_us_light=300.0,
+    redis_base_cores=0.01,
     delivery_us=5.0,
     pipeline_us=10.0,
     peek_us=0.5,
@@ -47,7 +49,7 @@ def test_the_unit_costs_come_from_the_figures() -> None:
         fanout=script_figures(4, 1000, 120.0),
         peek=PeekFigures(polls=100, polls_per_s=100.0, cpu_us_per_poll=42.0, cpu_us_per_single=10.5),
         core=CoreFigures(4, 16, "on", 2.0, 1000, 5000, 1.0, 0.1, 1000, 0, 1000.0, 5000.0, 1.0),
-        memory=MemoryFigures(4, 16, 60.0, 61.0, 50_000.0, 15_000.0, 20_000.0, 1_000.0, 200_000.0, 10.0),
+        memory=MemoryFigures(4, 16, 60.0, 61.0, 50_000.0, 15_000.0, 20_000.0, 1_000.0, 200_000.0, 10.0, 2.0),
     )
     u = Unit.of(f)
     # 20 µs more per script with 4 deliveries each; 31.5 µs more for 63 more peeks
@@ -57,6 +59,8 @@ def test_the_unit_costs_come_from_the_figures() -> None:
     assert (u.actions_per_core_s, u.instance_idle_cores) == (1250.0, 0.1)
     assert (u.bytes_per_socket, u.instance_base_mb) == (50_000.0, 60.0)
     assert (u.redis_bytes_per_game, u.redis_bytes_per_game_full_log) == (20_000.0, 200_000.0)
+    # Redis: 0.1 CPU s for the 1,000 scripts in the 2 s window, 0.04 s of it at rest
+    assert (u.redis_base_cores, u.script_us_light) == (0.02, 60.0)
 
 
 def test_game_ids_live_in_64_slots_of_16384() -> None:
@@ -167,8 +171,11 @@ def test_the_prediction_of_a_check_point() -> None:
     assert p["instance_cpu_ms_per_action"] == 1.0
     assert p["instance_cpu_percent"] == 50.0
     assert p["scripts_per_s"] == 500.0
-    # 500 scripts x (100 µs + 1.875 deliveries x 5 µs) + 2 instances x 20 polls x 42 µs per second
-    assert p["redis_cpu_percent"] == pytest.approx((50_000 + 500 * 1.875 * 5 + 40 * 42) / 1e4)
+    # Redis at rest with one instance, the second's 20 polls of 42 µs, and 500 scripts at the
+    # light cost with 0.875 more deliveries of 5 µs each, per second
+    assert p["redis_cpu_percent"] == pytest.approx(1 + (20 * 42 + 500 * (300 + 0.875 * 5)) / 1e4)
+    # as the sizing counts a shard: 500 x (100 µs + 1.875 x 5 µs) + 40 polls x 42 µs
+    assert p["redis_cpu_percent_saturated_cost"] == pytest.approx((50_000 + 500 * 1.875 * 5 + 40 * 42) / 1e4)
 
 
 def test_the_check_report_sets_prediction_beside_measurement() -> None:
@@ -185,12 +192,14 @@ def test_the_check_report_sets_prediction_beside_measurement() -> None:
         predicted_scripts_per_s=500.0,
         measured_scripts_per_s=0.0,
         predicted_redis_cpu_percent=0.0,
+        predicted_redis_cpu_percent_saturated_cost=2.5,
         measured_redis_cpu_percent=5.0,
     )
     lines = capacity.check_report(c).splitlines()
     assert lines[2].split()[-3:] == ["1.000", "1.200", "1.20"]
     assert lines[4].split()[-3:] == ["500.0", "0.0", "0.00"]
     assert lines[5].split()[-1] == "-"
+    assert lines[6].split()[-3:] == ["2.5", "5.0", "2.00"]
 
 
 def test_the_command_line() -> None:
