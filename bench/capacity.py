@@ -355,7 +355,7 @@ def bottlenecks(s: Size) -> list[str]:
             f"game slots: even one game slot per shard ({GAME_SLOTS} shards) leaves the busiest at "
             f"{s.shard_cpu_percent:.0f}% CPU; more shards need more deadline partitions (keys.PARTITIONS)"
         )
-    elif s.shards * 2 > GAME_SLOTS:
+    elif s.shards * 2 >= GAME_SLOTS:
         out.append(f"game slots: {s.shards} shards of the {GAME_SLOTS} that can hold games")
     if s.poll_cpu_percent > PART_SHARE * s.shard_cpu_percent:
         out.append(

@@ -117,6 +117,14 @@ def test_1m_games_need_more_shards_than_the_game_slots_allow() -> None:
     assert heads == ["game slots", "connections", "game ids"]
 
 
+def test_half_the_game_slots_in_use_is_named() -> None:
+    s = capacity.size(100_000, dataclasses.replace(UNIT, script_us=400.0))
+    # 50,000 scripts/s at 400 µs: only one game slot per shard keeps the busiest under 50 %
+    assert (s.instances, s.shards, s.slots_per_shard) == (100, 64, 1)
+    assert s.bottlenecks[0] == "game slots: 64 shards of the 64 that can hold games"
+    assert [b.split(":", 1)[0] for b in s.bottlenecks] == ["game slots", "connections"]
+
+
 def test_many_instances_for_few_games_make_the_deadline_polls_the_bottleneck() -> None:
     slow = dataclasses.replace(UNIT, actions_per_core_s=10.0)
     s = capacity.size(10_000, slow)
