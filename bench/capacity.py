@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -226,6 +227,10 @@ class Assumptions:
     poll_ms: int = 50
     #: instances never go below two, so that one can fail
     min_instances: int = 2
+    #: False: every script at the light-load cost, as when each has Redis's event-loop turn,
+    #: its fsync and its reply's write to itself (the check's load: 500 scripts/s on one
+    #: Redis); True: at the saturated cost, many scripts batched per turn and per fsync
+    batched: bool = False
 
 
 @dataclass
@@ -237,6 +242,8 @@ class Size:
     sockets_per_instance: int
     #: Redis Cluster primaries; None: more than GAME_SLOTS would be needed
     shards: int | None
+    #: the same if scripts cost what they cost on a saturated Redis (Assumptions.batched)
+    shards_batched: int | None
     #: game slots on the busiest shard (of GAME_SLOTS): its share of the games
     slots_per_shard: int
     scripts_per_s_shard: float
@@ -289,8 +296,10 @@ def shard_load(actions: float, instances: int, shards: int, u: Unit, a: Assumpti
     share = busiest_slots(shards) / GAME_SLOTS
     scripts = actions * share * SCRIPTS_PER_ACTION
     polls = instances * 1000 / a.poll_ms
+    # the light-load cost has one delivery in it: counted with the others
+    script_us = u.script_us if a.batched else max(0.0, u.script_us_light - u.delivery_us)
     return ShardLoad(
-        scripts_us=scripts * u.script_us,
+        scripts_us=scripts * script_us,
         deliveries_us=scripts * spread(instances, a.players) * u.delivery_us,
         polls_us=polls * (u.pipeline_us + busiest_slots(shards) * u.peek_us),
     )
@@ -307,9 +316,12 @@ def size(games: int, u: Unit, a: Assumptions = Assumptions()) -> Size:
         a.min_instances, math.ceil(actions / (u.actions_per_core_s * (a.utilization - u.instance_idle_cores)))
     )
     budget_us = a.utilization * 1_000_000
-    shards = next(
-        (n for n in range(1, GAME_SLOTS + 1) if shard_load(actions, instances, n, u, a).total_us <= budget_us), None
-    )
+
+    def shards_for(a: Assumptions) -> int | None:
+        fits = (n for n in range(1, GAME_SLOTS + 1) if shard_load(actions, instances, n, u, a).total_us <= budget_us)
+        return next(fits, None)
+
+    shards = shards_for(a)
     n = shards if shards is not None else GAME_SLOTS
     load_ = shard_load(actions, instances, n, u, a)
     share = busiest_slots(n) / GAME_SLOTS
@@ -321,6 +333,7 @@ def size(games: int, u: Unit, a: Assumptions = Assumptions()) -> Size:
         instances=instances,
         sockets_per_instance=math.ceil(sockets / instances),
         shards=shards,
+        shards_batched=shards_for(dataclasses.replace(a, batched=True)),
         slots_per_shard=busiest_slots(n),
         scripts_per_s_shard=actions * share * SCRIPTS_PER_ACTION,
         instances_per_game=per_game,
@@ -396,13 +409,17 @@ def sizing_table(sizes: list[Size], a: Assumptions) -> str:
     lines = [
         f"sizing ({a.players} players, {a.actions_per_s:g} actions/s per game; cores planned at "
         f"{100 * a.utilization:.0f}% (headroom x{1 / a.utilization:g}); Redis replication x{a.replication}; "
-        f"deadline poll {a.poll_ms} ms)",
+        f"deadline poll {a.poll_ms} ms; scripts at the {'saturated' if a.batched else 'light-load'} cost)",
         row("concurrent games", [n(s.games) for s in sizes]),
         row("sockets", [n(s.sockets) for s in sizes]),
         row("actions/s", [n(s.actions_per_s) for s in sizes]),
         row("instances (1 core each)", [n(s.instances) for s in sizes]),
         row("sockets per instance", [n(s.sockets_per_instance) for s in sizes]),
         row("Redis Cluster shards (primaries)", [str(s.shards) if s.shards else f">{GAME_SLOTS}" for s in sizes]),
+        row(
+            "  if scripts batch (saturated cost)",
+            [str(s.shards_batched) if s.shards_batched else f">{GAME_SLOTS}" for s in sizes],
+        ),
         row("game slots on the busiest shard", [str(s.slots_per_shard) for s in sizes]),
         row("busiest shard: scripts/s (= publishes)", [n(s.scripts_per_s_shard) for s in sizes]),
         row("instances per game (players spread)", [f"{s.instances_per_game:.2f}" for s in sizes]),
@@ -764,7 +781,10 @@ def predict(u: Unit, games: int, instances: int, a: Assumptions = Assumptions())
         "instance_cpu_percent": 100 * cores,
         "scripts_per_s": scripts,
         "redis_cpu_percent": 100 * u.redis_base_cores + (polls_us + scripts * per_script) / 1e4,
-        "redis_cpu_percent_saturated_cost": shard_load(actions, instances, 1, u, a).total_us / 1e4,
+        "redis_cpu_percent_saturated_cost": shard_load(
+            actions, instances, 1, u, dataclasses.replace(a, batched=True)
+        ).total_us
+        / 1e4,
     }
 
 

@@ -25,7 +25,8 @@ from bench.capacity import (
 #: round unit costs, so that every figure below can be worked out by hand
 UNIT = Unit(
     script_us=100.0,
-    script_us_light=300.0,
+    # the saturated cost plus one delivery: the figures below hold at either cost
+    script_us_light=105.0,
     redis_base_cores=0.01,
     delivery_us=5.0,
     pipeline_us=10.0,
@@ -117,8 +118,21 @@ def test_1m_games_need_more_shards_than_the_game_slots_allow() -> None:
     assert heads == ["game slots", "connections", "game ids"]
 
 
+def test_the_light_load_script_cost_sizes_the_shards_unless_scripts_batch() -> None:
+    costly = dataclasses.replace(UNIT, script_us_light=305.0)
+    light = capacity.size(10_000, costly)
+    # a slot's 78.125 scripts/s x (300 + 3.439 x 5) µs = 24.8 ms, plus 200 x (10 + 0.5) µs of
+    # polls per slot: at most 20 slots fit in 500 ms, so 4 shards of 16
+    assert (light.shards, light.slots_per_shard, light.shards_batched) == (4, 16, 2)
+    batched = capacity.size(10_000, costly, Assumptions(batched=True))
+    assert (batched.shards, batched.shards_batched) == (2, 2)
+    assert batched.shard_cpu_percent == pytest.approx(capacity.size(10_000, UNIT).shard_cpu_percent)
+    text = capacity.sizing_table([light], Assumptions())
+    assert "light-load cost" in text and "if scripts batch (saturated cost)" in text
+
+
 def test_half_the_game_slots_in_use_is_named() -> None:
-    s = capacity.size(100_000, dataclasses.replace(UNIT, script_us=400.0))
+    s = capacity.size(100_000, dataclasses.replace(UNIT, script_us_light=405.0))
     # 50,000 scripts/s at 400 µs: only one game slot per shard keeps the busiest under 50 %
     assert (s.instances, s.shards, s.slots_per_shard) == (100, 64, 1)
     assert s.bottlenecks[0] == "game slots: 64 shards of the 64 that can hold games"
@@ -181,7 +195,7 @@ def test_the_prediction_of_a_check_point() -> None:
     assert p["scripts_per_s"] == 500.0
     # Redis at rest with one instance, the second's 20 polls of 42 µs, and 500 scripts at the
     # light cost with 0.875 more deliveries of 5 µs each, per second
-    assert p["redis_cpu_percent"] == pytest.approx(1 + (20 * 42 + 500 * (300 + 0.875 * 5)) / 1e4)
+    assert p["redis_cpu_percent"] == pytest.approx(1 + (20 * 42 + 500 * (105 + 0.875 * 5)) / 1e4)
     # as the sizing counts a shard: 500 x (100 µs + 1.875 x 5 µs) + 40 polls x 42 µs
     assert p["redis_cpu_percent_saturated_cost"] == pytest.approx((50_000 + 500 * 1.875 * 5 + 40 * 42) / 1e4)
 
