@@ -972,6 +972,7 @@ async def main(args: argparse.Namespace) -> int:
         checked = await check(unit, args.check_games, 2, args.check_duration, args.ticks)
         print()
         print(check_report(checked))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
