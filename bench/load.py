@@ -436,6 +436,9 @@ class Config:
     seed: int | None = None
     #: CSV of every latency sample (kind, seconds into the window when sent, ms)
     samples: Path | None = None
+    #: called with the stack, the run's counts and True as the measurement window opens, False
+    #: as it closes: bench.capacity reads Redis's script count and the frames there
+    on_window: Callable[[Stack, Stats, bool], None] | None = None
 
 
 @dataclass
@@ -783,6 +786,8 @@ async def run(config: Config) -> Result:
             me = ProcWatch("loadgen", os.getpid())
             for w in (*stack.watches, me):
                 w.begin()
+            if config.on_window is not None:
+                config.on_window(stack, stats, True)
             probes = [asyncio.create_task(watch_loop_lag(stats))]
             if stack.redis is not None:
                 probes.append(asyncio.create_task(probe_redis(stack.redis.port, stats.redis_ping_ms)))
@@ -801,6 +806,8 @@ async def run(config: Config) -> Result:
             gc.enable()
             for w in (*stack.watches, me):
                 w.end()
+            if config.on_window is not None:
+                config.on_window(stack, stats, False)
             for task in probes:
                 task.cancel()
             await asyncio.gather(*probes, return_exceptions=True)
