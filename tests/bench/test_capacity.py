@@ -250,7 +250,9 @@ async def test_a_tiny_run_measures_every_figure() -> None:
     assert [s.deliveries for s in f.scripts.values()] == [0, 0]
     # each pass-turn publishes once, to both subscribers
     assert f.fanout.deliveries == 2 * f.fanout.scripts
-    assert f.peek.polls > 0 and f.peek.cpu_us_per_poll > f.peek.cpu_us_per_single > 0
+    # a tiny run's Redis CPU is read in 10 ms clock ticks from /proc: it may round to 0, so
+    # only the counts are exact here (the arithmetic on the figures is tested above)
+    assert f.peek.polls > 0 and f.peek.cpu_us_per_poll >= 0 and f.peek.cpu_us_per_single >= 0
 
     c = f.core
     assert (c.games, c.sockets, c.errors) == (4, 16, 0)
