@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from service import clock as clock_module
 from service.clock import GameClock
+from tests.support.fakes import FakeTime
 
 #: Allowed distance between two readings of Redis time on a loaded machine.
 CLOCK_TOLERANCE_MS = 50
@@ -21,19 +22,6 @@ def test_observe_puts_the_estimate_within_the_round_trip_after_the_observed_redi
     clock.observe(1_000_000.0, 0.010)
     now = clock.now_ms()
     assert 1_000_000 <= now <= 1_000_010 + CLOCK_TOLERANCE_MS
-
-
-class FakeTime:
-    """What service/clock.py reads of `time`, with a monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.mono = 100.0
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def time(self) -> float:
-        return 1_700_000_000.0
 
 
 def lagged_probes(fake: FakeTime, clock: GameClock, seed: int) -> list[tuple[int, float]]:

@@ -31,7 +31,7 @@ from service.redis_client import connect
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
-from tests.support.fakes import FakeSocket, MakeConn
+from tests.support.fakes import FakeSocket, FakeTime, MakeConn
 from tests.support.waits import eventually, settle
 
 HOST = "client_host"
@@ -635,26 +635,13 @@ async def test_tick_charges_the_clocks_that_run_while_targets_respond(
     assert ws.frames[1] == frame("tick", {"times": times})
 
 
-class LaggedTime:
-    """What service/clock.py reads of `time`: a monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.mono = 100.0
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def time(self) -> float:
-        return 1_700_000_000.0
-
-
 async def test_within_one_turn_no_tick_shows_a_clock_more_time_than_the_tick_before(
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The instance's view of Redis time is corrected at every probe, and under load each probe's
     round trip holds up to 400 ms of event-loop lag (as at 2,000 games): the ticks between
     still only count down."""
-    fake = LaggedTime()
+    fake = FakeTime()
     monkeypatch.setattr(clock_module, "time", fake)
     redis_at = 5_000_000.0 - fake.mono * 1000  # true Redis ms = redis_at + monotonic ms
     clock.observe(5_000_000.0, 0.0)

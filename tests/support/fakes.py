@@ -69,3 +69,16 @@ class RecordingTransport:
 
 #: make_conn(max_queue_bytes=..., gate=...): a Conn writing to a new FakeSocket (tests/conftest.py)
 MakeConn = Callable[..., tuple[Conn, FakeSocket]]
+
+
+class FakeTime:
+    """What service/clock.py reads of `time`, with a monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.mono = 100.0
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def time(self) -> float:
+        return 1_700_000_000.0
