@@ -223,8 +223,8 @@ class Assumptions:
     utilization: float = 0.5
     #: copies of every game in Redis: a primary and one replica
     replication: int = 2
-    #: Settings.deadline_poll_ms default
-    poll_ms: int = 50
+    #: how often every instance polls the deadline partitions (the setting's default)
+    poll_ms: int = Settings().deadline_poll_ms
     #: instances never go below two, so that one can fail
     min_instances: int = 2
     #: False: every script at the light-load cost, as when each has Redis's event-loop turn,
