@@ -73,10 +73,8 @@ class History:
     def game(self, game_id: str) -> GameRecord:
         return self.games.setdefault(game_id, GameRecord(game_id))
 
-    #: errors of the actions of each game
-    game_errors: Counter[str] = field(default_factory=Counter)
-    #: what those errors were, per game
-    game_error_kinds: dict[str, Counter[str]] = field(default_factory=dict)
+    #: the errors of each game's actions, counted by what they were
+    game_errors: dict[str, Counter[str]] = field(default_factory=dict)
     #: close codes of the sockets that closed under the clients
     closes: Counter[int | None] = field(default_factory=Counter)
     #: how long each lost socket took to be replaced (s)
@@ -120,8 +118,7 @@ class History:
     def error(self, what: str, game_id: str | None = None) -> None:
         self.errors.append((time.monotonic(), what))
         if game_id is not None:
-            self.game_errors[game_id] += 1
-            self.game_error_kinds.setdefault(game_id, Counter())[what] += 1
+            self.game_errors.setdefault(game_id, Counter())[what] += 1
 
     def fault(self, what: str) -> None:
         self.faults.append((time.monotonic(), what))

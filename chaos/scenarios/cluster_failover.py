@@ -83,13 +83,13 @@ async def run(opts: Options) -> Verdict:
             def judge(history: History, verdict: Verdict) -> None:
                 killed = on_killed(history)
                 others = [gid for gid in history.games if gid not in killed]
-                errors = sum(history.game_errors[gid] for gid in others)
+                kinds: Counter[str] = Counter()
+                for gid in others:
+                    kinds.update(history.game_errors.get(gid, {}))
+                errors = kinds.total()
                 verdict.extra["other_shards_errors"] = errors
                 verdict.extra["loss_bound"] = verdict.allowed_loss
                 if errors:
-                    kinds: Counter[str] = Counter()
-                    for gid in others:
-                        kinds.update(history.game_error_kinds.get(gid, {}))
                     named = ", ".join(f"{what} ×{n}" for what, n in kinds.most_common(5))
                     verdict.problems.append(f"{errors} errors in games on the shards that were not killed: {named}")
                 if not killed or not others:
