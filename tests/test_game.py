@@ -416,3 +416,15 @@ async def test_an_action_is_tried_again_for_its_retry_time_while_redis_is_away(r
                     await attempt
         finally:
             await client.aclose()
+
+
+async def test_a_reply_read_across_a_change_of_primary_is_the_storage_error(store: GameStore, rdb: Redis) -> None:
+    """Sentinel's primary_epoch: a fence or a new primary between the call and its reply."""
+    gid, _, _ = await store.create("client_x", GameSettings(), "a1")
+    epochs = iter([0, 1])
+    moved = make_store(rdb, primary_epoch=lambda: next(epochs))
+    with pytest.raises(StorageUnavailable, match="the primary changed while the action ran"):
+        await moved.start(gid, "client_x", "a2")
+    # the same action again, on a steady primary: answered as the duplicate it is
+    steady = make_store(rdb, primary_epoch=lambda: 1)
+    assert (await steady.start(gid, "client_x", "a2")).status == "dup"
