@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
+from redis._parsers.commands import AsyncCommandsParser
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
@@ -325,7 +326,7 @@ def connect(settings: Settings) -> Backend:
         # health checks are per connection in redis-py's cluster client; its own retries
         # follow MOVED/ASK and refresh the slot map after a failover
         options.pop("health_check_interval")
-        cluster = RedisCluster.from_url(settings.redis_url, max_connections=256, **options)
+        cluster = StableCluster.from_url(settings.redis_url, max_connections=256, **options)
         channels = ClusterChannels(cluster, node_client_factory(settings.redis_url, **_client_options(settings)))
         return Backend(cluster, channels, sharded=True, mode=mode)
     # a burst of actions waits (up to the Redis timeout) for one of the 256 connections instead
@@ -335,6 +336,34 @@ def connect(settings: Settings) -> Backend:
     )
     client = aioredis.Redis.from_pool(pool)
     return Backend(client, SingleChannels(client), sharded=False, mode=mode)
+
+
+class CommandTableOnce(AsyncCommandsParser):
+    """Redis's command table, loaded once per client.
+
+    redis-py's cluster client reloads the table from its default node (the first primary of
+    its map) each time it refreshes the map, and a failed reload closes the connections to
+    every node and fails the command that asked. So while a killed primary was the default
+    node, every action on the healthy shards failed too, until the failover took it out of
+    the map (the chaos scenario cluster-failover saw 0-3 such actions per run). The table
+    belongs to the Redis version and does not change with the map; a command missing from
+    it still reloads it (the parser's own fallback, which passes no node).
+    """
+
+    async def initialize(self, node: ClusterNode | None = None) -> None:
+        if node is not None:
+            self.node = node
+            if self.commands:
+                return
+        await super().initialize()
+
+
+class StableCluster(RedisCluster):
+    """RedisCluster whose map refreshes do not depend on the default node answering."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands_parser = CommandTableOnce()
 
 
 async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:

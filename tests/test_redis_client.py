@@ -11,12 +11,15 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import MasterNotFoundError
+from redis.crc import key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from service.redis_client import FENCING_FLAGS, NewestConfigSentinel, PrimaryFenced, connect, describe_redis
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
-from stack.topologies import MASTER_NAME, SentinelSet, command
+from stack.topologies import MASTER_NAME, ClusterSet, SentinelSet, command
 
 
 def server(*args: str) -> Iterator[RedisProcess]:
@@ -340,3 +343,39 @@ async def test_a_fence_stays_up_while_a_sentinel_does_not_answer_and_lifts_when_
     # the failover was given up: every sentinel answers and none flags it
     sentinel.sentinels[2].view = view(1, 1)  # type: ignore[attr-defined]
     assert await sentinel.discover_master(MASTER_NAME) == ("10.0.0.1", 1)
+
+
+# -- Cluster -----------------------------------------------------------------------------
+
+
+def key_in(lo: int, hi: int) -> str:
+    """A key whose slot is in [lo, hi]."""
+    return next(k for k in (f"k{n}" for n in range(100_000)) if lo <= key_slot(k.encode()) <= hi)
+
+
+async def test_a_cluster_whose_default_node_died_still_serves_the_other_shards() -> None:
+    # redis-py's cluster client refreshes its map after a CLUSTERDOWN, an uncovered slot or
+    # repeated MOVED replies by closing every connection (aclose) and initialising again,
+    # which reloaded the command table from the default node: with that node dead, the
+    # refresh failed, and so did every command on the healthy shards
+    with ClusterSet(3, 0, "--cluster-require-full-coverage", "no") as cluster:
+        client = connect(Settings(redis_url=cluster.url, redis_cluster=True)).client
+        try:
+            await client.ping()
+            dead_port = client.get_default_node().port
+            ranges = cluster.slot_ranges()
+            healthy = [key_in(lo, hi) for lo, hi, port in ranges if port != dead_port]
+            doomed = next(key_in(lo, hi) for lo, hi, port in ranges if port == dead_port)
+            next(n for n in cluster.nodes if n.port == dead_port).kill()
+            await client.aclose()
+            for attempt in range(3):
+                for key in healthy:
+                    assert await client.set(key, attempt) is True
+                    assert await client.get(key) == str(attempt)
+                with pytest.raises((RedisConnectionError, RedisClusterException)):
+                    await client.set(doomed, attempt)
+            # a client whose last command failed is due a refresh, and its aclose() closes
+            # nothing until one has run
+            assert await client.get(healthy[0]) == "2"
+        finally:
+            await client.aclose()
