@@ -22,24 +22,7 @@ def counts_of(line: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in line.split() if "=" in part)
 
 
-#: scenarios that find a defect not fixed yet. Skipped, not xfailed: whether a run hits the
-#: defect depends on which shard the random kill takes, so neither outcome is certain.
-KNOWN_FAILING = {
-    "cluster-failover": (
-        "issue 15: while a killed Cluster primary is failed over, 0-3 actions per short run on "
-        "the other shards still fail after 3 s of retries (redis-py's cluster client closes "
-        "connections under concurrent handshakes)"
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.skip(reason=KNOWN_FAILING[n])) if n in KNOWN_FAILING else n
-        for n in sorted(SCENARIOS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_short_form_of_each_scenario_holds_its_invariants(name: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "run", name, "--short"], capture_output=True, text=True, timeout=240
