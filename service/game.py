@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import orjson
 from redis.exceptions import ResponseError
 
 from service import keys
@@ -79,7 +80,7 @@ class Outcome:
     @property
     def state(self) -> dict[str, Any]:
         if self._state is None:
-            self._state = json.loads(self.state_json)
+            self._state = orjson.loads(self.state_json)
         return self._state
 
     @property

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import orjson
+
 from service import keys
 from service.channels import Channels, SingleChannels
 from service.clock import GameClock
@@ -77,7 +79,7 @@ def decode_events(events_json: str) -> list[tuple[str | None, Outgoing]]:
     client id's socket alone."""
     if events_json == "[]":
         return []
-    return [(e.get("to"), outgoing(e["type"], e["data"])) for e in json.loads(events_json)]
+    return [(e.get("to"), outgoing(e["type"], e["data"])) for e in orjson.loads(events_json)]
 
 
 def send_events(conn: Conn, events: list[tuple[str | None, Outgoing]]) -> None:
@@ -305,8 +307,9 @@ class Hub:
             self._spawn(self._repair(conn.game_id))
 
     def _apply(self, entry: Entry, state_json: str) -> dict[str, Any]:
-        """Make `state_json` the cached snapshot (the one JSON decode per commit per instance)."""
-        state: dict[str, Any] = json.loads(state_json)
+        """Make `state_json` the cached snapshot (the one JSON decode per commit per instance;
+        orjson, a third of json's time for a 4-player state)."""
+        state: dict[str, Any] = orjson.loads(state_json)
         entry.state = state
         entry.state_json = state_json
         entry.version = int(state["version"])
