@@ -166,7 +166,7 @@ class Backend:
         await self.channels.stop()
         for c in (self.client, *self.extras):
             with contextlib.suppress(Exception):
-                await c.aclose()
+                await (c.close_all() if isinstance(c, StableCluster) else c.aclose())
 
 
 def _flags(state: dict[str, Any]) -> set[str]:
@@ -364,6 +364,16 @@ class StableCluster(RedisCluster):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands_parser = CommandTableOnce()
+
+    async def close_all(self) -> None:
+        """aclose(), and every node's connections even when a map refresh is due: redis-py's
+        aclose() closes nothing then (it takes the due refresh for a closed client), so a
+        client whose last command met a dead node kept all its connections open. Not an
+        override of aclose(): redis-py calls that itself to force a refresh, and closing
+        every node again there would cut the healthy shards' commands in flight."""
+        await self.aclose()
+        await self.nodes_manager.aclose()
+        await self.nodes_manager.aclose("startup_nodes")
 
 
 async def describe_redis(client: Any, settings: Settings) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from service.redis_client import FENCING_FLAGS, NewestConfigSentinel, PrimaryFen
 from service.scripts import Scripts
 from service.settings import Settings
 from stack.redis_server import RedisProcess
-from stack.topologies import MASTER_NAME, ClusterSet, SentinelSet, command
+from stack.topologies import MASTER_NAME, ClusterSet, SentinelSet, command, wait_for
 
 
 def server(*args: str) -> Iterator[RedisProcess]:
@@ -374,8 +374,27 @@ async def test_a_cluster_whose_default_node_died_still_serves_the_other_shards()
                     assert await client.get(key) == str(attempt)
                 with pytest.raises((RedisConnectionError, RedisClusterException)):
                     await client.set(doomed, attempt)
-            # a client whose last command failed is due a refresh, and its aclose() closes
-            # nothing until one has run
-            assert await client.get(healthy[0]) == "2"
         finally:
-            await client.aclose()
+            await client.close_all()
+
+
+async def test_closing_a_cluster_client_due_a_refresh_closes_every_connection() -> None:
+    with ClusterSet(3, 0, "--cluster-require-full-coverage", "no") as cluster:
+        client = connect(Settings(redis_url=cluster.url, redis_cluster=True)).client
+        ranges = cluster.slot_ranges()
+        live = [port for _, _, port in ranges[1:]]
+        try:
+            for lo, hi, _ in ranges:
+                await client.set(key_in(lo, hi), 1)
+            next(n for n in cluster.nodes if n.port == ranges[0][2]).kill()
+            with pytest.raises((RedisConnectionError, RedisClusterException)):
+                await client.set(key_in(ranges[0][0], ranges[0][1]), 2)
+        finally:
+            await client.close_all()
+        for port in live:
+            # CLIENT LIST shows the asking connection alone once ours are gone
+            wait_for(
+                lambda p=port: len(command(p, "CLIENT", "LIST", "TYPE", "normal").splitlines()) == 1,
+                3,
+                f"no connection of ours left on :{port}",
+            )
