@@ -185,6 +185,12 @@ def expose_runtime(metrics: Metrics, rt: Runtime) -> None:
         ("counter", "tapotarp_cache_hits", "Binds served from this instance's snapshot", lambda: hub.cache_hits),
         ("counter", "tapotarp_cache_misses", "Binds that had to read the game from Redis", lambda: hub.cache_misses),
         ("counter", "tapotarp_deadlines_fired", "Warnings and timeouts fired here", lambda: rt.deadlines.fired),
+        (
+            "counter",
+            "tapotarp_deadline_polls",
+            "Deadline polls answered, each a peek at every partition (one script call on one Redis)",
+            lambda: rt.deadlines.polls,
+        ),
         ("counter", "tapotarp_seats_released", "Seats of dead instances released", lambda: rt.liveness.released),
         (
             "gauge",
@@ -245,7 +251,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         cache_ttl_s=settings.cache_ttl_s,
         channels=backend.channels,
     )
-    deadlines = DeadlineLoop(store, clock, settings.deadline_poll_ms / 1000, metrics)
+    deadlines = DeadlineLoop(store, clock, settings.deadline_poll_ms / 1000, metrics, sharded=backend.sharded)
     liveness = Liveness(store, clock, settings.instance_dead_after_s, settings.game_retention_s, lambda: close_all(hub))
     limiter = SharedLimiter(scripts["rate_limit"], settings.redis_timeout_ms / 1000)
     deps = Deps(settings, clock, store, hub, liveness, metrics, limiter)

@@ -435,6 +435,14 @@ class GameStore:
         reply = await self._guard(lambda: script(keys=key_list, args=[self.clock.offset_ms, limit, lease_ms]))
         return [(str(gid), int(float(due))) for gid, due in zip(reply[0::2], reply[1::2], strict=True)]
 
+    async def due_partitions(self) -> list[int]:
+        """The deadline partitions with an entry due, in one script call (one Redis only:
+        the partitions' keys are in as many slots)."""
+        script = self.scripts["due_partitions"]
+        key_list = [keys.deadline_partition(p) for p in range(keys.PARTITIONS)]
+        reply = await self._guard(lambda: script(keys=key_list, args=[self.clock.offset_ms]))
+        return [int(i) - 1 for i in reply]
+
     async def fire_deadline(self, game_id: str) -> Outcome:
         return await self._run("fire_deadline", game_id, "", "")
 

@@ -51,7 +51,8 @@ class _FakeClient:
 
 async def test_the_deadline_loop_stops_when_cancelled_just_as_a_poll_completes() -> None:
     """Regression: asyncio.wait_for on 3.11 could swallow a cancellation landing as the
-    pipeline completed, and app cleanup then waited forever for the loop."""
+    pipeline completed, and app cleanup then waited forever for the loop. (The pipelined
+    peek is a Cluster's; on one Redis the peek is one script call, through the same guard.)"""
     loop = asyncio.get_running_loop()
     deadlines: DeadlineLoop | None = None
 
@@ -68,7 +69,7 @@ async def test_the_deadline_loop_stops_when_cancelled_just_as_a_poll_completes()
         token_ttl_s=60,
         action_timeout_s=4.0,
     )
-    deadlines = DeadlineLoop(store, clock, poll_s=0.01)
+    deadlines = DeadlineLoop(store, clock, poll_s=0.01, sharded=True)
     deadlines.loop.start()
     task = deadlines.loop._task
     assert task is not None

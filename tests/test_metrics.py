@@ -135,6 +135,8 @@ async def test_readings_mirror_the_hub_and_the_loops_and_the_redis_probe_is_time
         assert parsed[("tapotarp_sentinel_fences_total", ())] == parsed[("tapotarp_primary_changes_total", ())] == 0
         assert parsed[("tapotarp_redis_up", ())] == 1
         assert parsed[("tapotarp_deadlines_fired_total", ())] == rt.deadlines.fired == 0
+        # the loop polls on while the page is read: the reading is one it had reached
+        assert 1 <= parsed[("tapotarp_deadline_polls_total", ())] <= rt.deadlines.polls
         assert parsed[("tapotarp_seats_released_total", ())] == rt.liveness.released == 0
         assert parsed[("tapotarp_games_seated", ())] == len(rt.liveness.seats) == 1
         assert parsed[("tapotarp_rate_limiter_errors_total", ())] == 0

@@ -256,9 +256,11 @@ async def test_a_tiny_run_measures_every_figure() -> None:
 
     c = f.core
     assert (c.games, c.sockets, c.errors) == (4, 16, 0)
-    # every scheduled action confirmed, each one script, and nothing else ran a script
+    # every scheduled action confirmed, each one script, and nothing else ran a script but
+    # the deadline polls, taken off; the instance counts a poll once its reply is in, so a
+    # poll crossing one end of the window may be counted on one side only
     assert c.actions == 4 * round(TINY.core_s * 0.5)
-    assert c.redis_scripts == c.actions
+    assert abs(c.redis_scripts - c.actions) <= 2
     assert c.instance_cpu_s > 0 and c.actions_per_core_s == pytest.approx(c.actions / c.instance_cpu_s, rel=0.01)
     # each action's state reaches 4 sockets, and the ticks come on top
     assert c.frames_out >= 4 * c.actions
