@@ -56,7 +56,7 @@ const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://
 });
 const timeSync = new TimeSync(conn, clock);
 const session = new Session(app, conn, exitToHome);
-const host = new HostControls({ state: () => app.state, dialogs, clock, act });
+const host = new HostControls({ state: () => app.state, dialogs, clock, act, seats: () => tableRules.seats });
 
 const home = new Home({
   create: (settings, errorNode, button) => {

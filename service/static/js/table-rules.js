@@ -40,8 +40,9 @@ export class TableRules {
     this.shownGame = null;
   }
 
-  /** One button in the game's controls opens the table menu (history, rules, seats,
-   * concede): two taps to each, and the controls stay one row on a landscape phone.
+  /** One button in the game's controls opens the table menu (history and undo, rules,
+   * concede, and the lobby's and the tools' actions): two taps to each, and the controls
+   * stay one row on a landscape phone.
    * Returns the function that puts a button in it. */
   buildMenu(show) {
     const list = h('div', { class: 'menu-actions' });

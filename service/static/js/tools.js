@@ -45,7 +45,7 @@ export class TableTools {
     this.buildDice();
     this.buildOrder();
     this.buildToast();
-    this.colors = new SeatColors(byId('board'), { act, dialogs, identity, place: placeInMenu });
+    this.colors = new SeatColors(byId('board'), { act, identity, place: placeInMenu });
     this.campaign = new CampaignPanel({ state, act, dialogs, place: placeInMenu });
     this.orderKey = '';
   }
