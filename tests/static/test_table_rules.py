@@ -219,8 +219,15 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     assert pages[0] == {"limit": 20} and isinstance(pages[1].get("before"), int)
     expect(a.page.locator("#dlg-history")).to_contain_text("undid")
 
-    # the host takes back the last three of B's taps at once
-    a.page.locator("#dlg-history").get_by_role("button", name="Undo back to here (3)").click()
+    # the host takes back the last three of B's taps at once, once they confirm how many go
+    back3 = a.page.locator("#dlg-history").get_by_role("button", name="Undo back to here (3)")
+    back3.click()
+    expect(a.page.locator("#confirm-title")).to_have_text("Undo the last 3 actions?")
+    expect(a.page.locator("#confirm-message")).to_contain_text("before “Player 2 changed a player”")
+    a.page.click("#dlg-confirm [data-close]")
+    expect(a.page.locator("#dlg-history")).to_be_visible()
+    back3.click()
+    a.page.click("#confirm-ok")
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("37", timeout=SEEN_WITHIN_MS)
     expect(b.page.locator("#notice-text")).to_have_text("Player 1 (host) undid the last 3 actions.")
     assert [f["data"] for f in a.sent if f.get("type") == "undo"] == [{"count": 3}]

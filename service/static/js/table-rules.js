@@ -34,7 +34,7 @@ export class TableRules {
       update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
       commanderDamage: (data, err) => act('commanderDamage', data, err),
     });
-    this.history = new HistoryPanel({ state, identity, act, clock, place, show });
+    this.history = new HistoryPanel({ state, identity, act, clock, place, show, ask: (question, run) => dialogs.ask(question, run) });
     this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId, place });
     this.summary = new GameSummary();
     this.shownGame = null;
