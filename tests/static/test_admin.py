@@ -1,5 +1,6 @@
 """The host's admin actions (js/admin.js, in the per-player menu of js/host.js), several
-browser contexts on a real service: add time to a player's clock, kick a player (asked first;
+browser contexts on a real service: add time to a player's clock (1, 5 or 10 minutes from the
+menu itself, any amount from its dialog), kick a player (asked first;
 the kicked device shows it, forgets the seat and watches), and revive the kicked player."""
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def test_the_host_adds_time_kicks_and_revives_and_every_device_follows(open_app:
     assert a.wait_sent("adminAddTime")["data"] == {"playerId": 2, "minutes": 2.5}
     for app in apps:
         expect(app.clock(2)).to_have_text("12:30", timeout=SEEN_WITHIN_MS)
+    # the usual amounts are one tap in the menu itself
+    menu(a, 2, '#pm-add-row [data-minutes="5"]')
+    expect(a.page.locator("#dlg-player")).to_be_hidden()
+    expect(a.page.locator("#dlg-add-time")).to_be_hidden()
+    assert [f["data"] for f in a.sent if f.get("type") == "adminAddTime"][-1] == {"playerId": 2, "minutes": 5}
+    for app in apps:
+        expect(app.clock(2)).to_have_text("17:30", timeout=SEEN_WITHIN_MS)
 
     # a player still in has nothing to revive
     menu(a, 2, "#pm-time")
@@ -77,7 +85,9 @@ def test_the_host_adds_time_kicks_and_revives_and_every_device_follows(open_app:
     # nobody holds seat 3 any more: there is no one to kick
     a.card(3).locator(".host-menu").click()
     expect(a.page.locator("#pm-kick")).to_be_disabled()
-    expect(a.page.locator("#pm-add-time")).to_be_disabled()
+    expect(a.page.locator("#pm-add-row button")).to_have_count(4)
+    for button in a.page.locator("#pm-add-row button").all():
+        expect(button).to_be_disabled()
 
     # revive: asked first; the player is back in on every device
     a.page.click("#pm-revive")

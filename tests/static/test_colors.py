@@ -1,7 +1,8 @@
 """Seat colours (js/colors.js), several browser contexts on a real service: a player picks
-their own seat's colour from the palette (More → Your colour), the host any seat's (the
-seat's menu → Colour), everyone's card takes it, and "None" gives the seat its own colour
-back; every colour of the palette keeps the card's text readable (WCAG AA)."""
+their own seat's colour from the palette row in the More menu (More → a colour: two taps), the
+host any seat's from the seat's menu (… → a colour), everyone's card takes it, and "None"
+gives the seat its own colour back; every colour of the palette keeps the card's text
+readable (WCAG AA)."""
 
 from __future__ import annotations
 
@@ -48,16 +49,16 @@ def seat_color(app: App, player: int) -> str:
 
 
 def pick(app: App, player: int | None, label: str) -> None:
-    """`player` None: the app's own seat, from the More menu; else the host's seat menu."""
+    """`player` None: the app's own seat, from the More menu; else the host's seat menu. The
+    dot is the menu's second tap, and it closes the menu."""
     if player is None:
         app.page.click("#btn-more")
-        app.page.click("#btn-my-color")
+        row, menu = app.page.locator("#my-colors"), app.page.locator("#dlg-table")
     else:
         app.card(player).locator(".host-menu").click()
-        app.page.click("#pm-color")
-    expect(app.page.locator("#dlg-color")).to_be_visible()
-    app.page.locator("#dlg-color").get_by_role("button", name=label, exact=True).click()
-    expect(app.page.locator("#dlg-color")).to_be_hidden()
+        row, menu = app.page.locator("#pm-colors"), app.page.locator("#dlg-player")
+    row.get_by_role("button", name=label, exact=True).click()
+    expect(menu).to_be_hidden()
 
 
 def test_players_and_the_host_colour_seats_and_every_card_shows_it(open_app: OpenApp) -> None:
@@ -66,27 +67,33 @@ def test_players_and_the_host_colour_seats_and_every_card_shows_it(open_app: Ope
     # B may colour only their own seat (no seat menus); a spectator none
     watcher = open_app(f"/?game={code}")
     watcher.page.click("#btn-more")
-    expect(watcher.page.locator("#btn-my-color")).to_be_hidden()
+    expect(watcher.page.locator("#dlg-table")).to_be_visible()
+    expect(watcher.page.locator("#my-colors")).to_be_hidden()
     expect(b.card(1).locator(".host-menu")).to_be_hidden()
 
     pick(b, None, "Teal")
-    expect(b.page.locator("#color-title")).to_have_text("Colour of Player 2")
-    assert [f["data"] for f in b.sent if f.get("type") == "updatePlayer"] == [{"playerId": 2, "color": "teal"}]
+    assert b.wait_sent("updatePlayer")["data"] == {"playerId": 2, "color": "teal"}
     for app in (a, b):
         expect(app.card(2)).to_have_attribute("data-color", "teal", timeout=SEEN_WITHIN_MS)
         assert seat_color(app, 2) == "#2dd4bf"
     expect(watcher.card(2)).to_have_attribute("data-color", "teal")
     expect(a.card(2).locator(".seat-chip")).to_have_attribute("title", "Teal")
-    # the dialog marks the seat's colour
+    # the row marks and names the seat's colour
     b.page.click("#btn-more")
-    b.page.click("#btn-my-color")
-    expect(b.page.locator('#dlg-color .swatch[aria-pressed="true"]')).to_have_attribute("data-color", "teal")
-    audit(b.page, "colour dialog")
-    b.page.locator("#dlg-color").get_by_role("button", name="Close").click()
+    expect(b.page.locator('#my-colors [aria-pressed="true"]')).to_have_attribute("data-color", "teal")
+    expect(b.page.locator("#my-colors-label")).to_have_text("Your colour: Teal")
+    audit(b.page, "the More menu's colours")
+    b.page.locator("#dlg-table").get_by_role("button", name="Close").click()
 
     pick(a, 3, "Indigo")
+    assert a.wait_sent("updatePlayer")["data"] == {"playerId": 3, "color": "indigo"}
     expect(b.card(3)).to_have_attribute("data-color", "indigo", timeout=SEEN_WITHIN_MS)
     assert seat_color(b, 3) == "#a5b4fc"
+    a.card(3).locator(".host-menu").click()
+    expect(a.page.locator('#pm-colors [aria-pressed="true"]')).to_have_attribute("data-color", "indigo")
+    expect(a.page.locator("#pm-colors-label")).to_have_text("Colour: Indigo")
+    audit(a.page, "the seat menu's colours")
+    a.page.click("#dlg-player [data-close]")
     a.start()
     audit(a.page, "coloured cards, running")
 

@@ -100,7 +100,10 @@ def test_recent_games_are_remembered_and_can_be_rejoined_or_forgotten(open_app: 
     expect(items.nth(0)).to_contain_text("Host")
     expect(items.nth(1)).to_contain_text(first)
 
+    # the host's token lives only here: forgetting it is asked first (tests/static/test_confirms.py)
     app.page.get_by_role("button", name=f"Forget game {second}").click()
+    expect(app.page.locator("#confirm-title")).to_have_text(f"Forget game {second}?")
+    app.page.click("#confirm-ok")
     expect(items).to_have_count(1)
     app.page.get_by_role("button", name=f"Rejoin game {first}").click()
     expect(app.page.locator("#game-code")).to_have_text(first)

@@ -2,8 +2,8 @@
 service: the create form's format, loss rules, time control and undo window and the host's
 rules dialog; poison, energy, experience and commander damage on the cards, the loss reason,
 the turn and round counters and the end-of-game summary; history and undo (the toast after
-one's own action, the host's undo, the `undone` notice); concede, seat moves, a freed seat,
-host handover and taking the host role from an absent host."""
+one's own action, the host's undo, the `undone` notice); concede, and from each seat's menu
+seat moves, a freed seat and host handover; taking the host role from an absent host."""
 
 from __future__ import annotations
 
@@ -219,8 +219,15 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     assert pages[0] == {"limit": 20} and isinstance(pages[1].get("before"), int)
     expect(a.page.locator("#dlg-history")).to_contain_text("undid")
 
-    # the host takes back the last three of B's taps at once
-    a.page.locator("#dlg-history").get_by_role("button", name="Undo back to here (3)").click()
+    # the host takes back the last three of B's taps at once, once they confirm how many go
+    back3 = a.page.locator("#dlg-history").get_by_role("button", name="Undo back to here (3)")
+    back3.click()
+    expect(a.page.locator("#confirm-title")).to_have_text("Undo the last 3 actions?")
+    expect(a.page.locator("#confirm-message")).to_contain_text("before “Player 2 changed a player”")
+    a.page.click("#dlg-confirm [data-close]")
+    expect(a.page.locator("#dlg-history")).to_be_visible()
+    back3.click()
+    a.page.click("#confirm-ok")
     expect(b.card(2).locator(".stat-life .stat-value")).to_have_text("37", timeout=SEEN_WITHIN_MS)
     expect(b.page.locator("#notice-text")).to_have_text("Player 1 (host) undid the last 3 actions.")
     assert [f["data"] for f in a.sent if f.get("type") == "undo"] == [{"count": 3}]
@@ -247,39 +254,69 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     expect(a.card(1)).to_have_class(ACTIVE, timeout=SEEN_WITHIN_MS)
 
 
+def seat_menu(app: App, player: int) -> None:
+    app.card(player).locator(".host-menu").click()
+    expect(app.page.locator("#dlg-player")).to_be_visible()
+
+
 def test_the_host_moves_and_frees_seats_and_hands_over_the_role_and_a_player_concedes(open_app: OpenApp) -> None:
     (a, b, c), code = seated(open_app, 4, 3)
     b.page.click("#btn-more")
     expect(b.page.locator("#btn-history")).to_be_visible()
-    expect(b.page.locator("#btn-seats")).to_be_hidden()
     expect(b.page.locator("#btn-rules")).to_be_hidden()
     expect(b.page.locator("#menu-undo")).to_be_hidden()
     b.page.locator("#dlg-table").get_by_role("button", name="Close").click()
-    a.page.click("#btn-more")
-    a.page.click("#btn-seats")
-    row = a.page.locator('#dlg-seats .seat-row[data-player="2"]')
-    row.locator("select").select_option("4")
-    row.get_by_role("button", name="Move").click()
+    expect(b.card(2).locator(".host-menu")).to_be_hidden()
+
+    # the seat menu says whose seat it is and offers what the seat allows
+    seat_menu(a, 1)
+    expect(a.page.locator("#pm-seat")).to_have_text("Seat 1: your seat")
+    expect(a.page.locator("#pm-host")).to_be_hidden()
+    a.page.click("#dlg-player [data-close]")
+    seat_menu(a, 4)
+    expect(a.page.locator("#pm-seat")).to_have_text("Seat 4: free")
+    for item in ("#pm-host", "#pm-free", "#pm-move-row"):
+        expect(a.page.locator(item)).to_be_hidden()
+    a.page.click("#dlg-player [data-close]")
+
+    # move: the free seats are the menu's items, and the move is asked first
+    seat_menu(a, 2)
+    expect(a.page.locator("#pm-seat")).to_have_text("Seat 2: taken")
+    expect(a.page.locator("#pm-move-row button")).to_have_text(["Seat 4"])
+    a.page.get_by_role("button", name="Move Player 2 to seat 4 (Player 4)").click()
+    expect(a.page.locator("#confirm-title")).to_have_text("Move Player 2 to seat 4?")
+    a.page.click("#confirm-ok")
     expect(b.card(4)).to_have_attribute("data-seat", "mine", timeout=SEEN_WITHIN_MS)
     expect(b.card(2)).to_have_attribute("data-seat", "free")
     assert b.stored_games()[code]["seat"]["playerId"] == 4
+    assert a.wait_sent("moveSeat")["data"] == {"fromPlayerId": 2, "toPlayerId": 4}
 
-    a.page.locator('#dlg-seats .seat-row[data-player="3"]').get_by_role("button", name="Free seat").click()
-    expect(a.page.locator("#dlg-confirm")).to_be_visible()
+    seat_menu(a, 3)
+    a.page.click("#pm-free")
+    expect(a.page.locator("#confirm-title")).to_have_text("Free seat 3?")
     a.page.click("#confirm-ok")
     expect(c.card(3)).to_have_attribute("data-seat", "free", timeout=SEEN_WITHIN_MS)
     assert "seat" not in c.stored_games()[code]
     c.claim(3)
 
-    a.page.locator('#dlg-seats .seat-row[data-player="4"]').get_by_role("button", name="Make host").click()
+    seat_menu(a, 4)
+    a.page.click("#pm-host")
+    expect(a.page.locator("#confirm-title")).to_have_text("Make Player 4 the host?")
     a.page.click("#confirm-ok")
     expect(b.page.locator("#host-controls")).to_be_visible(timeout=SEEN_WITHIN_MS)
     expect(a.page.locator("#host-controls")).to_be_hidden()
-    a.page.locator("#dlg-seats").get_by_role("button", name="Close").click()
+    expect(a.card(1).locator(".host-menu")).to_be_hidden()
     # the seat's token brings the role back after a reload
     b.reload()
     expect(b.page.locator("#host-controls")).to_be_visible()
     expect(b.card(4)).to_have_attribute("data-seat", "mine")
+    seat_menu(b, 4)
+    expect(b.page.locator("#pm-seat")).to_have_text("Seat 4: your seat")
+    expect(b.page.locator("#pm-host")).to_be_hidden()
+    b.page.click("#dlg-player [data-close]")
+    seat_menu(b, 1)
+    expect(b.page.locator("#pm-host")).to_be_visible()
+    b.page.click("#dlg-player [data-close]")
 
     b.start()
     c.page.click("#btn-more")
@@ -327,7 +364,7 @@ def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(o
     expect(a.card(2).locator(".cmd-grid")).to_be_visible()
     audit(a.page, "commander grid")
     assert no_sideways_scroll(a.page)
-    panels = (("#btn-rules", "#dlg-rules"), ("#btn-history", "#dlg-history"), ("#btn-seats", "#dlg-seats"))
+    panels = (("#btn-rules", "#dlg-rules"), ("#btn-history", "#dlg-history"))
     for button, dialog in panels:
         a.page.click("#btn-more")
         audit(a.page, "table menu")
@@ -336,6 +373,14 @@ def test_every_new_panel_passes_the_contrast_target_and_label_audit_on_a_phone(o
         audit(a.page, dialog)
         a.page.locator(dialog).get_by_role("button", name=re.compile("^(Cancel|Close)$")).click()
         expect(a.page.locator(dialog)).to_be_hidden()
+    # the host's own seat's menu: every seat action but the handover, and three seats to move to
+    seat_menu(a, 1)
+    expect(a.page.locator("#pm-move-row button")).to_have_text(["Seat 2", "Seat 3", "Seat 4"])
+    expect(a.page.locator("#pm-free")).to_be_visible()
+    expect(a.page.locator("#pm-colors")).to_be_visible()
+    audit(a.page, "seat menu")
+    assert no_sideways_scroll(a.page)
+    a.page.click("#dlg-player [data-close]")
     a.start()
     a.page.get_by_role("button", name="Decrease life of player 1").click()
     expect(a.page.locator("#undo-toast")).to_be_visible()

@@ -1,7 +1,8 @@
 """The table's tools (js/tools.js), several browser contexts on a real service: dice and the
 coin from the More menu, seen by every player as the server rolled them; the host's play-order
-roll (the overlay of every player's rolls and the new order, the cards reordered) and random
-start player, announced to everyone."""
+roll (asked first; the overlay of every player's rolls and the new order, the cards
+reordered) and random start player, announced to everyone, which the host can undo from its
+toast."""
 
 from __future__ import annotations
 
@@ -105,8 +106,11 @@ def test_the_host_rolls_the_play_order_and_picks_a_random_start_for_everyone(ope
     (a, b, c), _ = seated(open_app, 4, 3)
     b.page.set_viewport_size({"width": 320, "height": 640})
     apps = [a, b, c]
+    # the roll replaces the seats' order for good: asked first
     a.page.click("#btn-more")
     a.page.click("#btn-play-order")
+    expect(a.page.locator("#confirm-title")).to_have_text("Roll for play order?")
+    a.page.click("#confirm-ok")
     for app in apps:
         (d,) = wait_frames(app, "playOrderRolled", 1)
         order = d["newOrder"]
@@ -136,15 +140,36 @@ def test_the_host_rolls_the_play_order_and_picks_a_random_start_for_everyone(ope
         app.page.click("#btn-order-close")
         expect(app.page.locator("#dlg-play-order")).to_be_hidden()
 
-    a.page.click("#btn-more")
-    a.page.click("#btn-random-start")
+    # a random start announces its draw to everyone; the host who drew it can take it back
+    # from the toast (a draw of the start player there was already changes nothing to undo)
+    before = order[0]
+    for drawn in range(1, 31):
+        a.page.click("#btn-more")
+        a.page.click("#btn-random-start")
+        for app in apps:
+            d = wait_frames(app, "randomPlayerSelected", drawn)[-1]
+            assert d["playerId"] in (1, 2, 3) and d["playerName"] == f"Player {d['playerId']}"
+            expect(app.page.locator("#tools-toast")).to_have_attribute("data-player", str(d["playerId"]))
+            expect(app.page.locator("#tools-toast .toast-value")).to_have_text(f"Player {d['playerId']} starts")
+            expect(app.page.locator("#announcer")).to_have_text(f"Random start player: Player {d['playerId']} starts.")
+            expect(app.card(d["playerId"])).to_have_class(re.compile(r"\bactive\b"))
+        for app in (b, c):
+            expect(app.page.locator("#btn-start-undo")).to_be_hidden()
+        if d["playerId"] != before:
+            break
+        expect(a.page.locator("#btn-start-undo")).to_be_hidden()
+    drew = d["playerId"]
+    assert drew != before
+    expect(a.page.locator("#btn-start-undo")).to_be_visible()
+    audit(a.page, "random start toast with its undo")
+    a.page.click("#btn-start-undo")
+    expect(a.page.locator("#tools-toast")).to_be_hidden()
+    assert a.wait_sent("switch")["data"] == {"playerId": before}
     for app in apps:
-        (d,) = wait_frames(app, "randomPlayerSelected", 1)
-        assert d["playerId"] in (1, 2, 3) and d["playerName"] == f"Player {d['playerId']}"
-        expect(app.page.locator("#tools-toast")).to_have_attribute("data-player", str(d["playerId"]))
-        expect(app.page.locator("#tools-toast .toast-value")).to_have_text(f"Player {d['playerId']} starts")
-        expect(app.page.locator("#announcer")).to_have_text(f"Random start player: Player {d['playerId']} starts.")
-        expect(app.card(d["playerId"])).to_have_class(re.compile(r"\bactive\b"))
+        expect(app.card(before)).to_have_class(re.compile(r"\bactive\b"), timeout=SEEN_WITHIN_MS)
+        expect(app.card(drew)).not_to_have_class(re.compile(r"\bactive\b"))
+    newest = frames(b, "state")[-1]
+    assert newest["activePlayer"] == before and newest["status"] == "waiting"
     # once started, the seats are no longer the host's to order
     a.start()
     a.page.click("#btn-more")

@@ -1,5 +1,6 @@
-// Seat colours (HEAD's palette): a seated player opens the palette from More → "Your
-// colour", the host for any seat from the seat's menu (the card's "…"); the choice is sent as
+// Seat colours (HEAD's palette): a seated player picks their seat's colour in the More menu
+// ("Your colour"), the host any seat's in the seat's menu (the card's "…"); each is one row of
+// the palette's dots, so the pick is the menu's second tap. The choice is sent as
 // `updatePlayer {color}` (null: back to the seat's own colour). A card with a colour takes it
 // for its chip, top border and tint. Every colour is light enough for the chip's dark number
 // and every tint dark enough for the card's light text (WCAG AA, checked by the tests).
@@ -7,7 +8,7 @@
 // Nothing on the card itself opens the palette: a tap on a card's chip or edge stays a tap
 // that does nothing (tests/static/test_misclick.py).
 
-import { byId, h, icon } from './dom.js';
+import { byId, h } from './dom.js';
 
 export const PALETTE = {
   red: { label: 'Red', seat: '#f87171', tint: '#33262c', active: '#472e33' },
@@ -30,83 +31,53 @@ const VARS = [
   ['--tint-active', 'active'],
 ];
 
+/** One row of the palette for a menu: a dot per colour and "None"; `pick(colour id or null)`
+ * runs on a tap. The row's label names the colour chosen now (`mark`), so the dots need no
+ * words of their own (each has its name for screen readers and as a tooltip). */
+export function buildPalette(id, label, pick) {
+  const title = h('span', { class: 'dice-label', id: `${id}-label`, text: label });
+  const dots = Object.entries(PALETTE).map(([color, spec]) => {
+    const b = h('button', { type: 'button', class: 'btn swatch', 'data-color': color, 'aria-pressed': 'false', 'aria-label': spec.label, title: spec.label }, h('span', { class: 'swatch-dot', 'aria-hidden': 'true' }));
+    b.querySelector('.swatch-dot').style.setProperty('--swatch', spec.seat);
+    return b;
+  });
+  const none = h('button', { type: 'button', class: 'btn btn-small swatch-none', 'data-color': '', 'aria-pressed': 'false', text: 'None' });
+  const root = h('div', { class: 'palette', id, role: 'group', 'aria-labelledby': `${id}-label` }, title, ...dots, none);
+  root.addEventListener('click', (e) => {
+    const b = e.target instanceof Element ? e.target.closest('button[data-color]') : null;
+    if (b) pick(b.dataset.color || null);
+  });
+  return {
+    root,
+    /** Shows `color` (a palette id or null) as the one chosen now. */
+    mark(color) {
+      const chosen = PALETTE[color] ? color : null;
+      for (const b of root.querySelectorAll('button[data-color]')) b.setAttribute('aria-pressed', (b.dataset.color || null) === chosen ? 'true' : 'false');
+      title.textContent = `${label}: ${chosen ? PALETTE[chosen].label : 'none'}`;
+    },
+  };
+}
+
 export class SeatColors {
   /**
    * @param {HTMLElement} grid  the board
-   * @param {{act: Function, dialogs: import('./dialogs.js').Dialogs}} deps
+   * @param {object} deps
+   * @param {(type: string, data?: object, errorNode?: HTMLElement) => Promise<object | null>} deps.act
+   * @param {() => {seat: number | null}} deps.identity
+   * @param {(node: HTMLElement) => void} deps.place  puts a node in the table menu (More)
    */
-  constructor(grid, { act, dialogs, identity, place }) {
+  constructor(grid, { act, identity, place }) {
     this.grid = grid;
-    this.act = act;
-    this.dialogs = dialogs;
-    this.identity = identity;
-    this.state = null;
-    this.pid = null;
-    this.menuPid = null;
-    this.build();
-    this.mine = h('button', { type: 'button', class: 'btn', id: 'btn-my-color', hidden: true }, icon('star'), h('span', { text: 'Your colour' }));
-    this.mine.addEventListener('click', () => {
-      const seat = this.identity().seat;
-      if (seat !== null) this.open(seat);
+    // the More menu closes on any tap of one of its buttons, a dot included
+    this.mine = buildPalette('my-colors', 'Your colour', (color) => {
+      const seat = identity().seat;
+      if (seat !== null) act('updatePlayer', { playerId: seat, color }, byId('game-error'));
     });
-    place(this.mine);
-    // the host's seat menu (host.js, #dlg-player): the seat it is open for is the one whose
-    // "…" was tapped
-    grid.addEventListener('click', (e) => {
-      const menu = e.target instanceof Element ? e.target.closest('.host-menu') : null;
-      const card = menu?.closest('.card');
-      if (card) this.menuPid = Number(card.dataset.player);
-    });
-    this.hostItem = h('button', { type: 'button', class: 'btn', id: 'pm-color' }, icon('star'), h('span', { text: 'Colour' }));
-    this.hostItem.addEventListener('click', () => {
-      const dialog = byId('dlg-player');
-      const focused = document.activeElement;
-      if (focused instanceof HTMLElement && dialog.contains(focused)) focused.blur();
-      dialog.close();
-      if (this.menuPid !== null) this.open(this.menuPid);
-    });
-    byId('pm-time').after(this.hostItem);
-  }
-
-  build() {
-    this.title = h('h2', { id: 'color-title', text: 'Colour' });
-    this.error = h('p', { class: 'form-error', id: 'color-error', role: 'alert', hidden: true });
-    const none = h('button', { type: 'button', class: 'btn swatch swatch-none', 'data-color': '', 'aria-pressed': 'false' }, h('span', { text: 'None' }));
-    const swatches = Object.entries(PALETTE).map(([id, spec]) => {
-      const b = h('button', { type: 'button', class: 'btn swatch', 'data-color': id, 'aria-pressed': 'false' }, h('span', { class: 'swatch-dot', 'aria-hidden': 'true' }), h('span', { text: spec.label }));
-      b.querySelector('.swatch-dot').style.setProperty('--swatch', spec.seat);
-      return b;
-    });
-    this.swatches = h('div', { class: 'swatches', role: 'group', 'aria-labelledby': 'color-title' }, ...swatches, none);
-    const close = h('button', { type: 'button', class: 'btn', text: 'Close' });
-    this.dialog = h('dialog', { id: 'dlg-color', 'aria-labelledby': 'color-title' }, h('div', { class: 'dialog-body' }, this.title, this.swatches, this.error, h('div', { class: 'dialog-actions' }, close)));
-    document.body.append(this.dialog);
-    close.addEventListener('click', () => this.dialog.close());
-    this.swatches.addEventListener('click', (e) => {
-      const b = e.target instanceof Element ? e.target.closest('button[data-color]') : null;
-      if (b) this.choose(b.dataset.color || null);
-    });
-  }
-
-  async choose(color) {
-    const pid = this.pid;
-    if (pid === null) return;
-    this.error.hidden = true;
-    if ((await this.act('updatePlayer', { playerId: pid, color }, this.error)) !== null) this.dialog.close();
-  }
-
-  open(pid) {
-    const p = this.state?.players.find((q) => q.id === pid);
-    if (!p) return;
-    this.pid = pid;
-    this.title.textContent = `Colour of ${p.name}`;
-    this.error.hidden = true;
-    for (const b of this.swatches.querySelectorAll('button')) b.setAttribute('aria-pressed', (b.dataset.color || null) === (p.color ?? null) ? 'true' : 'false');
-    this.dialogs.show(this.dialog);
+    this.mine.root.hidden = true;
+    place(this.mine.root);
   }
 
   render(st, me) {
-    this.state = st;
     for (const p of st.players) {
       const card = this.grid.querySelector(`.card[data-player="${p.id}"]`);
       if (!card) continue;
@@ -119,11 +90,8 @@ export class SeatColors {
       const chip = card.querySelector('.seat-chip');
       chip?.setAttribute('title', spec ? spec.label : '');
     }
-    this.mine.hidden = me.seat === null || st.status === 'finished';
-    this.hostItem.hidden = !me.isHost;
-    if (this.dialog.open && this.pid !== null) {
-      const p = st.players.find((q) => q.id === this.pid);
-      if (p) for (const b of this.swatches.querySelectorAll('button')) b.setAttribute('aria-pressed', (b.dataset.color || null) === (p.color ?? null) ? 'true' : 'false');
-    }
+    const mine = st.players.find((p) => p.id === me.seat);
+    this.mine.root.hidden = mine === undefined || st.status === 'finished';
+    if (mine) this.mine.mark(mine.color ?? null);
   }
 }

@@ -3,7 +3,8 @@
 // module fills, opens and closes them.
 
 import { formatClock } from './clock.js';
-import { byId, showError } from './dom.js';
+import { buildPalette } from './colors.js';
+import { byId, h, showError } from './dom.js';
 import { PENALTY_TYPES, formatClockInput, formatDuration, penaltyLabel, validateClockEdit, validateSettingsUpdate } from './settings.js';
 
 function fieldErrors(form, errors) {
@@ -61,21 +62,37 @@ export class Dialogs {
       this.onTime?.();
     });
     byId('settings-penalty').addEventListener('change', () => this.syncDeduction());
+    // every item of the host's player menu closes it, then does its action (which may ask or
+    // open a dialog of its own)
+    const run = (action, arg) => {
+      const actions = this.menuActions;
+      this.menuActions = null;
+      this.close(this.playerDialog);
+      actions?.[action](arg);
+    };
     for (const [id, action] of [
       ['pm-penalty', 'penalty'],
       ['pm-time', 'time'],
       ['pm-eliminate', 'eliminate'],
-      ['pm-add-time', 'addTime'],
       ['pm-kick', 'kick'],
       ['pm-revive', 'revive'],
+      ['pm-host', 'host'],
+      ['pm-free', 'free'],
     ]) {
-      byId(id).addEventListener('click', () => {
-        const actions = this.menuActions;
-        this.menuActions = null;
-        this.close(this.playerDialog);
-        actions?.[action]();
-      });
+      byId(id).addEventListener('click', () => run(action));
     }
+    // the usual amounts are one tap; "Other…" opens the add-time dialog
+    byId('pm-add-row').addEventListener('click', (e) => {
+      const b = e.target instanceof Element ? e.target.closest('button') : null;
+      if (b) run('addTime', b.dataset.minutes ? Number(b.dataset.minutes) : null);
+    });
+    this.moveRow = byId('pm-move-row');
+    this.moveRow.addEventListener('click', (e) => {
+      const b = e.target instanceof Element ? e.target.closest('button[data-to]') : null;
+      if (b) run('move', Number(b.dataset.to));
+    });
+    this.palette = buildPalette('pm-colors', 'Colour', (color) => run('color', color));
+    this.playerDialog.querySelector('.menu-actions').append(this.palette.root);
   }
 
   /** A field of a closed dialog would keep focus until the browser's next focus fixup,
@@ -106,17 +123,30 @@ export class Dialogs {
     for (const dialog of document.querySelectorAll('dialog[open]')) this.close(dialog);
   }
 
-  /** The host's actions on one player; each closes the menu and may open its own dialog. */
-  playerMenu(player, settings, finished, actions) {
+  /** The host's actions on one player; each closes the menu and may open its own dialog.
+   * `seat` is what the seat offers: {text (who holds it), host (may be made host), free (may
+   * be freed), moveTo: [{id, name}] (the free seats its holder may be moved to)}. */
+  playerMenu({ player, settings, finished, seat }, actions) {
+    const out = finished || player.isEliminated;
     byId('player-title').textContent = player.name;
+    byId('pm-seat').textContent = seat.text;
     byId('pm-penalty-hint').textContent = `Penalty in this game: ${penaltyLabel(settings.penaltyType, settings.penaltyTimeDeduction)}. ${player.name} has ${player.penalties}.`;
-    byId('pm-penalty').disabled = finished || player.isEliminated;
-    byId('pm-eliminate').disabled = finished || player.isEliminated;
+    byId('pm-penalty').disabled = out;
+    byId('pm-eliminate').disabled = out;
     byId('pm-time').disabled = player.isEliminated;
-    byId('pm-add-time').disabled = finished || player.isEliminated;
+    for (const b of byId('pm-add-row').querySelectorAll('button')) b.disabled = out;
     // a kick frees a held seat (and takes the player out); a free seat has nobody to kick
     byId('pm-kick').disabled = player.claimedBy === null || player.claimedBy === undefined;
     byId('pm-revive').hidden = !player.isEliminated;
+    byId('pm-host').hidden = !seat.host;
+    byId('pm-free').hidden = !seat.free;
+    this.moveRow.hidden = seat.moveTo.length === 0;
+    this.moveRow.replaceChildren(
+      this.moveRow.firstElementChild,
+      ...seat.moveTo.map((q) => h('button', { type: 'button', class: 'btn btn-small', 'data-to': q.id, 'aria-label': `Move ${player.name} to seat ${q.id} (${q.name})`, text: `Seat ${q.id}` })),
+    );
+    this.palette.mark(player.color ?? null);
+    this.playerDialog.dataset.player = String(player.id);
     this.menuActions = actions;
     this.show(this.playerDialog);
   }

@@ -77,10 +77,12 @@ export class HistoryPanel {
    * @param {import('./clock.js').ServerClock} deps.clock
    * @param {(button: HTMLElement) => void} deps.place  puts a button in the table menu
    * @param {(dialog: HTMLDialogElement) => void} deps.show  opens a dialog (dialogs.js's rules on focus)
+   * @param {(question: {title: string, message: string, confirmLabel: string}, run: () => void) => void} deps.ask  dialogs.js's confirm
    */
-  constructor({ state, identity, act, clock, place, show }) {
+  constructor({ state, identity, act, clock, place, show, ask }) {
     this.place = place;
     this.show = show;
+    this.ask = ask;
     this.state = state;
     this.identity = identity;
     this.act = act;
@@ -110,7 +112,7 @@ export class HistoryPanel {
     this.undoLast.addEventListener('click', () => this.undo(1, this.error));
     this.list.addEventListener('click', (e) => {
       const button = e.target instanceof Element ? e.target.closest('button[data-count]') : null;
-      if (button) this.undo(Number(button.dataset.count), this.error);
+      if (button) this.undoBackTo(Number(button.dataset.count), button.closest('.history-entry'));
     });
 
     this.button = h('button', { type: 'button', class: 'btn', id: 'btn-history' }, icon('history'), h('span', { text: 'History' }));
@@ -205,6 +207,24 @@ export class HistoryPanel {
     this.render();
     this.show(this.dialog);
     this.load();
+  }
+
+  /** Several actions at once go only once the host has seen how many, and back to what. */
+  undoBackTo(count, li) {
+    if (count <= 1) {
+      this.undo(1, this.error);
+      return;
+    }
+    const what = li?.querySelector('.history-what')?.textContent ?? '';
+    const at = li?.querySelector('.history-time')?.textContent ?? '';
+    this.ask(
+      {
+        title: `Undo the last ${count} actions?`,
+        message: `Everyone's game goes back to before “${what}”${at ? ` (${at})` : ''}: the ${count} actions that can be undone since then, that one included, are taken back.`,
+        confirmLabel: `Undo ${count} actions`,
+      },
+      () => this.undo(count, this.error),
+    );
   }
 
   async undo(count, errorNode) {

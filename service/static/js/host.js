@@ -1,7 +1,8 @@
-// The host's tools: the per-player menu (penalty, clock, elimination, and admin.js's add
-// time, kick and revive) and the game-wide
-// reset and settings. The server checks host rights; these only ask first where an action
-// cannot be undone, and prefill from the newest state.
+// The host's tools: the per-player menu behind each card's "…" (penalty, time, elimination,
+// admin.js's add time, kick and revive, seats.js's host handover, seat move and freed seat,
+// and the seat's colour: each one tap in the menu) and the game-wide reset and settings. The
+// server checks host rights; these only ask first where an action cannot be undone, and
+// prefill from the newest state.
 
 import { remainingAt } from './clock.js';
 import { AdminActions } from './admin.js';
@@ -14,12 +15,14 @@ export class HostControls {
    * @param {import('./dialogs.js').Dialogs} deps.dialogs
    * @param {import('./clock.js').ServerClock} deps.clock
    * @param {(type: string, data?: object, errorNode?: HTMLElement, busyKey?: string) => Promise<object | null>} deps.act
+   * @param {() => import('./seats.js').SeatControls} deps.seats  the seat actions (built later than this)
    */
-  constructor({ state, dialogs, clock, act }) {
+  constructor({ state, dialogs, clock, act, seats }) {
     this.state = state;
     this.dialogs = dialogs;
     this.clock = clock;
     this.act = act;
+    this.seats = seats;
     this.admin = new AdminActions({ state, dialogs, act });
   }
 
@@ -46,7 +49,8 @@ export class HostControls {
     const st = this.state();
     const p = this.player(pid);
     if (!st || !p) return;
-    this.dialogs.playerMenu(p, st.settings, st.status === 'finished', {
+    const seats = this.seats();
+    this.dialogs.playerMenu({ player: p, settings: st.settings, finished: st.status === 'finished', seat: seats.menuOf(pid) }, {
       penalty: () => this.addPenalty(pid, err),
       time: () => this.editTime(pid),
       eliminate: () =>
@@ -54,9 +58,13 @@ export class HostControls {
           { title: `Eliminate ${p.name}?`, message: 'Their clock stops for good; the last player standing wins.', confirmLabel: 'Eliminate' },
           () => this.act('eliminate', { playerId: pid }, err),
         ),
-      addTime: () => this.admin.addTime(pid),
+      addTime: (minutes) => (minutes === null ? this.admin.addTime(pid) : this.act('adminAddTime', { playerId: pid, minutes }, err)),
       kick: () => this.admin.kick(pid, err),
       revive: () => this.admin.revive(pid, err),
+      host: () => seats.makeHost(pid, err),
+      free: () => seats.freeSeat(pid, err),
+      move: (to) => seats.moveSeat(pid, to, err),
+      color: (color) => this.act('updatePlayer', { playerId: pid, color }, err),
     });
   }
 

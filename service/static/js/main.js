@@ -56,7 +56,7 @@ const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://
 });
 const timeSync = new TimeSync(conn, clock);
 const session = new Session(app, conn, exitToHome);
-const host = new HostControls({ state: () => app.state, dialogs, clock, act });
+const host = new HostControls({ state: () => app.state, dialogs, clock, act, seats: () => tableRules.seats });
 
 const home = new Home({
   create: (settings, errorNode, button) => {
@@ -66,8 +66,21 @@ const home = new Home({
   },
   join: (code, errorNode) => enterGame(code, errorNode),
   forget: (code) => {
-    store.forgetGame(code);
-    home.renderRecent();
+    const forget = () => {
+      store.forgetGame(code);
+      home.renderRecent();
+    };
+    // a seat's or the host's token lives only here: forgotten, it is gone for good
+    const saved = store.getGame(code);
+    const holds = [saved?.seat ? `seat ${saved.seat.playerId}` : null, saved?.hostToken ? 'the host role' : null].filter(Boolean);
+    if (holds.length === 0) {
+      forget();
+      return;
+    }
+    dialogs.ask(
+      { title: `Forget game ${code}?`, message: `This device holds ${holds.join(' and ')} in that game, and only the token saved here can take ${holds.length > 1 ? 'them' : 'it'} back.`, confirmLabel: 'Forget' },
+      forget,
+    );
   },
 });
 

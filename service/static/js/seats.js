@@ -1,8 +1,9 @@
 // Who sits where and who runs the table: a seated player's concession (asked first), the
-// host's seats dialog (hand the host role to a seated player, move a player to a free seat,
-// free a seat), and the offer to take the host role once the host has been away for the
-// game's host timeout. The frames only the affected client gets (`hostGranted`,
-// `seatMoved`, `seatFreed`) update what this browser stores.
+// host's seat actions in each seat's menu (host.js: hand the host role to a seated player,
+// move a player to a free seat, free a seat; each asked first), and the offer to take the
+// host role once the host has been away for the game's host timeout. The frames only the
+// affected client gets (`hostGranted`, `seatMoved`, `seatFreed`) update what this browser
+// stores.
 
 import { byId, h, icon } from './dom.js';
 import { announce, flashError } from './feedback.js';
@@ -36,22 +37,6 @@ export class SeatControls {
     this.concedeButton.addEventListener('click', () => this.concede());
     this.place(this.concedeButton);
 
-    this.seatsButton = h('button', { type: 'button', class: 'btn', id: 'btn-seats' }, icon('more'), h('span', { text: 'Seats and host' }));
-    this.seatsButton.addEventListener('click', () => this.openSeats());
-    this.place(this.seatsButton);
-
-    this.list = h('ul', { class: 'seat-list' });
-    this.error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-    const close = h('button', { type: 'button', class: 'btn', text: 'Close' });
-    this.dialog = h(
-      'dialog',
-      { id: 'dlg-seats', class: 'dlg-wide', 'aria-labelledby': 'seats-title' },
-      h('div', { class: 'dialog-body' }, h('h2', { id: 'seats-title', text: 'Seats and host' }), this.error, this.list, h('div', { class: 'dialog-actions' }, close)),
-    );
-    document.body.append(this.dialog);
-    close.addEventListener('click', () => this.dialog.close());
-    this.list.addEventListener('click', (e) => this.onSeatAction(e));
-
     this.awayText = h('span', { class: 'host-away-text' });
     this.claimButton = h('button', { type: 'button', class: 'btn btn-small btn-primary', id: 'btn-claim-host', text: 'Take the host role' });
     this.claimButton.addEventListener('click', () => this.act('claimHost', {}, this.awayError));
@@ -69,8 +54,6 @@ export class SeatControls {
     const me = this.identity();
     const mine = me.seat !== null ? this.player(me.seat) : null;
     this.concedeButton.hidden = !(mine && !mine.isEliminated && (st.status === 'running' || st.status === 'paused'));
-    this.seatsButton.hidden = !me.isHost;
-    if (this.dialog.open) this.renderSeats();
     this.renderHostAway();
   }
 
@@ -97,60 +80,52 @@ export class SeatControls {
     );
   }
 
-  openSeats() {
-    flashError(this.error, '');
-    this.renderSeats();
-    this.dialogs.show(this.dialog);
+  /** What the seat menu of `pid` offers (dialogs.js playerMenu's `seat`). */
+  menuOf(pid) {
+    const st = this.state();
+    const p = this.player(pid);
+    if (!st || !p) return { text: '', host: false, free: false, moveTo: [] };
+    const me = this.identity();
+    const mine = held(p) && p.claimedBy === me.clientId;
+    const hostHere = st.hostSeat === p.id || (mine && me.isHost);
+    const who = !held(p) ? 'free' : mine ? 'your seat' : hostHere ? "the host's seat" : 'taken';
+    // a move needs a seat nobody holds; once started, one of a player still in (the server's rule)
+    const moveTo = held(p) ? st.players.filter((q) => q.id !== p.id && !held(q) && (st.status === 'waiting' || !q.isEliminated)).map((q) => ({ id: q.id, name: q.name })) : [];
+    return { text: `Seat ${p.id}: ${who}`, host: held(p) && !hostHere, free: held(p), moveTo };
   }
 
-  renderSeats() {
-    const st = this.state();
-    if (!st) return;
-    const me = this.identity();
-    const free = st.players.filter((p) => !held(p) && (st.status === 'waiting' || !p.isEliminated));
-    this.list.replaceChildren(
-      ...st.players.map((p) => {
-        const hostHere = st.hostSeat === p.id || (held(p) && p.claimedBy === me.clientId && me.isHost);
-        const who = held(p) ? (hostHere ? 'Host' : 'Seated') : 'Free';
-        const actions = [];
-        if (held(p)) {
-          if (!hostHere) actions.push(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'host', 'data-player': p.id, text: 'Make host' }));
-          if (free.length > 0) {
-            const sel = h('select', { class: 'seat-target', 'aria-label': `Move ${p.name} to`, 'data-player': p.id }, ...free.map((q) => h('option', { value: q.id, text: `Seat ${q.id} (${q.name})` })));
-            actions.push(sel, h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'move', 'data-player': p.id, text: 'Move' }));
-          }
-          actions.push(h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-action': 'free', 'data-player': p.id, text: 'Free seat' }));
-        }
-        return h('li', { class: 'seat-row', 'data-player': p.id }, h('span', { class: 'seat-name' }, h('strong', { text: `${p.id}. ${p.name}` }), h('span', { class: 'field-hint', text: ` ${who}` })), h('span', { class: 'seat-actions' }, ...actions));
-      }),
+  makeHost(pid, err) {
+    const p = this.player(pid);
+    if (!p) return;
+    this.dialogs.ask(
+      { title: `Make ${p.name} the host?`, message: 'They get the host controls; you keep your seat but lose host rights.', confirmLabel: 'Hand over' },
+      () => this.act('transferHost', { playerId: pid }, err),
     );
   }
 
-  onSeatAction(e) {
-    const button = e.target instanceof Element ? e.target.closest('button[data-action]') : null;
-    if (!button) return;
-    const pid = Number(button.dataset.player);
+  freeSeat(pid, err) {
     const p = this.player(pid);
     if (!p) return;
-    const action = button.dataset.action;
-    const done = async (type, data) => {
-      if ((await this.act(type, data, this.error)) !== null) this.renderSeats();
-    };
-    if (action === 'host') {
-      this.dialogs.ask(
-        { title: `Make ${p.name} the host?`, message: 'They get the host controls; you keep your seat but lose host rights.', confirmLabel: 'Hand over' },
-        () => done('transferHost', { playerId: pid }),
-      );
-    } else if (action === 'move') {
-      const sel = this.list.querySelector(`select[data-player="${pid}"]`);
-      const to = Number(sel?.value);
-      if (Number.isInteger(to)) done('moveSeat', { fromPlayerId: pid, toPlayerId: to });
-    } else if (action === 'free') {
-      this.dialogs.ask(
-        { title: `Free seat ${pid}?`, message: `${p.name}'s device loses the seat and cannot come back to it; the player stays in the game.`, confirmLabel: 'Free seat' },
-        () => done('freeSeat', { playerId: pid }),
-      );
-    }
+    this.dialogs.ask(
+      { title: `Free seat ${pid}?`, message: `${p.name}'s device loses the seat and cannot come back to it; the player stays in the game.`, confirmLabel: 'Free seat' },
+      () => this.act('freeSeat', { playerId: pid }, err),
+    );
+  }
+
+  /** Asked first: the device takes the other seat's name, life, clock and counters, and a
+   * player away from that seat loses their way back to it. */
+  moveSeat(pid, to, err) {
+    const p = this.player(pid);
+    const q = this.player(to);
+    if (!p || !q) return;
+    this.dialogs.ask(
+      {
+        title: `Move ${p.name} to seat ${to}?`,
+        message: `Their device takes seat ${to} (${q.name}), with that seat's name, life, clock and counters, and seat ${pid} is left free. Anyone who left seat ${to} can no longer come back to it.`,
+        confirmLabel: 'Move',
+      },
+      () => this.act('moveSeat', { fromPlayerId: pid, toPlayerId: to }, err),
+    );
   }
 
   /** The frames addressed to this client alone. */

@@ -34,14 +34,15 @@ export class TableRules {
       update: (pid, fields, err) => act('updatePlayer', { playerId: pid, ...fields }, err),
       commanderDamage: (data, err) => act('commanderDamage', data, err),
     });
-    this.history = new HistoryPanel({ state, identity, act, clock, place, show });
+    this.history = new HistoryPanel({ state, identity, act, clock, place, show, ask: (question, run) => dialogs.ask(question, run) });
     this.seats = new SeatControls({ state, identity, act, dialogs, clock, gameId, place });
     this.summary = new GameSummary();
     this.shownGame = null;
   }
 
-  /** One button in the game's controls opens the table menu (history, rules, seats,
-   * concede): two taps to each, and the controls stay one row on a landscape phone.
+  /** One button in the game's controls opens the table menu (history and undo, rules,
+   * concede, and the lobby's and the tools' actions): two taps to each, and the controls
+   * stay one row on a landscape phone.
    * Returns the function that puts a button in it. */
   buildMenu(show) {
     const list = h('div', { class: 'menu-actions' });

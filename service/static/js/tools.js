@@ -1,8 +1,9 @@
 // The table's tools (issue 14), wired in one place so main.js needs only a few hooks: dice
-// and the coin for everyone seated, the host's play-order roll and random start player
-// while the game waits, seat colours, the host's admin actions' `kicked` frame, the
-// campaign's create fields and info panel. Each is reached from the "More" menu
-// (table-rules.js builds it) in two taps or fewer.
+// and the coin for everyone seated, the host's play-order roll (asked first: the order it
+// replaces cannot be brought back) and random start player (with an undo in its toast: the
+// start player it replaced is one `switch` away) while the game waits, seat colours, the
+// host's admin actions' `kicked` frame, the campaign's create fields and info panel. Each is
+// reached from the "More" menu (table-rules.js builds it) in two taps or fewer.
 
 import { byId, h, icon } from './dom.js';
 import { announce } from './feedback.js';
@@ -45,9 +46,11 @@ export class TableTools {
     this.buildDice();
     this.buildOrder();
     this.buildToast();
-    this.colors = new SeatColors(byId('board'), { act, dialogs, identity, place: placeInMenu });
+    this.colors = new SeatColors(byId('board'), { act, identity, place: placeInMenu });
     this.campaign = new CampaignPanel({ state, act, dialogs, place: placeInMenu });
     this.orderKey = '';
+    // the host's last random start from this device, while it can still be taken back
+    this.startUndo = null;
   }
 
   // -- dice and coin ------------------------------------------------------------------------
@@ -114,9 +117,14 @@ export class TableTools {
 
   buildOrder() {
     this.orderButton = h('button', { type: 'button', class: 'btn', id: 'btn-play-order' }, icon('hash'), h('span', { text: 'Roll for play order' }));
-    this.orderButton.addEventListener('click', () => this.act('rollPlayOrder', {}, byId('game-error')));
+    this.orderButton.addEventListener('click', () =>
+      this.dialogs.ask(
+        { title: 'Roll for play order?', message: 'Every seated player rolls a d20 and the turn order becomes the order of the rolls. The order the seats have now cannot be brought back.', confirmLabel: 'Roll' },
+        () => this.act('rollPlayOrder', {}, byId('game-error')),
+      ),
+    );
     this.randomButton = h('button', { type: 'button', class: 'btn', id: 'btn-random-start' }, icon('play'), h('span', { text: 'Random start player' }));
-    this.randomButton.addEventListener('click', () => this.act('randomStartPlayer', {}, byId('game-error')));
+    this.randomButton.addEventListener('click', () => this.randomStart());
     placeInMenu(this.orderButton);
     placeInMenu(this.randomButton);
 
@@ -155,6 +163,37 @@ export class TableTools {
     announce(`Play order rolled. ${this.orderLine.textContent}`);
   }
 
+  async randomStart() {
+    const st = this.state();
+    const before = st?.activePlayer;
+    const reply = await this.act('randomStartPlayer', {}, byId('game-error'));
+    const chosen = reply?.data?.activePlayer;
+    if (reply === null || !st || !Number.isInteger(before) || !Number.isInteger(chosen) || chosen === before) return;
+    this.startUndo = { gameId: st.id, before, chosen };
+    this.syncStartUndo();
+  }
+
+  /** The toast's Undo, for the host who drew the start player, while that draw is what it
+   * shows and the game still waits. */
+  syncStartUndo() {
+    const u = this.startUndo;
+    const st = this.state();
+    const node = this.toastNode;
+    const live = u !== null && st !== null && st.id === u.gameId && st.status === 'waiting' && st.activePlayer === u.chosen;
+    if (u !== null && !live) this.startUndo = null;
+    this.startUndoButton.hidden = !(live && !node.hidden && node.dataset.kind === 'start' && node.dataset.player === String(u.chosen));
+  }
+
+  undoRandomStart() {
+    const u = this.startUndo;
+    this.startUndo = null;
+    this.startUndoButton.hidden = true;
+    if (u === null) return;
+    this.toastNode.hidden = true;
+    // while waiting, a `switch` chooses who starts: the start player from before the draw
+    this.act('switch', { playerId: u.before }, byId('game-error'));
+  }
+
   onRandomPlayer(d) {
     const name = String(d.playerName ?? `Player ${d.playerId}`);
     this.toast('start', 'Random start player', `${name} starts`, { player: String(d.playerId) });
@@ -167,8 +206,13 @@ export class TableTools {
     this.toastTitle = h('span', { class: 'toast-title' });
     this.toastValue = h('strong', { class: 'toast-value' });
     const close = h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'btn-toast-close', 'aria-label': 'Dismiss' }, h('span', { text: 'OK' }));
-    this.toastNode = h('div', { class: 'tools-toast', id: 'tools-toast', hidden: true }, h('p', { class: 'toast-text' }, this.toastTitle, this.toastValue), close);
-    close.addEventListener('click', () => (this.toastNode.hidden = true));
+    this.startUndoButton = h('button', { type: 'button', class: 'btn btn-small btn-primary', id: 'btn-start-undo', 'aria-label': 'Undo the random start player', hidden: true }, h('span', { text: 'Undo' }));
+    this.startUndoButton.addEventListener('click', () => this.undoRandomStart());
+    this.toastNode = h('div', { class: 'tools-toast', id: 'tools-toast', hidden: true }, h('p', { class: 'toast-text' }, this.toastTitle, this.toastValue), h('span', { class: 'toast-actions' }, this.startUndoButton, close));
+    close.addEventListener('click', () => {
+      this.toastNode.hidden = true;
+      this.syncStartUndo();
+    });
     byId('board').before(this.toastNode);
     this.toastTimer = 0;
   }
@@ -180,8 +224,12 @@ export class TableTools {
     this.toastTitle.textContent = `${title}: `;
     this.toastValue.textContent = value;
     node.hidden = false;
+    this.syncStartUndo();
     clearTimeout(this.toastTimer);
-    this.toastTimer = setTimeout(() => (node.hidden = true), TOAST_MS);
+    this.toastTimer = setTimeout(() => {
+      node.hidden = true;
+      this.syncStartUndo();
+    }, TOAST_MS);
   }
 
   // -- hooks ----------------------------------------------------------------------------------
@@ -198,6 +246,7 @@ export class TableTools {
       this.shownGame = st.id;
       this.toastNode.hidden = true;
     }
+    this.syncStartUndo();
     this.reorder(st);
     this.colors.render(st, me);
     this.campaign.render(st);
