@@ -82,8 +82,8 @@ README_PHONE = (390, 844)
 def test_readme_screenshots_of_a_commander_game_on_a_phone_and_the_open_games(
     open_app: OpenApp, screenshots_dir: Path
 ) -> None:
-    """The README's phone screenshots (its tablet one, table-centre-4.png, is test_table.py's):
-    a four-player Commander game with life, poison and commander damage changed, and the
+    """The README's screenshots: a four-player Commander game on four phones with life, poison
+    and commander damage changed, the same game on a tablet in table-centre view, and the
     home screen's open games with a few named games."""
     host = open_app(width=README_PHONE[0], height=README_PHONE[1])
     host.fill_create_form(players=4, time_each="25")
@@ -97,6 +97,9 @@ def test_readme_screenshots_of_a_commander_game_on_a_phone_and_the_open_games(
     host.claim(1)
     guest = open_app(f"/?game={commander}", width=README_PHONE[0], height=README_PHONE[1])
     guest.claim(2)
+    # every seat held, as at a real table
+    for seat in (3, 4):
+        open_app(f"/?game={commander}", width=README_PHONE[0], height=README_PHONE[1]).claim(seat)
     host.start()
     # the host may change anyone's counters: a few turns' worth of damage
     host.card(2).locator(".extras-toggle").click()
@@ -118,6 +121,14 @@ def test_readme_screenshots_of_a_commander_game_on_a_phone_and_the_open_games(
     # the folded card sums up what she has taken: 3 poison, 7 commander damage
     expect(guest.card(2).locator(".sum-poison .sum-value")).to_have_text("3")
     shoot(guest.page, screenshots_dir / "readme-commander-phone.png", README_PHONE)
+
+    # the same game on a tablet in the middle of the table, every seat facing its player
+    tablet = open_app(f"/?game={commander}", width=1024, height=768)
+    expect(tablet.card(2).locator(".stat-life .stat-value")).to_have_text("33")
+    tablet.page.click("#btn-table")
+    expect(tablet.page.locator("#btn-table")).to_have_attribute("aria-pressed", "true")
+    expect(tablet.page.locator("#watching")).to_be_hidden()
+    shoot(tablet.page, screenshots_dir / "readme-table-centre-tablet.png", (1024, 768))
 
     # a few more named games, in different states, for the open games list
     codes = [commander]
