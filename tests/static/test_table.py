@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.static.conftest import OpenApp
 from tests.support.page import App
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
+pytestmark = pytest.mark.slow
 
 
 ACTIVE = re.compile(r"\bactive\b")
