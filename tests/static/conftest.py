@@ -2,9 +2,10 @@
 a real Redis.
 
 One browser for the package, a fresh context (own localStorage, own socket) per page, one
-service process per test module. Every page records uncaught JavaScript errors and
-Content-Security-Policy violations; a test whose pages had any fails even if its own
-assertions passed.
+service process per test module. Every page records uncaught JavaScript errors, console
+errors and Content-Security-Policy violations; a test whose pages had any fails even if its
+own assertions passed. A test that provokes a console error on purpose names it, exactly, on
+the page that logs it (`App.expect_console_error`).
 """
 
 from __future__ import annotations
@@ -114,21 +115,12 @@ def open_app(browser: Browser, service: ServiceProcess, opened_apps: list[App]) 
 
     yield open_
     errors = [f"{a.page.url}: {e}" for a in apps for e in a.page_errors]
+    errors += [f"{a.page.url}: console {e}" for a in apps for e in a.unexpected_console_errors()]
     for a in apps:
         if not a.page.is_closed():
             errors += [f"{a.page.url}: CSP {v}" for v in a.csp_violations()]
         a.context.close()
     assert not errors, "errors in the page:\n" + "\n".join(errors)
-
-
-@pytest.fixture
-def no_console_errors(open_app: OpenApp, opened_apps: list[App]) -> Iterator[None]:
-    """Stricter than `open_app` alone: no page may log a console error either (a failed
-    request, a rejected promise the page caught and logged). Use it with
-    `pytest.mark.usefixtures("no_console_errors")`."""
-    yield
-    errors = [f"{a.page.url}: {e}" for a in opened_apps for e in a.console_errors]
-    assert not errors, "console errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture(scope="session")

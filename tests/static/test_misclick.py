@@ -13,7 +13,7 @@ from tests.static.conftest import OpenApp
 from tests.static.test_table_rules import seated
 from tests.support.page import App
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
+pytestmark = pytest.mark.slow
 
 
 ACTIVE = re.compile(r"\bactive\b")

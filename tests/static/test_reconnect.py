@@ -100,6 +100,14 @@ def test_a_server_restart_shows_the_warning_then_every_page_reconnects_by_itself
     watcher = open_app(f"/?game={code}", base_url=own_service.url)
     expect(watcher.card(1)).to_have_class(ACTIVE)
 
+    # each try while the service is down is refused, and Chromium logs every refusal; how many
+    # tries a page makes (none, if its jittered wait outlasts the restart) is up to chance
+    refused = (
+        f"WebSocket connection to '{own_service.url.replace('http://', 'ws://', 1)}/ws?ticks=0' failed: "
+        "Error in connection establishment: net::ERR_CONNECTION_REFUSED"
+    )
+    for page in (a, b, watcher):
+        page.expect_console_error(refused, source="/static/js/net.js", required=False)
     assert own_service.terminate() == 0
     for page in (a, b, watcher):
         expect(page.page.locator("#banner")).to_contain_text("restarting")

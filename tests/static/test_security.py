@@ -23,7 +23,7 @@ STATIC = Path(__file__).resolve().parents[2] / "service" / "static"
 
 
 def test_home_and_game_run_with_zero_csp_violations_and_zero_console_errors(open_app: OpenApp) -> None:
-    # (every page of every test also records CSP violations; the fixture fails on any)
+    # (the fixture holds every page of every test to the same; this one walks the basics)
     app = open_app()
     app.create_game(players=3)
     app.claim(1)

@@ -13,9 +13,10 @@ import zxingcpp
 from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
+from tests.static.test_accessibility import audit
 from tests.support.page import App
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_console_errors")]
+pytestmark = pytest.mark.slow
 
 
 ACTIVE = re.compile(r"\bactive\b")
@@ -176,6 +177,7 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     expect(tablet.page.locator("#btn-table")).to_have_attribute("aria-pressed", "true")
     expect(tablet.page.locator(".topbar")).to_be_hidden()
     assert tablet.page.evaluate(TABLE_AUDIT)["problems"] == []
+    audit(tablet.page, f"table-centre view, {players} players, waiting")
     # the tablet shows the join QR code on demand while the seats fill up
     tablet.page.click("#btn-qr")
     expect(tablet.page.locator("#dlg-qr-img")).to_be_visible()
@@ -183,9 +185,10 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     tablet.page.click("#dlg-qr-close")
     tablet.page.click("#btn-start")
     expect(tablet.page.locator("#game")).to_have_attribute("data-status", "running")
-    audit: dict[str, Any] = tablet.page.evaluate(TABLE_AUDIT)
-    assert audit["problems"] == []
-    seats = audit["seats"]
+    fit: dict[str, Any] = tablet.page.evaluate(TABLE_AUDIT)
+    assert fit["problems"] == []
+    audit(tablet.page, f"table-centre view, {players} players, running")
+    seats = fit["seats"]
     assert len(seats) == players
     for seat in seats:
         assert seat["angle"] == ANGLES[seat["side"]], seat
@@ -212,6 +215,78 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     tablet.page.click("#btn-table")
     expect(tablet.page.locator("body")).not_to_have_class(re.compile(r"\btable-mode\b"))
     expect(tablet.page.locator(".topbar")).to_be_visible()
+
+
+def last_state(app: App) -> dict[str, Any]:
+    states = [f["data"] for f in app.received if f.get("type") == "state"]
+    out: dict[str, Any] = max(states, key=lambda st: int(st["version"]))
+    return out
+
+
+@pytest.mark.parametrize("players", [4, 8])
+def test_taps_at_life_counters_and_card_edges_in_table_centre_view_never_pass_the_turn(
+    open_app: OpenApp, players: int
+) -> None:
+    """The host's tablet in the middle of the table, every seat turned to its player (the
+    sides' seats only from 6 players on): a tap anywhere on a card but its pass button, as
+    the misclick tests tap a phone's, leaves the turn where it is. Each seat's counters,
+    opened, are there to tap too (a side seat's once lay outside its card, under the
+    controls)."""
+    tablet = open_app(width=1024, height=768)
+    tablet.create_game(players=players)
+    tablet.claim(1)
+    tablet.page.click("#btn-table")
+    expect(tablet.page.locator("body")).to_have_class(re.compile(r"\btable-mode\b"))
+    tablet.start()
+    page = tablet.page
+    expect(tablet.card(1)).to_have_class(ACTIVE)
+    sides = set(page.eval_on_selector_all("#board .card", "cs => cs.map((c) => c.dataset.side)"))
+    assert sides == ({"near", "far", "left", "right"} if players >= 6 else {"near", "far"}), sides
+    sent_before = len(tablet.sent)
+    for pid in range(1, players + 1):
+        card = tablet.card(pid)
+        # its corners and edges as they lie on the screen, turned or not (8 px in stays
+        # inside the rounded corners)
+        box = card.bounding_box()
+        assert box is not None
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+        for dx, dy in (
+            (8, 8),
+            (w - 8, 8),
+            (8, h - 8),
+            (w - 8, h - 8),
+            (w / 2, 3),
+            (3, h / 2),
+            (w - 3, h / 2),
+            (w / 2, h - 3),
+        ):
+            page.mouse.click(x + dx, y + dy)
+        card.locator(".clock").click()
+        card.locator(".seat-chip").click()
+        card.locator(".stat-life .stat-value").click()
+        page.keyboard.press("Escape")
+        card.locator(".stat-label").first.click()
+        page.get_by_role("button", name=f"Increase life of player {pid}", exact=True).click()
+        card.locator(".extras-toggle").click()
+        page.get_by_role("button", name=f"Increase drunk of player {pid}", exact=True).click()
+        page.get_by_role("button", name=f"Increase poison of player {pid}", exact=True).click()
+        page.get_by_role("button", name=f"Increase counter of player {pid}", exact=True).click()
+        card.locator(".extras-toggle").click()
+        # the last change is back from the server: everything sent before it was applied
+        expect(card.locator(".stat-life .stat-value")).to_have_text("21")
+        expect(card.locator('.extras-toggle .sum[title="Counter"] .sum-value')).to_have_text("1")
+    sent = [f.get("type") for f in tablet.sent[sent_before:]]
+    assert "passTurn" not in sent and "switch" not in sent, sent
+    assert sent.count("updatePlayer") == 4 * players, sent
+    st = last_state(tablet)
+    assert st["activePlayer"] == 1
+    counts = [(p["life"], p["drunkCounter"], p["poison"], p["genericCounter"]) for p in st["players"]]
+    assert counts == [(21, 1, 1, 1)] * players
+    expect(tablet.card(1)).to_have_class(ACTIVE)
+    # what does pass it: the active seat's own pass button
+    tablet.card(1).locator(".pass-btn").click()
+    expect(tablet.card(2)).to_have_class(ACTIVE)
+    assert last_state(tablet)["activePlayer"] == 2
 
 
 def test_the_screen_stays_on_while_the_game_runs_and_no_longer(open_app: OpenApp) -> None:

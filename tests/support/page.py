@@ -10,6 +10,7 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Locator, Page, WebSocket, WebSocketRoute, expect
 
@@ -27,6 +28,10 @@ class App:
         self.socket_urls: list[str] = []
         self.page_errors: list[str] = []
         self.console_errors: list[str] = []
+        #: where each of `console_errors` came from (the resource or script), for the report
+        self.console_error_sources: list[str] = []
+        #: the console errors this page may log: (text, source path, required) (`expect_console_error`)
+        self.expected_console_errors: list[tuple[str, str, bool]] = []
         self.wire: Wire | None = None
         self.page.on("websocket", self._on_websocket)
         self.page.on("pageerror", self._on_page_error)
@@ -54,6 +59,28 @@ class App:
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
+            self.console_error_sources.append(str(message.location.get("url", "")))
+
+    def expect_console_error(self, message: str, *, source: str, required: bool = True) -> None:
+        """Lets this page log `message` (its whole text, exactly) as a console error from
+        `source` (the path, without the query, of the resource or script it names), as often as
+        it does: for a test that provokes one on purpose (a 500 it serves, a socket it refuses).
+        Chromium logs such failures itself; no page can keep it from doing so. `required`: the
+        page must log it at least once (False only where timing decides whether it does)."""
+        self.expected_console_errors.append((message, source, required))
+
+    def unexpected_console_errors(self) -> list[str]:
+        """Each console error not expected (with where it came from), then each required one
+        that was never logged."""
+        logged = [(t, urlsplit(s).path) for t, s in zip(self.console_errors, self.console_error_sources, strict=True)]
+        allowed = {(t, s) for t, s, _ in self.expected_console_errors}
+        out = [f"{text} (from {path or 'no file'})" for text, path in logged if (text, path) not in allowed]
+        out += [
+            f"expected but not logged: {t} (from {s})"
+            for t, s, required in self.expected_console_errors
+            if required and (t, s) not in logged
+        ]
+        return out
 
     def csp_violations(self) -> list[str]:
         found = self.page.evaluate("window.__cspViolations ?? []")

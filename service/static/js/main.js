@@ -311,8 +311,9 @@ function beginGame(gameId, { push, reveal }) {
   dialogs.closeAll();
   byId('game-code').textContent = gameId;
   byId('share-link').value = `${location.origin}/?game=${gameId}`;
-  // the service draws the same link as a QR code for the phones at the table (same origin)
-  byId('share-qr').src = `/qr?game=${encodeURIComponent(gameId)}`;
+  // drawn once the game answers (renderGame): a mistyped or deleted code gets no image,
+  // which the service would refuse and the browser log as a failed load
+  byId('share-qr').removeAttribute('src');
   byId('copy-status').textContent = '';
   byId('notice').hidden = true;
   flashError(byId('game-error'), '');
@@ -400,6 +401,9 @@ function renderGame(prev) {
   renderStatus(st, me);
   turns.render(st, me);
   byId('invite').hidden = st.status !== 'waiting';
+  // the service draws the join link as a QR code for the phones at the table (same origin)
+  const qr = `/qr?game=${encodeURIComponent(st.id)}`;
+  if (byId('share-qr').getAttribute('src') !== qr) byId('share-qr').src = qr;
   if (prev !== null) announceChanges(prev, st, me);
 }
 
