@@ -30,10 +30,17 @@ ELIMINATED = re.compile(r"\beliminated\b")
 DISMISS = re.compile(r"^(Cancel|Close|OK)$")
 
 #: every item of a menu, named by its id, else its accessible label, else its text
+#: each button of a menu, named by its id, label or text; the buttons of a row that is one
+#: choice (a palette, the minutes to add, the seat to move to) are one item, named by the row
 MENU_ITEMS = """(sel) => [...document.querySelectorAll(sel)].map((b) => ({
-  key: b.id || b.getAttribute('aria-label') || b.textContent.trim(),
+  key: b.closest('.palette[id], #pm-add-row, #pm-move-row')?.id || b.id || b.getAttribute('aria-label') || b.textContent.trim(),
   visible: b.checkVisibility(),
 }))"""
+
+
+def menu_keys(items: list[dict[str, Any]]) -> list[str]:
+    """The visible items' keys, each once, in the menu's order."""
+    return list(dict.fromkeys(i["key"] for i in items if i["visible"]))
 
 
 class Walk:
@@ -104,6 +111,10 @@ def walk_more_menu(
         return lambda: walk.dialog(app, "dlg-confirm", f"{what} asked first, {state}")
 
     def play_order() -> None:
+        # asked first: the order it replaces is gone
+        expect(app.page.locator("#dlg-confirm")).to_be_visible(timeout=SEEN_WITHIN_MS)
+        walk.check(app, f"play order roll asked first, {state}")
+        app.page.click("#confirm-ok")
         for device in (app, *others):
             walk.dialog(device, "dlg-play-order", f"play order overlay, {state}")
 
@@ -128,7 +139,6 @@ def walk_more_menu(
         "btn-dice-other": lambda: walk.dialog(app, "dlg-dice", f"other die, {state}"),
         "btn-play-order": play_order,
         "btn-random-start": lambda: toast(walk, app, f"random start toast, {state}"),
-        "btn-my-color": lambda: walk.dialog(app, "dlg-color", f"own colour, {state}"),
         "btn-campaign": lambda: walk.dialog(app, "dlg-campaign", f"campaign panel, {state}"),
         "btn-history": lambda: walk.dialog(app, "dlg-history", f"history, {state}"),
         "menu-undo": undo,
@@ -137,18 +147,27 @@ def walk_more_menu(
         "btn-end-game": confirm_then_cancel("delete game"),
         "btn-rules": lambda: walk.dialog(app, "dlg-rules", f"table rules, {state}"),
         "btn-concede": confirm_then_cancel("concede"),
-        "btn-seats": lambda: walk.dialog(app, "dlg-seats", f"seats and host, {state}"),
+    }
+    #: rows of buttons, each tapped inside the row: the item's one tap
+    rows: dict[str, Callable[[], None]] = {
+        # "None": the seat keeps its own colour
+        "my-colors": lambda: app.page.click('#my-colors button[data-color=""]'),
     }
     open_more(app)
     walk.check(app, f"More menu, {state}")
-    items = app.page.evaluate(MENU_ITEMS, "#dlg-table .menu-actions button")
-    shown = [i["key"] for i in items if i["visible"]]
+    shown = menu_keys(app.page.evaluate(MENU_ITEMS, "#dlg-table .menu-actions button"))
     todo = [k for k in shown if not (only_new and k in walk.menu_items) and k not in later]
-    unknown = [k for k in todo if k not in steps]
+    unknown = [k for k in todo if k not in steps and k not in rows]
     assert unknown == [], f"More menu items this walk does not know: {unknown}; add a step for each"
     for key in todo:
         if not app.page.locator("#dlg-table").is_visible():
             open_more(app)
+        if key in rows:
+            rows[key]()
+            expect(app.page.locator("#dlg-table")).to_be_hidden()
+            walk.check(app, f"after {key}, {state}")
+            walk.menu_items.add(key)
+            continue
         button = app.page.locator(f"#{key}") if key.startswith(("btn-", "menu-")) else None
         if button is None:
             button = app.page.locator("#dlg-table").get_by_role("button", name=key, exact=True)
@@ -172,22 +191,32 @@ def walk_player_menu(walk: Walk, host: App, pid: int, state: str) -> None:
     steps: dict[str, Callable[[], None]] = {
         "pm-penalty": lambda: walk.check(host, f"a penalty given, {state}"),
         "pm-time": lambda: walk.dialog(host, "dlg-time", f"edit time, {state}"),
-        "pm-add-time": lambda: walk.dialog(host, "dlg-add-time", f"add time, {state}"),
-        "pm-color": lambda: walk.dialog(host, "dlg-color", f"seat colour, {state}"),
+        # the row's "Other…": the usual amounts are one tap, any other opens the dialog
+        "pm-add-row": lambda: walk.dialog(host, "dlg-add-time", f"add time, {state}"),
+        "pm-colors": lambda: walk.check(host, f"seat colour kept, {state}"),
+        "pm-host": lambda: walk.dialog(host, "dlg-confirm", f"make host asked first, {state}"),
+        "pm-move-row": lambda: walk.dialog(host, "dlg-confirm", f"seat move asked first, {state}"),
+        "pm-free": lambda: walk.dialog(host, "dlg-confirm", f"free seat asked first, {state}"),
         "pm-revive": lambda: walk.dialog(host, "dlg-confirm", f"revive asked first, {state}"),
         "pm-eliminate": lambda: walk.dialog(host, "dlg-confirm", f"eliminate asked first, {state}"),
         "pm-kick": lambda: walk.dialog(host, "dlg-confirm", f"kick asked first, {state}"),
     }
     reopen()
     walk.check(host, f"player menu, {state}")
+    #: the button a row's item taps
+    in_row = {
+        "pm-add-row": "#pm-add-time",
+        "pm-colors": '#pm-colors button[data-color=""]',
+        "pm-move-row": "#pm-move-row button[data-to]",
+    }
     items = page.evaluate(MENU_ITEMS, "#dlg-player .menu-actions button")
-    shown = [i["key"] for i in items if i["visible"] and page.locator(f"#{i['key']}").is_enabled()]
+    shown = [k for k in menu_keys(items) if page.locator(in_row.get(k, f"#{k}")).first.is_enabled()]
     unknown = [k for k in shown if k not in steps]
     assert unknown == [], f"player menu items this walk does not know: {unknown}; add a step for each"
     for key in shown:
         if not page.locator("#dlg-player").is_visible():
             reopen()
-        page.click(f"#{key}")
+        page.locator(in_row.get(key, f"#{key}")).first.click()
         steps[key]()
         walk.player_items.add(key)
     if page.locator("#dlg-player").is_visible():
