@@ -1431,7 +1431,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         "--loadgen-procs",
         default="auto",
         help="processes driving the games, each game whole in one (default auto: the fewest whose sockets "
-        f"stay within {SOCKET_SHARE:.0%} of the hard open-file limit; 1 up to 4,250 games of 4 at 20,000)",
+        f"stay within {round(100 * SOCKET_SHARE)}%% of the hard open-file limit; 1 up to 4,250 games of 4 at 20,000)",
     )
     args = ap.parse_args(argv)
     try:

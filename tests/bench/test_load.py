@@ -204,6 +204,13 @@ def test_a_hook_on_the_window_needs_one_process_and_a_count_is_checked_against_t
         load.loadgen_procs(load.Config(games=4, loadgen_procs=5))
 
 
+def test_the_help_renders_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        load.parse_args(["--help"])
+    assert exc.value.code == 0
+    assert "--loadgen-procs" in capsys.readouterr().out
+
+
 def test_the_load_generator_process_count_is_auto_by_default_or_a_number() -> None:
     _, (auto,) = load.parse_args(["--games", "50"])
     _, configs = load.parse_args(["--games", "10,50", "--loadgen-procs", "3"])
