@@ -30,6 +30,14 @@ Each game sends its next action only once the previous one is acknowledged and f
 (or timed out), so an overloaded stack shows as late sends and fewer actions per second,
 not as an ever-growing queue.
 
+One process holds at most as many sockets as the open-file limit allows (`ulimit -Hn`), so a
+large run spreads its games over several load-generator processes (--loadgen-procs; by default
+the fewest that keep each well under the limit, which is one up to 4,250 games of 4 players at
+20,000). Each drives a block of whole games, so fan-out is still timed within one process; all
+open their window together on the parent's signal; the parent, which keeps the stack and the
+probes, merges their raw samples and counts, and reports the CPU and memory of all of them as
+the load generator's.
+
 Run: `python -m bench.load --games 100,500 --duration 30 --json artifacts/load.json`.
 """
 
@@ -49,7 +57,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -436,6 +444,9 @@ class Config:
     seed: int | None = None
     #: CSV of every latency sample (kind, seconds into the window when sent, ms)
     samples: Path | None = None
+    #: processes the games are spread over (each game whole in one); None: the fewest that keep
+    #: each process's sockets within SOCKET_SHARE of the open-file limit (auto_loadgen_procs)
+    loadgen_procs: int | None = None
     #: called with the stack, the run's counts and True as the measurement window opens, False
     #: as it closes: bench.capacity reads Redis's script count and the frames there
     on_window: Callable[[Stack, Stats, bool], None] | None = None
@@ -493,6 +504,10 @@ class Result:
     #: CPU milliseconds of the instances and Redis per confirmed action
     cost_ms_per_action: float | None
     profile: dict[str, Any] | None = None
+    #: processes the load generator ran in; with more than one, the `loadgen` row of
+    #: `processes` is their sum (the parent, which probes, and the workers, which play)
+    loadgen_procs: int = 1
+    loadgen_workers: list[WorkerFigures] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -723,88 +738,460 @@ async def finish_profile(running: tuple[asyncio.subprocess.Process, Path], timeo
     return {"raw": str(out), "summary": str(text_path), "lines": summary.lines(8), **asdict(summary)}
 
 
-async def run(config: Config) -> Result:
+# -- the games of one load-generator process ---------------------------------------------------
+
+
+class Slice:
+    """Games lo..hi-1 of the run with all their players: every game in a single-process run, one
+    worker's block otherwise. A game never spans two processes, so that its fan-out latency
+    (every player receiving a state) is timed on one clock, in one event loop."""
+
+    def __init__(self, config: Config, urls: list[str], lo: int, hi: int, stats: Stats) -> None:
+        self.config = config
+        self.urls = urls
+        self.stats = stats
+        self.games = [Game(i, stats, config.timeout_s) for i in range(lo, hi)]
+        self.playing: list[Game] = []
+
+    @property
+    def sockets(self) -> int:
+        return sum(len(g.players) for g in self.playing)
+
+    @property
+    def scheduled(self) -> int:
+        return sum(len(g.slots) for g in self.playing)
+
+    async def set_up(self) -> None:
+        gate = asyncio.Semaphore(self.config.ramp_concurrency)
+
+        async def gated(game: Game) -> bool:
+            async with gate:
+                return await setup_game(game, self.urls, self.config, self.stats)
+
+        ok = await asyncio.gather(*(gated(g) for g in self.games))
+        self.playing = [g for g, good in zip(self.games, ok, strict=True) if good]
+        # every socket should hold its game's started state before the clock runs
+        for _ in range(100):
+            if all(p.version >= g.seen_version for g in self.playing for p in g.players):
+                break
+            await asyncio.sleep(0.1)
+
+    def arm(self, start: float, slots: Callable[[Game], list[float]]) -> asyncio.Future[None]:
+        """Give every game its schedule from `start` (loop clock); done when every game is.
+
+        Every game is armed before the first slot, so arming thousands of timers is not
+        charged to the first actions."""
+        loop = asyncio.get_running_loop()
+        stop_at = start + self.config.duration + self.config.timeout_s
+        all_done: asyncio.Future[None] = loop.create_future()
+        remaining = len(self.playing)
+
+        def game_done() -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 and not all_done.done():
+                all_done.set_result(None)
+
+        for g in self.playing:
+            g.begin(start, slots(g), stop_at, game_done)
+        if not self.playing:
+            all_done.set_result(None)
+        # The loadgen's garbage in the window is acyclic (parsed frames, freed by reference
+        # counting); a collection would only stall it and show up as latency of the service.
+        # What the ramp built is moved out of the collector's reach first.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        return all_done
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for g in self.games for p in g.players))
+
+
+# -- several load-generator processes ----------------------------------------------------------
+
+#: the share of the hard open-file limit that one load-generator process's sockets may take; the
+#: rest is left for Python's own files, the /health session, pipes and slack. At 0.85 of 20,000,
+#: runs up to 4,250 games of 4 players stay in one process, as every run did before the limit
+#: was met (it was at about 4,500)
+SOCKET_SHARE = 0.85
+MAX_LOADGEN_PROCS = 32
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def auto_loadgen_procs(sockets: int, open_file_limit: int, share: float = SOCKET_SHARE) -> int:
+    """The fewest processes among which `sockets` can be split so that each holds at most
+    `share` of `open_file_limit` (the hard limit: each process raises its soft limit to it).
+    A limit of 0 or less (RLIM_INFINITY is -1 here) bounds nothing."""
+    if open_file_limit <= 0 or open_file_limit == resource.RLIM_INFINITY:
+        return 1
+    per_process = max(1, int(open_file_limit * share))
+    return max(1, math.ceil(sockets / per_process))
+
+
+def hard_open_files() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def loadgen_procs(config: Config) -> int:
+    """How many processes drive `config`'s games: its own number, or the automatic one."""
+    most = min(config.games, MAX_LOADGEN_PROCS)
+    if config.loadgen_procs is None:
+        procs = min(most, auto_loadgen_procs(config.games * config.players, hard_open_files()))
+    elif 1 <= config.loadgen_procs <= most:
+        procs = config.loadgen_procs
+    else:
+        raise ValueError(f"loadgen_procs must be 1..{most}, not {config.loadgen_procs}")
+    if procs > 1 and config.on_window is not None:
+        # the hook reads the sockets' live counts, which are in the workers
+        raise ValueError(f"on_window needs a single load-generator process, and this run needs {procs}")
+    return procs
+
+
+def game_blocks(games: int, procs: int) -> list[tuple[int, int]]:
+    """Contiguous (lo, hi) blocks of game indexes, one a process, sizes differing by at most 1.
+    Each game keeps its index, so its players sit on the same instances as in one process."""
+    return [(k * games // procs, (k + 1) * games // procs) for k in range(procs)]
+
+
+def stats_to_wire(stats: Stats, origin: float) -> dict[str, Any]:
+    """Every raw count and sample of a worker, the send times made relative to its window's
+    start (`origin`, perf_counter), so that the parent merges them as if counted in one place."""
+    out: dict[str, Any] = {}
+    for f in fields(Stats):
+        value = getattr(stats, f.name)
+        if f.name == "measuring":
+            continue
+        if f.name in ("ack_at", "fanout_at"):
+            value = [t - origin for t in value]
+        elif isinstance(value, dict):
+            value = dict(value)
+        out[f.name] = value
+    return out
+
+
+def merge_stats(stats: Stats, wire: dict[str, Any]) -> None:
+    """Add one worker's counts and samples to `stats`: sums and concatenations, so the
+    percentiles are taken over every sample of the run (not combined from per-worker ones)."""
+    for f in fields(Stats):
+        if f.name == "measuring" or f.name not in wire:
+            continue
+        mine, theirs = getattr(stats, f.name), wire[f.name]
+        if isinstance(mine, Counter):
+            mine.update(theirs)
+        elif isinstance(mine, list):
+            mine.extend(theirs)
+        elif isinstance(mine, dict):
+            for key, values in theirs.items():
+                mine.setdefault(key, []).extend(values)
+        else:
+            setattr(stats, f.name, mine + theirs)
+
+
+@dataclass
+class WorkerFigures:
+    """One load-generator worker of a multi-process run: its block of games and its share."""
+
+    index: int
+    pid: int
+    first_game: int
+    games: int
+    set_up: int
+    #: actions on the schedules of its games that were set up
+    scheduled: int
+    sent: int
+    acked: int
+    ramp_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+class Workers:
+    """The worker processes of a multi-process run (`python -m bench.load --worker`), each
+    driving one block of games against the parent's stack.
+
+    They talk in lines of JSON: the parent sends the spec on stdin; a worker answers `ready`
+    when its games are set up; the parent sends `go` with the window's start (monotonic clock,
+    which every process shares) once all are ready; a worker answers `done` when its schedule
+    has run; the parent sends `close` when the window has closed for all; a worker closes its
+    sockets, writes its raw figures (msgpack) to a file in the run's log dir and answers
+    `results` with its path."""
+
+    def __init__(self) -> None:
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.blocks: list[tuple[int, int]] = []
+        self.watches: list[ProcWatch] = []
+
+    async def start(self, config: Config, urls: list[str], procs: int, log_dir: Path) -> None:
+        self.blocks = game_blocks(config.games, procs)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        base = {
+            "players": config.players,
+            "rate": config.rate,
+            "duration": config.duration,
+            "encoding": config.encoding,
+            "ticks": config.ticks,
+            "timeout_s": config.timeout_s,
+            "seed": config.seed,
+            # the option is the number of games being set up at once over the whole run
+            "ramp_concurrency": max(1, math.ceil(config.ramp_concurrency / procs)),
+        }
+        for k, (lo, hi) in enumerate(self.blocks):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.load",
+                "--worker",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=env,
+            )
+            self.procs.append(proc)
+            self.watches.append(ProcWatch(f"loadgen{k}", proc.pid))
+            spec = {
+                "kind": "spec",
+                "index": k,
+                "lo": lo,
+                "hi": hi,
+                "urls": urls,
+                "config": base,
+                "out": str(log_dir / f"loadgen{k}.msgpack"),
+            }
+            self.send(k, spec)
+
+    def send(self, k: int, msg: dict[str, Any]) -> None:
+        stdin = self.procs[k].stdin
+        assert stdin is not None
+        stdin.write((json.dumps(msg) + "\n").encode())
+
+    def send_all(self, msg: dict[str, Any]) -> None:
+        for k in range(len(self.procs)):
+            self.send(k, msg)
+
+    async def receive(self, k: int, kind: str) -> dict[str, Any]:
+        proc = self.procs[k]
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if not line:
+            code = await proc.wait()
+            raise RuntimeError(
+                f"load-generator worker {k} exited (code {code}) before its `{kind}` (see its stderr above)"
+            )
+        msg: dict[str, Any] = json.loads(line)
+        if msg.get("kind") != kind:
+            raise RuntimeError(f"load-generator worker {k} sent {msg!r}, expected `{kind}`")
+        return msg
+
+    async def each(self, kind: str) -> list[dict[str, Any]]:
+        """Every worker's next message, which must be `kind`; the first failure stops the wait."""
+        tasks = [asyncio.create_task(self.receive(k, kind)) for k in range(len(self.procs))]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # the failure itself, not the cancellation it caused in the others
+        for t in tasks:
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None:
+                raise exc
+        return [t.result() for t in tasks]
+
+    async def results(self) -> list[dict[str, Any]]:
+        """Close the window for every worker; their raw figures, each with its `ready` facts."""
+        self.send_all({"kind": "close"})
+        replies = await self.each("results")
+        for reply in replies:
+            raw = await asyncio.to_thread(Path(reply.pop("path")).read_bytes)
+            reply["stats"] = msgpack.unpackb(raw)
+        await self.stop()
+        return replies
+
+    async def stop(self) -> None:
+        """Wait for the workers to exit; kill the ones that have not within 10 s (or on an error)."""
+        for proc in self.procs:
+            if proc.stdin is not None and not proc.stdin.is_closing():
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                async with asyncio.timeout(10):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def worker_main() -> int:
+    """One load-generator worker (`python -m bench.load --worker`, started by `Workers`)."""
+    raise_open_files()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    pipe, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        return await worker(reader)
+    finally:
+        pipe.close()
+
+
+async def worker(reader: asyncio.StreamReader) -> int:
+    loop = asyncio.get_running_loop()
+
+    async def receive(kind: str) -> dict[str, Any]:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError(f"the parent is gone (waiting for `{kind}`)")
+        msg: dict[str, Any] = json.loads(line)
+        if msg.get("kind") != kind:
+            raise ConnectionError(f"the parent sent {msg!r}, expected `{kind}`")
+        return msg
+
+    def send(kind: str, **facts: Any) -> None:
+        sys.stdout.write(json.dumps({"kind": kind, **facts}) + "\n")
+        sys.stdout.flush()
+
+    spec = await receive("spec")
+    lo, hi = int(spec["lo"]), int(spec["hi"])
+    config = Config(games=hi - lo, **spec["config"])
     stats = Stats()
-    rng = random.Random(config.seed)
+    part = Slice(config, list(spec["urls"]), lo, hi, stats)
+    probe: asyncio.Task[None] | None = None
+    try:
+        ramp_started = loop.time()
+        await part.set_up()
+        send("ready", set_up=len(part.playing), sockets=part.sockets, ramp_s=loop.time() - ramp_started)
+        go = await receive("go")
+        start = loop.time() + (float(go["start"]) - time.monotonic())
+        # every process draws the schedules of the whole run in game order and keeps its own:
+        # with a seed, each game gets the schedule it would get in one process
+        rng = random.Random(config.seed)
+        slots = [schedule(rng, config.rate, config.duration) for _ in range(hi)][lo:]
+        all_done = part.arm(start, lambda g: slots[g.index - lo])
+        await asyncio.sleep(start - loop.time())
+        probe = asyncio.create_task(watch_loop_lag(stats))
+        stats.measuring = True
+        window_started = time.perf_counter()
+        await all_done
+        await asyncio.sleep(max(0.0, start + config.duration - loop.time()))
+        send("done")
+        # until the last worker is done, errors still count, as in one process
+        await receive("close")
+        stats.measuring = False
+    except ConnectionError as exc:
+        print(f"  load-generator worker {spec.get('index')}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        if probe is not None:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
+        await part.close()
+    out = Path(spec["out"])
+    await asyncio.to_thread(out.write_bytes, msgpack.packb(stats_to_wire(stats, window_started)))
+    send("results", path=str(out), scheduled=part.scheduled)
+    return 0
+
+
+# -- the run, in one process or several ----------------------------------------------------------
+
+
+def summed(name: str, watches: list[ProcWatch], window_s: float) -> ProcFigures:
+    """One row for several processes: CPU and resident memory added up."""
+    cpu = sum(w.cpu_s for w in watches)
+    return ProcFigures(
+        name,
+        watches[0].pid,
+        round(cpu, 3),
+        round(100 * cpu / window_s, 1) if window_s else 0.0,
+        round(sum(w.peak_rss_kb for w in watches) / 1024, 1),
+        round(sum(w.rss_kb for w in watches) / 1024, 1),
+    )
+
+
+async def run(config: Config) -> Result:
+    procs = loadgen_procs(config)
+    stats = Stats()
     log_dir = Path(tempfile.mkdtemp(prefix="load-"))
+    per_process = math.ceil(config.games * config.players / procs)
+    if per_process > hard_open_files() > 0:
+        print(
+            f"  warning: {per_process} sockets per load-generator process, over the open-file limit "
+            f"{hard_open_files()}: give more --loadgen-procs",
+            file=sys.stderr,
+        )
     stack = await start_stack(config, log_dir)
     label = f"{config.games}g"
     loop = asyncio.get_running_loop()
-    games = [Game(i, stats, config.timeout_s) for i in range(config.games)]
+    part: Slice | None = None
+    workers: Workers | None = None
+    replies: list[dict[str, Any]] = []
+    ready: list[dict[str, Any]] = []
+    probes: list[asyncio.Task[None]] = []
     profile: dict[str, Any] | None = None
     try:
         # the game sockets do not use it: only the /health reads
         async with aiohttp.ClientSession() as session:
             ramp_started = loop.time()
-            gate = asyncio.Semaphore(config.ramp_concurrency)
-
-            async def gated(game: Game) -> bool:
-                async with gate:
-                    return await setup_game(game, stack.urls, config, stats)
-
-            ok = await asyncio.gather(*(gated(g) for g in games))
-            playing = [g for g, good in zip(games, ok, strict=True) if good]
-            # every socket should hold its game's started state before the clock runs
-            for _ in range(100):
-                if all(p.version >= g.seen_version for g in playing for p in g.players):
-                    break
-                await asyncio.sleep(0.1)
+            if procs == 1:
+                part = Slice(config, stack.urls, 0, config.games, stats)
+                await part.set_up()
+                sockets, running = part.sockets, len(part.playing)
+            else:
+                workers = Workers()
+                await workers.start(config, stack.urls, procs, log_dir)
+                ready = await workers.each("ready")
+                sockets = sum(int(r["sockets"]) for r in ready)
+                running = sum(int(r["set_up"]) for r in ready)
             ramp_s = loop.time() - ramp_started
             print(
-                f"  ramp-up: {sum(len(g.players) for g in playing)} sockets, {len(playing)} games running "
-                f"in {ramp_s:.1f} s",
+                f"  ramp-up: {sockets} sockets, {running} games running in {ramp_s:.1f} s"
+                + (f" ({procs} load-generator processes)" if procs > 1 else ""),
                 file=sys.stderr,
             )
             await asyncio.sleep(1.0)
 
             gaps0, messages0 = await health_counters(session, stack.urls)
             profiler = await start_profile(config, stack, label) if config.profile else None
-            # every game is armed before the first slot, so arming thousands of timers is not
-            # charged to the first actions
             start = loop.time() + LEAD_IN_S
-            stop_at = start + config.duration + config.timeout_s
-            all_done: asyncio.Future[None] = loop.create_future()
-            remaining = len(playing)
-
-            def game_done() -> None:
-                nonlocal remaining
-                remaining -= 1
-                if remaining == 0 and not all_done.done():
-                    all_done.set_result(None)
-
-            for g in playing:
-                g.begin(start, schedule(rng, config.rate, config.duration), stop_at, game_done)
-            if not playing:
-                all_done.set_result(None)
-            # The loadgen's garbage in the window is acyclic (parsed frames, freed by reference
-            # counting); a collection would only stall it and show up as latency of the service.
-            # What the ramp built is moved out of the collector's reach first.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
+            all_done: asyncio.Future[Any]
+            if part is not None:
+                rng = random.Random(config.seed)
+                all_done = part.arm(start, lambda _: schedule(rng, config.rate, config.duration))
+            else:
+                assert workers is not None
+                workers.send_all({"kind": "go", "start": time.monotonic() + (start - loop.time())})
             await asyncio.sleep(start - loop.time())
             me = ProcWatch("loadgen", os.getpid())
-            for w in (*stack.watches, me):
+            watches = [*stack.watches, me, *(workers.watches if workers is not None else [])]
+            for w in watches:
                 w.begin()
             if config.on_window is not None:
                 config.on_window(stack, stats, True)
-            probes = [asyncio.create_task(watch_loop_lag(stats))]
+            # with workers, each times its own loop: those are the loops the sockets wait on
+            if part is not None:
+                probes.append(asyncio.create_task(watch_loop_lag(stats)))
             if stack.redis is not None:
                 probes.append(asyncio.create_task(probe_redis(stack.redis.port, stats.redis_ping_ms)))
             for name, url in zip(stack.names, stack.urls, strict=True):
                 probes.append(asyncio.create_task(probe_health(session, url, stats.health_ms.setdefault(name, []))))
             stats.measuring = True
             window_started = time.perf_counter()
-            await all_done
+            if part is not None:
+                await all_done
+            else:
+                assert workers is not None
+                await workers.each("done")
             # the window is never shorter than the schedule it carries, so actions/s compares
             # with games x rate
             await asyncio.sleep(max(0.0, start + config.duration - loop.time()))
             window_s = loop.time() - start
-            if config.samples is not None:
+            if config.samples is not None and part is not None:
                 write_samples(config.samples, stats, window_started)
             stats.measuring = False
             gc.enable()
-            for w in (*stack.watches, me):
+            for w in watches:
                 w.end()
             if config.on_window is not None:
                 config.on_window(stack, stats, False)
@@ -814,10 +1201,28 @@ async def run(config: Config) -> Result:
             gaps1, messages1 = await health_counters(session, stack.urls)
             if profiler is not None:
                 profile = await finish_profile(profiler, config.duration + 30)
-            await asyncio.gather(*(p.close() for g in games for p in g.players))
+            if part is not None:
+                await part.close()
+            else:
+                assert workers is not None
+                replies = await workers.results()
+                for reply in replies:
+                    merge_stats(stats, reply["stats"])
+                if config.samples is not None:
+                    # the workers' send times are already relative to the common window start
+                    write_samples(config.samples, stats, 0.0)
     finally:
+        # after a failure in the window, too: their exceptions are then taken here, not logged
+        for task in probes:
+            task.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
         gc.enable()
         gc.unfreeze()
+        if workers is not None:
+            for proc in workers.procs:
+                if proc.returncode is None and not replies:
+                    proc.kill()
+            await workers.stop()
         await asyncio.to_thread(stack.stop)
 
     per_game = max(1, round(config.duration * config.rate))
@@ -830,7 +1235,27 @@ async def run(config: Config) -> Result:
             round(w.peak_rss_kb / 1024, 1),
             round(w.rss_kb / 1024, 1),
         )
-        for w in (*stack.watches, me)
+        for w in stack.watches
+    ]
+    # the load generator's cost is that of all its processes
+    processes.append(summed("loadgen", [me, *(workers.watches if workers is not None else [])], window_s))
+    worker_figures = [
+        WorkerFigures(
+            index=k,
+            pid=w.pid,
+            first_game=lo,
+            games=hi - lo,
+            set_up=int(r["set_up"]),
+            scheduled=int(reply["scheduled"]),
+            sent=int(reply["stats"]["sent"]),
+            acked=int(reply["stats"]["acked"]),
+            ramp_s=round(float(r["ramp_s"]), 2),
+            cpu_s=round(w.cpu_s, 3),
+            peak_rss_mb=round(w.peak_rss_kb / 1024, 1),
+        )
+        for k, ((lo, hi), r, reply, w) in enumerate(
+            zip(workers.blocks, ready, replies, workers.watches, strict=True) if workers is not None else []
+        )
     ]
     server_cpu = sum(w.cpu_s for w in stack.watches)
     detail: dict[str, int] = {
@@ -878,6 +1303,8 @@ async def run(config: Config) -> Result:
         processes=processes,
         cost_ms_per_action=round(1000 * server_cpu / stats.acked, 3) if stats.acked and stack.watches else None,
         profile=profile,
+        loadgen_procs=procs,
+        loadgen_workers=worker_figures,
     )
 
 
@@ -911,6 +1338,16 @@ def report(r: Result) -> str:
         f"  {p.name:<10} {p.pid:>8} {p.cpu_s:>8.2f} {p.cpu_percent:>7.1f} {p.peak_rss_mb:>12.1f} {p.rss_mb:>8.1f}"
         for p in r.processes
     ]
+    if r.loadgen_workers:
+        lines.append(
+            f"  loadgen: the sum of {r.loadgen_procs + 1} processes, the parent (probes) and {r.loadgen_procs} workers:"
+        )
+        lines += [
+            f"    worker {w.index} (pid {w.pid}): games {w.first_game}-{w.first_game + w.games - 1}, {w.set_up} set up "
+            f"in {w.ramp_s:.1f} s, confirmed {w.acked} of {w.scheduled} scheduled, CPU {w.cpu_s:.2f} s, "
+            f"peak RSS {w.peak_rss_mb:.1f} MB"
+            for w in r.loadgen_workers
+        ]
     if r.cost_ms_per_action is not None:
         lines.append(f"  cost: {r.cost_ms_per_action:.3f} CPU ms (instances + Redis) per confirmed action")
     if r.profile is not None:
@@ -990,6 +1427,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     ap.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     ap.add_argument("--seed", type=int, default=None, help="seed of the schedules' phases and jitter")
     ap.add_argument("--samples", type=Path, default=None, help="CSV of every latency sample (per run: -<G>g)")
+    ap.add_argument(
+        "--loadgen-procs",
+        default="auto",
+        help="processes driving the games, each game whole in one (default auto: the fewest whose sockets "
+        f"stay within {round(100 * SOCKET_SHARE)}%% of the hard open-file limit; 1 up to 4,250 games of 4 at 20,000)",
+    )
     args = ap.parse_args(argv)
     try:
         counts = [int(x) for x in args.games.split(",") if x.strip()]
@@ -1011,6 +1454,18 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     pids = [int(p) for p in args.target_pids.split(",") if p.strip()]
     if pids and not targets:
         ap.error("--target-pids needs --target")
+    procs: int | None = None
+    if args.loadgen_procs != "auto":
+        try:
+            procs = int(args.loadgen_procs)
+        except ValueError:
+            ap.error("--loadgen-procs must be auto or a number")
+        if not 1 <= procs <= MAX_LOADGEN_PROCS:
+            ap.error(f"--loadgen-procs must be auto or 1..{MAX_LOADGEN_PROCS}")
+        if procs > min(counts):
+            ap.error(
+                f"--loadgen-procs {procs} is more than the {min(counts)} games of a run: each process needs a game"
+            )
     configs = [
         Config(
             games=g,
@@ -1035,6 +1490,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
             samples=None
             if args.samples is None
             else args.samples.with_name(f"{args.samples.stem}-{g}g{args.samples.suffix}"),
+            loadgen_procs=procs,
         )
         for g in counts
     ]
@@ -1059,6 +1515,9 @@ async def main(args: argparse.Namespace, configs: list[Config]) -> int:
 
 
 def cli() -> None:
+    if sys.argv[1:] == ["--worker"]:
+        # one of the processes of a multi-process run (Workers): not a command for people
+        sys.exit(asyncio.run(worker_main()))
     args, configs = parse_args()
     raise_open_files()
     sys.exit(asyncio.run(main(args, configs)))

@@ -8,6 +8,7 @@ here: these tests check that what it counts is counted right.
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -70,6 +71,151 @@ async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figu
     assert json.loads(json.dumps(r.to_json()))["acked"] == r.acked
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0] == "kind,sent_s,ms" and len(rows) == 1 + r.ack.n + r.fanout.n
+
+
+@pytest.mark.slow
+async def test_two_load_generator_processes_split_the_games_and_their_figures_merge_exactly(tmp_path: Path) -> None:
+    games = 10
+    config = load.Config(
+        games=games,
+        players=PLAYERS,
+        rate=RATE,
+        duration=DURATION,
+        instances=2,
+        aof="everysec",
+        seed=7,
+        samples=tmp_path / "samples.csv",
+        loadgen_procs=2,
+    )
+    r = await load.run(config)
+
+    per_game = round(DURATION * RATE)
+    assert r.loadgen_procs == 2 and len(r.loadgen_workers) == 2
+    # every game in exactly one worker, set up there once, with its whole schedule
+    blocks = [(w.first_game, w.first_game + w.games) for w in r.loadgen_workers]
+    assert blocks == [(0, 5), (5, 10)]
+    for w in r.loadgen_workers:
+        assert w.set_up == w.games
+        assert w.scheduled == w.sent == w.acked == w.games * per_game
+    assert sum(w.acked for w in r.loadgen_workers) == r.acked == r.sent == r.expected_actions == games * per_game
+    assert r.skipped == 0 and r.errors == 0, r.error_detail
+    assert r.version_skew == 0
+    # the merged samples are all the samples: one ack per action, one fan-out per other player
+    assert r.ack.n == r.acked
+    assert r.fanout.n == r.fanout_expected == (PLAYERS - 1) * r.acked
+    for d in (r.ack, r.fanout):
+        assert 0 < d.p50 <= d.p95 <= d.p99 <= d.max < config.timeout_s * 1000
+    # the service saw exactly these actions: no game was played from both workers
+    assert r.pubsub_messages == 2 * r.acked
+    assert r.version_gaps == 0
+    assert DURATION <= r.window_s < DURATION + config.timeout_s
+    # each worker timed its own loop all through the window (every 50 ms)
+    assert r.loop_lag.n >= 2 * 0.8 * DURATION / 0.05
+    assert r.redis_ping.n > 0 and set(r.health) == {"inst0", "inst1"}
+
+    # the load generator's CPU and memory are those of the parent and both workers
+    procs = {p.name: p for p in r.processes}
+    assert set(procs) == {"inst0", "inst1", "redis", "loadgen"}
+    pids = {w.pid for w in r.loadgen_workers}
+    assert len(pids) == 2 and os.getpid() not in pids and procs["loadgen"].pid == os.getpid()
+    assert all(w.cpu_s > 0 and w.peak_rss_mb > 0 for w in r.loadgen_workers)
+    assert procs["loadgen"].cpu_s >= sum(w.cpu_s for w in r.loadgen_workers) - 0.002
+    assert procs["loadgen"].peak_rss_mb > sum(w.peak_rss_mb for w in r.loadgen_workers)
+
+    text = load.report(r)
+    assert f"confirmed {r.acked} of {r.expected_actions}" in text and "errors: 0" in text
+    assert "worker 0 (pid" in text and "worker 1 (pid" in text
+    assert json.loads(json.dumps(r.to_json()))["loadgen_workers"][1]["first_game"] == 5
+    rows = (tmp_path / "samples.csv").read_text().splitlines()
+    assert rows[0] == "kind,sent_s,ms" and len(rows) == 1 + r.ack.n + r.fanout.n
+    # send times from both workers, on the common window's clock (a game due at its very start may
+    # fire just before the worker notes the time)
+    sent_s = [float(row.split(",")[1]) for row in rows[1:]]
+    assert min(sent_s) > -0.05 and max(sent_s) < DURATION + 1
+
+
+@pytest.mark.parametrize(
+    ("sockets", "limit", "procs"),
+    [
+        (400, 20_000, 1),
+        # 4,000 games of 4: one process, as before
+        (16_000, 20_000, 1),
+        (17_000, 20_000, 1),
+        (17_001, 20_000, 2),
+        # 5,000 and 6,000 games of 4
+        (20_000, 20_000, 2),
+        (24_000, 20_000, 2),
+        (34_001, 20_000, 3),
+        (4_000, 1_024, 5),
+        (10**6, -1, 1),
+        (10**6, 0, 1),
+    ],
+)
+def test_the_automatic_process_count_keeps_each_within_its_share_of_the_limit(
+    sockets: int, limit: int, procs: int
+) -> None:
+    assert load.auto_loadgen_procs(sockets, limit) == procs
+    if limit > 0:
+        assert sockets / procs <= load.SOCKET_SHARE * limit
+
+
+def test_games_are_split_into_contiguous_blocks_that_cover_them_once() -> None:
+    assert load.game_blocks(10, 2) == [(0, 5), (5, 10)]
+    assert load.game_blocks(6000, 1) == [(0, 6000)]
+    for games, procs in ((7, 3), (5001, 2), (6000, 7), (3, 3)):
+        blocks = load.game_blocks(games, procs)
+        assert [i for lo, hi in blocks for i in range(lo, hi)] == list(range(games))
+        sizes = [hi - lo for lo, hi in blocks]
+        assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+
+
+def test_workers_figures_merge_into_sums_and_one_list_of_samples() -> None:
+    a, b = load.Stats(), load.Stats()
+    a.sent, a.acked, a.ack_ms, a.ack_at = 3, 2, [1.0, 9.0], [10.0, 11.0]
+    b.sent, b.acked, b.ack_ms, b.ack_at = 4, 4, [2.0, 3.0, 4.0, 50.0], [20.0, 20.5, 21.0, 21.5]
+    a.error_frames["slow down"] = 1
+    b.error_frames.update({"slow down": 2, "bad": 1})
+    b.closes["closed 1006"] = 1
+    b.ack_timeouts, b.frames, b.ticks, b.loop_lag_ms = 1, 40, 30, [0.5]
+    merged = load.Stats()
+    for part, origin in ((a, 10.0), (b, 20.0)):
+        load.merge_stats(merged, load.stats_to_wire(part, origin))
+    assert (merged.sent, merged.acked, merged.ack_timeouts, merged.frames, merged.ticks) == (7, 6, 1, 40, 30)
+    assert merged.ack_ms == [1.0, 9.0, 2.0, 3.0, 4.0, 50.0]
+    # send times relative to each worker's window start
+    assert merged.ack_at == [0.0, 1.0, 0.0, 0.5, 1.0, 1.5]
+    assert merged.error_frames == {"slow down": 3, "bad": 1} and merged.closes == {"closed 1006": 1}
+    assert merged.errors == a.errors + b.errors == 6
+    # the percentile of the merged samples, not a combination of the workers' percentiles
+    assert load.Dist.of(merged.ack_ms).p50 == 3.0
+    assert merged.loop_lag_ms == [0.5] and not merged.measuring
+
+
+def test_a_hook_on_the_window_needs_one_process_and_a_count_is_checked_against_the_games() -> None:
+    def hook(stack: load.Stack, stats: load.Stats, opening: bool) -> None:
+        pass
+
+    assert load.loadgen_procs(load.Config(games=20, loadgen_procs=3)) == 3
+    assert load.loadgen_procs(load.Config(games=20)) == 1
+    assert load.loadgen_procs(load.Config(games=20, loadgen_procs=1, on_window=hook)) == 1
+    with pytest.raises(ValueError, match="single load-generator process"):
+        load.loadgen_procs(load.Config(games=20, loadgen_procs=2, on_window=hook))
+    with pytest.raises(ValueError, match="1..4"):
+        load.loadgen_procs(load.Config(games=4, loadgen_procs=5))
+
+
+def test_the_help_renders_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        load.parse_args(["--help"])
+    assert exc.value.code == 0
+    assert "--loadgen-procs" in capsys.readouterr().out
+
+
+def test_the_load_generator_process_count_is_auto_by_default_or_a_number() -> None:
+    _, (auto,) = load.parse_args(["--games", "50"])
+    _, configs = load.parse_args(["--games", "10,50", "--loadgen-procs", "3"])
+    assert auto.loadgen_procs is None
+    assert [c.loadgen_procs for c in configs] == [3, 3]
 
 
 def test_a_schedule_has_duration_times_rate_sends_spread_over_the_window() -> None:
@@ -154,8 +300,6 @@ def test_a_py_spy_profile_is_summarized_by_leaf_package_and_stack() -> None:
 
 
 def test_cpu_and_memory_of_a_process_are_read_from_proc() -> None:
-    import os
-
     before = cpu_seconds(os.getpid())
     sum(i * i for i in range(2_000_000))
     assert cpu_seconds(os.getpid()) > before
@@ -172,6 +316,12 @@ def test_cpu_and_memory_of_a_process_are_read_from_proc() -> None:
         ["--rate", "0"],
         ["--target-pids", "1"],
         ["--target", "https://example.org"],
+        ["--loadgen-procs", "0"],
+        ["--loadgen-procs", "-1"],
+        ["--loadgen-procs", "two"],
+        ["--loadgen-procs", "33"],
+        # each process needs at least one game of every run
+        ["--games", "100,3", "--loadgen-procs", "4"],
     ],
 )
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
