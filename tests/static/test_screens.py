@@ -33,7 +33,8 @@ DISMISS = re.compile(r"^(Cancel|Close|OK)$")
 #: each button of a menu, named by its id, label or text; the buttons of a row that is one
 #: choice (a palette, the minutes to add, the seat to move to) are one item, named by the row
 MENU_ITEMS = """(sel) => [...document.querySelectorAll(sel)].map((b) => ({
-  key: b.closest('.palette[id], #pm-add-row, #pm-move-row')?.id || b.id || b.getAttribute('aria-label') || b.textContent.trim(),
+  key: b.closest('.palette[id], #pm-add-row, #pm-move-row')?.id
+    || b.id || b.getAttribute('aria-label') || b.textContent.trim(),
   visible: b.checkVisibility(),
 }))"""
 
