@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,9 @@ class GameStore:
         #: answers it from its stale copy; such a refusal is reported as the storage error.
         self.primary_moved = primary_moved
         self.metrics = metrics
+        #: monotonic time of the last reply Redis gave a script call here, a refusal included:
+        #: the probe alone cannot tell Redis gone from this instance too busy to hear it
+        self.answered_at = 0.0
         self.scripts = scripts
         self.clock = clock
         self.retention_s = retention_s
@@ -214,16 +218,20 @@ class GameStore:
 
     async def _checked(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await call()
+            reply = await call()
         except ResponseError as exc:
             err = from_lua(str(exc))
             if err is None:
                 raise
+            # a script's refusal is an answer too: Redis is there
+            self.answered_at = time.monotonic()
             if self.primary_moved is not None and await self.primary_moved():
                 raise StorageUnavailable("the primary changed while a refusal was read") from exc
             if self.metrics is not None:
                 self.metrics.script_errors.labels(err.code).inc()
             raise err from None
+        self.answered_at = time.monotonic()
+        return reply
 
     async def _run(self, name: str, game_id: str, action_id: str, client_id: str, *extra: str | int) -> Outcome:
         script = self.scripts[name]

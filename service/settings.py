@@ -357,7 +357,8 @@ class Settings:
         10.0,
         lo=0.0,
         hi=3600.0,
-        doc="an instance that has not reached Redis for this long is cut off: it closes its sockets with 1012 so "
+        doc="an instance that has had no answer from Redis (its probe's nor any script's) for this long is cut "
+        "off: it closes its sockets with 1012 so "
         "their clients reconnect to an instance that can serve them, and refuses upgrades (503) until Redis "
         "answers again; above a Sentinel failover's or a restart's outage. `0`: never (sockets wait it out)",
     )

@@ -8,6 +8,7 @@ end to end on a `python -m service` process on its own redis-server.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service import __version__, keys, outbound, qr
-from service.app import RUNTIME, close_all, create_app, on_shutdown
+from service.app import RUNTIME, close_all, create_app, cut_off_if_lost, on_shutdown
 from service.errors import RATE_LIMIT_MESSAGE
 from service.headers import CONTENT_SECURITY_POLICY
 from service.outbound import Conn
@@ -259,6 +260,35 @@ async def test_an_instance_that_lost_redis_past_the_limit_sends_its_sockets_else
             back = await pool.connect(str(server.make_url("/")))
             assert back.client_id
             assert rt.deps.metrics.registry.get_sample_value("tapotarp_redis_cut_offs_total") == 1
+            await server.close()
+
+
+async def test_lost_is_no_answer_for_the_limit_not_a_probe_failing_while_scripts_are_answered(
+    make_server: ServerFactory,
+) -> None:
+    # at 4,000 games on two cores the probe waited behind a saturated connection pool for
+    # over 10 s while the players' actions went on being answered
+    with RedisProcess() as redis:
+        server = await make_server(redis_url=redis.url, redis_timeout_ms=200, redis_lost_close_s=0.5)
+        rt = server.app[RUNTIME]
+        async with clients() as pool:
+            player = await pool.connect(str(server.make_url("/")))
+            await create_game(player)
+            # the probe has failed for a second, and then an action is answered
+            failing_since = time.monotonic() - 1.0
+            rt.redis_lost_at = failing_since
+            await ok(player, "claim", {"playerId": 1})
+            answered = rt.deps.store.answered_at
+            assert answered > failing_since + 1.0
+
+            await cut_off_if_lost(rt, answered + 0.4)
+            assert rt.deps.cut_off is False
+            assert player.closed_code is None
+
+            # nothing answered for the limit: lost, whatever the probe said before
+            await cut_off_if_lost(rt, answered + 0.6)
+            assert rt.deps.cut_off is True
+            assert await player.closed_with(timeout=5) == 1012
             await server.close()
 
 
