@@ -13,9 +13,12 @@ from service.game import GameStore, new_token, token_digest
 from service.scripts import script_names
 from tests.support.lua_harness import IDLE_RETENTION_MS, RETENTION_MS, TOKEN_MS, Harness, new_aid, player
 
-#: rate_limit and the feedback scripts touch no game; claim_deadlines only the deadline index
+#: rate_limit and the feedback scripts touch no game; claim_deadlines and due_partitions only
+#: the deadline index
 GAME_SCRIPTS = [
-    n for n in script_names() if n not in ("claim_deadlines", "rate_limit") and not n.startswith("feedback_")
+    n
+    for n in script_names()
+    if n not in ("claim_deadlines", "due_partitions", "rate_limit") and not n.startswith("feedback_")
 ]
 
 #: ARGV past the seven common ones that get each script past its own argument checks.
