@@ -278,7 +278,9 @@ async def test_a_commander_game_starts_at_forty_and_commander_damage_decides_it_
     started = await act(a, "start")
     assert [p["life"] for p in started["players"]] == [40, 40]
     assert started["settings"]["lossRules"] == {"life": True, "poison": True, "commanderDamage": True}
-    await act(b, "commanderDamage", {"playerId": 2, "sourceId": 1, "amount": 20})
+    hit = await act(b, "commanderDamage", {"playerId": 2, "sourceId": 1, "amount": 20})
+    # that change's broadcast reaches the other instance's socket in its own time
+    await settle(a, version=hit["version"])
     mark = len(a.messages)
 
     rid = await b.send("commanderDamage", {"playerId": 2, "sourceId": 1, "partner": False, "amount": 1})
