@@ -29,7 +29,8 @@ from tests.support.page import App
 
 pytestmark = pytest.mark.slow
 
-SEEN_WITHIN_MS = 2_000
+#: how long a change may take to reach another device: a bound on waiting, not a latency claim
+SEEN_WITHIN_MS = 10_000
 
 
 def states(app: App) -> list[dict[str, Any]]:
@@ -79,6 +80,9 @@ def asked(
     """Opens the action's confirm and cancels it: nothing reaches the server. Then opens it
     again and confirms: the observer's next version is the action's, and it is done. `under`
     is the dialog the confirm was opened from, closed after the cancel."""
+    # the two devices agree first: a device's own reply may come after another device's
+    # broadcast of the same version
+    seen(observer, lambda s: s["version"] >= newest(actor)["version"])
     before = newest(observer)
     seen(actor, lambda s: s["version"] == before["version"])
     assert not done(before)
