@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
 from tests.static.test_table_rules import seated
-from tests.support.page import App
+from tests.support.page import App, card_edges
 
 pytestmark = pytest.mark.slow
 
@@ -53,16 +53,7 @@ def test_taps_at_the_card_its_edges_life_and_counters_never_pass_the_turn(open_a
     # the card's corners and edges, its clock and name, the life number, the counters
     # (positions are within the padding box; 8 px in stays inside the rounded corners)
     w, h = card.evaluate("(el) => [el.clientWidth, el.clientHeight]")
-    for x, y in (
-        (8, 8),
-        (w - 8, 8),
-        (8, h - 8),
-        (w - 8, h - 8),
-        (w / 2, 3),
-        (3, h / 2),
-        (w - 3, h / 2),
-        (w / 2, h - 3),
-    ):
+    for x, y in card_edges(w, h):
         card.click(position={"x": x, "y": y})
     card.locator(".clock").click()
     card.locator(".seat-chip").click()

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.static.conftest import OpenApp
 from tests.static.test_accessibility import audit
-from tests.support.page import App
+from tests.support.page import App, card_edges
 
 pytestmark = pytest.mark.slow
 
@@ -250,16 +250,7 @@ def test_taps_at_life_counters_and_card_edges_in_table_centre_view_never_pass_th
         box = card.bounding_box()
         assert box is not None
         x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-        for dx, dy in (
-            (8, 8),
-            (w - 8, 8),
-            (8, h - 8),
-            (w - 8, h - 8),
-            (w / 2, 3),
-            (3, h / 2),
-            (w - 3, h / 2),
-            (w / 2, h - 3),
-        ):
+        for dx, dy in card_edges(w, h):
             page.mouse.click(x + dx, y + dy)
         card.locator(".clock").click()
         card.locator(".seat-chip").click()

@@ -258,3 +258,9 @@ class Wire:
         assert self.page_side is not None and self.server_side is not None
         self.page_side.close(code=1012, reason="Server restarting")
         self.server_side.close()
+
+
+def card_edges(w: float, h: float) -> list[tuple[float, float]]:
+    """Points at a card's corners (8 px in, inside the rounded corners) and at the middle of
+    each edge (3 px in), relative to its top left: where a misclick lands."""
+    return [(8, 8), (w - 8, 8), (8, h - 8), (w - 8, h - 8), (w / 2, 3), (3, h / 2), (w - 3, h / 2), (w / 2, h - 3)]
