@@ -6,6 +6,10 @@ service process per test module. Every page records uncaught JavaScript errors, 
 errors and Content-Security-Policy violations; a test whose pages had any fails even if its
 own assertions passed. A test that provokes a console error on purpose names it, exactly, on
 the page that logs it (`App.expect_console_error`).
+
+`page.wait_for_function` takes arrow functions only (`"() => ..."`): a bare expression is
+re-evaluated with `eval` on every poll after the first, which the page's CSP refuses, so it
+fails whenever the condition is not already true on the first look.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ def test_every_screen_and_dialog_is_clean_and_passes_the_audit(open_app: OpenApp
     # the share screen, its QR code drawn
     expect(page.locator("#invite")).to_be_visible()
     page.wait_for_function(
-        "document.getElementById('share-qr').complete && document.getElementById('share-qr').naturalWidth > 0"
+        "() => document.getElementById('share-qr').complete && document.getElementById('share-qr').naturalWidth > 0"
     )
     walk.check(a, "share screen with QR")
     a.claim(1)

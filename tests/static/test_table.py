@@ -205,7 +205,7 @@ def test_table_centre_mode_fits_every_seat_facing_its_player_on_a_tablet(
     expect(tablet.card(2)).to_have_class(ACTIVE)
     # with the undo toast in the strip beside the controls, once it has come in
     expect(tablet.page.locator("#undo-toast")).to_be_visible()
-    tablet.page.wait_for_function("document.getElementById('undo-toast').getAnimations().length === 0")
+    tablet.page.wait_for_function("() => document.getElementById('undo-toast').getAnimations().length === 0")
     assert tablet.page.evaluate(TABLE_AUDIT)["problems"] == []
     tablet.page.screenshot(path=str(screenshots_dir / f"table-centre-{players}.png"))
 

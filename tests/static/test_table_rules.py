@@ -249,7 +249,7 @@ def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_h
     expect(b.page.locator("#dlg-history")).to_be_hidden()
     # (the dialogs' focus fixup ends within the browser's next task: wait for it, then press)
     expect(b.page.locator("dialog[open]")).to_have_count(0)
-    b.page.wait_for_function("document.activeElement === document.body", timeout=SEEN_WITHIN_MS)
+    b.page.wait_for_function("() => document.activeElement === document.body", timeout=SEEN_WITHIN_MS)
     b.page.keyboard.press("Space")
     expect(a.card(1)).to_have_class(ACTIVE, timeout=SEEN_WITHIN_MS)
 
