@@ -14,7 +14,8 @@ stack.presets.out_of_reach_env; Redis AOF as stated):
 - One instance (stack.instance.ServiceProcess) with G games x 4 players over WebSockets,
   driven by bench.load: confirmed actions and frames per second per instance core-second.
 - Memory: the instance's RSS growth per connected socket (its players seated, the games
-  started), and Redis `used_memory_dataset` per game created, and after 10 actions each;
+  started), and the Redis bytes per game (MEMORY USAGE over the keyspace) created, and after 10
+  actions each;
   `MEMORY USAGE` of a game whose log is full (more than LOG_CAP actions); the instance's CPU
   at rest (no socket: its deadline polls, heartbeats and housekeeping).
 
@@ -461,11 +462,21 @@ def script_calls(port: int) -> int:
     return command_calls(port, "eval", "evalsha")
 
 
-def used_memory(port: int) -> int:
-    """`used_memory_dataset`: the data, without the server's own overhead (client and AOF
-    buffers, the script cache), which a handful of games would be lost in."""
+def data_bytes(port: int) -> int:
+    """The games' data: `MEMORY USAGE` (exact: SAMPLES 0) summed over every key but the
+    rate-limit and liveness ones, whose entries come and go with time rather than with games.
+    Unlike INFO's `used_memory_dataset` it does not move with the allocator and the server's
+    buffers, which a handful of games would be lost in (a 4-game run read it 13 kB lower after
+    the games were set up than before)."""
     with redis.Redis(port=port, decode_responses=True) as c:
-        return int(c.info("memory")["used_memory_dataset"])
+        names = [k for k in c.scan_iter(count=1000) if not k.startswith(f"{keys.PREFIX}:rl:") and k != keys.instances()]
+        total = 0
+        for i in range(0, len(names), 1000):
+            pipe = c.pipeline(transaction=False)
+            for k in names[i : i + 1000]:
+                pipe.memory_usage(k, samples=0)
+            total += sum(int(n or 0) for n in pipe.execute())
+        return total
 
 
 def own_bytes(port: int, game_id: str) -> int:
@@ -682,8 +693,8 @@ async def measure_core(games: int, duration: float, ticks: str) -> CoreFigures:
 async def measure_memory(
     games: int, ticks: str, actions: int = 10, warm: int = 32, idle_s: float = 2.0, full: int = 4
 ) -> MemoryFigures:
-    """One instance: its CPU at rest for `idle_s`; its RSS and Redis's used_memory_dataset
-    before the games, after `games` games are set up (every player's socket open and seated,
+    """One instance: its CPU at rest for `idle_s`; its RSS and the games' Redis bytes
+    (data_bytes) before the games, after `games` games are set up (every player's socket open and seated,
     the game started), and after `actions` passes each; then `full` games played past LOG_CAP
     through the scripts (bench.game_bytes.play), their own keys' MEMORY USAGE.
 
@@ -713,7 +724,7 @@ async def measure_memory(
 
     async def settled() -> tuple[int, int]:
         await asyncio.sleep(1.0)
-        return memory_kb(svc.pid)[1], used_memory(server.port)
+        return memory_kb(svc.pid)[1], data_bytes(server.port)
 
     try:
         await asyncio.to_thread(svc.start)
@@ -732,7 +743,7 @@ async def measure_memory(
             raise RuntimeError(f"{stats.setup_failures} games could not be set up")
         rss1, redis1 = await settled()
         await asyncio.gather(*(play(g) for g in played))
-        redis2 = used_memory(server.port)
+        redis2 = data_bytes(server.port)
         client, store = production_store(server.url)
         try:
             ids = await asyncio.gather(*(game_bytes.play(store, config.players, LOG_CAP + 44) for _ in range(full)))
@@ -861,7 +872,7 @@ def figures_report(f: Figures, u: Unit) -> str:
         f"  memory, {m.games} games x 4 players ({m.sockets} sockets) on one instance:",
         f"    instance RSS {m.rss_before_mb:.1f} -> {m.rss_after_mb:.1f} MB: "
         f"{m.bytes_per_socket:,.0f} bytes per socket",
-        f"    Redis used_memory_dataset per game: {m.redis_bytes_per_game:,.0f} bytes set up, "
+        f"    Redis MEMORY USAGE per game: {m.redis_bytes_per_game:,.0f} bytes set up, "
         f"{m.redis_bytes_per_game_10_actions:,.0f} after 10 actions ({m.redis_bytes_per_action:,.0f} per action); "
         f"{m.redis_bytes_per_game_full_log:,.0f} with its log full (MEMORY USAGE)",
         f"    instance at rest (no socket): {m.idle_cpu_percent:.1f}% of a core (Redis meanwhile "
