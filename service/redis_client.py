@@ -205,7 +205,7 @@ class NewestConfigSentinel(Sentinel):
     fenced: set[tuple[str, int]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
         self.fenced = set()
 
     async def discover_master(self, service_name: str) -> tuple[str, int]:

@@ -182,7 +182,7 @@ async def test_a_store_with_sharded_pubsub_commits_through_spublish(h: Harness) 
                 if msg is not None:
                     messages.append(msg)
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     assert out.status == "ok"
     assert messages[0]["data"] == f"{out.version}\n[]\n{out.state_json}"

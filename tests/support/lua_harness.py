@@ -160,7 +160,7 @@ class Published:
         await self.pubsub.psubscribe("tot:*")
 
     async def close(self) -> None:
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     async def drain(self) -> list[tuple[str, str]]:
         marker = uuid.uuid4().hex
