@@ -63,6 +63,7 @@ from typing import Any
 
 import aiohttp
 import msgpack
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import wsproto
 from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
@@ -501,6 +502,8 @@ class Result:
     version_gaps: int
     pubsub_messages: int
     processes: list[ProcFigures]
+    #: each instance's garbage collections in the window
+    gc_pauses: list[GcPauses]
     #: CPU milliseconds of the instances and Redis per confirmed action
     cost_ms_per_action: float | None
     profile: dict[str, Any] | None = None
@@ -546,6 +549,75 @@ async def health_counters(session: aiohttp.ClientSession, urls: list[str]) -> tu
         except (aiohttp.ClientError, TimeoutError, ValueError):
             pass
     return gaps, messages
+
+
+@dataclass
+class GcPauses:
+    """One instance's garbage-collection pauses in the window (tapotarp_gc_pause_seconds)."""
+
+    name: str
+    #: collections per generation (0, 1, 2)
+    collections: list[int]
+    #: seconds the collections of each generation stopped the instance, in all
+    pause_s: list[float]
+    #: collections that stopped it for more than 10 ms
+    over_10ms: int
+    #: the histogram bound the longest pause was under (0: no collection)
+    longest_under_s: float
+
+
+#: one instance's pause histogram: generation -> (count, sum, {bucket bound: cumulative count})
+PauseSamples = dict[str, tuple[float, float, dict[float, float]]]
+
+
+def pause_histogram(text: str) -> PauseSamples:
+    """The `tapotarp_gc_pause_seconds` histogram of an exposition."""
+    count: dict[str, float] = {}
+    total: dict[str, float] = {}
+    buckets: dict[str, dict[float, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "tapotarp_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            gen = sample.labels["generation"]
+            if sample.name.endswith("_count"):
+                count[gen] = sample.value
+            elif sample.name.endswith("_sum"):
+                total[gen] = sample.value
+            elif sample.name.endswith("_bucket"):
+                buckets.setdefault(gen, {})[float(sample.labels["le"])] = sample.value
+    return {gen: (count[gen], total.get(gen, 0.0), buckets.get(gen, {})) for gen in count}
+
+
+async def gc_pauses(session: aiohttp.ClientSession, urls: list[str]) -> list[PauseSamples]:
+    """Each instance's pause histogram from /metrics (empty if unreadable)."""
+    out = []
+    for url in urls:
+        try:
+            async with session.get(http_url(url) + "/metrics", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                out.append(pause_histogram(await r.text()))
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            out.append({})
+    return out
+
+
+def pauses_between(name: str, before: PauseSamples, after: PauseSamples) -> GcPauses:
+    """What the instance's collections cost between two readings."""
+    empty: tuple[float, float, dict[float, float]] = (0.0, 0.0, {})
+    collections, pause_s, over_10ms, longest = [], [], 0.0, 0.0
+    for gen in ("0", "1", "2"):
+        n1, s1, b1 = after.get(gen, empty)
+        n0, s0, b0 = before.get(gen, empty)
+        collections.append(round(n1 - n0))
+        pause_s.append(round(s1 - s0, 4))
+        over_10ms += (n1 - n0) - (b1.get(0.01, 0.0) - b0.get(0.01, 0.0))
+        # the smallest bound that holds every pause of the window
+        for bound in sorted(b1):
+            if b1[bound] - b0.get(bound, 0.0) == n1 - n0:
+                if n1 > n0:
+                    longest = max(longest, bound)
+                break
+    return GcPauses(name, collections, pause_s, round(over_10ms), longest)
 
 
 async def setup_game(game: Game, urls: list[str], config: Config, stats: Stats) -> bool:
@@ -1153,6 +1225,7 @@ async def run(config: Config) -> Result:
             await asyncio.sleep(1.0)
 
             gaps0, messages0 = await health_counters(session, stack.urls)
+            pauses0 = await gc_pauses(session, stack.urls)
             profiler = await start_profile(config, stack, label) if config.profile else None
             start = loop.time() + LEAD_IN_S
             all_done: asyncio.Future[Any]
@@ -1199,6 +1272,10 @@ async def run(config: Config) -> Result:
                 task.cancel()
             await asyncio.gather(*probes, return_exceptions=True)
             gaps1, messages1 = await health_counters(session, stack.urls)
+            pauses = [
+                pauses_between(name, before, after)
+                for name, before, after in zip(stack.names, pauses0, await gc_pauses(session, stack.urls), strict=True)
+            ]
             if profiler is not None:
                 profile = await finish_profile(profiler, config.duration + 30)
             if part is not None:
@@ -1301,6 +1378,7 @@ async def run(config: Config) -> Result:
         version_gaps=gaps1 - gaps0,
         pubsub_messages=messages1 - messages0,
         processes=processes,
+        gc_pauses=pauses,
         cost_ms_per_action=round(1000 * server_cpu / stats.acked, 3) if stats.acked and stack.watches else None,
         profile=profile,
         loadgen_procs=procs,
@@ -1332,6 +1410,12 @@ def report(r: Result) -> str:
         f"  errors: {r.errors}" + (f" {r.error_detail}" if r.error_detail else ""),
         f"  frames received {r.frames} ({r.ticks} ticks); version gaps {r.version_gaps}; "
         f"pub/sub messages {r.pubsub_messages}; version skew {r.version_skew}",
+        *(
+            f"  {g.name} GC in the window: collections {'/'.join(map(str, g.collections))} (gen 0/1/2), "
+            f"paused {'/'.join(f'{1000 * x:.0f}' for x in g.pause_s)} ms, {g.over_10ms} over 10 ms, "
+            f"longest under {1000 * g.longest_under_s:g} ms"
+            for g in r.gc_pauses
+        ),
         f"  {'process':<10} {'pid':>8} {'CPU s':>8} {'CPU %':>7} {'peak RSS MB':>12} {'RSS MB':>8}",
     ]
     lines += [

@@ -31,7 +31,7 @@ from aiohttp import web
 
 from service import workers
 from service.app import RUNTIME, create_app, create_metrics_app
-from service.gcpolicy import FreezeSurvivors
+from service.gcpolicy import PAUSES, FreezeSurvivors
 from service.logs import configure
 from service.metrics import Metrics
 from service.settings import ConfigError, Settings
@@ -40,7 +40,9 @@ log = logging.getLogger("service")
 
 
 def install_gc_policy(settings: Settings) -> FreezeSurvivors | None:
-    """The garbage collector's freeze policy (service/gcpolicy.py), unless GC_FREEZE=0."""
+    """The garbage collector's pause timer, and its freeze policy unless GC_FREEZE=0
+    (service/gcpolicy.py)."""
+    PAUSES.install()
     if not settings.gc_freeze:
         return None
     policy = FreezeSurvivors()

@@ -11,13 +11,22 @@ on, and the service makes next to no reference cycles (a few dozen objects per c
 after each full collection its survivors are frozen (`gc.freeze()`): later collections walk only
 what was allocated since. A cycle among frozen objects could never be freed, so every
 FULL_SCAN_EVERY_S the freeze is lifted and the next full collection looks at everything once.
+
+Whatever the policy, PAUSES times every collection, for /metrics
+(`tapotarp_gc_pause_seconds`): a stall of the event loop that no other figure explains.
 """
 
 from __future__ import annotations
 
+import bisect
 import gc
+import math
 import time
+from collections.abc import Iterable
 from typing import Any
+
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 #: at least this often, one full collection sees every object again
 FULL_SCAN_EVERY_S = 600.0
@@ -45,3 +54,62 @@ class FreezeSurvivors:
             self.next_full_scan = now + self.full_scan_every_s
         else:
             gc.freeze()
+
+
+#: upper bounds (s) of the pause histogram; a young collection takes well under a millisecond,
+#: a full one of an instance with thousands of sockets, unfrozen, 100-300 ms
+PAUSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class PauseTimer(Collector):
+    """How long each collection stopped the process, by generation: the event loop runs
+    nothing meanwhile, so a pause is latency every socket pays.
+
+    The callback runs inside whatever allocation set the collection off, possibly while a
+    metric's lock is held by the same thread, so it takes no lock: it only adds to plain
+    lists, and the histogram is built from them at scrape time (with the GIL, a scrape reads
+    at worst a count that one collection later completes).
+    """
+
+    def __init__(self) -> None:
+        self.buckets = [[0] * (len(PAUSE_BUCKETS) + 1) for _ in range(3)]
+        self.sums = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        self.installed = False
+
+    def install(self) -> None:
+        if not self.installed:
+            gc.callbacks.append(self._on_gc)
+            self.installed = True
+
+    def uninstall(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        self.installed = False
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        generation = int(info.get("generation", 2))
+        self.sums[generation] += pause
+        self.buckets[generation][bisect.bisect_left(PAUSE_BUCKETS, pause)] += 1
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(
+            "tapotarp_gc_pause_seconds",
+            "How long each garbage collection stopped the process (the event loop with it), by generation",
+            labels=["generation"],
+        )
+        for generation in range(3):
+            cumulative, running = [], 0
+            for bound, n in zip((*PAUSE_BUCKETS, math.inf), self.buckets[generation], strict=True):
+                running += n
+                cumulative.append(("+Inf" if math.isinf(bound) else repr(bound), running))
+            family.add_metric([str(generation)], cumulative, self.sums[generation])
+        yield family
+
+
+#: gc.callbacks is the process's, so one timer serves every app's registry (tests run several)
+PAUSES = PauseTimer()

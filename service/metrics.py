@@ -23,6 +23,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from service.gcpolicy import PAUSES
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Actions answer within a few ms on a healthy Redis; the tail buckets show retries and timeouts.
 ACTION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -52,6 +54,8 @@ class Metrics:
         PlatformCollector(registry=r)
         # collections per generation: the soak (bench/soak.py) watches them next to RSS
         GCCollector(registry=r)
+        # and how long they stopped the loop (installed by service/__main__.py)
+        r.register(PAUSES)
         self.readings = Readings()
         r.register(self.readings)
         self.connections_created = Counter(

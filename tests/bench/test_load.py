@@ -13,9 +13,11 @@ import random
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from bench import load, wsproto
 from bench.procinfo import cpu_seconds, memory_kb, summarize_collapsed
+from service.gcpolicy import PAUSE_BUCKETS, PauseTimer
 from stack.presets import out_of_reach_env
 
 GAMES, PLAYERS, RATE, DURATION = 4, 3, 2.0, 3.0
@@ -65,6 +67,10 @@ async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figu
         assert procs[name].cpu_s > 0
     assert r.cost_ms_per_action is not None and r.cost_ms_per_action > 0
     assert r.redis_ping.n > 0 and set(r.health) == {"inst0", "inst1"}
+    # each instance allocates enough in the window for young collections, read from its /metrics
+    assert [g.name for g in r.gc_pauses] == ["inst0", "inst1"]
+    for g in r.gc_pauses:
+        assert g.collections[0] > 0 and g.pause_s[0] > 0 and g.longest_under_s > 0
 
     text = load.report(r)
     assert f"confirmed {r.acked} of {r.expected_actions}" in text and "errors: 0" in text
@@ -232,6 +238,34 @@ def test_a_schedule_has_duration_times_rate_sends_spread_over_the_window() -> No
     # phases differ between games: they do not all fire together
     firsts = {round(load.schedule(rng, 0.5, 30.0)[0], 3) for _ in range(20)}
     assert len(firsts) == 20
+
+
+def exposition(gen2: tuple[int, float, dict[float, int]]) -> str:
+    """A pause histogram with young collections of 1 ms and full ones as given."""
+    timer = PauseTimer()
+    count, total, pauses = gen2
+    for bound, n in pauses.items():
+        timer.buckets[2][PAUSE_BUCKETS.index(bound)] += n
+    timer.sums[2] = total
+    assert sum(pauses.values()) == count
+    timer.buckets[0][1] = 40
+    timer.sums[0] = 0.04
+    registry = CollectorRegistry()
+    registry.register(timer)
+    return generate_latest(registry).decode()
+
+
+def test_gc_pauses_in_the_window_are_the_difference_of_two_readings() -> None:
+    before = load.pause_histogram(exposition((2, 0.3, {0.25: 2})))
+    after = load.pause_histogram(exposition((5, 0.33, {0.25: 2, 0.005: 2, 0.025: 1})))
+    g = load.pauses_between("inst0", before, after)
+    # the young collections did not change; of three new full ones, one took over 10 ms
+    assert g.collections == [0, 0, 3] and g.pause_s == [0.0, 0.0, 0.03]
+    assert (g.over_10ms, g.longest_under_s) == (1, 0.025)
+    idle = load.pauses_between("inst0", before, before)
+    assert (idle.collections, idle.over_10ms, idle.longest_under_s) == ([0, 0, 0], 0, 0.0)
+    # an instance whose /metrics could not be read counts from nothing
+    assert load.pauses_between("inst0", {}, after).collections == [40, 0, 5]
 
 
 def test_percentiles_are_nearest_rank() -> None:
