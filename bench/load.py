@@ -558,16 +558,19 @@ class GcPauses:
     name: str
     #: collections per generation (0, 1, 2)
     collections: list[int]
-    #: seconds the collections of each generation stopped the instance, in all
+    #: seconds the collections of each generation stopped the instance, in all, and the CPU
+    #: seconds they took (less when the instance was descheduled during a collection)
     pause_s: list[float]
+    cpu_s: list[float]
     #: collections that stopped it for more than 10 ms
     over_10ms: int
     #: the histogram bound the longest pause was under (0: no collection)
     longest_under_s: float
 
 
-#: one instance's pause histogram: generation -> (count, sum, {bucket bound: cumulative count})
-PauseSamples = dict[str, tuple[float, float, dict[float, float]]]
+#: one instance's pause histogram: generation -> (count, sum, {bucket bound: cumulative count},
+#: CPU seconds)
+PauseSamples = dict[str, tuple[float, float, dict[float, float], float]]
 
 
 def pause_histogram(text: str) -> PauseSamples:
@@ -575,7 +578,10 @@ def pause_histogram(text: str) -> PauseSamples:
     count: dict[str, float] = {}
     total: dict[str, float] = {}
     buckets: dict[str, dict[float, float]] = {}
+    cpu: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
+        if family.name == "tapotarp_gc_cpu_seconds":
+            cpu.update((sample.labels["generation"], sample.value) for sample in family.samples)
         if family.name != "tapotarp_gc_pause_seconds":
             continue
         for sample in family.samples:
@@ -586,7 +592,7 @@ def pause_histogram(text: str) -> PauseSamples:
                 total[gen] = sample.value
             elif sample.name.endswith("_bucket"):
                 buckets.setdefault(gen, {})[float(sample.labels["le"])] = sample.value
-    return {gen: (count[gen], total.get(gen, 0.0), buckets.get(gen, {})) for gen in count}
+    return {gen: (count[gen], total.get(gen, 0.0), buckets.get(gen, {}), cpu.get(gen, 0.0)) for gen in count}
 
 
 async def gc_pauses(session: aiohttp.ClientSession, urls: list[str]) -> list[PauseSamples]:
@@ -603,13 +609,14 @@ async def gc_pauses(session: aiohttp.ClientSession, urls: list[str]) -> list[Pau
 
 def pauses_between(name: str, before: PauseSamples, after: PauseSamples) -> GcPauses:
     """What the instance's collections cost between two readings."""
-    empty: tuple[float, float, dict[float, float]] = (0.0, 0.0, {})
-    collections, pause_s, over_10ms, longest = [], [], 0.0, 0.0
+    empty: tuple[float, float, dict[float, float], float] = (0.0, 0.0, {}, 0.0)
+    collections, pause_s, cpu_s, over_10ms, longest = [], [], [], 0.0, 0.0
     for gen in ("0", "1", "2"):
-        n1, s1, b1 = after.get(gen, empty)
-        n0, s0, b0 = before.get(gen, empty)
+        n1, s1, b1, c1 = after.get(gen, empty)
+        n0, s0, b0, c0 = before.get(gen, empty)
         collections.append(round(n1 - n0))
         pause_s.append(round(s1 - s0, 4))
+        cpu_s.append(round(c1 - c0, 4))
         over_10ms += (n1 - n0) - (b1.get(0.01, 0.0) - b0.get(0.01, 0.0))
         # the smallest bound that holds every pause of the window
         for bound in sorted(b1):
@@ -617,7 +624,7 @@ def pauses_between(name: str, before: PauseSamples, after: PauseSamples) -> GcPa
                 if n1 > n0:
                     longest = max(longest, bound)
                 break
-    return GcPauses(name, collections, pause_s, round(over_10ms), longest)
+    return GcPauses(name, collections, pause_s, cpu_s, round(over_10ms), longest)
 
 
 async def setup_game(game: Game, urls: list[str], config: Config, stats: Stats) -> bool:
@@ -1412,7 +1419,8 @@ def report(r: Result) -> str:
         f"pub/sub messages {r.pubsub_messages}; version skew {r.version_skew}",
         *(
             f"  {g.name} GC in the window: collections {'/'.join(map(str, g.collections))} (gen 0/1/2), "
-            f"paused {'/'.join(f'{1000 * x:.0f}' for x in g.pause_s)} ms, {g.over_10ms} over 10 ms, "
+            f"paused {'/'.join(f'{1000 * x:.0f}' for x in g.pause_s)} ms "
+            f"(CPU {'/'.join(f'{1000 * x:.0f}' for x in g.cpu_s)} ms), {g.over_10ms} over 10 ms, "
             f"longest under {1000 * g.longest_under_s:g} ms"
             for g in r.gc_pauses
         ),

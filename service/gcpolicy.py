@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 #: at least this often, one full collection sees every object again
@@ -74,7 +74,10 @@ class PauseTimer(Collector):
     def __init__(self) -> None:
         self.buckets = [[0] * (len(PAUSE_BUCKETS) + 1) for _ in range(3)]
         self.sums = [0.0, 0.0, 0.0]
-        self._started = 0.0
+        #: the process's CPU in the collections: below the pause when the machine is busy and
+        #: the collector was descheduled meanwhile
+        self.cpu = [0.0, 0.0, 0.0]
+        self._started = self._cpu_started = 0.0
         self.installed = False
 
     def install(self) -> None:
@@ -90,10 +93,12 @@ class PauseTimer(Collector):
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._cpu_started = time.thread_time()
             return
         pause = time.perf_counter() - self._started
         generation = int(info.get("generation", 2))
         self.sums[generation] += pause
+        self.cpu[generation] += time.thread_time() - self._cpu_started
         self.buckets[generation][bisect.bisect_left(PAUSE_BUCKETS, pause)] += 1
 
     def collect(self) -> Iterable[Metric]:
@@ -109,6 +114,12 @@ class PauseTimer(Collector):
                 cumulative.append(("+Inf" if math.isinf(bound) else repr(bound), running))
             family.add_metric([str(generation)], cumulative, self.sums[generation])
         yield family
+        cpu = CounterMetricFamily(
+            "tapotarp_gc_cpu_seconds", "CPU time the garbage collections took, by generation", labels=["generation"]
+        )
+        for generation in range(3):
+            cpu.add_metric([str(generation)], self.cpu[generation])
+        yield cpu
 
 
 #: gc.callbacks is the process's, so one timer serves every app's registry (tests run several)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+import orjson
 from aiohttp import web
 
 from service.metrics import Metrics
@@ -71,22 +72,31 @@ class Outgoing:
 
     def packed(self) -> bytes:
         if self._packed is None:
-            self._packed = msgpack.packb(self.obj)
+            self._packed = self._encode_packed()
         return self._packed
+
+    def _encode_packed(self) -> bytes:
+        return bytes(msgpack.packb(self.obj))
 
 
 class StateFrame(Outgoing):
     """A `state` frame: the JSON text wraps the script's state JSON unchanged, the MessagePack
-    form packs the state object this instance already decoded from it."""
+    form packs the state object, decoded from that JSON only when a MessagePack socket first
+    needs it unless the caller has it decoded already (its `obj` holds no data until then)."""
 
     __slots__ = ("_state_json",)
 
-    def __init__(self, state_json: str, state: dict[str, Any], request_id: str | None = None) -> None:
+    def __init__(self, state_json: str, state: dict[str, Any] | None = None, request_id: str | None = None) -> None:
         super().__init__(envelope("state", state, request_id))
         self._state_json = state_json
 
     def _encode_text(self) -> str:
         return state_frame(self._state_json, self.obj.get("requestId"))
+
+    def _encode_packed(self) -> bytes:
+        if self.obj["data"] is None:
+            self.obj["data"] = orjson.loads(self._state_json)
+        return super()._encode_packed()
 
 
 def outgoing(mtype: str, data: dict[str, Any], request_id: str | None = None) -> Outgoing:
@@ -109,7 +119,6 @@ class Held:
     events: list[tuple[str | None, Outgoing]]
     version: int = 0
     state_json: str = ""
-    state: dict[str, Any] | None = None
     frame: Outgoing | None = None
 
 
@@ -193,15 +202,15 @@ class Conn:
             if self.transport is not None:
                 self.transport.abort()
 
-    def send_reply(self, state_json: str, state: dict[str, Any], ack: Ack) -> None:
+    def send_reply(self, state_json: str, version: int, ack: Ack, state: dict[str, Any] | None = None) -> None:
         """A state carrying the requestId of the action it answers, then the reply's other frames.
 
         An action sent without a requestId (HEAD's and v1's clients send none) whose state
         this socket already has, from the broadcast, gets no second copy of it: the copy
         would carry nothing to tell it apart. With a requestId the state is the answer, and
         goes; the hub holds the broadcasts during an action so that this is only a reply to
-        an action that changed nothing (a retry answered from the log, a no-op)."""
-        version = int(state["version"])
+        an action that changed nothing (a retry answered from the log, a no-op). `state` is
+        the state decoded, when the caller has it (for MessagePack)."""
         if ack.request_id is not None or version > self.last_version:
             self.last_version = max(self.last_version, version)
             self.send(StateFrame(state_json, state, ack.request_id))

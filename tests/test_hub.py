@@ -8,6 +8,7 @@ games in which nothing is committed, so no real broadcast can interleave with th
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import random
@@ -140,7 +141,8 @@ async def test_bind_subscribes_to_the_games_channel_and_caches_its_current_state
     entry = hub.games[gid]
     assert entry.conns == {conn}
     assert entry.version == 2
-    assert entry.state is not None and entry.state["activePlayer"] == 2
+    decoded = entry.decoded()
+    assert decoded is not None and decoded["activePlayer"] == 2
     assert entry.state_json == await client.hget(keys.game(gid), "state")
     # binding only caches: the socket's first state is the reply to its own action
     await settle()
@@ -225,6 +227,24 @@ async def test_deliver_sends_the_events_before_the_state(hub: Hub, store: GameSt
     ]
     assert hub.games[gid].version == 2
     assert hub.games[gid].state_json == state_json
+
+
+async def test_the_snapshot_of_a_game_is_kept_as_text_and_holds_nothing_the_collector_walks(
+    hub: Hub, store: GameStore, make_conn: MakeConn
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    for version in range(2, 12):
+        hub.deliver(gid, payload(state, version, [])[0])
+    await eventually(lambda: len(ws.frames) == 10)
+    entry = hub.games[gid]
+    assert entry.version == 11
+    # a decoded state would be a dict here (and thirty containers under it) for every game
+    kept = [v for k, v in vars(entry).items() if k not in ("conns", "loaded")]
+    assert not [v for v in kept if gc.is_tracked(v)], kept
+    decoded = entry.decoded()
+    assert decoded is not None and decoded["version"] == 11 and entry.decoded() is not decoded
 
 
 async def test_an_event_addressed_to_one_client_goes_to_its_socket_alone_without_the_address(

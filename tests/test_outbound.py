@@ -8,6 +8,7 @@ import json
 from typing import Any, cast
 
 import msgpack
+import orjson
 import pytest
 from aiohttp import web
 
@@ -56,6 +57,23 @@ def test_a_state_frame_embeds_the_state_json_as_is_and_packs_the_decoded_state()
     assert out.text == state_frame(state_json, "r1")
     assert msgpack.unpackb(out.packed()) == {"type": "state", "data": state, "requestId": "r1"}
     assert out.packed() is out.packed()
+
+
+def test_a_state_frame_without_the_decoded_state_decodes_it_only_to_pack_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    state_json = '{"version":2,"players":[{"id":1}]}'
+    decodes: list[str] = []
+    real = orjson.loads
+
+    def counted(text: str) -> Any:
+        decodes.append(text)
+        return real(text)
+
+    monkeypatch.setattr(orjson, "loads", counted)
+    out = StateFrame(state_json, request_id="r2")
+    assert out.text == state_frame(state_json, "r2") and decodes == []
+    assert msgpack.unpackb(out.packed()) == {"type": "state", "data": json.loads(state_json), "requestId": "r2"}
+    out.packed()
+    assert decodes == [state_json]
 
 
 def test_a_frame_for_a_msgpack_socket_is_packed_from_its_object_without_any_json(
@@ -117,9 +135,9 @@ async def test_a_reply_without_a_request_id_repeats_no_state_the_socket_already_
     # the broadcast of version 4 reached the socket first (hub.deliver)
     conn.last_version = 4
 
-    conn.send_reply(state_json, state, outbound.Ack(None, (claimed,)))
-    conn.send_reply(state_json, state, outbound.Ack("r1"))
-    conn.send_reply(json.dumps({"version": 5}), {"version": 5}, outbound.Ack(None))
+    conn.send_reply(state_json, 4, outbound.Ack(None, (claimed,)))
+    conn.send_reply(state_json, 4, outbound.Ack("r1"), state)
+    conn.send_reply(json.dumps({"version": 5}), 5, outbound.Ack(None))
 
     # HEAD's and v1's clients send no requestId: a copy would tell them nothing; with one it
     # is the answer to that request
