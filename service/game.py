@@ -77,6 +77,7 @@ class Outcome:
     state_json: str
     events_json: str = "[]"
     _state: dict[str, Any] | None = field(default=None, repr=False)
+    _version: int | None = field(default=None, repr=False)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -86,7 +87,10 @@ class Outcome:
 
     @property
     def version(self) -> int:
-        return int(self.state["version"])
+        # without keeping the decoded state: most outcomes only need their version
+        if self._version is None:
+            self._version = int((self._state or orjson.loads(self.state_json))["version"])
+        return self._version
 
 
 @dataclass(frozen=True)

@@ -302,17 +302,19 @@ class Hub:
             if entry is not None and entry.state_json and entry.version > version:
                 conn.send_reply(entry.state_json, entry.version, ack)
             else:
-                conn.send_reply(out.state_json, version, ack, out.state)
+                conn.send_reply(out.state_json, version, ack, out.state if conn.binary else None)
             return
         conn.pending.setdefault(version, []).append(ack)
-        asyncio.get_running_loop().call_later(ACK_WAIT_S, self._ack_overdue, conn, out)
+        # the text, not the Outcome: its decoded state would live the whole second, and most
+        # such timers find their reply long sent (service/gcpolicy.py on what that costs)
+        asyncio.get_running_loop().call_later(ACK_WAIT_S, self._ack_overdue, conn, version, out.state_json)
 
-    def _ack_overdue(self, conn: Conn, out: Outcome) -> None:
-        acks = conn.pending.pop(out.version, None)
+    def _ack_overdue(self, conn: Conn, version: int, state_json: str) -> None:
+        acks = conn.pending.pop(version, None)
         if not acks:
             return
         for ack in acks:
-            conn.send_reply(out.state_json, out.version, ack, out.state)
+            conn.send_reply(state_json, version, ack)
         if conn.game_id is not None:
             # the broadcast was lost or is very late: make sure nothing newer was missed
             self._spawn(self._repair(conn.game_id))
