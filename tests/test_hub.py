@@ -464,6 +464,33 @@ async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
     assert conn.pending == {} and conn.last_version == 2
 
 
+async def test_the_ack_wait_holds_the_state_as_text_not_the_decoded_outcome(
+    hub: Hub, store: GameStore, make_conn: MakeConn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    _, state_json = payload(state, 2)
+    loop = asyncio.get_running_loop()
+    timers: list[tuple[Any, ...]] = []
+    real = loop.call_later
+
+    def recorded(delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        timers.append(args)
+        return real(delay, callback, *args)
+
+    monkeypatch.setattr(loop, "call_later", recorded)
+    out = Outcome("ok", state_json)
+    hub.reply_state(conn, out, Ack("rq1"))
+    monkeypatch.undo()
+    # the timer lives ACK_WAIT_S, mostly after its reply went with the broadcast: what it
+    # holds the collector walks, and a decoded state is thirty containers
+    assert timers == [(conn, 2, state_json)]
+    assert out._state is None
+    hub.deliver(gid, payload(state, 2)[0])
+    await eventually(lambda: ws.frames == [state_frame(state_json, "rq1")])
+
+
 # -- version gaps ------------------------------------------------------------------------
 
 
