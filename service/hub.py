@@ -44,6 +44,11 @@ TICK_SLICES = 10
 GAME_ENDED = "gameEnded"
 
 
+#: a running game's clocks as of its snapshot: its serverTime, and each player's id, time
+#: remaining then, and whether that clock runs
+Clocks = tuple[int, tuple[tuple[str, int, bool], ...]]
+
+
 @dataclass
 class Entry:
     """What this instance knows of one game it serves."""
@@ -59,6 +64,9 @@ class Entry:
     tick_slice: int = 0
     #: monotonic time this instance last sent the game's state to its sockets
     broadcast_at: float = 0.0
+    _clocks: Clocks | None = None
+    #: the snapshot text _clocks was taken from (the same object: each commit brings a new one)
+    _clocks_of: str | None = None
 
     def decoded(self) -> dict[str, Any] | None:
         """The snapshot as an object, decoded anew on each call (orjson: a few µs).
@@ -70,6 +78,25 @@ class Entry:
         no work for the collector at all.
         """
         return orjson.loads(self.state_json) if self.state_json else None
+
+    def clocks(self) -> Clocks | None:
+        """What a tick needs of the snapshot, None unless the game runs: decoded once per
+        version, and kept as tuples of numbers and strings, which the collector stops
+        walking after its first look."""
+        if self._clocks_of is not self.state_json:
+            st = self.decoded()
+            self._clocks = None
+            if st is not None and st.get("status") == "running":
+                running = running_clocks(st)
+                self._clocks = (
+                    int(st["serverTime"]),
+                    tuple(
+                        (str(p["id"]), int(p["timeRemaining"]), p["id"] in running and not p["isEliminated"])
+                        for p in st["players"]
+                    ),
+                )
+            self._clocks_of = self.state_json
+        return self._clocks
 
 
 def running_clocks(st: dict[str, Any]) -> set[Any]:
@@ -538,17 +565,12 @@ class Hub:
             # the sockets first: a game of web clients only is skipped without a decode
             if not any(c.ticks for c in entry.conns):
                 continue
-            st = entry.decoded()
-            if not st or st.get("status") != "running":
+            clocks = entry.clocks()
+            if clocks is None:
                 continue
-            elapsed = max(0, now - int(st["serverTime"]))
-            running = running_clocks(st)
-            times = {}
-            for p in st["players"]:
-                t = int(p["timeRemaining"])
-                if p["id"] in running and not p["isEliminated"]:
-                    t = max(0, t - elapsed)
-                times[str(p["id"])] = t
+            server_time, players = clocks
+            elapsed = max(0, now - server_time)
+            times = {pid: max(0, t - elapsed) if runs else t for pid, t, runs in players}
             out = outgoing("tick", {"times": times})
             for conn in entry.conns:
                 # a socket whose action runs gets its state soon; a tick now could overtake

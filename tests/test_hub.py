@@ -648,6 +648,35 @@ async def test_tick_charges_only_the_active_running_player_and_keys_times_by_str
     ]
 
 
+async def test_ticks_decode_each_snapshot_once_and_follow_the_next_one(
+    hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gid, ws = await running_game(hub, store, make_conn)
+    entry = hub.games[gid]
+    decodes: list[int] = []
+    real = hub_module.Entry.decoded
+
+    def counted(self: hub_module.Entry) -> dict[str, Any] | None:
+        decodes.append(self.version)
+        return real(self)
+
+    monkeypatch.setattr(hub_module.Entry, "decoded", counted)
+    for ms in (5_001_000, 5_002_000, 5_003_000):
+        clock.frozen_ms = ms
+        await hub.tick()
+    assert decodes == [2]
+    # the next commit: player 1 active from 5,003,000
+    later = {**running_state(json.loads(entry.state_json), 5_003_000), "activePlayer": 1}
+    hub.deliver(gid, payload(later, 3)[0])
+    clock.frozen_ms = 5_004_000
+    await hub.tick()
+    await eventually(lambda: len(ws.frames) == 6)
+    assert decodes == [2, 3]
+    assert json.loads(ws.frames[-1]) == {"type": "tick", "data": {"times": {"1": 599_000, "2": 10_000, "3": 1_000}}}
+    # the kept view is tuples of numbers and strings: the collector stops walking them
+    assert entry._clocks is not None and all(isinstance(x, (str, int)) for p in entry._clocks[1] for x in p)
+
+
 @pytest.mark.parametrize(
     ("fields", "times"),
     [
