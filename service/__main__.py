@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import os
 import signal
@@ -40,9 +41,11 @@ log = logging.getLogger("service")
 
 
 def install_gc_policy(settings: Settings) -> FreezeSurvivors | None:
-    """The garbage collector's pause timer, and its freeze policy unless GC_FREEZE=0
-    (service/gcpolicy.py)."""
+    """The garbage collector's pause timer, its young threshold (GC_YOUNG_THRESHOLD; the older
+    generations keep CPython's), and its freeze policy unless GC_FREEZE=0 (service/gcpolicy.py)."""
     PAUSES.install()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(settings.gc_young_threshold, older, oldest)
     if not settings.gc_freeze:
         return None
     policy = FreezeSurvivors()

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from service import keys
 from service.__main__ import install_gc_policy, run
+from service.gcpolicy import PAUSES
 from service.messages import IDENTITY_ACTIONS
 from service.settings import Settings
 from service.ws import SHUTDOWN_MESSAGE
@@ -543,12 +544,28 @@ async def test_a_redis_outage_logs_one_warning_and_one_info_and_no_traceback(tmp
 
 @pytest.mark.parametrize(("env", "installed"), [({}, True), ({"GC_FREEZE": "1"}, True), ({"GC_FREEZE": "0"}, False)])
 def test_the_gc_freeze_policy_is_installed_unless_gc_freeze_is_off(env: dict[str, str], installed: bool) -> None:
+    threshold = gc.get_threshold()
+    PAUSES.install()  # once per process, whatever the policy
     before = list(gc.callbacks)
     policy = install_gc_policy(Settings.from_env(env))
     try:
         assert (policy is not None) == installed
         assert len(gc.callbacks) == len(before) + installed
+        assert PAUSES.installed and gc.callbacks.count(PAUSES._on_gc) == 1
     finally:
         if policy is not None:
             policy.uninstall()
+        gc.set_threshold(*threshold)
     assert gc.callbacks == before
+
+
+@pytest.mark.parametrize(("env", "young"), [({}, 10_000), ({"GC_YOUNG_THRESHOLD": "700"}, 700)])
+def test_the_young_collection_threshold_is_the_setting_and_the_older_ones_stay(env: dict[str, str], young: int) -> None:
+    threshold = gc.get_threshold()
+    policy = install_gc_policy(Settings.from_env(env))
+    try:
+        assert gc.get_threshold() == (young, *threshold[1:])
+    finally:
+        if policy is not None:
+            policy.uninstall()
+        gc.set_threshold(*threshold)
