@@ -27,7 +27,14 @@ from service.messages.session import Deps
 from service.metrics import CONTENT_TYPE, Metrics
 from service.outbound import outgoing
 from service.periodic import Periodic, unavailable_since
-from service.redis_client import NON_EVICTING_POLICIES, Backend, connect, describe_redis
+from service.redis_client import (
+    CONTROL_RESERVE,
+    NON_EVICTING_POLICIES,
+    POOL_CONNECTIONS,
+    Backend,
+    connect,
+    describe_redis,
+)
 from service.scripts import Scripts
 from service.settings import ConfigError, Settings
 
@@ -248,6 +255,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         wait_timeout_ms=settings.redis_wait_timeout_ms,
         unavailable_retry_s=CLUSTER_UNAVAILABLE_RETRY_S if backend.mode == "cluster" else 0.0,
         primary_epoch=(lambda: backend.primary_epoch) if backend.mode == "sentinel" else None,
+        max_in_flight=POOL_CONNECTIONS - CONTROL_RESERVE,
     )
     hub = Hub(
         store,

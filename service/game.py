@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
@@ -159,8 +160,14 @@ class GameStore:
         wait_timeout_ms: int = 0,
         unavailable_retry_s: float = 0.0,
         primary_epoch: Callable[[], int] | None = None,
+        max_in_flight: int = 0,
     ) -> None:
         self.client = client
+        #: calls through _guard that may wait on Redis at once (0: no bound); the pool's other
+        #: connections stay free for what must not queue behind actions (the heartbeat)
+        self.in_flight: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Semaphore(max_in_flight) if max_in_flight else contextlib.nullcontext()
+        )
         #: Sentinel only: a count that goes up with every fence or change of primary. A
         #: reply read across one is not an acknowledgement: the command may have waited in a
         #: hung primary's socket and run when it woke, on a timeline the failover discards.
@@ -204,7 +211,7 @@ class GameStore:
     async def _guard(self, call: Callable[[], Awaitable[T]]) -> T:
         """A script's own error codes become the domain errors; Redis failures StorageUnavailable,
         after retries for up to `unavailable_retry_s` (Cluster)."""
-        async with storage_errors(self.action_timeout_s):
+        async with storage_errors(self.action_timeout_s), self.in_flight:
             if not self.unavailable_retry_s:
                 return await self._checked(call)
             loop = asyncio.get_running_loop()

@@ -30,6 +30,15 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: connections in each pool (per Redis node)
+POOL_CONNECTIONS = 256
+#: of which game scripts may hold at most POOL_CONNECTIONS - CONTROL_RESERVE at once
+#: (GameStore's in-flight bound): the heartbeat and the Redis probe, which use the client
+#: directly, always find a connection. When every connection was taken by actions queued on a saturated Redis,
+#: an instance's heartbeat waited for one past INSTANCE_DEAD_AFTER_S, and the other
+#: instances declared it dead while it still served 12,000 sockets (6,000 games here).
+CONTROL_RESERVE = 16
+
 #: maxmemory policies that never delete a key on their own
 NON_EVICTING_POLICIES = ("noeviction",)
 
@@ -319,20 +328,20 @@ def connect(settings: Settings) -> Backend:
         # the pool asks the sentinels for the primary on every new connection, and drops its
         # connections when the old primary answers READONLY: a failover needs no restart
         client = sentinel.master_for(
-            settings.redis_sentinel_master, connection_pool_class=PrimaryOnlyPool, max_connections=256
+            settings.redis_sentinel_master, connection_pool_class=PrimaryOnlyPool, max_connections=POOL_CONNECTIONS
         )
         return Backend(client, SingleChannels(client), sharded=False, mode=mode, extras=[sentinel])
     if mode == "cluster":
         # health checks are per connection in redis-py's cluster client; its own retries
         # follow MOVED/ASK and refresh the slot map after a failover
         options.pop("health_check_interval")
-        cluster = StableCluster.from_url(settings.redis_url, max_connections=256, **options)
+        cluster = StableCluster.from_url(settings.redis_url, max_connections=POOL_CONNECTIONS, **options)
         channels = ClusterChannels(cluster, node_client_factory(settings.redis_url, **_client_options(settings)))
         return Backend(cluster, channels, sharded=True, mode=mode)
-    # a burst of actions waits (up to the Redis timeout) for one of the 256 connections instead
+    # a burst of actions waits (up to the Redis timeout) for one of the connections instead
     # of failing at once with "Too many connections": under load that error was what clients got
     pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=256, timeout=settings.redis_timeout_ms / 1000, **options
+        settings.redis_url, max_connections=POOL_CONNECTIONS, timeout=settings.redis_timeout_ms / 1000, **options
     )
     client = aioredis.Redis.from_pool(pool)
     return Backend(client, SingleChannels(client), sharded=False, mode=mode)

@@ -428,3 +428,65 @@ async def test_a_reply_read_across_a_change_of_primary_is_the_storage_error(stor
     # the same action again, on a steady primary: answered as the duplicate it is
     steady = make_store(rdb, primary_epoch=lambda: 1)
     assert (await steady.start(gid, "client_x", "a2")).status == "dup"
+
+
+def bounded_store(max_in_flight: int, action_timeout_s: float = 5.0) -> GameStore:
+    """A store whose calls are given by the test (GameStore._guard), bounded in flight."""
+    scripts: Any = {}
+    return GameStore(
+        None,
+        scripts,
+        GameClock(),
+        retention_s=60,
+        token_ttl_s=60,
+        action_timeout_s=action_timeout_s,
+        max_in_flight=max_in_flight,
+    )
+
+
+async def test_calls_waiting_on_redis_at_once_are_bounded_and_the_others_queue_in_order() -> None:
+    store = bounded_store(3)
+    gate = asyncio.Event()
+    running: list[int] = []
+    started: list[int] = []
+
+    def call(i: int) -> Any:
+        async def run() -> int:
+            started.append(i)
+            running.append(i)
+            await gate.wait()
+            running.remove(i)
+            return i
+
+        return run
+
+    tasks = [asyncio.create_task(store._guard(call(i))) for i in range(10)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    # three hold a connection's worth of Redis; the pool's other connections stay free
+    assert running == [0, 1, 2]
+    gate.set()
+    assert await asyncio.gather(*tasks) == list(range(10))
+    assert started == list(range(10))
+
+
+async def test_a_call_that_cannot_get_a_slot_within_the_action_timeout_gets_the_storage_error() -> None:
+    store = bounded_store(1, action_timeout_s=0.2)
+    forever = asyncio.Event()
+
+    async def holds() -> None:
+        await forever.wait()
+
+    async def quick() -> str:
+        return "ran"
+
+    first = asyncio.create_task(store._guard(holds))
+    await asyncio.sleep(0)
+    t0 = time.monotonic()
+    with pytest.raises(StorageUnavailable):
+        await store._guard(quick)
+    assert 0.15 < time.monotonic() - t0 < 2
+    # the slot the first call held goes to the next one once it is given up
+    with pytest.raises(StorageUnavailable):
+        await first
+    assert await store._guard(quick) == "ran"
