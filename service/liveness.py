@@ -125,7 +125,9 @@ class Liveness:
             lock = self._set_locks[game_id] = _SharedLock()
         lock.users += 1
         try:
-            async with lock.lock, storage_errors():
+            # one per seat change: when thousands of sockets close at once they queue with the
+            # actions (GameStore.in_flight), not on the connections the heartbeat needs
+            async with lock.lock, storage_errors(), self.store.in_flight:
                 if self.seats[game_id] > 0:
                     async with self.client.pipeline(transaction=False) as pipe:
                         pipe.sadd(key, game_id)
