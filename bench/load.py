@@ -68,6 +68,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import wsproto
 from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
 from bench.wsproto import OP_TEXT, WsClient
+from service.gcpolicy import PAUSE_BUCKETS
 from stack.instance import ServiceProcess
 from stack.presets import out_of_reach_env
 from stack.redis_server import RedisProcess
@@ -1421,7 +1422,11 @@ def report(r: Result) -> str:
             f"  {g.name} GC in the window: collections {'/'.join(map(str, g.collections))} (gen 0/1/2), "
             f"paused {'/'.join(f'{1000 * x:.0f}' for x in g.pause_s)} ms "
             f"(CPU {'/'.join(f'{1000 * x:.0f}' for x in g.cpu_s)} ms), {g.over_10ms} over 10 ms, "
-            f"longest under {1000 * g.longest_under_s:g} ms"
+            + (
+                f"longest over {1000 * PAUSE_BUCKETS[-1]:g} ms"
+                if math.isinf(g.longest_under_s)
+                else f"longest under {1000 * g.longest_under_s:g} ms"
+            )
             for g in r.gc_pauses
         ),
         f"  {'process':<10} {'pid':>8} {'CPU s':>8} {'CPU %':>7} {'peak RSS MB':>12} {'RSS MB':>8}",

@@ -8,6 +8,7 @@ here: these tests check that what it counts is counted right.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from pathlib import Path
@@ -266,6 +267,16 @@ def test_gc_pauses_in_the_window_are_the_difference_of_two_readings() -> None:
     assert (idle.collections, idle.over_10ms, idle.longest_under_s) == ([0, 0, 0], 0, 0.0)
     # an instance whose /metrics could not be read counts from nothing
     assert load.pauses_between("inst0", {}, after).collections == [40, 0, 5]
+
+    # a pause past the last bound is only known to be over it
+    timer = PauseTimer()
+    timer._on_gc("start", {"generation": 2})
+    timer._started -= 2.0
+    timer._on_gc("stop", {"generation": 2})
+    registry = CollectorRegistry()
+    registry.register(timer)
+    long = load.pauses_between("inst0", {}, load.pause_histogram(generate_latest(registry).decode()))
+    assert long.collections == [0, 0, 1] and long.longest_under_s == math.inf and long.over_10ms == 1
 
 
 def test_percentiles_are_nearest_rank() -> None:
