@@ -21,6 +21,9 @@ class App:
         self.base_url = base_url.rstrip("/")
         # what these tests wait for takes milliseconds: fail fast instead of after 30 s
         context.set_default_timeout(5_000)
+        # but a navigation loads the whole app (modules, styles, icons): with several browser
+        # contexts open and the other test worker busy, CI once took over 5 s for one
+        context.set_default_navigation_timeout(15_000)
         self.page: Page = context.new_page()
         self.sent: list[dict[str, Any]] = []
         self.received: list[dict[str, Any]] = []
