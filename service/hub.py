@@ -242,8 +242,8 @@ class Hub:
             try:
                 fresh = await self.store.read_state(game_id)
                 # a broadcast may have overtaken the read: never move the cache back
-                if fresh is not None and int(json.loads(fresh)["version"]) > entry.version:
-                    self._apply(entry, fresh)
+                if fresh is not None and (version := int(json.loads(fresh)["version"])) > entry.version:
+                    self._apply(entry, fresh, version)
             except BaseException:
                 await self._drop_if_unused(game_id, entry)
                 raise
@@ -347,11 +347,10 @@ class Hub:
             self._spawn(self._repair(conn.game_id))
 
     @staticmethod
-    def _apply(entry: Entry, state_json: str, version: int | None = None) -> None:
-        """Make `state_json` the cached snapshot; `version` is its version when the caller
-        knows it (a broadcast's header says it), else it is read from the JSON."""
+    def _apply(entry: Entry, state_json: str, version: int) -> None:
+        """Make `state_json`, of `version`, the cached snapshot."""
         entry.state_json = state_json
-        entry.version = int(orjson.loads(state_json)["version"]) if version is None else version
+        entry.version = version
         entry.fetched = time.monotonic()
 
     def deliver(self, game_id: str, payload: str) -> None:
@@ -521,7 +520,7 @@ class Hub:
                 version,
                 entry.version,
             )
-            self._apply(entry, fresh)
+            self._apply(entry, fresh, version)
             for conn in list(entry.conns):
                 self._spawn(conn.shut(1012, b"Game state moved back"))
         self.rewinds += rewound

@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 POOL_CONNECTIONS = 256
 #: of which game scripts may hold at most POOL_CONNECTIONS - CONTROL_RESERVE at once
 #: (GameStore's in-flight bound): the heartbeat and the Redis probe, which use the client
-#: directly, always find a connection. When every connection was taken by actions queued on a saturated Redis,
-#: an instance's heartbeat waited for one past INSTANCE_DEAD_AFTER_S, and the other
-#: instances declared it dead while it still served 12,000 sockets (6,000 games here).
+#: directly, always find a connection. When actions queued on a saturated Redis took every
+#: connection, an instance's heartbeat waited for one past INSTANCE_DEAD_AFTER_S, and the
+#: other instances declared it dead while it still served 12,000 sockets (6,000 games here).
 CONTROL_RESERVE = 16
 
 #: maxmemory policies that never delete a key on their own
