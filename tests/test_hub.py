@@ -26,7 +26,7 @@ from service.clock import GameClock
 from service.game import GameStore, Outcome, new_action_id
 from service.hub import Hub
 from service.logs import CLIENT_ID
-from service.outbound import Ack, frame, outgoing, state_frame
+from service.outbound import Ack, Conn, frame, outgoing, state_frame
 from service.protocol import GameSettings
 from service.redis_client import connect
 from service.scripts import Scripts
@@ -95,6 +95,14 @@ async def hub(store: GameStore, client: Any, clock: FrozenClock) -> AsyncIterato
 async def new_game(store: GameStore) -> tuple[str, dict[str, Any]]:
     gid, _, out = await store.create(HOST, GameSettings(), new_action_id())
     return gid, out.state
+
+
+async def bound_game(hub: Hub, store: GameStore, make_conn: MakeConn) -> tuple[str, dict[str, Any], Conn, FakeSocket]:
+    """A new game (new_game) with one socket bound to it."""
+    gid, state = await new_game(store)
+    conn, ws = make_conn()
+    await hub.bind(conn, gid)
+    return gid, state, conn, ws
 
 
 async def channels(client: Any) -> list[str]:
@@ -210,9 +218,7 @@ async def test_a_socket_bound_while_another_bind_still_reads_the_game_gets_its_r
 
 
 async def test_deliver_sends_the_events_before_the_state(hub: Hub, store: GameStore, make_conn: MakeConn) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     events = [
         {"type": "warning", "data": {"playerId": 1, "threshold": 300000}},
         {"type": "timeout", "data": {"playerId": 1}},
@@ -232,9 +238,7 @@ async def test_deliver_sends_the_events_before_the_state(hub: Hub, store: GameSt
 async def test_the_snapshot_of_a_game_is_kept_as_text_and_holds_nothing_the_collector_walks(
     hub: Hub, store: GameStore, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     for version in range(2, 12):
         hub.deliver(gid, payload(state, version, [])[0])
     await eventually(lambda: len(ws.frames) == 10)
@@ -336,9 +340,7 @@ async def test_a_reply_ahead_of_the_cache_waits_for_its_broadcast_which_carries_
 
 
 async def test_a_reply_the_cache_already_has_is_sent_at_once(hub: Hub, store: GameStore, make_conn: MakeConn) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     message, state_json = payload(state, 2)
     hub.deliver(gid, message)
     hub.reply_state(conn, Outcome("ok", state_json), Ack("rq1"))
@@ -350,9 +352,7 @@ async def test_a_reply_the_cache_already_has_is_sent_at_once(hub: Hub, store: Ga
 async def test_a_reply_older_than_the_cache_is_answered_with_the_newer_state(
     hub: Hub, store: GameStore, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     _, old_json = payload(state, 2)
     message, new_json = payload(state, 3)
     hub.deliver(gid, message)
@@ -447,9 +447,7 @@ async def test_a_socket_that_leaves_during_its_action_gets_nothing_of_the_game_i
 async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
     hub: Hub, store: GameStore, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     _, state_json = payload(state, 2)
     left = outgoing("left", {"gameId": gid}, "rq1")
     loop = asyncio.get_running_loop()
@@ -467,9 +465,7 @@ async def test_a_reply_whose_broadcast_never_comes_is_sent_after_the_ack_wait(
 async def test_the_ack_wait_holds_the_state_as_text_not_the_decoded_outcome(
     hub: Hub, store: GameStore, make_conn: MakeConn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     _, state_json = payload(state, 2)
     loop = asyncio.get_running_loop()
     timers: list[tuple[Any, ...]] = []
@@ -505,9 +501,7 @@ def log_entry(version: int, events: list[dict[str, Any]] | None = None) -> str:
 async def test_the_events_of_versions_lost_in_a_gap_are_replayed_from_the_log_once(
     hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload(state, 2)[0])
     # versions 3 and 4 never came on the channel; 3 had a warning, 4 nothing, 5 a timeout
     warning: dict[str, Any] = {"type": "warning", "data": {"playerId": 1, "threshold": 60000}}
@@ -530,9 +524,7 @@ async def test_the_events_of_versions_lost_in_a_gap_are_replayed_from_the_log_on
 async def test_a_repair_that_finds_newer_versions_sends_their_events_before_the_state(
     hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload(state, 2)[0])
     dice: dict[str, Any] = {
         "type": "diceRolled",
@@ -554,9 +546,7 @@ async def test_a_repair_that_finds_newer_versions_sends_their_events_before_the_
 async def test_a_version_gap_is_counted_and_the_game_is_re_read(
     hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload(state, 2)[0])
     assert hub.version_gaps == 0
     # Redis holds a version the channel never carried: only a re-read can find it
@@ -573,9 +563,7 @@ async def test_a_version_gap_is_counted_and_the_game_is_re_read(
 async def test_after_a_primary_change_a_game_older_there_is_rewound_and_its_sockets_rejoin(
     hub: Hub, store: GameStore, client: Any, make_conn: MakeConn
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     # this instance saw version 3; the new primary never got past version 2
     hub.deliver(gid, payload(state, 3)[0])
     _, stored = payload(state, 2)
@@ -625,9 +613,7 @@ def running_state(state: dict[str, Any], server_time: int) -> dict[str, Any]:
 
 async def running_game(hub: Hub, store: GameStore, make_conn: MakeConn) -> tuple[str, FakeSocket]:
     """A game bound to one socket, whose cache holds it running since 5,000,000 ms (player 2 active)."""
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload(running_state(state, 5_000_000), 2)[0])
     return gid, ws
 
@@ -698,9 +684,7 @@ async def test_ticks_decode_each_snapshot_once_and_follow_the_next_one(
 async def test_tick_charges_the_clocks_that_run_while_targets_respond(
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, fields: dict[str, Any], times: dict[str, int]
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload({**running_state(state, 5_000_000), **fields}, 2)[0])
     clock.frozen_ms = 5_001_500
 
@@ -721,9 +705,7 @@ async def test_within_one_turn_no_tick_shows_a_clock_more_time_than_the_tick_bef
     monkeypatch.setattr(clock_module, "time", fake)
     redis_at = 5_000_000.0 - fake.mono * 1000  # true Redis ms = redis_at + monotonic ms
     clock.observe(5_000_000.0, 0.0)
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload({**running_state(state, 5_000_000), "activePlayer": 1}, 2)[0])
     rng = random.Random(16)
     for _ in range(150):
@@ -806,9 +788,7 @@ async def test_tick_never_charges_a_clock_for_time_before_its_server_time(
 async def test_tick_sends_nothing_for_a_game_that_is_not_running(
     hub: Hub, store: GameStore, clock: FrozenClock, make_conn: MakeConn, status: str
 ) -> None:
-    gid, state = await new_game(store)
-    conn, ws = make_conn()
-    await hub.bind(conn, gid)
+    gid, state, conn, ws = await bound_game(hub, store, make_conn)
     hub.deliver(gid, payload({**running_state(state, 5_000_000), "status": status}, 2)[0])
     clock.frozen_ms = 5_001_500
     await hub.tick()
