@@ -213,3 +213,19 @@ async def test_concurrent_seats_and_leaves_leave_exactly_the_games_still_seated(
     assert await members(liveness) == set(games[1::2])
     assert dict(liveness.seats) == dict.fromkeys(games[1::2], 1)
     assert liveness._set_locks == {}
+
+
+async def test_games_set_updates_wait_for_a_slot_of_the_stores_bound_and_the_heartbeat_does_not(
+    liveness: Liveness,
+) -> None:
+    liveness.store.in_flight = bounded = asyncio.Semaphore(1)
+    await bounded.acquire()  # every slot taken, as by actions queued on a saturated Redis
+    seating = asyncio.create_task(liveness.seated("AAAAAA"))
+    await asyncio.sleep(0.2)
+    assert not seating.done() and await members(liveness) == set()
+    # the heartbeat goes straight to the client, on the connections the bound leaves free
+    await asyncio.wait_for(liveness.beat(), 2.0)
+    assert liveness.beats == 1
+    bounded.release()
+    await asyncio.wait_for(seating, 2.0)
+    assert await members(liveness) == {"AAAAAA"}
