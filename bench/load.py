@@ -64,13 +64,14 @@ from typing import Any
 import aiohttp
 import msgpack
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 
 from bench import wsproto
 from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
 from bench.wsproto import OP_TEXT, WsClient
 from service.gcpolicy import PAUSE_BUCKETS
 from stack.instance import ServiceProcess
-from stack.presets import out_of_reach_env
+from stack.presets import AOF_REWRITE_MIN_SIZE, AOF_REWRITE_PERCENTAGE, out_of_reach_env
 from stack.redis_server import RedisProcess
 
 #: every tick frame starts so (the service encodes the envelope with `type` first): ticks are
@@ -432,6 +433,10 @@ class Config:
     target_pids: list[int] = field(default_factory=list)
     redis_pid: int | None = None
     aof: str = "always"
+    #: when Redis rewrites its AOF (auto-aof-rewrite-percentage and -min-size): by default
+    #: as stack/redis.conf and docs/operations.md set it; Redis's own defaults are 100, 64mb
+    aof_rewrite_percentage: int = AOF_REWRITE_PERCENTAGE
+    aof_rewrite_min_size: str = AOF_REWRITE_MIN_SIZE
     #: "on": every per-address limit on, out of reach (stack.presets.out_of_reach_env); "off": all off
     limits: str = "on"
     tick_ms: int | None = None
@@ -505,6 +510,9 @@ class Result:
     processes: list[ProcFigures]
     #: each instance's garbage collections in the window
     gc_pauses: list[GcPauses]
+    #: Redis's AOF rewrites in the window, and the acknowledgements of the actions sent while
+    #: one ran against the others (None with --target or without AOF)
+    rewrites: RewriteFigures | None
     #: CPU milliseconds of the instances and Redis per confirmed action
     cost_ms_per_action: float | None
     profile: dict[str, Any] | None = None
@@ -616,8 +624,9 @@ def pauses_between(name: str, before: PauseSamples, after: PauseSamples) -> GcPa
         n1, s1, b1, c1 = after.get(gen, empty)
         n0, s0, b0, c0 = before.get(gen, empty)
         collections.append(round(n1 - n0))
-        pause_s.append(round(s1 - s0, 4))
-        cpu_s.append(round(c1 - c0, 4))
+        # to the microsecond: a young collection of a small run can take well under 0.1 ms
+        pause_s.append(round(s1 - s0, 6))
+        cpu_s.append(round(c1 - c0, 6))
         over_10ms += (n1 - n0) - (b1.get(0.01, 0.0) - b0.get(0.01, 0.0))
         # the smallest bound that holds every pause of the window
         for bound in sorted(b1):
@@ -692,6 +701,75 @@ async def probe_redis(port: int, samples: list[float]) -> None:
         writer.close()
 
 
+@dataclass
+class Rewrites:
+    """What probe_rewrites saw: each AOF rewrite's (start, end), perf_counter seconds, and
+    how long the fork that began it stopped Redis."""
+
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    fork_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RewriteFigures:
+    #: rewrites begun in the window (INFO persistence aof_rewrites)
+    count: int
+    #: seconds of the window a rewrite ran in (polled every REWRITE_POLL_S)
+    running_s: float
+    #: the longest fork of those rewrites (latest_fork_usec, read as each one ended)
+    longest_fork_ms: float
+    #: acks of the actions sent while a rewrite ran, and of the others
+    ack_during: Dist
+    ack_outside: Dist
+
+
+#: how often probe_rewrites asks whether a rewrite is running
+REWRITE_POLL_S = 0.05
+
+
+async def probe_rewrites(port: int, seen: Rewrites) -> None:
+    """INFO persistence every REWRITE_POLL_S on a connection of its own: when a rewrite ran,
+    so that the acks of actions sent meanwhile can be told from the rest."""
+    client = Redis(host="127.0.0.1", port=port, decode_responses=True)
+    began: float | None = None
+    try:
+        while True:
+            info = await client.info("persistence")
+            now = time.perf_counter()
+            running = bool(info["aof_rewrite_in_progress"]) or bool(info["aof_rewrite_scheduled"])
+            if running and began is None:
+                began = now
+            elif not running and began is not None:
+                seen.spans.append((began, now))
+                seen.fork_ms.append(int((await client.info("stats"))["latest_fork_usec"]) / 1000)
+                began = None
+            await asyncio.sleep(REWRITE_POLL_S)
+    finally:
+        if began is not None:
+            seen.spans.append((began, time.perf_counter()))
+        await client.aclose()
+
+
+async def aof_rewrites(port: int) -> int:
+    """How many AOF rewrites this Redis has begun."""
+    client = Redis(host="127.0.0.1", port=port, decode_responses=True)
+    try:
+        return int((await client.info("persistence"))["aof_rewrites"])
+    finally:
+        await client.aclose()
+
+
+def split_by_spans(
+    at: list[float], values: list[float], spans: list[tuple[float, float]]
+) -> tuple[list[float], list[float]]:
+    """`values` whose time in `at` falls within one of `spans`, and the others."""
+    inside: list[float] = []
+    outside: list[float] = []
+    for t, v in zip(at, values, strict=True):
+        (inside if any(lo <= t <= hi for lo, hi in spans) else outside).append(v)
+    return inside, outside
+
+
 async def probe_health(session: aiohttp.ClientSession, url: str, samples: list[float]) -> None:
     """GET /health every 100 ms: its answer waits for everything queued on the instance's
     event loop, so its latency is that loop's lag (plus a loopback round trip)."""
@@ -738,7 +816,15 @@ async def start_stack(config: Config, log_dir: Path) -> Stack:
             watches.append(ProcWatch("redis", config.redis_pid))
         names = [f"target{i}" for i in range(len(config.targets))]
         return Stack(urls=list(config.targets), watches=watches, names=names)
-    aof = ("--appendonly", "no") if config.aof == "off" else ("--appendonly", "yes", "--appendfsync", config.aof)
+    aof: tuple[str, ...] = (
+        ("--appendonly", "no") if config.aof == "off" else ("--appendonly", "yes", "--appendfsync", config.aof)
+    )
+    aof += (
+        "--auto-aof-rewrite-percentage",
+        str(config.aof_rewrite_percentage),
+        "--auto-aof-rewrite-min-size",
+        config.aof_rewrite_min_size,
+    )
     redis = await asyncio.to_thread(RedisProcess(*aof).start)
     stack = Stack(urls=[], watches=[], redis=redis, log_dir=log_dir)
     try:
@@ -1210,6 +1296,8 @@ async def run(config: Config) -> Result:
     ready: list[dict[str, Any]] = []
     probes: list[asyncio.Task[None]] = []
     profile: dict[str, Any] | None = None
+    rewrites = Rewrites()
+    rewrites_in_window = 0
     try:
         # the game sockets do not use it: only the /health reads
         async with aiohttp.ClientSession() as session:
@@ -1234,6 +1322,7 @@ async def run(config: Config) -> Result:
 
             gaps0, messages0 = await health_counters(session, stack.urls)
             pauses0 = await gc_pauses(session, stack.urls)
+            rewrites0 = await aof_rewrites(stack.redis.port) if stack.redis is not None else 0
             profiler = await start_profile(config, stack, label) if config.profile else None
             start = loop.time() + LEAD_IN_S
             all_done: asyncio.Future[Any]
@@ -1255,6 +1344,7 @@ async def run(config: Config) -> Result:
                 probes.append(asyncio.create_task(watch_loop_lag(stats)))
             if stack.redis is not None:
                 probes.append(asyncio.create_task(probe_redis(stack.redis.port, stats.redis_ping_ms)))
+                probes.append(asyncio.create_task(probe_rewrites(stack.redis.port, rewrites)))
             for name, url in zip(stack.names, stack.urls, strict=True):
                 probes.append(asyncio.create_task(probe_health(session, url, stats.health_ms.setdefault(name, []))))
             stats.measuring = True
@@ -1280,6 +1370,8 @@ async def run(config: Config) -> Result:
                 task.cancel()
             await asyncio.gather(*probes, return_exceptions=True)
             gaps1, messages1 = await health_counters(session, stack.urls)
+            if stack.redis is not None:
+                rewrites_in_window = await aof_rewrites(stack.redis.port) - rewrites0
             pauses = [
                 pauses_between(name, before, after)
                 for name, before, after in zip(stack.names, pauses0, await gc_pauses(session, stack.urls), strict=True)
@@ -1343,6 +1435,19 @@ async def run(config: Config) -> Result:
         )
     ]
     server_cpu = sum(w.cpu_s for w in stack.watches)
+    rewrite_figures: RewriteFigures | None = None
+    if stack.redis is not None and config.aof != "off":
+        # the workers' send times are relative to the window's start already, the parent's not
+        sent_at = [t - window_started for t in stats.ack_at] if part is not None else stats.ack_at
+        spans = [(lo - window_started, hi - window_started) for lo, hi in rewrites.spans]
+        during, outside = split_by_spans(sent_at, stats.ack_ms, spans)
+        rewrite_figures = RewriteFigures(
+            count=rewrites_in_window,
+            running_s=round(sum(min(hi, window_s) - max(lo, 0.0) for lo, hi in spans if hi > 0 and lo < window_s), 2),
+            longest_fork_ms=max(rewrites.fork_ms, default=0.0),
+            ack_during=Dist.of(during),
+            ack_outside=Dist.of(outside),
+        )
     detail: dict[str, int] = {
         **{f"error frame: {k}": v for k, v in stats.error_frames.items()},
         **{f"close: {k}": v for k, v in stats.closes.items()},
@@ -1387,6 +1492,7 @@ async def run(config: Config) -> Result:
         pubsub_messages=messages1 - messages0,
         processes=processes,
         gc_pauses=pauses,
+        rewrites=rewrite_figures,
         cost_ms_per_action=round(1000 * server_cpu / stats.acked, 3) if stats.acked and stack.watches else None,
         profile=profile,
         loadgen_procs=procs,
@@ -1415,6 +1521,16 @@ def report(r: Result) -> str:
         dist("loadgen loop lag", r.loop_lag),
         *([dist("Redis PING", r.redis_ping)] if r.redis_ping.n else []),
         *(dist(f"{name} /health", d) for name, d in r.health.items()),
+        *(
+            [
+                f"  Redis AOF rewrites begun in the window: {r.rewrites.count}, running {r.rewrites.running_s:.1f} s "
+                f"of it, longest fork {r.rewrites.longest_fork_ms:.1f} ms",
+                dist("ack, sent in a rewrite", r.rewrites.ack_during),
+                dist("ack, sent outside one", r.rewrites.ack_outside),
+            ]
+            if r.rewrites is not None
+            else []
+        ),
         f"  errors: {r.errors}" + (f" {r.error_detail}" if r.error_detail else ""),
         f"  frames received {r.frames} ({r.ticks} ticks); version gaps {r.version_gaps}; "
         f"pub/sub messages {r.pubsub_messages}; version skew {r.version_skew}",
@@ -1503,6 +1619,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     ap.add_argument("--redis-pid", type=int, default=None, help="with --target: Redis's pid for CPU/RSS")
     ap.add_argument("--aof", choices=AOF_MODES, default="always", help="Redis persistence (default always)")
     ap.add_argument(
+        "--aof-rewrite-percentage",
+        type=int,
+        default=AOF_REWRITE_PERCENTAGE,
+        help=f"Redis's auto-aof-rewrite-percentage ({AOF_REWRITE_PERCENTAGE} as stack/redis.conf; Redis: 100)",
+    )
+    ap.add_argument(
+        "--aof-rewrite-min-size",
+        default=AOF_REWRITE_MIN_SIZE,
+        help=f"Redis's auto-aof-rewrite-min-size ({AOF_REWRITE_MIN_SIZE} as stack/redis.conf; Redis: 64mb)",
+    )
+    ap.add_argument(
         "--limits",
         choices=LIMIT_MODES,
         default="on",
@@ -1574,6 +1701,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
             target_pids=pids,
             redis_pid=args.redis_pid,
             aof=args.aof,
+            aof_rewrite_percentage=args.aof_rewrite_percentage,
+            aof_rewrite_min_size=args.aof_rewrite_min_size,
             limits=args.limits,
             tick_ms=args.tick_ms,
             encoding=args.encoding,

@@ -32,6 +32,22 @@ UNLIMITED: dict[str, Any] = {name: 0 for name in LIMIT_VARS}
 
 UNLIMITED_ENV: dict[str, str] = {var: "0" for var in LIMIT_VARS.values()}
 
+#: When Redis rewrites its append-only file: once the file has grown by this percentage over
+#: the last rewrite's size, and is at least this large. Redis's defaults (100, 64mb) suit a
+#: read-mostly cache; here every action appends about 4.5 KB (the new state, its undo
+#: snapshot, the log entry and the TTLs), so at the defaults a shard rewrote its whole dataset
+#: every 5-30 s, forever, and each rewrite took the fsyncs of AOF `always` off their usual
+#: latency (docs/operations.md, Redis requirements). stack/redis.conf sets the same.
+AOF_REWRITE_PERCENTAGE = 400
+AOF_REWRITE_MIN_SIZE_MB = 256
+AOF_REWRITE_MIN_SIZE = f"{AOF_REWRITE_MIN_SIZE_MB}mb"
+AOF_REWRITE_ARGS: tuple[str, ...] = (
+    "--auto-aof-rewrite-percentage",
+    str(AOF_REWRITE_PERCENTAGE),
+    "--auto-aof-rewrite-min-size",
+    AOF_REWRITE_MIN_SIZE,
+)
+
 #: how far above the worst case a run can produce the benchmarks set each limit
 HEADROOM = 4
 #: the largest value the settings accept for a count limit (service/settings.py, `hi`)

@@ -38,6 +38,9 @@ async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figu
         duration=DURATION,
         instances=2,
         aof="everysec",
+        # Redis rewrites its AOF at every chance it gets (serverCron, 10 a second)
+        aof_rewrite_percentage=1,
+        aof_rewrite_min_size="1kb",
         seed=7,
         samples=tmp_path / "samples.csv",
     )
@@ -78,8 +81,14 @@ async def test_a_small_run_confirms_every_scheduled_action_and_reports_sane_figu
     for g in r.gc_pauses:
         assert g.collections[0] > 0 and g.pause_s[0] > 0 and g.longest_under_s > 0
 
+    # the rewrites are counted, and every ack falls on one side of them
+    assert r.rewrites is not None and r.rewrites.count > 0
+    assert r.rewrites.ack_during.n + r.rewrites.ack_outside.n == r.ack.n
+    assert 0 <= r.rewrites.running_s <= r.window_s
+
     text = load.report(r)
     assert f"confirmed {r.acked} of {r.expected_actions}" in text and "errors: 0" in text
+    assert f"Redis AOF rewrites begun in the window: {r.rewrites.count}," in text
     assert json.loads(json.dumps(r.to_json()))["acked"] == r.acked
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0] == "kind,sent_s,ms" and len(rows) == 1 + r.ack.n + r.fanout.n
@@ -390,6 +399,24 @@ def test_the_limits_are_on_out_of_reach_by_default_and_off_on_request() -> None:
     assert load.limit_env(off) == load.limit_env(target) == {}
     with pytest.raises(SystemExit):
         load.parse_args(["--limits", "sometimes"])
+
+
+def test_redis_rewrites_its_aof_as_stack_redis_conf_says_unless_told_otherwise() -> None:
+    conf = (Path(__file__).resolve().parents[2] / "stack" / "redis.conf").read_text().splitlines()
+    _, (default,) = load.parse_args(["--games", "50"])
+    assert f"auto-aof-rewrite-percentage {default.aof_rewrite_percentage}" in conf
+    assert f"auto-aof-rewrite-min-size {default.aof_rewrite_min_size}" in conf
+    _, (redis_own,) = load.parse_args(["--aof-rewrite-percentage", "100", "--aof-rewrite-min-size", "64mb"])
+    assert (redis_own.aof_rewrite_percentage, redis_own.aof_rewrite_min_size) == (100, "64mb")
+
+
+def test_acks_are_split_by_whether_their_action_left_during_a_rewrite() -> None:
+    at = [0.5, 1.0, 1.5, 2.0, 3.5, 9.0]
+    ms = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    # both ends of a span count as inside it
+    inside, outside = load.split_by_spans(at, ms, [(1.0, 2.0), (3.0, 4.0)])
+    assert (inside, outside) == ([2.0, 3.0, 4.0, 5.0], [1.0, 6.0])
+    assert load.split_by_spans(at, ms, []) == ([], ms)
 
 
 def test_a_comma_list_of_game_counts_makes_one_run_each() -> None:

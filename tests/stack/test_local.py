@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from stack.instance import free_port, get_json
 from stack.local import HERE, Stack, alive, free_ports, read_pid, render_haproxy, server_states
-from stack.presets import UNLIMITED_ENV
+from stack.presets import AOF_REWRITE_MIN_SIZE_MB, AOF_REWRITE_PERCENTAGE, UNLIMITED_ENV
 from tests.support.instances import Clients, claim, clients, create_game, ok, wait_status
 
 pytestmark = pytest.mark.slow
@@ -92,6 +92,9 @@ async def test_the_stack_serves_through_haproxy_moves_players_off_a_draining_ins
         config = await r.config_get("*")
         assert (config["appendonly"], config["appendfsync"]) == ("yes", "everysec")
         assert config["maxmemory-policy"] == "noeviction"
+        # and rewrites its AOF when the benchmark's Redis does (Redis reads "mb" as MiB)
+        assert int(str(config["auto-aof-rewrite-percentage"])) == AOF_REWRITE_PERCENTAGE
+        assert int(str(config["auto-aof-rewrite-min-size"])) == AOF_REWRITE_MIN_SIZE_MB << 20
         assert Path(str(config["dir"])) == stack.dir / "redis"
         assert (stack.dir / "redis" / str(config["appenddirname"])).is_dir()
     finally:
