@@ -64,7 +64,6 @@ from typing import Any
 import aiohttp
 import msgpack
 from prometheus_client.parser import text_string_to_metric_families
-from redis.asyncio import Redis
 
 from bench import wsproto
 from bench.procinfo import ProcWatch, can_attach, py_spy, summarize_collapsed
@@ -727,36 +726,47 @@ class RewriteFigures:
 REWRITE_POLL_S = 0.05
 
 
+async def info_section(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, section: str) -> dict[str, str]:
+    """One INFO section's `field:value` lines, asked on a bare connection (RESP inline)."""
+    writer.write(f"INFO {section}\r\n".encode())
+    head = await reader.readline()
+    if not head.startswith(b"$"):
+        raise RuntimeError(f"INFO {section}: {head!r}")
+    body = await reader.readexactly(int(head[1:]) + 2)
+    return dict(line.split(":", 1) for line in body.decode().splitlines() if ":" in line)
+
+
 async def probe_rewrites(port: int, seen: Rewrites) -> None:
     """INFO persistence every REWRITE_POLL_S on a connection of its own: when a rewrite ran,
-    so that the acks of actions sent meanwhile can be told from the rest."""
-    client = Redis(host="127.0.0.1", port=port, decode_responses=True)
+    so that the acks of actions sent meanwhile can be told from the rest. A bare stream, as
+    probe_redis's: it is cancelled at the window's end, and closing it then awaits nothing."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     began: float | None = None
     try:
         while True:
-            info = await client.info("persistence")
+            info = await info_section(reader, writer, "persistence")
             now = time.perf_counter()
-            running = bool(info["aof_rewrite_in_progress"]) or bool(info["aof_rewrite_scheduled"])
+            running = info["aof_rewrite_in_progress"] == "1" or info["aof_rewrite_scheduled"] == "1"
             if running and began is None:
                 began = now
             elif not running and began is not None:
                 seen.spans.append((began, now))
-                seen.fork_ms.append(int((await client.info("stats"))["latest_fork_usec"]) / 1000)
+                seen.fork_ms.append(int((await info_section(reader, writer, "stats"))["latest_fork_usec"]) / 1000)
                 began = None
             await asyncio.sleep(REWRITE_POLL_S)
     finally:
         if began is not None:
             seen.spans.append((began, time.perf_counter()))
-        await client.aclose()
+        writer.close()
 
 
 async def aof_rewrites(port: int) -> int:
     """How many AOF rewrites this Redis has begun."""
-    client = Redis(host="127.0.0.1", port=port, decode_responses=True)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        return int((await client.info("persistence"))["aof_rewrites"])
+        return int((await info_section(reader, writer, "persistence"))["aof_rewrites"])
     finally:
-        await client.aclose()
+        writer.close()
 
 
 def split_by_spans(

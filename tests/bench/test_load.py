@@ -7,6 +7,7 @@ here: these tests check that what it counts is counted right.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -20,6 +21,7 @@ from bench import load, wsproto
 from bench.procinfo import cpu_seconds, memory_kb, summarize_collapsed
 from service.gcpolicy import PAUSE_BUCKETS, PauseTimer
 from stack.presets import out_of_reach_env
+from stack.redis_server import RedisProcess
 
 GAMES, PLAYERS, RATE, DURATION = 4, 3, 2.0, 3.0
 
@@ -408,6 +410,18 @@ def test_redis_rewrites_its_aof_as_stack_redis_conf_says_unless_told_otherwise()
     assert f"auto-aof-rewrite-min-size {default.aof_rewrite_min_size}" in conf
     _, (redis_own,) = load.parse_args(["--aof-rewrite-percentage", "100", "--aof-rewrite-min-size", "64mb"])
     assert (redis_own.aof_rewrite_percentage, redis_own.aof_rewrite_min_size) == (100, "64mb")
+
+
+async def test_info_sections_are_read_off_one_bare_connection(redis_proc: RedisProcess) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", redis_proc.port)
+    try:
+        info = await load.info_section(reader, writer, "persistence")
+        assert info["aof_enabled"] == "0" and info["aof_rewrite_in_progress"] == "0"
+        # the first reply was read to its end: the next one parses on the same connection
+        assert int((await load.info_section(reader, writer, "stats"))["latest_fork_usec"]) >= 0
+    finally:
+        writer.close()
+    assert await load.aof_rewrites(redis_proc.port) == int(info["aof_rewrites"])
 
 
 def test_acks_are_split_by_whether_their_action_left_during_a_rewrite() -> None:
