@@ -6,7 +6,8 @@
   Provides: LOG_CAP, UNDO_CAP, UNDOABLE, UNDO_NEUTRAL, summary_value, same, changes, keep_undo, schedule, expire, commit
 
   Of the common KEYS and ARGV (lib/context.lua, read into c), a commit writes
-    KEYS[1] the state JSON (field `state`), with `version` + 1 and `lastActivity` = now
+    KEYS[1] the state JSON (field `state`), with `version` + 1, `lastActivity` = now and
+            `undoDepth` = the entries KEYS[6] holds after this commit
     KEYS[2] the entry {v, t, a, c, at, d, p, h, s, e}; past LOG_CAP entries the oldest is dropped
     KEYS[3] action id (ARGV[2], when given) -> version, and the dropped entry's id removed
     KEYS[4] game id (ARGV[7]) -> next due ms, or no entry when the clock is not running
@@ -100,15 +101,21 @@ local function changes(b, st)
 end
 
 -- An undoable action pushes its header and the state from before it (the JSON load() read,
--- not re-encoded); a barrier clears the stack; a neutral kind leaves it.
+-- not re-encoded); a barrier clears the stack; a neutral kind leaves it. Returns how many
+-- entries the stack holds now: the state's undoDepth, so that a client offers an undo only
+-- when there is one.
 local function keep_undo(st, c, kind, me)
   if UNDOABLE[kind] and c.raw and not c.round_ended then
     local head = cjson.encode({ v = st.version, t = kind, p = me and me.id or NULL, h = is_host(st, c.client), at = c.now })
-    rcall('LPUSH', c.kundo, head .. '\n' .. c.raw)
+    local depth = rcall('LPUSH', c.kundo, head .. '\n' .. c.raw)
     rcall('LTRIM', c.kundo, 0, UNDO_CAP - 1)
+    return math.min(depth, UNDO_CAP)
   elseif c.round_ended or not UNDO_NEUTRAL[kind] then
     rcall('DEL', c.kundo)
+    return 0
   end
+  -- a neutral kind, undo among them (it trimmed what it reverted before committing)
+  return rcall('LLEN', c.kundo)
 end
 
 -- The game's entry in the deadline index: when something is next due (next_due), so it
@@ -138,9 +145,11 @@ end
 local function commit(st, c, kind, detail)
   st.version = st.version + 1
   st.lastActivity = c.now
+  local me = seat_of(st, c.client)
+  -- before the state is encoded: the depth is part of it
+  st.undoDepth = keep_undo(st, c, kind, me)
   local sj = encode_state(st)
   rcall('HSET', c.kgame, 'state', sj)
-  local me = seat_of(st, c.client)
   local ev = '[]'
   if #c.events > 0 then
     ev = encode_events(c.events)
@@ -153,7 +162,6 @@ local function commit(st, c, kind, detail)
     p = me and me.id or NULL, h = is_host(st, c.client), s = c.before and changes(c.before, st) or nil,
     e = ev ~= '[]' and ev or nil,
   }))
-  keep_undo(st, c, kind, me)
   if c.aid ~= '' then
     rcall('HSET', c.kacts, c.aid, st.version)
   end

@@ -89,6 +89,8 @@ async def test_create_makes_a_waiting_game_with_the_caller_as_host(h: Harness) -
         "lastActivity": st["createdAt"],
         "serverTime": st["createdAt"],
         "runTime": 0,
+        # create is a barrier of the undo stack (lib/commit.lua)
+        "undoDepth": 0,
         "version": 1,
         "ownerId": HOST,
         "settings": {

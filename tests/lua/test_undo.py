@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from service import keys
 from service.clock import GameClock
 from service.errors import GameError
-from service.game import GameStore
+from service.game import GameStore, Outcome
 from service.protocol import GameSettings
 from service.scripts import Scripts
 from tests.support.lua_harness import Game, Harness, new_aid, player
@@ -262,6 +262,34 @@ async def test_the_stack_is_capped_expires_with_the_game_and_goes_with_end_game(
     await h.store.update_player(g.gid, "p1", new_aid(), 1, {"life": 1})
     await h.store.end_game(g.gid, g.host, new_aid())
     assert await h.client.exists(keys.undo(g.gid)) == 0
+
+
+async def test_the_state_says_how_many_actions_the_stack_holds(h: Harness) -> None:
+    g = await game(h, 2)
+
+    async def stored() -> int:
+        return int(json.loads(str(await h.raw_state(g.gid)))["undoDepth"])
+
+    async def depth(out: Outcome) -> int:
+        # the state's count is the stack's length, in the reply and in what is stored
+        assert out.state["undoDepth"] == await stored() == await h.client.llen(keys.undo(g.gid))
+        return await stored()
+
+    # start is a barrier: nothing to undo yet
+    assert await stored() == 0
+    depths = [
+        await depth(await h.store.update_player(g.gid, "p1", new_aid(), 1, {"life": life}))
+        for life in range(1, UNDO_CAP + 3)
+    ]
+    # one more per undoable action, up to the cap the stack is trimmed to
+    assert depths == [*range(1, UNDO_CAP + 1), UNDO_CAP, UNDO_CAP]
+    # a neutral action keeps it; an undo of n takes n off, an undo of the rest empties it
+    assert await depth(await h.store.pause(g.gid, g.host, new_aid())) == UNDO_CAP
+    assert await depth(await h.store.undo(g.gid, g.host, new_aid(), 3)) == UNDO_CAP - 3
+    assert await depth(await h.store.undo(g.gid, g.host, new_aid(), UNDO_CAP - 3)) == 0
+    # and a barrier empties it too
+    await h.store.add_penalty(g.gid, g.host, new_aid(), 1)
+    assert await depth(await h.store.reset(g.gid, g.host, new_aid())) == 0
 
 
 async def test_the_snapshot_is_the_stored_state_before_the_action_byte_for_byte(h: Harness) -> None:

@@ -187,8 +187,16 @@ def test_counters_commander_damage_turns_rounds_the_loss_reason_and_the_summary(
 def test_a_player_undoes_their_own_action_from_the_toast_and_the_host_from_the_history(open_app: OpenApp) -> None:
     (a, b), _ = seated(open_app, 2, 2)
     a.start()
+    # the start cleared the undo stack: the host's menu offers no undo until there is one
+    a.page.click("#btn-more")
+    expect(a.page.locator("#btn-history")).to_be_visible()
+    expect(a.page.locator("#menu-undo")).to_be_hidden()
+    a.page.locator("#dlg-table").get_by_role("button", name="Close").click()
     a.page.click("#btn-pass")
     expect(b.card(2)).to_have_class(ACTIVE, timeout=SEEN_WITHIN_MS)
+    a.page.click("#btn-more")
+    expect(a.page.locator("#menu-undo")).to_be_visible()
+    a.page.locator("#dlg-table").get_by_role("button", name="Close").click()
 
     b.page.get_by_role("button", name="Decrease life of player 2").click()
     expect(a.card(2).locator(".stat-life .stat-value")).to_have_text("19", timeout=SEEN_WITHIN_MS)

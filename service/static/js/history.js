@@ -186,7 +186,7 @@ export class HistoryPanel {
     this.empty.hidden = this.entries.length > 0;
     this.more.hidden = this.next === null;
     this.undoLast.hidden = !me.isHost;
-    this.undoLast.disabled = !this.entries.some((e) => e.undoable);
+    this.undoLast.disabled = this.state()?.undoDepth === 0 || !this.entries.some((e) => e.undoable);
   }
 
   async load(before = null) {
@@ -237,7 +237,8 @@ export class HistoryPanel {
   refresh(state) {
     if (this.dialog.open && state.version !== this.loadedAt) this.load();
     this.button.hidden = state === null;
-    this.menuUndo.hidden = !this.identity().isHost;
+    // undoDepth: what the undo stack holds (a server without it: offered as before)
+    this.menuUndo.hidden = !this.identity().isHost || state?.undoDepth === 0;
   }
 
   /** A reply to one of this browser's own actions: offer to take it back. */
