@@ -720,6 +720,10 @@ class RewriteFigures:
     #: acks of the actions sent while a rewrite ran, and of the others
     ack_during: Dist
     ack_outside: Dist
+    #: AOF `always`: each second of the window whose slowest fsync took LATENCY_MONITOR_MS
+    #: or more, that fsync's ms (Redis's latency monitor); every reply of that event-loop
+    #: turn waited for it
+    slowest_fsync_ms: Dist
 
 
 #: how often probe_rewrites asks whether a rewrite is running
@@ -765,6 +769,29 @@ async def aof_rewrites(port: int) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         return int((await info_section(reader, writer, "persistence"))["aof_rewrites"])
+    finally:
+        writer.close()
+
+
+#: Redis's latency monitor records each second's slowest event at or above this (ms)
+LATENCY_MONITOR_MS = 1
+
+
+async def latency_history(port: int, event: str) -> list[tuple[int, int]]:
+    """LATENCY HISTORY of one event: (unix second, its slowest ms) for each second, up to the
+    last 160, in which the event took LATENCY_MONITOR_MS or more."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"LATENCY HISTORY {event}\r\n".encode())
+        head = await reader.readline()
+        if not head.startswith(b"*"):
+            raise RuntimeError(f"LATENCY HISTORY {event}: {head!r}")
+        out = []
+        for _ in range(int(head[1:])):
+            await reader.readline()  # *2
+            at, ms = await reader.readline(), await reader.readline()
+            out.append((int(at[1:]), int(ms[1:])))
+        return out
     finally:
         writer.close()
 
@@ -835,6 +862,8 @@ async def start_stack(config: Config, log_dir: Path) -> Stack:
         "--auto-aof-rewrite-min-size",
         config.aof_rewrite_min_size,
     )
+    # each second's slowest fsync (aof-fsync-always), for RewriteFigures
+    aof += ("--latency-monitor-threshold", str(LATENCY_MONITOR_MS))
     redis = await asyncio.to_thread(RedisProcess(*aof).start)
     stack = Stack(urls=[], watches=[], redis=redis, log_dir=log_dir)
     try:
@@ -1308,6 +1337,7 @@ async def run(config: Config) -> Result:
     profile: dict[str, Any] | None = None
     rewrites = Rewrites()
     rewrites_in_window = 0
+    fsyncs: list[tuple[int, int]] = []
     try:
         # the game sockets do not use it: only the /health reads
         async with aiohttp.ClientSession() as session:
@@ -1359,6 +1389,8 @@ async def run(config: Config) -> Result:
                 probes.append(asyncio.create_task(probe_health(session, url, stats.health_ms.setdefault(name, []))))
             stats.measuring = True
             window_started = time.perf_counter()
+            # Redis's latency monitor stamps whole unix seconds
+            wall_from = int(time.time())
             if part is not None:
                 await all_done
             else:
@@ -1368,6 +1400,7 @@ async def run(config: Config) -> Result:
             # with games x rate
             await asyncio.sleep(max(0.0, start + config.duration - loop.time()))
             window_s = loop.time() - start
+            wall_to = int(time.time())
             if config.samples is not None and part is not None:
                 write_samples(config.samples, stats, window_started)
             stats.measuring = False
@@ -1382,6 +1415,7 @@ async def run(config: Config) -> Result:
             gaps1, messages1 = await health_counters(session, stack.urls)
             if stack.redis is not None:
                 rewrites_in_window = await aof_rewrites(stack.redis.port) - rewrites0
+                fsyncs = await latency_history(stack.redis.port, "aof-fsync-always")
             pauses = [
                 pauses_between(name, before, after)
                 for name, before, after in zip(stack.names, pauses0, await gc_pauses(session, stack.urls), strict=True)
@@ -1457,6 +1491,7 @@ async def run(config: Config) -> Result:
             longest_fork_ms=max(rewrites.fork_ms, default=0.0),
             ack_during=Dist.of(during),
             ack_outside=Dist.of(outside),
+            slowest_fsync_ms=Dist.of([float(ms) for at, ms in fsyncs if wall_from <= at <= wall_to]),
         )
     detail: dict[str, int] = {
         **{f"error frame: {k}": v for k, v in stats.error_frames.items()},
@@ -1537,6 +1572,7 @@ def report(r: Result) -> str:
                 f"of it, longest fork {r.rewrites.longest_fork_ms:.1f} ms",
                 dist("ack, sent in a rewrite", r.rewrites.ack_during),
                 dist("ack, sent outside one", r.rewrites.ack_outside),
+                dist(f"slowest fsync/s >={LATENCY_MONITOR_MS}ms", r.rewrites.slowest_fsync_ms),
             ]
             if r.rewrites is not None
             else []

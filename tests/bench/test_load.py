@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -422,6 +423,31 @@ async def test_info_sections_are_read_off_one_bare_connection(redis_proc: RedisP
     finally:
         writer.close()
     assert await load.aof_rewrites(redis_proc.port) == int(info["aof_rewrites"])
+
+
+async def test_the_latency_monitor_history_is_read_off_a_bare_connection(redis_proc: RedisProcess) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", redis_proc.port)
+
+    async def command(*args: str) -> bytes:
+        writer.write(f"*{len(args)}\r\n".encode() + b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in args))
+        return await reader.readline()
+
+    try:
+        await command("CONFIG", "SET", "latency-monitor-threshold", "1")
+        # a script that spins for 20 ms: the monitor records its second under "command"
+        spin = (
+            "local t = redis.call('TIME') "
+            "repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1e6 + n[2] - t[2] > 20000"
+        )
+        # (it returns nothing: a nil bulk, one line)
+        assert await command("EVAL", spin, "0") == b"$-1\r\n"
+        ((at, ms),) = await load.latency_history(redis_proc.port, "command")
+        assert ms >= 20 and abs(at - time.time()) < 60
+        assert await load.latency_history(redis_proc.port, "aof-fsync-always") == []
+    finally:
+        await command("CONFIG", "SET", "latency-monitor-threshold", "0")
+        await command("LATENCY", "RESET")
+        writer.close()
 
 
 def test_acks_are_split_by_whether_their_action_left_during_a_rewrite() -> None:
