@@ -335,6 +335,15 @@ class Settings:
         hi=1 << 30,
         doc='outbound bytes queued for one socket before it is closed with 1008 "Buffer overflow"',
     )
+    socket_send_buffer_bytes: int = setting(
+        "SOCKET_SEND_BUFFER_BYTES",
+        65_536,
+        lo=0,
+        hi=1 << 24,
+        doc="the kernel's send buffer of each WebSocket (SO_SNDBUF; Linux keeps twice it for its own "
+        "bookkeeping); 0 leaves it to the kernel, which grows it up to net.ipv4.tcp_wmem's maximum "
+        "(4 MiB by default) for a client that stops reading, on top of MAX_SEND_QUEUE_BYTES",
+    )
     drain_timeout_s: float = setting(
         "DRAIN_TIMEOUT_S",
         10.0,

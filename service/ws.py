@@ -8,7 +8,9 @@ error table; no exception text reaches a client.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import time
 from typing import Any
 
@@ -92,6 +94,19 @@ def wants_ticks(request: web.Request) -> bool:
     return request.query.get("ticks", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
+def cap_send_buffer(request: web.Request, size: int) -> None:
+    """SO_SNDBUF of the socket (0: the kernel's autotuning). A client that stops reading is
+    cut off once its queue passes MAX_SEND_QUEUE_BYTES, but the queue drains into the kernel
+    first, and the kernel grows an autotuned buffer to 4 MiB for it: per slow socket, that
+    much memory the queue bound did not count, and about 2,000 broadcasts of a big game before
+    the cut-off. A game's frames need little of it: a few KiB a second."""
+    sock = request.transport.get_extra_info("socket") if size and request.transport is not None else None
+    if sock is not None:
+        # a socket gone already fails here; the handler finds out on its own
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+
 async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
     """Checks an upgrade cheapest first (a foreign Origin must not spend the address's
     connection budget), then serves the socket until it closes."""
@@ -124,6 +139,7 @@ async def serve(request: web.Request, deps: Deps) -> web.StreamResponse:
             protocols=(MSGPACK_SUBPROTOCOL,),
         )
         await ws.prepare(request)
+        cap_send_buffer(request, s.socket_send_buffer_bytes)
         conn = Conn(
             ws,
             deps.liveness.new_client_id(),

@@ -13,8 +13,10 @@ import base64
 import hashlib
 import json
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -40,7 +42,7 @@ from service.errors import NOT_IN_GAME_MESSAGE as NOT_IN_GAME
 from service.errors import STORAGE_UNAVAILABLE_MESSAGE as STORAGE
 from service.formats import FormatSettings
 from service.settings import Settings
-from service.ws import error_frame
+from service.ws import cap_send_buffer, error_frame
 from stack.client import Client
 from stack.presets import UNLIMITED
 from stack.redis_server import free_port
@@ -218,6 +220,22 @@ async def table(
 
 
 # -- transport and HTTP ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [65_536, 0])
+def test_a_sockets_send_buffer_is_capped_unless_the_setting_is_0(size: int) -> None:
+    left, right = socket.socketpair()
+    try:
+        autotuned = left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        request = SimpleNamespace(
+            transport=SimpleNamespace(get_extra_info=lambda name: left if name == "socket" else None)
+        )
+        cap_send_buffer(request, size)  # type: ignore[arg-type]
+        # Linux reports twice what was set: the other half is its bookkeeping
+        assert left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == (2 * size if size else autotuned)
+    finally:
+        left.close()
+        right.close()
 
 
 async def test_the_first_frame_on_a_new_socket_is_the_client_id(server: TestServer) -> None:
