@@ -50,7 +50,7 @@ prometheus:
 	$(call apt-ensure,promtool,prometheus)
 
 test: install redis-server haproxy chromium faketime prometheus lint typecheck
-	$(PY) -m pytest -q -p no:cacheprovider -n 3 --dist loadfile
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 # A production-like stack on this machine (stack/local.py): Redis with AOF, STACK_INSTANCES
 # instances, HAProxy on STACK_PORT; state, logs and pidfiles in .stack/. More options of
