@@ -853,18 +853,19 @@ async def start_stack(config: Config, log_dir: Path) -> Stack:
             watches.append(ProcWatch("redis", config.redis_pid))
         names = [f"target{i}" for i in range(len(config.targets))]
         return Stack(urls=list(config.targets), watches=watches, names=names)
-    aof: tuple[str, ...] = (
-        ("--appendonly", "no") if config.aof == "off" else ("--appendonly", "yes", "--appendfsync", config.aof)
-    )
-    aof += (
+    persistence = ("no",) if config.aof == "off" else ("yes", "--appendfsync", config.aof)
+    redis_args = (
+        "--appendonly",
+        *persistence,
         "--auto-aof-rewrite-percentage",
         str(config.aof_rewrite_percentage),
         "--auto-aof-rewrite-min-size",
         config.aof_rewrite_min_size,
+        # each second's slowest fsync (aof-fsync-always), for RewriteFigures
+        "--latency-monitor-threshold",
+        str(LATENCY_MONITOR_MS),
     )
-    # each second's slowest fsync (aof-fsync-always), for RewriteFigures
-    aof += ("--latency-monitor-threshold", str(LATENCY_MONITOR_MS))
-    redis = await asyncio.to_thread(RedisProcess(*aof).start)
+    redis = await asyncio.to_thread(RedisProcess(*redis_args).start)
     stack = Stack(urls=[], watches=[], redis=redis, log_dir=log_dir)
     try:
         env = {"TAPOTARP_TEST_CLOCK": "0"}

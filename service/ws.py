@@ -98,8 +98,9 @@ def cap_send_buffer(request: web.Request, size: int) -> None:
     """SO_SNDBUF of the socket (0: the kernel's autotuning). A client that stops reading is
     cut off once its queue passes MAX_SEND_QUEUE_BYTES, but the queue drains into the kernel
     first, and the kernel grows an autotuned buffer to 4 MiB for it: per slow socket, that
-    much memory the queue bound did not count, and about 2,000 broadcasts of a big game before
-    the cut-off. A game's frames need little of it: a few KiB a second."""
+    much memory the queue bound did not count, and about 800 states of a big game (3.2 MB)
+    before the queue began to fill (tests/test_backpressure.py). A game's frames need little
+    of it: a few KiB a second."""
     sock = request.transport.get_extra_info("socket") if size and request.transport is not None else None
     if sock is not None:
         # a socket gone already fails here; the handler finds out on its own

@@ -41,12 +41,6 @@ UNLIMITED_ENV: dict[str, str] = {var: "0" for var in LIMIT_VARS.values()}
 AOF_REWRITE_PERCENTAGE = 400
 AOF_REWRITE_MIN_SIZE_MB = 256
 AOF_REWRITE_MIN_SIZE = f"{AOF_REWRITE_MIN_SIZE_MB}mb"
-AOF_REWRITE_ARGS: tuple[str, ...] = (
-    "--auto-aof-rewrite-percentage",
-    str(AOF_REWRITE_PERCENTAGE),
-    "--auto-aof-rewrite-min-size",
-    AOF_REWRITE_MIN_SIZE,
-)
 
 #: how far above the worst case a run can produce the benchmarks set each limit
 HEADROOM = 4
