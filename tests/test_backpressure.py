@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.load import percentile
 from stack.client import Client
 from stack.instance import ServiceProcess
 from stack.redis_server import RedisProcess
@@ -72,11 +73,6 @@ async def scrape(svc: ServiceProcess, session: aiohttp.ClientSession) -> dict[st
 async def active_connections(svc: ServiceProcess, session: aiohttp.ClientSession) -> int:
     async with session.get(svc.url + "/health") as resp:
         return int((await resp.json())["activeConnections"])
-
-
-def quantile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 @dataclass
@@ -196,16 +192,16 @@ async def test_a_client_that_stops_reading_overflows_once_and_the_others_keep_th
             # the other players' acknowledgements never waited for the slow client
             base, during = flood.baseline, flood.during
             report = (
-                f"baseline p50 {quantile(base, 0.5) * 1000:.1f} ms, p95 {quantile(base, 0.95) * 1000:.1f} ms, "
-                f"max {max(base) * 1000:.1f} ms; during the flood p50 {quantile(during, 0.5) * 1000:.1f} ms, "
-                f"p95 {quantile(during, 0.95) * 1000:.1f} ms, p99 {quantile(during, 0.99) * 1000:.1f} ms, "
+                f"baseline p50 {percentile(base, 0.5) * 1000:.1f} ms, p95 {percentile(base, 0.95) * 1000:.1f} ms, "
+                f"max {max(base) * 1000:.1f} ms; during the flood p50 {percentile(during, 0.5) * 1000:.1f} ms, "
+                f"p95 {percentile(during, 0.95) * 1000:.1f} ms, p99 {percentile(during, 0.99) * 1000:.1f} ms, "
                 f"max {max(during) * 1000:.1f} ms over {len(during)} actions; "
                 f"overflow after {flood.overflow_after_s:.2f} s"
             )
-            assert quantile(during, 0.95) < max(MAX_LATENCY_S, 2 * max(base)), report
+            assert percentile(during, 0.95) < max(MAX_LATENCY_S, 2 * max(base)), report
             assert max(during) < max(STUCK_S, 2 * max(base)), report
             # the typical action, which stalls of the machine do not move
-            assert quantile(during, 0.5) < max(0.05, 5 * quantile(base, 0.5)), report
+            assert percentile(during, 0.5) < max(0.05, 5 * percentile(base, 0.5)), report
             # and the spectator who reads saw every version, in order, up to the last
             await flood.watcher.state_at_least(flood.last_version)
             assert stream_faults(flood.watcher) == []
