@@ -34,9 +34,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as aredis
 from redis.exceptions import ResponseError
 
-from bench.capacity import production_store, timed
+from bench.capacity import Timed, production_store, timed
 from service import keys
 from service.game import GameStore, new_action_id
 from service.protocol import GameSettings
@@ -143,14 +144,14 @@ async def measure(
             rows.append(await through_store(store, server, ids, tasks, seconds))
             rows.append(await pipelined(client, store, server, ids, tasks, seconds))
         if stage_calls:
-            staged = await stages(store, server, stage_calls)
+            staged = await stages(store, server, ids[0], stage_calls)
     finally:
         await client.aclose()
         server.stop()
     return rows, staged
 
 
-def per_call(path: str, tasks: int, t: Any) -> Row:
+def per_call(path: str, tasks: int, t: Timed) -> Row:
     return Row(path, tasks, t.count, t.seconds, t.client_cpu_s / t.count * 1e6, t.redis_cpu_s / t.count * 1e6)
 
 
@@ -185,12 +186,8 @@ async def pipelined(
         await client.connection_pool.release(conn)
 
 
-async def stages(store: GameStore, server: RedisProcess, calls: int) -> list[tuple[str, float]]:
-    """Redis µs per EVALSHA of each of STAGES, then of the whole `switch`, on one started game."""
-    import redis.asyncio as aredis
-
-    gid, _, _ = await store.create("host", GameSettings(player_count=PLAYERS, initial_time=3_600_000), new_action_id())
-    await store.start(gid, "host", new_action_id())
+async def stages(store: GameStore, server: RedisProcess, gid: str, calls: int) -> list[tuple[str, float]]:
+    """Redis µs per EVALSHA of each of STAGES, then of the whole `switch`, on the started game `gid`."""
     text = store.scripts.sources["switch"].text
     head = store.scripts.prefix + text[: text.index("return run(function()")]
     key_list = keys.GameKeys(gid).as_list()
