@@ -58,6 +58,9 @@ async def test_a_head_client_plays_a_three_round_wastelands_campaign_over_two_in
         # their own life
         st = (await ok(seats[2], "updatePlayer", {"playerId": 2, "life": 7}))["data"]
         assert (st["campaign"]["damageTracker"], st["campaign"]["playerPoints"]["1"]) == ({"1": {"2": 3}}, points)
+        # the mark counts from the damage's state on both sockets: player 1's broadcast of it may
+        # still be on its way when player 2's reply is in (a fresh-clone CI run saw it after)
+        await asyncio.gather(*(c.state_at_least(st["version"], WAIT) for c in watchers))
         marks = {c: len(c.messages) for c in watchers}
 
         rid = await a.send("eliminate", {"playerId": 2})
